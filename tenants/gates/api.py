@@ -1,0 +1,52 @@
+"""The gated DRF base view. Every API view of a client company's host derives from it.
+
+Following PostHog's TeamAndOrgViewSetMixin, a subclass may not override the methods through which
+the gates act (`get_queryset`, `get_object`, `get_permissions`, `initial`): it narrows its data in
+`safely_get_queryset` and the base applies the gates around it.
+"""
+
+from __future__ import annotations
+
+from django.db import connection
+from django.http import Http404
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.generics import GenericAPIView
+from rest_framework.permissions import IsAuthenticated
+
+from tenants.gates.engine import tenant_gate_allows
+from tenants.models import Membership
+from tenants.selectors import membership_get
+
+PROTECTED_METHODS = ("get_queryset", "get_object", "get_permissions", "initial", "check_permissions")
+
+
+class TenantAPIView(GenericAPIView):
+    permission_classes = [IsAuthenticated]
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for name in PROTECTED_METHODS:
+            if name in cls.__dict__:
+                raise TypeError(
+                    f"{cls.__name__} overrides {name}(), which would let it skip a gate; "
+                    "narrow the data in safely_get_queryset() instead"
+                )
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        company = getattr(request, "tenant", None)
+        if company is None or connection.schema_name != company.schema_name:
+            raise Http404
+        if not tenant_gate_allows(user=request.user, company=company):
+            raise Http404
+
+    def get_queryset(self):
+        return self.safely_get_queryset()
+
+    def safely_get_queryset(self):
+        raise TypeError(f"{self.__class__.__name__} must define safely_get_queryset()")
+
+    def require_client_admin(self, request) -> None:
+        membership = membership_get(user=request.user, company=request.tenant)
+        if membership is None or membership.role != Membership.Role.CLIENT_ADMIN:
+            raise PermissionDenied("only a client admin of this company may do this")

@@ -1,0 +1,77 @@
+"""Everything the demo needs, in one command: migrate, seed, a Celery worker and beat, the web."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+
+from config.database import in_subprocess_env
+
+
+class Command(BaseCommand):
+    help = "Migrate every schema, seed the demo world, start a Celery worker and beat, and serve."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--no-worker", action="store_true", help="do not start the Celery worker and beat")
+
+    def handle(self, *args, port: int, no_worker: bool, **options):
+        if settings.PRODUCTION:
+            raise CommandError("run_demo is for development; in production run gunicorn, a worker and beat")
+        self.stdout.write(self.style.MIGRATE_HEADING("[1/4] Migrating the public schema and every client schema"))
+        call_command("migrate_schemas", interactive=False, verbosity=1)
+        self.stdout.write(self.style.MIGRATE_HEADING("[2/4] Seeding the demo world"))
+        call_command("seed_demo", port=port)
+
+        # Children share the embedded database: hand them its exact address.
+        env = in_subprocess_env(settings.DATABASES["default"])
+        log_dir = settings.DATA_DIR / "logs"
+        log_dir.mkdir(parents=True, exist_ok=True)
+        children: list[subprocess.Popen] = []
+        if not no_worker:
+            self.stdout.write(
+                self.style.MIGRATE_HEADING(f"[3/4] Starting a Celery worker and beat (logs in {log_dir})")
+            )
+            celery = [sys.executable, "-m", "celery", "-A", "config"]
+            for name, cmd in (
+                ("worker", [*celery, "worker", "--pool", "solo", "--loglevel", "INFO"]),
+                ("beat", [*celery, "beat", "--loglevel", "INFO"]),
+            ):
+                log = open(log_dir / f"celery-{name}.log", "ab")  # noqa: SIM115 - lives as long as the child
+                children.append(subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT))
+        else:
+            self.stdout.write("[3/4] Celery worker and beat not started (--no-worker)")
+        self.stdout.write(self.style.MIGRATE_HEADING(f"[4/4] Serving on http://{settings.PUBLIC_HOST}:{port}/"))
+        web = subprocess.Popen(
+            [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}"], env=env, cwd=settings.BASE_DIR
+        )
+        children.append(web)
+
+        def stop(*_):
+            for child in children:
+                if child.poll() is None:
+                    child.terminate()
+            deadline = time.monotonic() + 10
+            for child in children:
+                try:
+                    child.wait(timeout=max(0.1, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    child.kill()
+            raise SystemExit(0)
+
+        signal.signal(signal.SIGTERM, stop)
+        try:
+            while True:
+                for child in children:
+                    if child.poll() is not None:
+                        self.stderr.write(f"a demo process exited with code {child.returncode}: {' '.join(child.args)}")
+                        stop()
+                time.sleep(1)
+        except KeyboardInterrupt:
+            stop()

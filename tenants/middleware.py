@@ -1,0 +1,50 @@
+"""Gate 1 on every request to a client company's host."""
+
+from __future__ import annotations
+
+from django.http import HttpResponseForbidden, HttpResponseNotFound, JsonResponse
+from django_tenants.utils import get_public_schema_name
+
+from tenants.gates.engine import tenant_gate_allows
+from tenants.models import ClientCompany
+
+# Anonymous visitors may reach these on a tenant host; every other path needs a signed-in member.
+ANONYMOUS_PATHS = ("/accounts/login/", "/static/")
+
+
+class TenantGateMiddleware:
+    """Runs after authentication. A suspended company answers 403 "suspended" to everyone; a
+    signed-in person who is neither a member nor assigned gets a 404."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        company = getattr(request, "tenant", None)
+        if company is None or company.schema_name == get_public_schema_name():
+            return self.get_response(request)
+        if not company.is_client or company.status == ClientCompany.Status.OFFBOARDED:
+            return not_found(request)
+        if company.status == ClientCompany.Status.SUSPENDED:
+            return suspended(request)
+        if request.user.is_authenticated:
+            if not tenant_gate_allows(user=request.user, company=company):
+                return not_found(request)
+        elif not request.path.startswith(ANONYMOUS_PATHS) and not request.path.startswith("/api/"):
+            from django.contrib.auth.views import redirect_to_login
+
+            return redirect_to_login(request.get_full_path())
+        return self.get_response(request)
+
+
+def not_found(request):
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return HttpResponseNotFound("<h1>Not found</h1>", content_type="text/html")
+
+
+def suspended(request):
+    message = "This client company's service is suspended."
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": message, "code": "suspended"}, status=403)
+    return HttpResponseForbidden(f"<h1>Suspended</h1><p>{message}</p>", content_type="text/html")

@@ -1,0 +1,114 @@
+"""Public-schema records: client companies (the tenants), their domains, and people.
+
+A public table never references a tenant table; tenant tables may reference `User`.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django_tenants.models import DomainMixin, TenantMixin
+
+
+class ClientCompany(TenantMixin):
+    """A client company of the answering service, with its own PostgreSQL schema.
+
+    Two rows are not client companies: the `public` row (the provider's own host) and the
+    `tenant_template` row, the schema that new companies are cloned from.
+    """
+
+    class Kind(models.TextChoices):
+        PROVIDER = "provider", "Provider (public schema)"
+        TEMPLATE = "template", "Template schema"
+        CLIENT = "client", "Client company"
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        SUSPENDED = "suspended", "Suspended"
+        OFFBOARDED = "offboarded", "Offboarded"
+
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.CLIENT)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    time_zone = models.CharField(max_length=64, default="Europe/Tallinn")
+    created_at = models.DateTimeField(auto_now_add=True)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    status_reason = models.CharField(max_length=300, blank=True)
+
+    # Schemas are created by tenants.services.client_onboard, never as a side effect of save().
+    auto_create_schema = False
+    auto_drop_schema = False
+    clone_mode = "DATA"
+
+    class Meta:
+        verbose_name = "client company"
+        verbose_name_plural = "client companies"
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def slug(self) -> str:
+        return self.schema_name
+
+    @property
+    def is_client(self) -> bool:
+        return self.kind == self.Kind.CLIENT
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == self.Status.ACTIVE
+
+
+class Domain(DomainMixin):
+    """A host name that routes to a client company's schema."""
+
+
+class User(AbstractUser):
+    """A person: provider staff (with a provider role) or a client company's user (without one)."""
+
+    class ProviderRole(models.TextChoices):
+        AGENT = "agent", "Agent"
+        SUPERVISOR = "supervisor", "Supervisor"
+        DPO = "dpo", "Data-protection officer"
+        PROVIDER_ADMIN = "provider_admin", "Provider admin"
+
+    provider_role = models.CharField(max_length=20, choices=ProviderRole.choices, blank=True)
+
+    @property
+    def is_provider_staff(self) -> bool:
+        return bool(self.provider_role)
+
+
+class Membership(models.Model):
+    """A client user's place in one client company."""
+
+    class Role(models.TextChoices):
+        CLIENT_ADMIN = "client_admin", "Client admin"
+        CLIENT_MEMBER = "client_member", "Client member"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    company = models.ForeignKey(ClientCompany, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.CLIENT_MEMBER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "company"], name="membership_unique_user_company")]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.company} ({self.role})"
+
+
+class Assignment(models.Model):
+    """Provider staff assigned to work for a client company."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="assignments")
+    company = models.ForeignKey(ClientCompany, on_delete=models.CASCADE, related_name="assignments")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "company"], name="assignment_unique_user_company")]
+
+    def __str__(self) -> str:
+        return f"{self.user} assigned to {self.company}"
