@@ -1,0 +1,106 @@
+"""Fixtures for the whole suite (loaded with `-p tests.fixtures`).
+
+Client companies are slow to create, so the test database gets the demo world once per session:
+acme, globex and initech, with their admins and the provider's staff. Each test then runs in a
+transaction that is rolled back. Named actors include people who must *not* see a company's data:
+`globex_admin` and `agent2` for acme, for example.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+
+# This module is a pytest plugin, imported before Django is set up: Django imports go inside.
+if TYPE_CHECKING:
+    from tenants.models import ClientCompany, User
+
+
+@pytest.fixture(scope="session", autouse=True)
+def demo_world(django_db_setup, django_db_blocker):
+    """The demo world, created once in the test database (a plugin cannot override
+    pytest-django's django_db_setup, so this session fixture builds on it)."""
+    from django.db import connection
+
+    from tenants.demo import demo_seed
+
+    with django_db_blocker.unblock():
+        demo_seed(log=lambda line: None)
+        connection.set_schema_to_public()
+
+
+@pytest.fixture(autouse=True)
+def _public_schema_between_tests():
+    """Every test starts and ends on the public schema, whatever a request or context left."""
+    from django.db import connection
+
+    connection.set_schema_to_public()
+    yield
+    connection.set_schema_to_public()
+
+
+def _company(slug: str) -> ClientCompany:
+    from django.db import connection
+
+    from tenants.models import ClientCompany
+
+    connection.set_schema_to_public()
+    return ClientCompany.objects.get(schema_name=slug)
+
+
+@pytest.fixture
+def acme(db) -> ClientCompany:
+    return _company("acme")
+
+
+@pytest.fixture
+def globex(db) -> ClientCompany:
+    return _company("globex")
+
+
+@pytest.fixture
+def initech(db) -> ClientCompany:
+    return _company("initech")
+
+
+def _user(username: str) -> User:
+    from tenants.models import User
+
+    return User.objects.get(username=username)
+
+
+@pytest.fixture
+def acme_admin(db) -> User:
+    return _user("acme-admin")
+
+
+@pytest.fixture
+def globex_admin(db) -> User:
+    return _user("globex-admin")
+
+
+@pytest.fixture
+def agent1(db) -> User:
+    """An agent assigned to acme and globex."""
+    return _user("agent1")
+
+
+@pytest.fixture
+def agent2(db) -> User:
+    """An agent assigned to globex and initech, never to acme."""
+    return _user("agent2")
+
+
+@pytest.fixture
+def client_for():
+    """`client_for("acme.localhost", user)`: an HTTP client for that host, signed in as `user`."""
+    from django.test import Client
+
+    def make(host: str, user: User | None = None) -> Client:
+        client = Client(HTTP_HOST=host)
+        if user is not None:
+            client.force_login(user)
+        return client
+
+    return make
