@@ -8,7 +8,6 @@ Every variable is documented in the README's "Configuration" section.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -173,9 +172,9 @@ if not CELERY_BROKER_URL:
         "store_processed": False,
     }
 # Results are kept only where the broker can keep them (Redis); tasks report through the database.
-CELERY_RESULT_BACKEND = env.str(
-    "CELERY_RESULT_BACKEND", default=CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else ""
-) or None
+CELERY_RESULT_BACKEND = (
+    env.str("CELERY_RESULT_BACKEND", default=CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else "") or None
+)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

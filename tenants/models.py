@@ -6,8 +6,9 @@ A public table never references a tenant table; tenant tables may reference `Use
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractUser
-from django.db import models
+from django.db import connection, models
 from django_tenants.models import DomainMixin, TenantMixin
+from django_tenants.utils import get_creation_fakes_migrations, schema_exists
 
 
 class ClientCompany(TenantMixin):
@@ -47,6 +48,19 @@ class ClientCompany(TenantMixin):
 
     def __str__(self) -> str:
         return self.name
+
+    def create_schema(self, check_if_exists=False, sync_schema=True, verbosity=1):
+        """Clone the template when there is one (see tenants.cloning); otherwise migrate."""
+        from tenants.cloning import schema_clone
+
+        base = self.get_base_schema() if get_creation_fakes_migrations() else False
+        if not (sync_schema and base and schema_exists(base)):
+            return super().create_schema(check_if_exists=check_if_exists, sync_schema=sync_schema, verbosity=verbosity)
+        if check_if_exists and schema_exists(self.schema_name):
+            return False
+        schema_clone(source=base, target=self.schema_name)
+        connection.set_schema_to_public()
+        return True
 
     @property
     def slug(self) -> str:

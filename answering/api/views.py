@@ -1,3 +1,4 @@
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 
@@ -8,10 +9,14 @@ from tenants.gates.api import TenantAPIView
 
 
 class LineListApi(TenantAPIView):
+    serializer_class = LineOutputSerializer
+
+    @extend_schema(responses=LineOutputSerializer(many=True))
     def get(self, request):
         page = self.paginate_queryset(self.safely_get_queryset())
         return self.get_paginated_response(LineOutputSerializer(page, many=True).data)
 
+    @extend_schema(request=LineInputSerializer, responses={201: LineOutputSerializer})
     def post(self, request):
         self.require_client_admin(request)
         data = LineInputSerializer(data=request.data)

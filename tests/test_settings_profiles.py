@@ -1,0 +1,78 @@
+"""The production profile refuses to start without its secrets; the development one needs none."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+REQUIRED = ["SECRET_KEY", "FIELD_ENCRYPTION_KEY", "ALLOWED_HOSTS", "DATABASE_URL"]
+
+
+def _production_env(**overrides: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in REQUIRED and not k.startswith("DJANGO_")}
+    env.update(
+        DJANGO_ENV="production",
+        SECRET_KEY=secrets.token_urlsafe(50),
+        FIELD_ENCRYPTION_KEY=secrets.token_urlsafe(32),
+        ALLOWED_HOSTS="vastaja.example,.vastaja.example",
+        # `check` does not connect; nothing listens on port 1.
+        DATABASE_URL="postgres://vastaja@127.0.0.1:1/vastaja",
+    )
+    env.update(overrides)
+    return env
+
+
+def _manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+@pytest.mark.parametrize("missing", REQUIRED)
+def test_production_refuses_to_start_without_each_secret_naming_it(missing):
+    env = _production_env()
+    del env[missing]
+    result = _manage("check", env=env)
+
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert lines == [f"error: DJANGO_ENV=production requires the environment variable {missing}"]
+
+
+def test_production_profile_passes_check_deploy_with_zero_warnings():
+    result = _manage("check", "--deploy", "--fail-level", "WARNING", env=_production_env())
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues (0 silenced)." in result.stdout
+
+
+def test_production_with_debug_on_fails_check_deploy():
+    # The check above is not vacuous: turning a safeguard off makes it fail.
+    result = _manage("check", "--deploy", "--fail-level", "WARNING", env=_production_env(DEBUG="true"))
+    assert result.returncode != 0
+    assert "DEBUG" in result.stderr + result.stdout
+
+
+def test_unknown_profile_is_refused():
+    env = _production_env(DJANGO_ENV="staging")
+    result = _manage("check", env=env)
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == [
+        "error: DJANGO_ENV must be 'development' or 'production', not 'staging'"
+    ]
+
+
+def test_unreachable_database_gives_a_one_line_error_not_a_traceback():
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    env["DATABASE_URL"] = "postgres://vastaja@127.0.0.1:1/vastaja"
+    result = _manage("migrate_schemas", env=env)
+
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: cannot reach the database at 127.0.0.1:1/vastaja:")
