@@ -93,3 +93,15 @@ def test_anonymous_visitor_sees_no_data(client_for):
     assert b"+372" not in api.content
     assert portal.status_code == 302
     assert portal["Location"].startswith("/accounts/login/")
+
+
+def test_cache_keys_carry_the_schema(acme, globex):
+    from django.core.cache import cache
+
+    with tenant_context(acme):
+        cache.set("dashboard", "acme's numbers")
+    with tenant_context(globex):
+        assert cache.get("dashboard") is None
+    with tenant_context(acme):
+        assert cache.get("dashboard") == "acme's numbers"
+        cache.delete("dashboard")
