@@ -3,7 +3,7 @@
 Client companies are slow to create, so the test database gets the demo world once per session:
 acme, globex and initech, with their admins and the provider's staff. Each test then runs in a
 transaction that is rolled back. Named actors include people who must *not* see a company's data:
-`globex_admin` and `agent2` for acme, for example.
+`globex_admin` for acme and `agent2` for globex, for example.
 """
 
 from __future__ import annotations
@@ -82,13 +82,13 @@ def globex_admin(db) -> User:
 
 @pytest.fixture
 def agent1(db) -> User:
-    """An agent assigned to acme and globex."""
+    """An agent assigned to all three companies, with grants on every line."""
     return _user("agent1")
 
 
 @pytest.fixture
 def agent2(db) -> User:
-    """An agent assigned to globex and initech, never to acme."""
+    """An agent assigned to acme only, with a grant on one of its lines (+3726001001)."""
     return _user("agent2")
 
 

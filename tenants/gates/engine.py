@@ -1,8 +1,36 @@
-"""The gate decisions. Channels ask; they never decide for themselves."""
+"""The gate decisions. Channels ask; they never decide for themselves.
+
+Gate 1, tenant: `tenant_gate_allows`. Gate 2, object: `objects_visible` (guardian grants on
+coarse objects, inherited by the records under them). Gate 3, field: `policy_for` (the active
+DPA's category grants for the person's role).
+
+A Policy is resolved once per request (and so per DPA version) and then answers for every field of
+every row from memory. Nothing is cached across requests: a revoked or expired DPA takes effect on
+the very next one.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
+from django.db import models
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from tenants.categories import covered_by_any, field_category, personal_fields
 from tenants.models import Assignment, ClientCompany, Membership, User
+
+
+class Role:
+    AGENT = "agent"
+    SUPERVISOR = "supervisor"
+    DPO = "dpo"
+    PROVIDER_ADMIN = "provider_admin"
+    CLIENT_ADMIN = "client_admin"
+    CLIENT_MEMBER = "client_member"
+    NONE = "none"
+
+    PROVIDER_DPA_ROLES = (AGENT, SUPERVISOR)  # the roles a DPA grants categories to
+    CLIENT = (CLIENT_ADMIN, CLIENT_MEMBER)
 
 
 def tenant_gate_allows(*, user: User, company: ClientCompany) -> bool:
@@ -12,10 +40,154 @@ def tenant_gate_allows(*, user: User, company: ClientCompany) -> bool:
     assigned to them. Callers answer a refusal with 404, never 403, so nothing leaks about what
     exists.
     """
+    return role_in(user=user, company=company) != Role.NONE
+
+
+def role_in(*, user: User, company: ClientCompany) -> str:
+    """The person's role inside this client company, or Role.NONE if they may not enter it."""
     if not (user.is_authenticated and user.is_active):
-        return False
+        return Role.NONE
     if not (company.is_client and company.is_active):
-        return False
+        return Role.NONE
     if user.is_provider_staff:
-        return Assignment.objects.filter(user=user, company=company).exists()
-    return Membership.objects.filter(user=user, company=company).exists()
+        if not Assignment.objects.filter(user=user, company=company).exists():
+            return Role.NONE
+        return user.provider_role
+    membership = Membership.objects.filter(user=user, company=company).values_list("role", flat=True).first()
+    return membership or Role.NONE
+
+
+@dataclass(frozen=True)
+class Policy:
+    """What one person may do with the fields of one client company's data, right now."""
+
+    role: str
+    read: frozenset[str] = field(default_factory=frozenset)
+    write: frozenset[str] = field(default_factory=frozenset)
+    all_personal: bool = False
+    dpa_version_id: int | None = None
+
+    @property
+    def enters(self) -> bool:
+        return self.role != Role.NONE
+
+    def can_read(self, model: type[models.Model], name: str) -> bool:
+        category = field_category(model, name)
+        if category is None:
+            return self.enters
+        return self.all_personal or covered_by_any(self.read, category)
+
+    def can_write(self, model: type[models.Model], name: str) -> bool:
+        if self.role in (Role.DPO, Role.PROVIDER_ADMIN, Role.CLIENT_MEMBER, Role.NONE):
+            return False
+        category = field_category(model, name)
+        if category is None:
+            return True
+        if self.all_personal:
+            return True
+        return covered_by_any(self.read, category) and covered_by_any(self.write, category)
+
+    def masked(self, model: type[models.Model]) -> frozenset[str]:
+        """The personal fields of `model` this person may not read."""
+        return frozenset(name for name in personal_fields(model) if not self.can_read(model, name))
+
+
+NO_ACCESS = Policy(role=Role.NONE)
+
+
+def policy_for(*, user: User, company: ClientCompany) -> Policy:
+    """Resolve the field policy: the role, and for provider agents and supervisors the grants of
+    the DPA in force. No DPA in force means no personal field (fail closed)."""
+    from tenants.agreements.selectors import dpa_in_force
+
+    role = role_in(user=user, company=company)
+    if role == Role.NONE:
+        return NO_ACCESS
+    if role in Role.CLIENT:
+        # Client users act for the controller: their own data, in full.
+        return Policy(role=role, all_personal=True)
+    if role not in Role.PROVIDER_DPA_ROLES:
+        # The DPO and provider admins see agreements and metadata, never call content.
+        return Policy(role=role)
+    version = dpa_in_force(company=company)
+    if version is None:
+        return Policy(role=role)
+    grants = [grant for grant in version.grants.all() if grant.role == role]
+    return Policy(
+        role=role,
+        read=frozenset(grant.category for grant in grants if grant.action == "read"),
+        write=frozenset(grant.category for grant in grants if grant.action == "write"),
+        dpa_version_id=version.pk,
+    )
+
+
+def policy_for_request(request, company: ClientCompany) -> Policy:
+    """`policy_for`, memoised on the request: one resolution per request, however many cells."""
+    memo = request.__dict__.setdefault("_gate_policies", {})
+    if company.pk not in memo:
+        memo[company.pk] = policy_for(user=request.user, company=company)
+    return memo[company.pk]
+
+
+# ---- Gate 2: objects -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ObjectRule:
+    """How agents come to see rows of a model.
+
+    - `grants`: the direct-FK guardian model granting `permission` on rows of this model itself;
+    - `through`: the FK to the model whose grants this one inherits (a call inherits its line's);
+    - `open_unless`: a boolean field; rows where it is False are open to every agent of the
+      company, rows where it is True need an individual grant (a VIP contact).
+    """
+
+    grants: type[models.Model] | None = None
+    group_grants: type[models.Model] | None = None
+    permission: str = ""
+    through: str = ""
+    open_unless: str = ""
+
+
+_OBJECT_RULES: dict[type[models.Model], ObjectRule] = {}
+
+
+def gate_objects(model: type[models.Model], **rule) -> None:
+    """Declare how the object gate applies to `model` (next to the model, in its app)."""
+    _OBJECT_RULES[model] = ObjectRule(**rule)
+
+
+def objects_visible(*, policy: Policy, user: User, queryset: QuerySet) -> QuerySet:
+    """Gate 2: narrow `queryset` to the rows this person may see.
+
+    Agents see rows they hold a grant on, directly or through the object the row belongs to, as
+    one `Exists` subquery on the direct-FK grant table: no per-row checks, no ID lists. A model
+    with no declared rule is closed to agents.
+    """
+    if policy.role == Role.NONE:
+        return queryset.none()
+    if policy.role != Role.AGENT:
+        return queryset  # supervisors, the DPO, provider admins and client users: every row
+    return queryset.filter(_agent_filter(queryset.model, user, prefix=""))
+
+
+def _agent_filter(model: type[models.Model], user: User, *, prefix: str) -> Q:
+    rule = _OBJECT_RULES.get(model)
+    if rule is None:
+        return Q(pk__in=[])
+    if rule.through:
+        parent = model._meta.get_field(rule.through).related_model
+        return _agent_filter(parent, user, prefix=f"{prefix}{rule.through}__")
+    condition = Q(pk__in=[])
+    if rule.grants is not None:
+        outer = OuterRef(f"{prefix}pk") if prefix else OuterRef("pk")
+        granted = rule.grants.objects.filter(user=user, permission__codename=rule.permission, content_object=outer)
+        condition |= Q(Exists(granted))
+        if rule.group_grants is not None:
+            group_granted = rule.group_grants.objects.filter(
+                group__in=user.groups.all(), permission__codename=rule.permission, content_object=outer
+            )
+            condition |= Q(Exists(group_granted))
+    if rule.open_unless:
+        condition |= Q(**{f"{prefix}{rule.open_unless}": False})
+    return condition

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from tenants.demo import COMPANIES, DEMO_PASSWORD, STAFF, demo_seed, tenant_domain
+from tenants.demo import COMPANIES, DEMO_PASSWORD, DEMO_TOTP_KEY_BASE32, STAFF, demo_seed, tenant_domain
 
 
 class Command(BaseCommand):
@@ -23,3 +23,8 @@ class Command(BaseCommand):
                 f"  {demo.name + ':':<22} http://{tenant_domain(demo.slug)}:{port}/   ({demo.slug}-admin)"
             )
         self.stdout.write(f"  Every demo user's password: {DEMO_PASSWORD}")
+        self.stdout.write(
+            "  Provider staff also need a one-time code (TOTP): add the secret "
+            f"{DEMO_TOTP_KEY_BASE32} to an authenticator app,\n"
+            "    or print the current code with: .venv/bin/python manage.py totp_code agent1"
+        )

@@ -1,0 +1,13 @@
+from django.contrib import admin
+
+from crm.models import Contact
+from tenants.gates.admin import GatedModelAdmin
+
+
+@admin.register(Contact)
+class ContactAdmin(GatedModelAdmin):
+    list_display = ["__str__", "name", "phone_number", "email", "restricted", "created_at"]
+    list_filter = ["restricted"]
+    search_fields = ["name", "phone_number", "email"]
+    fields = ["name", "phone_number", "email", "address", "notes", "health_notes", "restricted"]
+    readonly_fields = ["restricted"]

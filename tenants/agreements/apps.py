@@ -1,0 +1,17 @@
+from django.apps import AppConfig
+
+
+class AgreementsConfig(AppConfig):
+    name = "tenants.agreements"
+    label = "agreements"
+    verbose_name = "Data-processing agreements"
+
+    def ready(self):
+        from auditlog.registry import auditlog
+
+        from tenants.agreements import models
+
+        # Every DPA decision is in the change log, with its actor.
+        for model in (models.Agreement, models.AgreementVersion, models.CategoryGrant, models.RetentionRule,
+                      models.SubProcessor):  # fmt: skip
+            auditlog.register(model)

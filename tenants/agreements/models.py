@@ -1,0 +1,171 @@
+"""Data-processing agreements (DPAs), in the public schema: one agreement per client company, in
+versions. The active version's grants decide which data categories the provider's agents may read
+or write in that company."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from tenants.categories import TAXONOMY
+from tenants.models import ClientCompany
+
+CATEGORY_CHOICES = [(key, f"{key}: {label}") for key, label in TAXONOMY.items()]
+
+
+class Agreement(models.Model):
+    company = models.OneToOneField(ClientCompany, on_delete=models.CASCADE, related_name="agreement")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"DPA with {self.company}"
+
+
+class AgreementVersion(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        SUBMITTED = "submitted", "Submitted"
+        UNDER_REVIEW = "under_review", "Under DPO review"
+        ACTIVE = "active", "Active"
+        SUPERSEDED = "superseded", "Superseded"
+        EXPIRED = "expired", "Expired"
+        TERMINATED = "terminated", "Terminated"
+
+    class EndOfProcessing(models.TextChoices):
+        DELETE = "delete", "Delete all personal data"
+        RETURN = "return", "Return all personal data, then delete copies"
+
+    agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
+
+    # Art. 28(3) GDPR content
+    subject_matter = models.TextField(blank=True)
+    nature_and_purpose = models.TextField("nature and purpose of the processing", blank=True)
+    start_date = models.DateField(null=True, blank=True)
+    end_date = models.DateField(null=True, blank=True)
+    data_subject_categories = models.TextField("categories of data subjects", blank=True)
+    security_measures = models.TextField("security measures (Art. 32)", blank=True)
+    data_subject_rights_assistance = models.TextField("assistance with data-subject rights", blank=True)
+    end_of_processing = models.CharField(
+        "deletion or return at the end", max_length=10, choices=EndOfProcessing.choices, blank=True
+    )
+    audit_rights = models.TextField(blank=True)
+    staff_confidentiality = models.TextField(blank=True)
+    breach_notification_hours = models.PositiveIntegerField(
+        "breach notification to the controller (hours)", null=True, blank=True
+    )
+
+    # Workflow
+    client_signed_by = models.CharField("signed for the client by", max_length=200, blank=True)
+    client_signed_at = models.DateTimeField(null=True, blank=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    review_started_at = models.DateTimeField(null=True, blank=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
+    rejection_reason = models.TextField(blank=True)
+    activated_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    end_reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["agreement", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["agreement", "number"], name="dpa_version_number_unique"),
+            # Two active versions of one agreement are impossible, whatever the code above does.
+            models.UniqueConstraint(fields=["agreement"], condition=Q(status="active"), name="dpa_one_active_version"),
+            models.CheckConstraint(
+                condition=Q(end_date__isnull=True)
+                | Q(start_date__isnull=True)
+                | Q(end_date__gte=models.F("start_date")),
+                name="dpa_end_not_before_start",
+                violation_error_message="The end date cannot be before the start date.",
+            ),
+            models.CheckConstraint(
+                condition=Q(breach_notification_hours__isnull=True) | Q(breach_notification_hours__gt=0),
+                name="dpa_breach_hours_positive",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="active") | (Q(approved_at__isnull=False) & Q(client_signed_at__isnull=False)),
+                name="dpa_active_is_approved_and_signed",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.agreement.company} DPA v{self.number} ({self.get_status_display()})"
+
+    def in_force_on(self, day: dt.date) -> bool:
+        """Active, started, and not past its end date: the only state in which it grants anything."""
+        return (
+            self.status == self.Status.ACTIVE
+            and self.start_date is not None
+            and self.start_date <= day
+            and (self.end_date is None or day <= self.end_date)
+        )
+
+
+class CategoryGrant(models.Model):
+    """A data category granted to a provider role, for reading or for writing."""
+
+    class Role(models.TextChoices):
+        AGENT = "agent", "Agent"
+        SUPERVISOR = "supervisor", "Supervisor"
+
+    class Action(models.TextChoices):
+        READ = "read", "Read"
+        WRITE = "write", "Write"
+
+    version = models.ForeignKey(AgreementVersion, on_delete=models.CASCADE, related_name="grants")
+    role = models.CharField(max_length=16, choices=Role.choices)
+    category = models.CharField(max_length=64, choices=CATEGORY_CHOICES)
+    action = models.CharField(max_length=8, choices=Action.choices)
+
+    class Meta:
+        ordering = ["role", "category", "action"]
+        constraints = [
+            models.UniqueConstraint(fields=["version", "role", "category", "action"], name="dpa_grant_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.role} may {self.action} {self.category}"
+
+
+class RetentionRule(models.Model):
+    version = models.ForeignKey(AgreementVersion, on_delete=models.CASCADE, related_name="retention_rules")
+    category = models.CharField(max_length=64, choices=CATEGORY_CHOICES)
+    days = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["category"]
+        constraints = [
+            models.UniqueConstraint(fields=["version", "category"], name="dpa_retention_unique"),
+            models.CheckConstraint(condition=Q(days__gt=0), name="dpa_retention_days_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.category}: {self.days} days"
+
+
+class SubProcessor(models.Model):
+    version = models.ForeignKey(AgreementVersion, on_delete=models.CASCADE, related_name="sub_processors")
+    name = models.CharField(max_length=200)
+    purpose = models.CharField(max_length=300)
+    location = models.CharField(max_length=100)
+    authorised_on = models.DateField()
+    objection_window_days = models.PositiveIntegerField(default=30)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.purpose})"
+
+    @property
+    def objection_window_ends(self) -> dt.date:
+        return self.authorised_on + dt.timedelta(days=self.objection_window_days)

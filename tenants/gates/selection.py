@@ -1,0 +1,32 @@
+"""Which client company a provider staff member is working for in the admin (the switcher)."""
+
+from __future__ import annotations
+
+from tenants.models import ClientCompany
+
+SESSION_KEY = "admin_company"
+
+
+def selected_company(request) -> ClientCompany | None:
+    """The company chosen with the admin's switcher, if gate 1 still admits the person there.
+
+    Checked on every request: an assignment removed or a company suspended takes effect at once.
+    """
+    if "_gate_company" in request.__dict__:
+        return request.__dict__["_gate_company"]
+    from tenants.gates.engine import tenant_gate_allows
+
+    company = None
+    schema = request.session.get(SESSION_KEY) if hasattr(request, "session") else None
+    if schema and request.user.is_authenticated and request.user.is_provider_staff:
+        candidate = ClientCompany.objects.filter(schema_name=schema, kind=ClientCompany.Kind.CLIENT).first()
+        if candidate is not None and tenant_gate_allows(user=request.user, company=candidate):
+            company = candidate
+    request.__dict__["_gate_company"] = company
+    return company
+
+
+def company_select(request, company: ClientCompany | None) -> None:
+    request.session[SESSION_KEY] = company.schema_name if company else None
+    request.__dict__.pop("_gate_company", None)
+    request.__dict__.pop("_gate_policies", None)
