@@ -22,8 +22,8 @@ class LineAdmin(GatedModelAdmin):
 @admin.register(Call)
 class CallAdmin(GatedModelAdmin):
     list_display = ["telephony_sid", "line", "started_at", "direction", "status", "caller_number", "caller_name"]
-    list_filter = ["status", "direction", "line"]
-    search_fields = ["telephony_sid", "caller_number", "caller_name"]
+    list_filter = ["status", "direction", ("line", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["telephony_sid"]  # personal fields are encrypted: exact matches use blind indexes
     date_hierarchy = "started_at"
     list_select_related = ["line"]
     fields = ["telephony_sid", "line", "started_at", "direction", "status", "caller_number", "caller_name", "notes",

@@ -8,6 +8,5 @@ from tenants.gates.admin import GatedModelAdmin
 class ContactAdmin(GatedModelAdmin):
     list_display = ["__str__", "name", "phone_number", "email", "restricted", "created_at"]
     list_filter = ["restricted"]
-    search_fields = ["name", "phone_number", "email"]
     fields = ["name", "phone_number", "email", "address", "notes", "health_notes", "restricted"]
     readonly_fields = ["restricted"]

@@ -10,7 +10,6 @@ from django.urls import path, reverse
 from django_otp.admin import OTPAdminSite
 
 from tenants.gates.selection import company_select, selected_company
-from tenants.models import ClientCompany
 from tenants.selectors import client_list_for_user
 
 
@@ -23,7 +22,13 @@ class VastajaAdminSite(OTPAdminSite):
         super().__init__(name)
 
     def get_urls(self):
-        return [path("switch/", self.admin_view(self.switch_view), name="switch_company"), *super().get_urls()]
+        from tenants.agreements.admin import dpo_workspace_view
+
+        return [
+            path("switch/", self.admin_view(self.switch_view), name="switch_company"),
+            path("dpo/", self.admin_view(lambda request: dpo_workspace_view(self, request)), name="dpo_workspace"),
+            *super().get_urls(),
+        ]
 
     def each_context(self, request):
         context = super().each_context(request)
@@ -49,6 +54,5 @@ class VastajaAdminSite(OTPAdminSite):
             **self.each_context(request),
             "title": "Choose a client company",
             "companies": companies,
-            "suspended": ClientCompany.objects.none(),
         }
         return TemplateResponse(request, "admin/switch_company.html", context)

@@ -104,3 +104,27 @@ def client_for():
         return client
 
     return make
+
+
+@pytest.fixture
+def admin_for():
+    """`admin_for(user, "acme")`: a client on the provider's host, signed in with a verified
+    second factor, working for that client company (or none)."""
+    from django.test import Client
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from tenants.gates.selection import SESSION_KEY
+
+    def make(user: User, company: str | None = None) -> Client:
+        client = Client(HTTP_HOST="localhost")
+        client.force_login(user)
+        session = client.session
+        device = TOTPDevice.objects.filter(user=user).first()
+        if device is not None:
+            session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session[SESSION_KEY] = company
+        session.save()
+        return client
+
+    return make
