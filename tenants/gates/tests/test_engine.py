@@ -76,7 +76,8 @@ def test_parent_grants_cover_children(acme):
     dpa.dpa_activate(version=version, actor=dpo)
 
     policy = policy_for(user=_user("agent1"), company=acme)
-    assert policy.can_read(Contact, "phone_number") and policy.can_read(Contact, "email")
+    assert policy.can_read(Contact, "phone_number")
+    assert policy.can_read(Contact, "email")
     assert not policy.can_read(Contact, "notes")
     assert not policy.can_write(Contact, "phone_number")  # read granted, write not
 
