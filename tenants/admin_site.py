@@ -7,13 +7,28 @@ from django.contrib import messages
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django_otp.admin import OTPAdminSite
+from django_otp import devices_for_user
+from django_otp.admin import OTPAdminAuthenticationForm, OTPAdminSite
 
 from tenants.gates.selection import company_select, selected_company
 from tenants.selectors import client_list_for_user
 
 
+class AdminSignInForm(OTPAdminAuthenticationForm):
+    """Password and one-time code on one form: a person with a single confirmed device need not
+    pick it from a list first."""
+
+    def _chosen_device(self, user):
+        device = super()._chosen_device(user)
+        if device is None:
+            devices = list(devices_for_user(user, confirmed=True))
+            if len(devices) == 1:
+                device = devices[0]
+        return device
+
+
 class VastajaAdminSite(OTPAdminSite):
+    login_form = AdminSignInForm
     site_header = "Vastaja · provider admin"
     site_title = "Vastaja admin"
     index_title = "Provider admin"
