@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.http import HttpResponseForbidden, HttpResponseNotFound, JsonResponse
 from django_tenants.utils import get_public_schema_name
 
-from tenants.gates.engine import tenant_gate_allows
+from tenants.gates.engine import portal_gate_allows
 from tenants.models import ClientCompany
 
 # Anonymous visitors may reach these on a tenant host; every other path needs a signed-in member.
@@ -14,7 +14,8 @@ ANONYMOUS_PATHS = ("/accounts/login/", "/static/")
 
 class TenantGateMiddleware:
     """Runs after authentication. A suspended company answers 403 "suspended" to everyone; a
-    signed-in person who is neither a member nor assigned gets a 404."""
+    signed-in person who is not one of the company's client users gets a 404 (provider staff
+    included: they work in the admin, behind the DPA's field gate)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -28,7 +29,7 @@ class TenantGateMiddleware:
         if company.status == ClientCompany.Status.SUSPENDED:
             return suspended(request)
         if request.user.is_authenticated:
-            if not tenant_gate_allows(user=request.user, company=company):
+            if not portal_gate_allows(user=request.user, company=company):
                 return not_found(request)
         elif not request.path.startswith(ANONYMOUS_PATHS) and not request.path.startswith("/api/"):
             from django.contrib.auth.views import redirect_to_login

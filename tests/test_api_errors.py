@@ -31,8 +31,13 @@ def test_bad_line_is_a_400_naming_the_field(client_for, acme, acme_admin, payloa
         assert Line.objects.count() == before
 
 
-def test_client_member_who_is_not_admin_cannot_create_lines(client_for, acme, agent1):
-    response = client_for("acme.localhost", agent1).post(
-        "/api/lines/", {"name": "Agent line", "phone_number": "+3726001556"}, content_type="application/json"
+def test_client_member_who_is_not_admin_cannot_create_lines(client_for, acme):
+    from tenants.models import Membership, User
+
+    member = User.objects.create_user("acme-member", password="x")
+    Membership.objects.create(user=member, company=acme, role=Membership.Role.CLIENT_MEMBER)
+    response = client_for("acme.localhost", member).post(
+        "/api/lines/", {"name": "Member line", "phone_number": "+3726001556"}, content_type="application/json"
     )
     assert response.status_code == 403
+    assert client_for("acme.localhost", member).get("/api/lines/").status_code == 200

@@ -13,7 +13,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import IsAuthenticated
 
-from tenants.gates.engine import tenant_gate_allows
+from tenants.gates.engine import portal_gate_allows
 from tenants.models import Membership
 from tenants.selectors import membership_get
 
@@ -37,7 +37,7 @@ class TenantAPIView(GenericAPIView):
         company = getattr(request, "tenant", None)
         if company is None or connection.schema_name != company.schema_name:
             raise Http404
-        if not tenant_gate_allows(user=request.user, company=company):
+        if not portal_gate_allows(user=request.user, company=company):
             raise Http404
 
     def get_queryset(self):

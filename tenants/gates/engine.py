@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.db import models
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Q, QuerySet
 
 from tenants.categories import covered_by_any, field_category, personal_fields
 from tenants.models import Assignment, ClientCompany, Membership, User
@@ -41,6 +41,15 @@ def tenant_gate_allows(*, user: User, company: ClientCompany) -> bool:
     exists.
     """
     return role_in(user=user, company=company) != Role.NONE
+
+
+def portal_gate_allows(*, user: User, company: ClientCompany) -> bool:
+    """Gate 1 on a client company's own host (portal and API): its client users only.
+
+    Provider staff work in the admin, where the DPA's field grants apply; the portal shows the
+    controller's data in full, so it admits no one from the provider, assigned or not.
+    """
+    return role_in(user=user, company=company) in Role.CLIENT
 
 
 def role_in(*, user: User, company: ClientCompany) -> str:
@@ -161,7 +170,7 @@ def objects_visible(*, policy: Policy, user: User, queryset: QuerySet) -> QueryS
     """Gate 2: narrow `queryset` to the rows this person may see.
 
     Agents see rows they hold a grant on, directly or through the object the row belongs to, as
-    one `Exists` subquery on the direct-FK grant table: no per-row checks, no ID lists. A model
+    one subquery on the direct-FK grant tables: no per-row checks, no ID lists in Python. A model
     with no declared rule is closed to agents.
     """
     if policy.role == Role.NONE:
@@ -180,14 +189,19 @@ def _agent_filter(model: type[models.Model], user: User, *, prefix: str) -> Q:
         return _agent_filter(parent, user, prefix=f"{prefix}{rule.through}__")
     condition = Q(pk__in=[])
     if rule.grants is not None:
-        outer = OuterRef(f"{prefix}pk") if prefix else OuterRef("pk")
-        granted = rule.grants.objects.filter(user=user, permission__codename=rule.permission, content_object=outer)
-        condition |= Q(Exists(granted))
+        # One IN (... UNION ...) rather than EXISTS(user) OR EXISTS(group): an OR of subqueries
+        # forces a scan of the whole table, while IN lets PostgreSQL semi-join through the
+        # (line, started_at) index and read only the granted lines' rows.
+        granted = rule.grants.objects.filter(user=user, permission__codename=rule.permission).values(
+            "content_object_id"
+        )
         if rule.group_grants is not None:
-            group_granted = rule.group_grants.objects.filter(
-                group__in=user.groups.all(), permission__codename=rule.permission, content_object=outer
+            granted = granted.union(
+                rule.group_grants.objects.filter(group__user=user, permission__codename=rule.permission).values(
+                    "content_object_id"
+                )
             )
-            condition |= Q(Exists(group_granted))
+        condition = Q(**{f"{prefix}pk__in": granted})
     if rule.open_unless:
         condition |= Q(**{f"{prefix}{rule.open_unless}": False})
     return condition

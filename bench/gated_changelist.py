@@ -1,0 +1,153 @@
+"""The agent's gated admin changelist against the same page unfiltered.
+
+    .venv/bin/python bench/gated_changelist.py [--calls 100000] [--repeat 15]
+
+One client company with 10 lines and N calls (default 100,000). An agent holds a grant on one line,
+so 10% of the calls; a supervisor sees them all, unfiltered by the object gate, with the same
+columns. Both pages are rendered through the full Django stack, interleaved, in the same run.
+Goal: gated / unfiltered <= 1.3, and queries per page that do not grow with the page size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import statistics
+import time
+
+from _bench_db import bench_database
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--calls", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--explain", action="store_true", help="print each page's slowest queries and plans")
+    args = parser.parse_args()
+
+    with bench_database():
+        from django.db import connection
+        from django.test import Client
+        from django.test.utils import CaptureQueriesContext
+        from django.utils import timezone
+        from django_otp import DEVICE_ID_SESSION_KEY
+        from django_otp.plugins.otp_totp.models import TOTPDevice
+        from django_tenants.utils import tenant_context
+        from guardian.shortcuts import assign_perm
+
+        from answering.admin import CallAdmin
+        from answering.models import Call, Line
+        from tenants.agreements import services as dpa
+        from tenants.gates.selection import SESSION_KEY
+        from tenants.models import Assignment, Membership, User
+        from tenants.services import client_onboard, provider_ensure, template_ensure
+
+        provider_ensure(domain="localhost")
+        template_ensure()
+        company = client_onboard(slug="bench", name="Bench Co", domain="bench.localhost")
+        agent = User.objects.create_user("agent", password="x", provider_role="agent", is_staff=True)
+        supervisor = User.objects.create_user("supervisor", password="x", provider_role="supervisor", is_staff=True)
+        dpo = User.objects.create_user("dpo", password="x", provider_role="dpo", is_staff=True)
+        client_admin = User.objects.create_user("client", password="x")
+        Membership.objects.create(user=client_admin, company=company, role="client_admin")
+        for user in (agent, supervisor):
+            Assignment.objects.create(user=user, company=company)
+            TOTPDevice.objects.create(user=user, name="bench", confirmed=True)
+
+        today = timezone.localdate()
+        version = dpa.dpa_draft_create(
+            company=company, actor=dpo, subject_matter="x", nature_and_purpose="x", start_date=today,
+            end_date=today + dt.timedelta(days=30), data_subject_categories="x", security_measures="x",
+            data_subject_rights_assistance="x", end_of_processing="delete", audit_rights="x",
+            staff_confidentiality="x", breach_notification_hours=24,
+        )  # fmt: skip
+        for role in ("agent", "supervisor"):
+            for category in ("user.contact.name", "user.contact.phone_number"):
+                dpa.dpa_grant_add(version=version, role=role, category=category, action="read", actor=dpo)
+        for category in ("user.contact.name", "user.contact.phone_number"):
+            dpa.dpa_retention_set(version=version, category=category, days=30, actor=dpo)
+        dpa.dpa_submit(version=version, actor=dpo)
+        dpa.dpa_sign_for_client(version=version, actor=client_admin)
+        dpa.dpa_approve(version=version, actor=dpo)
+        dpa.dpa_activate(version=version, actor=dpo)
+
+        print(f"bench: creating {args.calls:,} calls on 10 lines ...", flush=True)
+        with tenant_context(company):
+            lines = [Line.objects.create(name=f"Line {i}", phone_number=f"+37260090{i:02d}") for i in range(10)]
+            assign_perm("answering.view_line", agent, lines[0])
+            start = timezone.now() - dt.timedelta(days=365)
+            batch = []
+            for i in range(args.calls):
+                batch.append(Call(
+                    line=lines[i % 10], telephony_sid=f"CA{i:032d}", started_at=start + dt.timedelta(minutes=5 * i),
+                    caller_number=f"+3725{i:07d}", caller_name=f"Caller {i}",
+                ))  # fmt: skip
+                if len(batch) == 5000:
+                    Call.objects.bulk_create(batch)
+                    batch.clear()
+                    print(f"  {i + 1:,}/{args.calls:,}", flush=True)
+            Call.objects.bulk_create(batch)
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE")
+
+        def client_for(user):
+            client = Client(HTTP_HOST="localhost")
+            client.force_login(user)
+            session = client.session
+            session[DEVICE_ID_SESSION_KEY] = TOTPDevice.objects.get(user=user).persistent_id
+            session[SESSION_KEY] = "bench"
+            session.save()
+            return client
+
+        clients = {"gated (agent, 10% of rows)": client_for(agent), "unfiltered (supervisor)": client_for(supervisor)}
+        url = "/admin/answering/call/"
+        for client in clients.values():  # warm up
+            assert client.get(url).status_code == 200
+
+        times: dict[str, list[float]] = {name: [] for name in clients}
+        for _ in range(args.repeat):
+            for name, client in clients.items():
+                begin = time.perf_counter()
+                response = client.get(url)
+                times[name].append(time.perf_counter() - begin)
+                assert response.status_code == 200
+
+        if args.explain:
+            for name, client in clients.items():
+                timings = []
+
+                def wrapper(execute, sql, params, many, context, timings=timings):
+                    t = time.perf_counter()
+                    try:
+                        return execute(sql, params, many, context)
+                    finally:
+                        timings.append((time.perf_counter() - t, sql[:300]))
+
+                with connection.execute_wrapper(wrapper):
+                    client.get(url)
+                print(name)
+                for t, sql in sorted(timings, reverse=True)[:6]:
+                    print(f"  {t * 1000:7.1f} ms  {sql}")
+            with tenant_context(company):
+                from tenants.gates.engine import objects_visible, policy_for
+
+                policy = policy_for(user=agent, company=company)
+                gated = objects_visible(policy=policy, user=agent, queryset=Call.objects.all())
+                print(gated.order_by("-started_at")[:100].explain(analyze=True))
+        queries = {}
+        for per_page in (20, 100, 400):
+            CallAdmin.list_per_page = per_page
+            with CaptureQueriesContext(connection) as captured:
+                clients["gated (agent, 10% of rows)"].get(url)
+            queries[per_page] = len(captured)
+
+    medians = {name: statistics.median(values) for name, values in times.items()}
+    for name, value in medians.items():
+        print(f"{name:>28}: {value * 1000:.1f} ms per page (median of {args.repeat})")
+    gated, unfiltered = medians.values()
+    print(f"ratio gated / unfiltered: {gated / unfiltered:.2f}   (goal <= 1.3)")
+    print("queries per gated page by page size: " + ", ".join(f"{k} rows: {v}" for k, v in queries.items()))
+
+
+if __name__ == "__main__":
+    main()
