@@ -1,7 +1,11 @@
+import datetime as dt
+
 from django.contrib import admin
+from django.utils import timezone
 
 from answering.models import Call, Line
-from tenants.gates.admin import GatedInline, GatedModelAdmin
+from scheduling.selectors import rota_gaps
+from tenants.gates.admin import GatedInline, GatedModelAdmin, gated_column
 
 
 class CallInline(GatedInline):
@@ -13,10 +17,17 @@ class CallInline(GatedInline):
 
 @admin.register(Line)
 class LineAdmin(GatedModelAdmin):
-    list_display = ["name", "phone_number", "created_at"]
+    list_display = ["name", "phone_number", "oncall_gaps", "created_at"]
     search_fields = ["name", "phone_number"]
     fields = ["name", "phone_number", "greeting"]
     inlines = [CallInline]
+
+    @gated_column(description="on-call gaps, next 7 days")
+    def oncall_gaps(self, line):
+        now = timezone.now()
+        gaps = rota_gaps(line=line, start=now, end=now + dt.timedelta(days=7))
+        hours = sum((end - start).total_seconds() for start, end in gaps) / 3600
+        return "none" if hours == 0 else f"⚠ {hours:.0f} h uncovered"
 
 
 @admin.register(Call)

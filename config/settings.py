@@ -51,6 +51,7 @@ SHARED_APPS = [
     "django.contrib.messages",
     "tenants.apps.VastajaAdminConfig",
     "django.contrib.staticfiles",
+    "django.contrib.postgres",
     "rest_framework",
     "drf_spectacular",
     "guardian",
@@ -155,6 +156,17 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# Outgoing e-mail (django-environ's EMAIL_URL, e.g. smtp+tls://user:pass@smtp.example:587);
+# the development default prints messages to the console.
+globals().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Vastaja <no-reply@localhost>")
+
+# SMS through Twilio's REST API; TWILIO_API_BASE points elsewhere only for a local stand-in.
+TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
+TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
+TWILIO_FROM_NUMBER = env.str("TWILIO_FROM_NUMBER", default="")
+TWILIO_API_BASE = env.str("TWILIO_API_BASE", default="https://api.twilio.com")
 
 LANGUAGE_CODE = "en"
 TIME_ZONE = "UTC"

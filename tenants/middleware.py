@@ -9,7 +9,8 @@ from tenants.gates.engine import portal_gate_allows
 from tenants.models import ClientCompany
 
 # Anonymous visitors may reach these on a tenant host; every other path needs a signed-in member.
-ANONYMOUS_PATHS = ("/accounts/login/", "/static/")
+# (The calendar feed's secret token is its credential.)
+ANONYMOUS_PATHS = ("/accounts/login/", "/static/", "/calendar/")
 
 
 class TenantGateMiddleware:

@@ -93,6 +93,9 @@ def _path_is_encrypted(model, path: str) -> bool:
 class _GateMixin:
     """What the ModelAdmin and the inlines share: the company, the policy, and field masking."""
 
+    change_roles: tuple[str, ...] = EDITING_ROLES
+    add_roles: tuple[str, ...] = ()
+
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         if cls.__module__ == __name__:
@@ -182,10 +185,12 @@ class _GateMixin:
         return self.gate_policy(request).role in STAFF_ROLES
 
     def has_change_permission(self, request, obj=None):
-        return self.gate_policy(request).role in EDITING_ROLES
+        return self.gate_policy(request).role in self.change_roles
 
     def has_add_permission(self, request, obj=None):
-        return False  # records are made by the desk's services, not typed into the admin
+        # Records are made by the desk's services; only configuration (services, rota, ...) names
+        # the roles that may add it by hand.
+        return self.gate_policy(request).role in self.add_roles
 
     def has_delete_permission(self, request, obj=None):
         return False  # deletion is the retention job's, with its report

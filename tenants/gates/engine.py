@@ -148,7 +148,8 @@ class ObjectRule:
     - `grants`: the direct-FK guardian model granting `permission` on rows of this model itself;
     - `through`: the FK to the model whose grants this one inherits (a call inherits its line's);
     - `open_unless`: a boolean field; rows where it is False are open to every agent of the
-      company, rows where it is True need an individual grant (a VIP contact).
+      company, rows where it is True need an individual grant (a VIP contact);
+    - `open_to_agents`: every row is open to the company's agents (the schedule they book into).
     """
 
     grants: type[models.Model] | None = None
@@ -156,6 +157,7 @@ class ObjectRule:
     permission: str = ""
     through: str = ""
     open_unless: str = ""
+    open_to_agents: bool = False
 
 
 _OBJECT_RULES: dict[type[models.Model], ObjectRule] = {}
@@ -184,6 +186,8 @@ def _agent_filter(model: type[models.Model], user: User, *, prefix: str) -> Q:
     rule = _OBJECT_RULES.get(model)
     if rule is None:
         return Q(pk__in=[])
+    if rule.open_to_agents:
+        return Q()
     if rule.through:
         parent = model._meta.get_field(rule.through).related_model
         return _agent_filter(parent, user, prefix=f"{prefix}{rule.through}__")

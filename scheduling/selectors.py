@@ -1,0 +1,166 @@
+"""Reads on scheduling: free slots, who is on call, gaps in the rota."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from dataclasses import dataclass
+
+from django.db import connection
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from scheduling.models import Appointment, AvailabilityException, OnCallShift, Resource, Service, StaffMember
+from tenants.errors import ApplicationError
+
+SLOT_STEP = dt.timedelta(minutes=15)
+MAX_SEARCH = dt.timedelta(days=62)
+
+
+@dataclass(frozen=True)
+class Slot:
+    resource: Resource
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+
+
+def company_zone() -> zoneinfo.ZoneInfo:
+    """The current client company's time zone (the connection's tenant)."""
+    return zoneinfo.ZoneInfo(getattr(connection.tenant, "time_zone", None) or "UTC")
+
+
+def require_aware(value: dt.datetime, field: str) -> dt.datetime:
+    if not isinstance(value, dt.datetime) or timezone.is_naive(value):
+        raise ApplicationError(f"{field} must be a datetime with a time zone, e.g. 2026-03-29T09:00+03:00", field=field)
+    return value
+
+
+def blocked_range(service: Service, starts_at: dt.datetime, ends_at: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+    return (
+        starts_at - dt.timedelta(minutes=service.buffer_before_minutes),
+        ends_at + dt.timedelta(minutes=service.buffer_after_minutes),
+    )
+
+
+def availability_windows(
+    resource: Resource, start: dt.datetime, end: dt.datetime
+) -> list[tuple[dt.datetime, dt.datetime]]:
+    """The resource's weekly availability between `start` and `end`, as aware intervals.
+
+    Weekly hours are wall-clock times in the company's zone: each day's window is placed on that
+    day's calendar, so the UTC offset follows daylight saving. A wall time that does not exist
+    (skipped by a spring-forward) moves to the first instant after the gap.
+    """
+    zone = company_zone()
+    weekly: dict[int, list] = {}
+    for window in resource.availability.all():
+        weekly.setdefault(window.weekday, []).append(window)
+    windows = []
+    day = start.astimezone(zone).date()
+    while day <= end.astimezone(zone).date():
+        for window in weekly.get(day.weekday(), []):
+            opens = _wall_to_aware(day, window.start_time, zone)
+            closes = _wall_to_aware(day, window.end_time, zone)
+            if closes > opens and closes > start and opens < end:
+                windows.append((max(opens, start), min(closes, end)))
+        day += dt.timedelta(days=1)
+    return windows
+
+
+def _wall_to_aware(day: dt.date, wall: dt.time, zone: zoneinfo.ZoneInfo) -> dt.datetime:
+    local = dt.datetime.combine(day, wall, tzinfo=zone)
+    # Round-trip through UTC: a non-existent wall time comes back shifted past the gap.
+    as_utc = local.astimezone(dt.UTC)
+    return as_utc.astimezone(zone)
+
+
+def slots_find(
+    *, service: Service, start: dt.datetime, end: dt.datetime, resource: Resource | None = None,
+    now: dt.datetime | None = None,
+) -> list[Slot]:  # fmt: skip
+    """Free slots for `service` between `start` and `end`, on one resource or on every resource
+    that offers the service, in time order. Past slots, absences and live bookings (with their
+    buffers) are left out."""
+    require_aware(start, "start")
+    require_aware(end, "end")
+    if end <= start:
+        raise ApplicationError("the search must end after it starts", field="end")
+    if end - start > MAX_SEARCH:
+        raise ApplicationError("search at most 62 days at a time", field="end")
+    now = now or timezone.now()
+    start = max(start, now)
+    duration = dt.timedelta(minutes=service.duration_minutes)
+    resources = [resource] if resource is not None else list(service.resources.all())
+    slots = []
+    for res in resources:
+        if not res.services.filter(pk=service.pk).exists():
+            raise ApplicationError(f"{res} does not offer {service.name}", field="resource")
+        busy = _busy_intervals(res, start - dt.timedelta(days=1), end + dt.timedelta(days=1), now=now)
+        for opens, closes in availability_windows(res, start - duration, end):
+            candidate = _align(opens)
+            while candidate + duration <= closes:
+                if candidate >= start:
+                    block = blocked_range(service, candidate, candidate + duration)
+                    if not any(b0 < block[1] and block[0] < b1 for b0, b1 in busy):
+                        slots.append(Slot(res, candidate, candidate + duration))
+                candidate += SLOT_STEP
+    return sorted(slots, key=lambda slot: (slot.starts_at, slot.resource.label))
+
+
+def _align(moment: dt.datetime) -> dt.datetime:
+    """Slots start on the quarter hour (of the wall clock, which is the quarter hour in UTC too)."""
+    floor = moment.replace(second=0, microsecond=0)
+    floor -= dt.timedelta(minutes=floor.minute % 15)
+    return floor if floor == moment else floor + SLOT_STEP
+
+
+def _busy_intervals(resource: Resource, start: dt.datetime, end: dt.datetime, *, now: dt.datetime):
+    busy = [
+        (a.blocked.lower, a.blocked.upper)
+        for a in Appointment.objects.filter(resource=resource, blocked__overlap=(start, end)).filter(
+            Q(status=Appointment.Status.BOOKED) | Q(status=Appointment.Status.HELD, hold_expires_at__gt=now)
+        )
+    ]
+    busy += [
+        (e.starts_at, e.ends_at)
+        for e in AvailabilityException.objects.filter(resource=resource, starts_at__lt=end, ends_at__gt=start)
+    ]
+    return busy
+
+
+def oncall_for_line(*, line, at: dt.datetime | None = None) -> list[StaffMember]:
+    """Who is on call for this line now (or at `at`), in escalation order. The answering desk
+    asks this when an urgent message is not acknowledged in time."""
+    at = require_aware(at or timezone.now(), "at")
+    shifts = (
+        OnCallShift.objects.filter(line=line, starts_at__lte=at, ends_at__gt=at, staff__active=True)
+        .select_related("staff")
+        .order_by("position", "starts_at")
+    )
+    seen, order = set(), []
+    for shift in shifts:
+        if shift.staff_id not in seen:
+            seen.add(shift.staff_id)
+            order.append(shift.staff)
+    return order
+
+
+def rota_gaps(*, line, start: dt.datetime, end: dt.datetime) -> list[tuple[dt.datetime, dt.datetime]]:
+    """The intervals between `start` and `end` when nobody is on call for the line."""
+    require_aware(start, "start")
+    require_aware(end, "end")
+    gaps, cursor = [], start
+    for shift in OnCallShift.objects.filter(line=line, ends_at__gt=start, starts_at__lt=end).order_by("starts_at"):
+        if shift.starts_at > cursor:
+            gaps.append((cursor, shift.starts_at))
+        cursor = max(cursor, shift.ends_at)
+    if cursor < end:
+        gaps.append((cursor, end))
+    return gaps
+
+
+def appointment_list_upcoming(*, days: int = 14) -> QuerySet[Appointment]:
+    now = timezone.now()
+    return Appointment.objects.filter(
+        status=Appointment.Status.BOOKED, starts_at__gte=now, starts_at__lt=now + dt.timedelta(days=days)
+    ).select_related("service", "resource")
