@@ -30,9 +30,14 @@ def company_zone() -> zoneinfo.ZoneInfo:
 
 
 def require_aware(value: dt.datetime, field: str) -> dt.datetime:
+    """Refuse naive datetimes; return the instant in UTC.
+
+    Python adds and compares datetimes that share a ZoneInfo by wall clock, which is wrong across
+    a daylight-saving change. All arithmetic here is on UTC instants.
+    """
     if not isinstance(value, dt.datetime) or timezone.is_naive(value):
         raise ApplicationError(f"{field} must be a datetime with a time zone, e.g. 2026-03-29T09:00+03:00", field=field)
-    return value
+    return value.astimezone(dt.UTC)
 
 
 def blocked_range(service: Service, starts_at: dt.datetime, ends_at: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
@@ -68,10 +73,9 @@ def availability_windows(
 
 
 def _wall_to_aware(day: dt.date, wall: dt.time, zone: zoneinfo.ZoneInfo) -> dt.datetime:
-    local = dt.datetime.combine(day, wall, tzinfo=zone)
-    # Round-trip through UTC: a non-existent wall time comes back shifted past the gap.
-    as_utc = local.astimezone(dt.UTC)
-    return as_utc.astimezone(zone)
+    """The UTC instant of a wall-clock time on a day. A wall time skipped by a spring-forward
+    lands after the gap; a repeated one (fall-back) means its first occurrence."""
+    return dt.datetime.combine(day, wall, tzinfo=zone).astimezone(dt.UTC)
 
 
 def slots_find(
@@ -79,15 +83,15 @@ def slots_find(
     now: dt.datetime | None = None,
 ) -> list[Slot]:  # fmt: skip
     """Free slots for `service` between `start` and `end`, on one resource or on every resource
-    that offers the service, in time order. Past slots, absences and live bookings (with their
-    buffers) are left out."""
-    require_aware(start, "start")
-    require_aware(end, "end")
+    that offers the service, in time order (UTC instants). Past slots, absences and live bookings
+    (with their buffers) are left out."""
+    start = require_aware(start, "start")
+    end = require_aware(end, "end")
     if end <= start:
         raise ApplicationError("the search must end after it starts", field="end")
     if end - start > MAX_SEARCH:
         raise ApplicationError("search at most 62 days at a time", field="end")
-    now = now or timezone.now()
+    now = require_aware(now or timezone.now(), "now")
     start = max(start, now)
     duration = dt.timedelta(minutes=service.duration_minutes)
     resources = [resource] if resource is not None else list(service.resources.all())
@@ -147,8 +151,8 @@ def oncall_for_line(*, line, at: dt.datetime | None = None) -> list[StaffMember]
 
 def rota_gaps(*, line, start: dt.datetime, end: dt.datetime) -> list[tuple[dt.datetime, dt.datetime]]:
     """The intervals between `start` and `end` when nobody is on call for the line."""
-    require_aware(start, "start")
-    require_aware(end, "end")
+    start = require_aware(start, "start")
+    end = require_aware(end, "end")
     gaps, cursor = [], start
     for shift in OnCallShift.objects.filter(line=line, ends_at__gt=start, starts_at__lt=end).order_by("starts_at"):
         if shift.starts_at > cursor:

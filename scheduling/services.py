@@ -94,10 +94,9 @@ def appointment_cancel(*, appointment: Appointment, actor: User, reason: str = "
 
 @timer_handler(TIMER_HOLD)
 def hold_expire(target_id: str) -> None:
-    """Release a hold that was not confirmed in time; its slot is free again."""
-    Appointment.objects.filter(
-        pk=target_id, status=Appointment.Status.HELD, hold_expires_at__lte=timezone.now()
-    ).update(status=Appointment.Status.EXPIRED)
+    """Release a hold that was not confirmed in time; its slot is free again. (Confirming a hold
+    cancels this timer, so a hold still held when it fires has run out.)"""
+    Appointment.objects.filter(pk=target_id, status=Appointment.Status.HELD).update(status=Appointment.Status.EXPIRED)
 
 
 @timer_handler(TIMER_REMINDER)
@@ -134,7 +133,7 @@ def feed_token_hash(token: str) -> str:
 
 
 def _validate_slot(*, service: Service, resource: Resource, starts_at: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
-    require_aware(starts_at, "starts_at")
+    starts_at = require_aware(starts_at, "starts_at")
     if not service.active:
         raise ApplicationError(f"{service.name} is not bookable", field="service")
     if not resource.services.filter(pk=service.pk).exists():

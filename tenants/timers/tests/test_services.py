@@ -39,8 +39,8 @@ def test_due_timer_fires_once(acme, fired):
         assert timers_fire_due(now=now) == 1
         assert timers_fire_due(now=now) == 0
         assert fired == ["7"]
-        assert Timer.objects.get(target_id="7").fired_at == now
-        assert Timer.objects.get(target_id="8").fired_at is None
+        assert Timer.objects.get(kind="test.record", target_id="7").fired_at == now
+        assert Timer.objects.get(kind="test.record", target_id="8").fired_at is None
 
 
 def test_timers_belong_to_their_tenant(acme, globex, fired):
@@ -79,7 +79,7 @@ def test_failing_handler_is_retried_later_and_does_not_block_others(acme, fired)
         timer_schedule(kind="test.record", target_id="fine", due_at=now)
 
         assert timers_fire_due(now=now) == 1
-        broken = Timer.objects.get(target_id="broken")
+        broken = Timer.objects.get(kind="test.record", target_id="broken")
         assert broken.attempts == 1
         assert "handler failed" in broken.last_error
         assert broken.due_at > now

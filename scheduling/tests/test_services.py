@@ -1,0 +1,282 @@
+"""Slots, bookings, holds, reminders and the rota, in acme's schema (Europe/Tallinn)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+from django_tenants.utils import tenant_context
+
+from crm.models import Contact
+from scheduling.models import Appointment, Notification, ReminderSettings, Resource, Service, WeeklyAvailability
+from scheduling.selectors import slots_find
+from scheduling.services import (
+    appointment_book,
+    appointment_cancel,
+    appointment_hold,
+    appointment_reschedule,
+)
+from scheduling.tasks import send_appointment_message
+from tenants.errors import ApplicationError
+from tenants.models import User
+from tenants.timers.models import Timer
+from tenants.timers.tasks import timers_sweep
+
+pytestmark = pytest.mark.django_db
+TALLINN = zoneinfo.ZoneInfo("Europe/Tallinn")
+
+
+@pytest.fixture
+def in_acme(acme):
+    with tenant_context(acme):
+        yield acme
+
+
+@pytest.fixture
+def clinic(in_acme):
+    """A service and a resource open every day 02:00-17:00, Tallinn time."""
+    service = Service.objects.create(name="Test visit", duration_minutes=30)
+    resource = Resource.objects.create(label="Test chair", kind="room")
+    resource.services.add(service)
+    for weekday in range(7):
+        WeeklyAvailability.objects.create(resource=resource, weekday=weekday, start_time=dt.time(2),
+                                          end_time=dt.time(17))  # fmt: skip
+    return service, resource
+
+
+@pytest.fixture
+def booker(db):
+    return User.objects.get(username="acme-admin")
+
+
+def _next_day_at(hour: int, days: int = 2) -> dt.datetime:
+    day = timezone.localdate() + dt.timedelta(days=days)
+    return dt.datetime.combine(day, dt.time(hour), tzinfo=TALLINN)
+
+
+# ---- slots across daylight saving -------------------------------------------------------------
+
+
+def test_spring_forward_skips_the_missing_hour(clinic):
+    service, resource = clinic
+    WeeklyAvailability.objects.filter(resource=resource).update(start_time=dt.time(2), end_time=dt.time(5))
+    # 2027-03-28: at 03:00 EET the clocks go to 04:00 EEST.
+    day = dt.datetime(2027, 3, 28, tzinfo=TALLINN)
+    slots = slots_find(service=service, resource=resource, start=day, end=day + dt.timedelta(days=1),
+                       now=dt.datetime(2027, 1, 1, tzinfo=dt.UTC))  # fmt: skip
+    local = [slot.starts_at.astimezone(TALLINN).strftime("%H:%M") for slot in slots]
+    assert local == ["02:00", "02:15", "02:30", "02:45", "04:00", "04:15", "04:30"]
+    assert all(slot.ends_at - slot.starts_at == dt.timedelta(minutes=30) for slot in slots)
+
+
+def test_fall_back_gives_the_repeated_hour_its_real_length(clinic):
+    service, resource = clinic
+    WeeklyAvailability.objects.filter(resource=resource).update(start_time=dt.time(2), end_time=dt.time(5))
+    # 2027-10-31: at 04:00 EEST the clocks go back to 03:00 EET; 02:00-05:00 is four real hours.
+    day = dt.datetime(2027, 10, 31, tzinfo=TALLINN)
+    slots = slots_find(service=service, resource=resource, start=day, end=day + dt.timedelta(days=1),
+                       now=dt.datetime(2027, 1, 1, tzinfo=dt.UTC))  # fmt: skip
+    assert len(slots) == 15  # starts every 15 minutes from 0 to 210 real minutes
+    assert slots[-1].ends_at - slots[0].starts_at == dt.timedelta(hours=4)
+
+
+def test_nine_oclock_stays_nine_oclock_across_the_change(clinic):
+    service, resource = clinic
+    WeeklyAvailability.objects.filter(resource=resource).update(start_time=dt.time(9))
+    now = dt.datetime(2027, 1, 1, tzinfo=dt.UTC)
+    friday = slots_find(service=service, resource=resource, start=dt.datetime(2027, 3, 26, tzinfo=TALLINN),
+                        end=dt.datetime(2027, 3, 27, tzinfo=TALLINN), now=now)  # fmt: skip
+    monday = slots_find(service=service, resource=resource, start=dt.datetime(2027, 3, 29, tzinfo=TALLINN),
+                        end=dt.datetime(2027, 3, 30, tzinfo=TALLINN), now=now)  # fmt: skip
+    assert friday[0].starts_at.astimezone(TALLINN).hour == monday[0].starts_at.astimezone(TALLINN).hour == 9
+    assert friday[0].starts_at.astimezone(dt.UTC).hour == 7
+    assert monday[0].starts_at.astimezone(dt.UTC).hour == 6
+
+
+def test_slot_search_leaves_out_bookings_with_their_buffers(clinic, booker):
+    service, resource = clinic
+    Service.objects.filter(pk=service.pk).update(buffer_after_minutes=15)
+    service.refresh_from_db()
+    start = _next_day_at(10)
+    appointment_book(service=service, resource=resource, starts_at=start, actor=booker)
+    slots = {s.starts_at for s in slots_find(service=service, resource=resource, start=_next_day_at(9),
+                                             end=_next_day_at(12))}  # fmt: skip
+    assert start not in slots
+    assert start + dt.timedelta(minutes=30) not in slots  # inside the 15-minute buffer after
+    assert start + dt.timedelta(minutes=45) in slots
+
+
+# ---- booking rules ---------------------------------------------------------------------------
+
+
+def test_overlapping_booking_gets_slot_taken(clinic, booker):
+    service, resource = clinic
+    appointment_book(service=service, resource=resource, starts_at=_next_day_at(10), actor=booker)
+    with pytest.raises(ApplicationError) as refused:
+        appointment_book(service=service, resource=resource, starts_at=_next_day_at(10) + dt.timedelta(minutes=15),
+                         actor=booker)  # fmt: skip
+    assert refused.value.code == "slot_taken"
+    assert "taken" in refused.value.message
+
+
+@pytest.mark.parametrize(
+    ("when", "message"),
+    [
+        (lambda: _next_day_at(20), "not available"),
+        (lambda: timezone.now() - dt.timedelta(hours=1), "past"),
+        (lambda: _next_day_at(10).replace(tzinfo=None), "time zone"),
+    ],
+)
+def test_bad_slots_get_clear_errors(clinic, booker, when, message):
+    service, resource = clinic
+    with pytest.raises(ApplicationError, match=message):
+        appointment_book(service=service, resource=resource, starts_at=when(), actor=booker)
+    assert not Appointment.objects.filter(resource=resource).exists()
+
+
+def test_a_failed_reschedule_leaves_the_booking_intact(clinic, booker):
+    service, resource = clinic
+    first = appointment_book(service=service, resource=resource, starts_at=_next_day_at(10), actor=booker)
+    appointment_book(service=service, resource=resource, starts_at=_next_day_at(11), actor=booker)
+    for bad in (_next_day_at(11), _next_day_at(23), _next_day_at(10).replace(tzinfo=None)):
+        with pytest.raises(ApplicationError):
+            appointment_reschedule(appointment=first, starts_at=bad, actor=booker)
+        first.refresh_from_db()
+        assert first.starts_at == _next_day_at(10)
+        assert first.status == "booked"
+    appointment_reschedule(appointment=first, starts_at=_next_day_at(12), actor=booker)
+    first.refresh_from_db()
+    assert first.starts_at == _next_day_at(12)
+
+
+def test_notes_only_where_the_dpa_grants_content(clinic):
+    service, resource = clinic
+    agent = User.objects.get(username="agent1")
+    booking = appointment_book(service=service, resource=resource, starts_at=_next_day_at(10), actor=agent,
+                               notes="Sensitive teeth")  # fmt: skip
+    assert booking.notes == "Sensitive teeth"  # acme's DPA grants agents user.content.private
+    dpo = User.objects.get(username="dpo")
+    with pytest.raises(ApplicationError, match=r"user\.content\.private"):
+        appointment_book(service=service, resource=resource, starts_at=_next_day_at(11), actor=dpo, notes="x")
+
+
+def test_cancelled_slot_is_free_again(clinic, booker):
+    service, resource = clinic
+    booking = appointment_book(service=service, resource=resource, starts_at=_next_day_at(10), actor=booker)
+    appointment_cancel(appointment=booking, actor=booker, reason="caller cancelled")
+    appointment_book(service=service, resource=resource, starts_at=_next_day_at(10), actor=booker)
+
+
+# ---- holds -------------------------------------------------------------------------------------
+
+
+def test_a_hold_blocks_the_slot_then_expires_by_itself(clinic, booker):
+    service, resource = clinic
+    hold = appointment_hold(service=service, resource=resource, starts_at=_next_day_at(10), actor=booker)
+    timer = Timer.objects.get(kind="scheduling.hold_expire", target_id=str(hold.pk))
+    assert timer.due_at == hold.hold_expires_at
+    with pytest.raises(ApplicationError, match="taken"):
+        appointment_book(service=service, resource=resource, starts_at=_next_day_at(10), actor=booker)
+
+    # Time passes: the hold's deadline is behind us, and beat's sweep runs.
+    past = timezone.now() - dt.timedelta(seconds=1)
+    Appointment.objects.filter(pk=hold.pk).update(hold_expires_at=past)
+    Timer.objects.filter(pk=timer.pk).update(due_at=past)
+    assert timers_sweep() >= 1
+
+    hold.refresh_from_db()
+    assert hold.status == "expired"
+    free = slots_find(service=service, resource=resource, start=_next_day_at(9), end=_next_day_at(12))
+    assert _next_day_at(10) in {s.starts_at for s in free}
+    appointment_book(service=service, resource=resource, starts_at=_next_day_at(10), actor=booker)
+
+
+def test_an_expired_hold_does_not_block_even_before_the_sweep(clinic, booker):
+    service, resource = clinic
+    hold = appointment_hold(service=service, resource=resource, starts_at=_next_day_at(10), actor=booker)
+    Appointment.objects.filter(pk=hold.pk).update(hold_expires_at=timezone.now() - dt.timedelta(seconds=1))
+    appointment_book(service=service, resource=resource, starts_at=_next_day_at(10), actor=booker)
+
+
+def test_confirming_a_hold_books_it_and_cancels_its_timer(clinic, booker):
+    service, resource = clinic
+    hold = appointment_hold(service=service, resource=resource, starts_at=_next_day_at(10), actor=booker)
+    booked = appointment_book(service=service, resource=resource, starts_at=hold.starts_at, actor=booker, hold=hold)
+    assert booked.status == "booked"
+    assert Timer.objects.get(kind="scheduling.hold_expire", target_id=str(hold.pk)).cancelled_at is not None
+
+
+# ---- reminders and notices ----------------------------------------------------------------------
+
+
+def test_reminder_is_scheduled_and_sent_once_with_only_what_the_client_chose(clinic, booker):
+    service, resource = clinic
+    ReminderSettings.objects.update_or_create(pk=1, defaults={"lead_hours": 24, "include_service": True,
+                                                              "include_resource": False})  # fmt: skip
+    contact = Contact.objects.create(name="Reminder Person", email="reminder@example.ee", phone_number="+37255500002")
+    booking = appointment_book(service=service, resource=resource, starts_at=_next_day_at(10), actor=booker,
+                               contact=contact, notes="Private remark")  # fmt: skip
+    timer = Timer.objects.get(kind="scheduling.reminder", target_id=str(booking.pk), fired_at__isnull=True)
+    assert timer.due_at == booking.starts_at - dt.timedelta(hours=24)
+
+    assert send_appointment_message(booking.pk, "reminder") == ["email"]
+    assert send_appointment_message(booking.pk, "reminder") == []  # idempotent
+    assert len(mail.outbox) == 1
+    text = mail.outbox[0].body
+    assert mail.outbox[0].to == ["reminder@example.ee"]
+    assert "10:00" in text
+    assert "Test visit" in text
+    assert "Test chair" not in text  # the client did not ask for the resource
+    assert "Private remark" not in text
+    assert "Reminder Person" not in text
+
+
+def test_sms_reminders_go_through_twilios_rest_protocol(clinic, booker, settings):
+    from tests.twilio_standin import TwilioStandIn
+
+    service, resource = clinic
+    ReminderSettings.objects.update_or_create(pk=1, defaults={"email_enabled": False, "sms_enabled": True})
+    contact = Contact.objects.create(name="Sms Person", phone_number="+37255500003")
+    booking = appointment_book(service=service, resource=resource, starts_at=_next_day_at(10), actor=booker,
+                               contact=contact)  # fmt: skip
+    sid, token = "AC" + "1" * 32, "secret-token"
+    with TwilioStandIn(sid, token) as twilio:
+        settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN = sid, token
+        settings.TWILIO_FROM_NUMBER, settings.TWILIO_API_BASE = "+3725550000", twilio.base_url
+        assert send_appointment_message(booking.pk, "reminder") == ["sms"]
+        assert twilio.messages[0]["to"] == "+37255500003"
+        assert "Test visit" in twilio.messages[0]["body"]
+        record = Notification.objects.get(appointment=booking, channel="sms")
+        assert record.provider_id == twilio.messages[0]["sid"]
+
+        settings.TWILIO_AUTH_TOKEN = "wrong"
+        other = appointment_book(service=service, resource=resource, starts_at=_next_day_at(12), actor=booker,
+                                 contact=contact)  # fmt: skip
+        assert send_appointment_message(other.pk, "reminder") == []
+        failed = Notification.objects.get(appointment=other, channel="sms")
+        assert failed.status == "failed"
+        assert "20003" in failed.error
+
+
+@pytest.fixture
+def eager_tasks():
+    """Unit tests only: run tasks inline (the demo and production always use a real worker)."""
+    from config.celery import app
+
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = False
+
+
+def test_a_reschedule_sends_a_change_notice(clinic, booker, django_capture_on_commit_callbacks, eager_tasks):
+    service, resource = clinic
+    contact = Contact.objects.create(name="Moved Person", email="moved@example.ee")
+    booking = appointment_book(service=service, resource=resource, starts_at=_next_day_at(10), actor=booker,
+                               contact=contact)  # fmt: skip
+    with django_capture_on_commit_callbacks(execute=True):
+        appointment_reschedule(appointment=booking, starts_at=_next_day_at(14), actor=booker)
+    assert [m.subject for m in mail.outbox] == ["Your appointment has moved"]
+    assert "14:00" in mail.outbox[0].body

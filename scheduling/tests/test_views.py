@@ -1,0 +1,163 @@
+"""The calendar feed, the on-call rota and booking from the admin, from the side that must not see."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+
+import pytest
+from django.utils import timezone
+from django_tenants.utils import tenant_context
+from icalendar import Calendar
+
+from answering.models import Line
+from crm.models import Contact
+from scheduling.models import Appointment, OnCallShift, Resource, Service, StaffMember
+from scheduling.selectors import oncall_for_line, rota_gaps
+from scheduling.services import appointment_book, feed_issue, feed_revoke
+from tenants.agreements import services as dpa
+from tenants.agreements.models import AgreementVersion
+from tenants.errors import ApplicationError
+from tenants.models import User
+
+pytestmark = pytest.mark.django_db
+TALLINN = zoneinfo.ZoneInfo("Europe/Tallinn")
+
+
+@pytest.fixture
+def booked_feed(acme):
+    """Dr. Kask's calendar with one booked appointment for a named caller, and a feed URL."""
+    booker = User.objects.get(username="acme-admin")
+    with tenant_context(acme):
+        resource = Resource.objects.get(label="Dr. Kask")
+        service = Service.objects.get(name="Check-up")
+        contact = Contact.objects.create(name="Feed Caller", phone_number="+37255500009", notes="Feed secret note")
+        day = timezone.localdate() + dt.timedelta(days=14)
+        while day.weekday() > 4:
+            day += dt.timedelta(days=1)
+        appointment = appointment_book(service=service, resource=resource, contact=contact, actor=booker,
+                                       starts_at=dt.datetime.combine(day, dt.time(16), tzinfo=TALLINN),
+                                       notes="Feed booking note")  # fmt: skip
+        token = feed_issue(resource=resource, actor=booker)
+    return resource, appointment, token
+
+
+def _events(response):
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/calendar")
+    return [c for c in Calendar.from_ical(response.content).walk() if c.name == "VEVENT"]
+
+
+def test_feed_is_valid_ical_and_says_only_booked_and_the_service(client_for, booked_feed):
+    _, appointment, token = booked_feed
+    response = client_for("acme.localhost").get(f"/calendar/{token}.ics")
+    events = _events(response)
+    mine = [e for e in events if str(e["uid"]).startswith(f"appointment-{appointment.pk}@")]
+    assert len(mine) == 1
+    assert str(mine[0]["summary"]) == "Booked: Check-up"
+    assert mine[0].decoded("dtstart") == appointment.starts_at
+    for secret in (b"Feed Caller", b"+37255500009", b"Feed secret note", b"Feed booking note"):
+        assert secret not in response.content
+
+
+def test_names_appear_only_where_the_client_opted_in_and_the_dpa_grants_them(client_for, booked_feed, acme):
+    resource, _, token = booked_feed
+    with tenant_context(acme):
+        Resource.objects.filter(pk=resource.pk).update(feed_includes_names=True)
+    assert b"Feed Caller" in client_for("acme.localhost").get(f"/calendar/{token}.ics").content
+
+    dpa.dpa_terminate(version=AgreementVersion.objects.get(agreement__company=acme, status="active"),
+                      actor=User.objects.get(username="dpo"), reason="ended")  # fmt: skip
+    response = client_for("acme.localhost").get(f"/calendar/{token}.ics")
+    assert b"Feed Caller" not in response.content
+    assert len(_events(response)) >= 1
+
+
+def test_revoked_or_replaced_feed_urls_are_404_at_once(client_for, booked_feed, acme):
+    resource, _, token = booked_feed
+    client = client_for("acme.localhost")
+    with tenant_context(acme):
+        new_token = feed_issue(resource=resource, actor=User.objects.get(username="acme-admin"))
+    assert client.get(f"/calendar/{token}.ics").status_code == 404
+    assert client.get(f"/calendar/{new_token}.ics").status_code == 200
+    with tenant_context(acme):
+        feed_revoke(resource=resource, actor=User.objects.get(username="acme-admin"))
+    assert client.get(f"/calendar/{new_token}.ics").status_code == 404
+    assert client.get("/calendar/.ics").status_code == 404
+
+
+def test_a_feed_token_of_one_company_is_nothing_on_another(client_for, booked_feed):
+    _, _, token = booked_feed
+    assert client_for("globex.localhost").get(f"/calendar/{token}.ics").status_code == 404
+
+
+# ---- on-call ---------------------------------------------------------------------------------
+
+
+def test_who_is_on_call_comes_in_escalation_order(globex):
+    with tenant_context(globex):
+        line = Line.objects.get(phone_number="+3726002001")
+        today_noon = dt.datetime.combine(timezone.localdate(), dt.time(12), tzinfo=zoneinfo.ZoneInfo("Europe/Helsinki"))
+        order = oncall_for_line(line=line, at=today_noon)
+        shifts = OnCallShift.objects.filter(line=line, starts_at__lte=today_noon, ends_at__gt=today_noon)
+        assert [s.pk for s in order] == [s.staff_id for s in shifts.order_by("position")]
+        assert len(order) == 2
+        with pytest.raises(ApplicationError):
+            oncall_for_line(line=line, at=dt.datetime(2027, 1, 1, 12))  # naive
+
+
+def test_rota_gaps_are_found_and_flagged_in_the_portal_and_the_admin(globex, client_for, globex_admin, admin_for):
+    with tenant_context(globex):
+        line = Line.objects.get(phone_number="+3726002001")
+        now = timezone.now()
+        gaps = rota_gaps(line=line, start=now, end=now + dt.timedelta(days=7))
+    assert len(gaps) >= 1
+    assert any(end - start >= dt.timedelta(hours=23) for start, end in gaps)  # the demo's uncovered day
+    assert b"Nobody on call" in client_for("globex.localhost", globex_admin).get("/").content
+    supervisor = User.objects.get(username="supervisor")
+    assert "uncovered" in admin_for(supervisor, "globex").get("/admin/answering/line/").content.decode()
+
+
+def test_lawyers_phone_numbers_stay_hidden_from_globex_agents(admin_for, agent1, globex):
+    with tenant_context(globex):
+        numbers = [s.phone_number for s in StaffMember.objects.all()]
+    page = admin_for(agent1, "globex").get("/admin/scheduling/staffmember/").content.decode()
+    assert numbers
+    for number in numbers:
+        assert number not in page
+
+
+# ---- booking from the admin --------------------------------------------------------------------
+
+
+def test_an_agent_finds_a_slot_and_books_it_in_the_admin(admin_for, agent2, acme):
+    client = admin_for(agent2, "acme")
+    with tenant_context(acme):
+        service = Service.objects.get(name="Check-up")
+        resource = Resource.objects.get(label="Dr. Tamm")
+        contact = Contact.objects.filter(restricted=False).first()
+    day = timezone.localdate() + dt.timedelta(days=20)
+    while day.weekday() > 4:
+        day += dt.timedelta(days=1)
+    page = client.get("/admin/scheduling/appointment/book/",
+                      {"service": service.pk, "resource": resource.pk, "day": day.isoformat()})  # fmt: skip
+    assert page.status_code == 200
+    assert "Free slots" in page.content.decode()
+    starts = dt.datetime.combine(day, dt.time(9), tzinfo=TALLINN)
+    booked = client.post("/admin/scheduling/appointment/book/", {
+        "service": service.pk, "resource": resource.pk, "starts_at": starts.isoformat(), "contact": contact.pk,
+    })  # fmt: skip
+    assert booked.status_code == 302
+    with tenant_context(acme):
+        assert Appointment.objects.filter(
+            resource=resource, starts_at=starts, contact=contact, status="booked"
+        ).exists()
+    again = client.post("/admin/scheduling/appointment/book/", {
+        "service": service.pk, "resource": resource.pk, "starts_at": starts.isoformat(),
+    }, follow=True)  # fmt: skip
+    assert "That slot is taken" in again.content.decode()
+
+
+def test_booking_page_is_closed_to_the_dpo(admin_for):
+    response = admin_for(User.objects.get(username="dpo"), "acme").get("/admin/scheduling/appointment/book/")
+    assert response.status_code == 302
