@@ -5,8 +5,18 @@ from django.db import models
 from django_cryptography.fields import encrypt
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
-from tenants.categories import personal_data
+from crm.blind_index import blind_index
+from tenants.categories import not_personal, personal_data
 from tenants.gates.engine import gate_objects
+
+
+class LawfulBasis(models.TextChoices):
+    CONSENT = "consent", "Consent (Art. 6(1)(a))"
+    CONTRACT = "contract", "Contract (Art. 6(1)(b))"
+    LEGAL_OBLIGATION = "legal_obligation", "Legal obligation (Art. 6(1)(c))"
+    VITAL_INTERESTS = "vital_interests", "Vital interests (Art. 6(1)(d))"
+    PUBLIC_TASK = "public_task", "Public task (Art. 6(1)(e))"
+    LEGITIMATE_INTERESTS = "legitimate_interests", "Legitimate interests (Art. 6(1)(f))"
 
 
 class Contact(models.Model):
@@ -23,6 +33,14 @@ class Contact(models.Model):
     notes = encrypt(models.TextField(blank=True))
     health_notes = encrypt(models.TextField(blank=True))
     restricted = models.BooleanField(default=False, help_text="Visible to agents only with an individual grant")
+    lawful_basis = models.CharField(
+        max_length=24, choices=LawfulBasis.choices, default=LawfulBasis.LEGITIMATE_INTERESTS
+    )
+    # Keyed HMACs of the normalised number and address: exact lookups without decrypting.
+    phone_bidx = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    email_bidx = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    merged_into = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="merged",
+                                    editable=False)  # fmt: skip
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -30,6 +48,66 @@ class Contact(models.Model):
 
     def __str__(self) -> str:
         return f"Contact #{self.pk}"
+
+    def save(self, *args, **kwargs):
+        # Derived columns, kept in step with the encrypted values on every write path.
+        self.phone_bidx = blind_index(self.phone_number)
+        self.email_bidx = blind_index(self.email.lower() if self.email else "")
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "phone_bidx", "email_bidx"}
+        super().save(*args, **kwargs)
+
+
+class ContactPhone(models.Model):
+    """Further numbers of a contact (the first is `Contact.phone_number`)."""
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="phones")
+    number = encrypt(models.CharField(max_length=20))
+    number_bidx = models.CharField(max_length=64, db_index=True, editable=False)
+    label = models.CharField(max_length=40, blank=True)
+
+    def __str__(self) -> str:
+        return f"Phone #{self.pk} of contact #{self.contact_id}"
+
+    def save(self, *args, **kwargs):
+        self.number_bidx = blind_index(self.number)
+        super().save(*args, **kwargs)
+
+
+class ConsentRecord(models.Model):
+    """One consent given or withdrawn. A history: a withdrawal is a new record, never an edit."""
+
+    class Method(models.TextChoices):
+        CALL = "call", "On a call"
+        PORTAL = "portal", "In the client's portal"
+        FORM = "form", "On a form"
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="consents")
+    purpose = models.CharField(max_length=60, help_text="e.g. call_recording, sms_reminders, marketing")
+    granted = models.BooleanField(help_text="False records a withdrawal")
+    method = models.CharField(max_length=10, choices=Method.choices)
+    evidence = encrypt(models.TextField(blank=True))
+    recorded_by = models.ForeignKey("tenants.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["contact", "purpose", "-recorded_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"Consent #{self.pk}"
+
+
+class ContactMerge(models.Model):
+    """A record that one contact was merged into another: the trail survives the merge."""
+
+    kept = models.ForeignKey(Contact, on_delete=models.PROTECT, related_name="merges_kept")
+    merged = models.ForeignKey(Contact, on_delete=models.PROTECT, related_name="merges_absorbed")
+    moved = models.JSONField(default=dict, help_text="How many related records moved, by kind")
+    merged_by = models.ForeignKey("tenants.User", on_delete=models.PROTECT, null=True, related_name="+")
+    merged_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Merge #{self.pk}"
 
 
 class ContactUserObjectPermission(UserObjectPermissionBase):
@@ -49,6 +127,14 @@ personal_data(
     notes="user.content.private",
     health_notes="user.health",
 )
+
+personal_data(ContactPhone, number="user.contact.phone_number")
+personal_data(ConsentRecord, evidence="user.consent")
+not_personal(Contact, "phone_bidx", "email_bidx", reason="a keyed HMAC; reveals nothing without the key")
+not_personal(ContactPhone, "number_bidx", reason="a keyed HMAC; reveals nothing without the key")
+gate_objects(ContactPhone, through="contact")
+gate_objects(ConsentRecord, through="contact")
+gate_objects(ContactMerge, through="kept")
 
 gate_objects(
     Contact,

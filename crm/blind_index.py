@@ -1,0 +1,60 @@
+"""Keyed HMAC blind indexes: exact-match lookups on encrypted columns without decrypting any.
+
+"Who is calling from +372…?" becomes one indexed equality on `phone_bidx`. The key is derived
+from FIELD_ENCRYPTION_KEY with a purpose label, so it is never the encryption key itself; after a
+key rotation, `manage.py reindex_contacts` recomputes every index.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import hmac
+
+import phonenumbers
+from django.conf import settings
+
+from tenants.errors import ApplicationError
+
+
+@functools.cache
+def _key(secret: bytes | str) -> bytes:
+    # django-cryptography replaces CRYPTOGRAPHY_KEY with its PBKDF2-derived bytes at start-up.
+    material = secret if isinstance(secret, bytes) else secret.encode()
+    return hmac.new(material, b"vastaja blind index v1", hashlib.sha256).digest()
+
+
+def blind_index(value: str) -> str:
+    """The hex HMAC-SHA256 of a normalised value, or "" for an empty one."""
+    if not value:
+        return ""
+    return hmac.new(_key(settings.CRYPTOGRAPHY_KEY), value.encode(), hashlib.sha256).hexdigest()
+
+
+def phone_normalise(raw: str, *, region: str | None = None, field: str = "phone_number") -> str:
+    """E.164 form of a phone number, or a field error that names the number."""
+    raw = (raw or "").strip()
+    if not raw:
+        return ""
+    try:
+        parsed = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException:
+        raise ApplicationError(f"'{raw}' is not a phone number (use E.164, such as +3725551234)", field=field) from None
+    if not phonenumbers.is_valid_number(parsed):
+        raise ApplicationError(f"'{raw}' is not a valid phone number", field=field)
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def email_normalise(raw: str, *, field: str = "email") -> str:
+    from django.core.exceptions import ValidationError
+    from django.core.validators import validate_email
+
+    value = (raw or "").strip()
+    if not value:
+        return ""
+    try:
+        validate_email(value)
+    except ValidationError:
+        raise ApplicationError(f"'{value}' is not an e-mail address", field=field) from None
+    local, _, domain = value.rpartition("@")
+    return f"{local}@{domain.lower()}"
