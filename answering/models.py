@@ -23,6 +23,11 @@ def validate_e164(value: str) -> None:
         raise ValidationError(f"'{value}' is not a valid phone number in E.164 form, such as +3725551234")
 
 
+def validate_https(value: str) -> None:
+    if value and not value.startswith("https://"):
+        raise ValidationError("the remote-support tool's URL must use https://")
+
+
 class Line(models.Model):
     """A client company's answering line: the phone number its callers dial.
 
@@ -30,9 +35,33 @@ class Line(models.Model):
     (guardian's `answering.view_line` on the line); the calls on a line inherit its grants.
     """
 
+    class RecordingPolicy(models.TextChoices):
+        OFF = "off", "Do not record"
+        ANNOUNCE = "announce", "Announce, then record"
+        ASK_CONSENT = "ask_consent", "Ask the caller's consent, record only if given"
+
+    class AfterHours(models.TextChoices):
+        VOICEMAIL = "voicemail", "Voicemail"
+        MESSAGE_ONLY = "message_only", "Agents take a message (message-only script)"
+        FORWARD_ONCALL = "forward_oncall", "Forward to the person on call"
+
     name = models.CharField(max_length=120)
     phone_number = models.CharField(max_length=20, unique=True, validators=[validate_e164])
     greeting = models.TextField(blank=True)
+    recording_policy = models.CharField(max_length=12, choices=RecordingPolicy.choices, default=RecordingPolicy.OFF)
+    disclosure = models.TextField(
+        default="This call may be recorded to make sure we pass on your message correctly.",
+        help_text="Played before any recording",
+    )
+    after_hours = models.CharField(max_length=16, choices=AfterHours.choices, default=AfterHours.VOICEMAIL)
+    voicemail_max_seconds = models.PositiveIntegerField(default=120)
+    urgent_ack_minutes = models.PositiveIntegerField(
+        default=15, help_text="An urgent message not acknowledged within this escalates"
+    )
+    is_support_line = models.BooleanField(default=False)
+    remote_support_url = models.URLField(
+        blank=True, validators=[validate_https], help_text="Hand-offs carry a link to this tool, never a credential"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -40,6 +69,25 @@ class Line(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.phone_number})"
+
+
+class BusinessHours(models.Model):
+    """When a line is answered live, as wall-clock time in the company's zone."""
+
+    line = models.ForeignKey(Line, on_delete=models.CASCADE, related_name="business_hours")
+    weekday = models.PositiveSmallIntegerField(help_text="0 = Monday")
+    opens = models.TimeField()
+    closes = models.TimeField()
+
+    class Meta:
+        ordering = ["line", "weekday", "opens"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(closes__gt=models.F("opens")), name="hours_close_after_open"),
+            models.CheckConstraint(condition=models.Q(weekday__lte=6), name="hours_weekday_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.line} day {self.weekday} {self.opens:%H:%M}-{self.closes:%H:%M}"
 
 
 class LineUserObjectPermission(UserObjectPermissionBase):
@@ -50,6 +98,13 @@ class LineUserObjectPermission(UserObjectPermissionBase):
 
 class LineGroupObjectPermission(GroupObjectPermissionBase):
     content_object = models.ForeignKey(Line, on_delete=models.CASCADE)
+
+
+class RecordingConsent(models.TextChoices):
+    NOT_RECORDED = "not_recorded", "Not recorded"
+    ANNOUNCED = "announced", "Recording announced"
+    GIVEN = "given", "Consent given (keypad)"
+    REFUSED = "refused", "Consent refused"
 
 
 class Call(models.Model):
@@ -74,6 +129,11 @@ class Call(models.Model):
     caller_name = encrypt(models.CharField(max_length=200, blank=True))
     notes = encrypt(models.TextField(blank=True))
     contact = models.ForeignKey("crm.Contact", on_delete=models.SET_NULL, null=True, blank=True, related_name="calls")
+    answered_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    duration_seconds = models.PositiveIntegerField(null=True, blank=True)
+    recording_consent = models.CharField(max_length=12, choices=RecordingConsent.choices,
+                                         default=RecordingConsent.NOT_RECORDED)  # fmt: skip
 
     class Meta:
         ordering = ["-started_at"]
@@ -84,6 +144,48 @@ class Call(models.Model):
         return f"Call {self.telephony_sid}"
 
 
+class Voicemail(models.Model):
+    """A message left after hours. The audio is an encrypted file (never on disk in the clear)."""
+
+    call = models.OneToOneField(Call, on_delete=models.CASCADE, related_name="voicemail")
+    recording_sid = models.CharField(max_length=64, unique=True)
+    audio = models.CharField(max_length=200, help_text="Storage name of the encrypted audio")
+    audio_bytes = models.PositiveIntegerField(default=0)
+    duration_seconds = models.PositiveIntegerField(default=0)
+    transcription = encrypt(models.TextField(blank=True))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Voicemail {self.recording_sid}"
+
+
+class Recording(models.Model):
+    """A live call's recording, kept with the evidence that the caller was told or agreed."""
+
+    call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="recordings")
+    recording_sid = models.CharField(max_length=64, unique=True)
+    audio = models.CharField(max_length=200)
+    audio_bytes = models.PositiveIntegerField(default=0)
+    duration_seconds = models.PositiveIntegerField(default=0)
+    consent_evidence = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Recording {self.recording_sid}"
+
+
+class Listen(models.Model):
+    """Who played which voicemail or recording, and when."""
+
+    voicemail = models.ForeignKey(Voicemail, on_delete=models.CASCADE, null=True, blank=True, related_name="listens")
+    recording = models.ForeignKey(Recording, on_delete=models.CASCADE, null=True, blank=True, related_name="listens")
+    user = models.ForeignKey("tenants.User", on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Listen #{self.pk}"
+
+
 personal_data(
     Call,
     caller_number="user.contact.phone_number",
@@ -91,6 +193,15 @@ personal_data(
     notes="user.content.private",
 )
 not_personal(Line, "name", "phone_number", reason="the client company's own business line")
+not_personal(Line, "voicemail_max_seconds", reason="a setting")
+# The audio columns hold storage names of encrypted files; the category gates playback.
+personal_data(Voicemail, audio="user.biometrics.voice", transcription="user.content.private")
+personal_data(Recording, audio="user.biometrics.voice")
+not_personal(Voicemail, "audio_bytes", reason="a size")
+not_personal(Recording, "audio_bytes", reason="a size")
+gate_objects(Voicemail, through="call")
+gate_objects(Recording, through="call")
+gate_objects(BusinessHours, through="line")
 
 gate_objects(Line, grants=LineUserObjectPermission, group_grants=LineGroupObjectPermission, permission="view_line")
 gate_objects(Call, through="line")

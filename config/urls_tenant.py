@@ -4,6 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
+from answering import telephony_views
 from answering.views import portal_home
 from scheduling.views import calendar_feed
 
@@ -12,6 +13,11 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(template_name="tenants/login.html"), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("calendar/<str:token>.ics", calendar_feed, name="calendar-feed"),
+    path("telephony/voice/", telephony_views.voice, name="telephony-voice"),
+    path("telephony/consent/", telephony_views.consent, name="telephony-consent"),
+    path("telephony/status/", telephony_views.status, name="telephony-status"),
+    path("telephony/recording/", telephony_views.recording, name="telephony-recording"),
+    path("telephony/transcription/", telephony_views.transcription, name="telephony-transcription"),
     path("api/", include("answering.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
 ]

@@ -9,8 +9,8 @@ from tenants.gates.engine import portal_gate_allows
 from tenants.models import ClientCompany
 
 # Anonymous visitors may reach these on a tenant host; every other path needs a signed-in member.
-# (The calendar feed's secret token is its credential.)
-ANONYMOUS_PATHS = ("/accounts/login/", "/static/", "/calendar/")
+# (The calendar feed's secret token, and the telephony provider's signature, are their credentials.)
+ANONYMOUS_PATHS = ("/accounts/login/", "/static/", "/calendar/", "/telephony/")
 
 
 class TenantGateMiddleware:

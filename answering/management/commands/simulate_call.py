@@ -1,0 +1,83 @@
+"""Drive a running Vastaja's telephony webhooks as Twilio would, with signed requests.
+
+.venv/bin/python manage.py simulate_call acme --from +37251234501 [--to +3726001001]
+    [--voicemail "Please call me back"] [--base http://acme.localhost:8000]
+"""
+
+from __future__ import annotations
+
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django_tenants.utils import tenant_context
+
+from answering.models import Line
+from answering.simulator import RecordingMediaServer, new_sid, sign, tone_wav
+from tenants.models import ClientCompany
+
+
+class Command(BaseCommand):
+    help = "Simulate an inbound call against the running server's telephony webhooks (signed like Twilio)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("company", help="the client company's slug, e.g. acme")
+        parser.add_argument("--from", dest="caller", default="+37251234501", help="the caller's number")
+        parser.add_argument("--to", help="the line's number (default: the company's first line)")
+        parser.add_argument("--voicemail", help="leave a voicemail with this transcription, if the line takes one")
+        parser.add_argument("--base", help="the server's base URL (default: http://<slug>.<suffix>:8000)")
+
+    def handle(self, *args, company: str, caller: str, to: str | None, voicemail: str | None, base: str | None,
+               **options):  # fmt: skip
+        if settings.PRODUCTION:
+            raise CommandError("simulate_call is a demo aid and never runs in the production profile")
+        tenant = ClientCompany.objects.filter(schema_name=company, kind=ClientCompany.Kind.CLIENT).first()
+        if tenant is None:
+            raise CommandError(f"no client company '{company}'")
+        if to is None:
+            with tenant_context(tenant):
+                line = Line.objects.order_by("pk").first()
+            if line is None:
+                raise CommandError(f"{company} has no line")
+            to = line.phone_number
+        base = (base or f"http://{company}.{settings.TENANT_DOMAIN_SUFFIX}:8000").rstrip("/")
+        call_sid = new_sid("CA")
+        common = {"CallSid": call_sid, "AccountSid": settings.TWILIO_ACCOUNT_SID or "AC" + "0" * 32, "From": caller,
+                  "To": to, "Direction": "inbound"}  # fmt: skip
+
+        self.stdout.write(f"Calling {to} from {caller} ({call_sid})")
+        twiml = self._post(f"{base}/telephony/voice/", {**common, "CallStatus": "ringing"})
+        self.stdout.write(f"  TwiML: {twiml}")
+        if "<Record" in twiml:
+            with RecordingMediaServer(
+                account_sid=settings.TWILIO_ACCOUNT_SID, auth_token=settings.TWILIO_AUTH_TOKEN
+            ) as media:
+                recording_sid, url = media.add(tone_wav(2.0))
+                self._post(f"{base}/telephony/recording/", {**common, "RecordingSid": recording_sid,
+                           "RecordingUrl": url, "RecordingStatus": "completed", "RecordingDuration": "2"})  # fmt: skip
+                self.stdout.write(f"  voicemail recorded ({recording_sid}), fetched by the server and stored encrypted")
+            if voicemail:
+                self._post(f"{base}/telephony/transcription/", {**common, "RecordingSid": recording_sid,
+                           "TranscriptionText": voicemail, "TranscriptionStatus": "completed"})  # fmt: skip
+                self.stdout.write("  transcription delivered")
+        else:
+            self._post(f"{base}/telephony/status/", {**common, "CallStatus": "in-progress"})
+            self.stdout.write("  answered by the agents' queue")
+            time.sleep(0.5)
+        self._post(f"{base}/telephony/status/", {**common, "CallStatus": "completed", "CallDuration": "42"})
+        self.stdout.write(self.style.SUCCESS("  call completed: see it in the admin under Answering desk → Calls"))
+
+    def _post(self, url: str, params: dict) -> str:
+        data = urllib.parse.urlencode(params).encode()
+        signature = sign(auth_token=settings.TWILIO_AUTH_TOKEN, url=url, params=params)
+        request = urllib.request.Request(url, data=data, headers={"X-Twilio-Signature": signature})
+        try:
+            with urllib.request.urlopen(request, timeout=20) as response:
+                return response.read().decode()
+        except urllib.error.HTTPError as exc:
+            raise CommandError(f"{url} answered {exc.code}: {exc.read().decode()[:200]}") from None
+        except urllib.error.URLError as exc:
+            raise CommandError(f"cannot reach {url}: {exc.reason}. Is the demo running (manage.py run_demo)?") from None

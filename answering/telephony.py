@@ -1,0 +1,196 @@
+"""Twilio-compatible telephony: signature checks, TwiML for inbound calls, and the callbacks that
+update calls and store voicemail and recordings. Every handler is idempotent: ids are unique, so a
+replayed callback changes nothing."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import logging
+import urllib.error
+import urllib.request
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+from twilio.request_validator import RequestValidator
+from twilio.twiml.voice_response import VoiceResponse
+
+from answering.models import BusinessHours, Call, Line, Recording, RecordingConsent, Voicemail
+from crm.selectors import contact_find_by_phone
+from tenants.errors import ApplicationError
+from tenants.files import encrypted_file_save
+
+logger = logging.getLogger(__name__)
+NOT_IN_SERVICE = "Sorry, this number is not in service. Goodbye."
+
+
+def signature_valid(*, url: str, params: dict, signature: str) -> bool:
+    if not settings.TWILIO_AUTH_TOKEN or not signature:
+        return False
+    return RequestValidator(settings.TWILIO_AUTH_TOKEN).validate(url, params, signature)
+
+
+def line_is_open(line: Line, at: dt.datetime) -> bool:
+    import zoneinfo
+
+    local = at.astimezone(zoneinfo.ZoneInfo(connection.tenant.time_zone))
+    return BusinessHours.objects.filter(
+        line=line, weekday=local.weekday(), opens__lte=local.time(), closes__gt=local.time()
+    ).exists()
+
+
+def inbound_voice(*, params: dict, callback_base: str, now: dt.datetime | None = None) -> str:
+    """TwiML for an inbound call: greeting, disclosure, then agents (in hours) or the after-hours
+    rule. A number that is no line gets a polite message, and nothing is stored."""
+    now = now or timezone.now()
+    response = VoiceResponse()
+    line = Line.objects.filter(phone_number=params.get("To", "")).first()
+    call_sid = params.get("CallSid", "")
+    if line is None or not call_sid:
+        response.say(NOT_IN_SERVICE)
+        response.hangup()
+        return str(response)
+
+    call, _ = _call_get_or_create(line=line, params=params, now=now)
+    if line.greeting:
+        response.say(line.greeting)
+    is_open = line_is_open(line, now)
+    if is_open or line.after_hours == Line.AfterHours.MESSAGE_ONLY:
+        if line.recording_policy == Line.RecordingPolicy.ASK_CONSENT:
+            gather = response.gather(num_digits=1, action=f"{callback_base}consent/", method="POST", timeout=6)
+            gather.say(f"{line.disclosure} Press 1 to allow the recording, or 2 to continue without it.")
+            response.redirect(f"{callback_base}consent/?Digits=2", method="POST")
+            return str(response)
+        if line.recording_policy == Line.RecordingPolicy.ANNOUNCE:
+            response.say(line.disclosure)
+            _consent_set(call, RecordingConsent.ANNOUNCED)
+        response.enqueue(f"agents-{connection.schema_name}")
+        return str(response)
+    if line.after_hours == Line.AfterHours.FORWARD_ONCALL:
+        from scheduling.selectors import oncall_for_line
+
+        for person in oncall_for_line(line=line, at=now):
+            if person.phone_number:
+                response.dial(person.phone_number, timeout=25)
+                return str(response)
+    response.say(f"{line.disclosure} Please leave a message after the tone.")
+    response.record(
+        max_length=line.voicemail_max_seconds, play_beep=True,
+        recording_status_callback=f"{callback_base}recording/", recording_status_callback_method="POST",
+        transcribe=True, transcribe_callback=f"{callback_base}transcription/",
+    )  # fmt: skip
+    response.say("We did not receive a message. Goodbye.")
+    return str(response)
+
+
+def consent_gathered(*, params: dict) -> str:
+    response = VoiceResponse()
+    call = Call.objects.filter(telephony_sid=params.get("CallSid", "")).first()
+    if call is None:
+        response.say(NOT_IN_SERVICE)
+        response.hangup()
+        return str(response)
+    given = params.get("Digits") == "1"
+    _consent_set(call, RecordingConsent.GIVEN if given else RecordingConsent.REFUSED)
+    response.say("Thank you. Connecting you now.")
+    response.enqueue(f"agents-{connection.schema_name}")
+    return str(response)
+
+
+def call_status(*, params: dict, now: dt.datetime | None = None) -> None:
+    """Status callback: the call's status, end time and duration. Unknown calls are ignored."""
+    now = now or timezone.now()
+    mapping = {"in-progress": "in_progress", "completed": "completed", "busy": "missed", "no-answer": "missed",
+               "failed": "missed", "canceled": "missed", "ringing": "ringing"}  # fmt: skip
+    status = mapping.get(params.get("CallStatus", ""))
+    if status is None:
+        return
+    with transaction.atomic():
+        call = Call.objects.select_for_update().filter(telephony_sid=params.get("CallSid", "")).first()
+        if call is None:
+            return
+        call.status = status
+        if status == "in_progress" and call.answered_at is None:
+            call.answered_at = now
+        if status in ("completed", "missed") and call.ended_at is None:
+            call.ended_at = now
+            duration = params.get("CallDuration", "")
+            call.duration_seconds = int(duration) if duration.isdigit() else None
+        call.save(update_fields=["status", "answered_at", "ended_at", "duration_seconds"])
+
+
+def recording_stored(*, params: dict, fetch=None) -> Voicemail | Recording | None:
+    """Recording-status callback: fetch the audio, encrypt it, store it. A replay is a no-op."""
+    sid = params.get("RecordingSid", "")
+    if not sid or params.get("RecordingStatus", "completed") != "completed":
+        return None
+    if Voicemail.objects.filter(recording_sid=sid).exists() or Recording.objects.filter(recording_sid=sid).exists():
+        return None
+    call = Call.objects.filter(telephony_sid=params.get("CallSid", "")).select_related("line").first()
+    if call is None:
+        return None
+    audio = (fetch or recording_fetch)(params.get("RecordingUrl", ""))
+    name = encrypted_file_save(folder=f"audio/{connection.schema_name}", content=audio)
+    duration = int(params.get("RecordingDuration", "0") or 0)
+    try:
+        with transaction.atomic():
+            if call.recording_consent in (RecordingConsent.ANNOUNCED, RecordingConsent.GIVEN):
+                return Recording.objects.create(call=call, recording_sid=sid, audio=name, audio_bytes=len(audio),
+                                                duration_seconds=duration,
+                                                consent_evidence=call.get_recording_consent_display())  # fmt: skip
+            return Voicemail.objects.create(call=call, recording_sid=sid, audio=name, audio_bytes=len(audio),
+                                            duration_seconds=duration)  # fmt: skip
+    except IntegrityError:
+        from tenants.files import encrypted_file_delete
+
+        encrypted_file_delete(name)  # a concurrent replay won: keep one copy
+        return None
+
+
+def transcription_stored(*, params: dict) -> None:
+    if params.get("TranscriptionStatus", "completed") != "completed":
+        return
+    with transaction.atomic():
+        voicemail = Voicemail.objects.select_for_update().filter(recording_sid=params.get("RecordingSid", "")).first()
+        if voicemail is None or voicemail.transcription:
+            return  # unknown, or a replay: the first transcription stands
+        voicemail.transcription = params.get("TranscriptionText", "")[:20000]
+        voicemail.save(update_fields=["transcription"])
+
+
+def recording_fetch(url: str) -> bytes:
+    """Fetch recording media from the telephony provider (Twilio: the RecordingUrl, as WAV), with
+    the account's basic auth. Oversized audio is refused before anything is stored."""
+    if not url.startswith(("https://", "http://127.0.0.1", "http://localhost")):
+        raise ApplicationError("the recording URL must be https", field="RecordingUrl")
+    credentials = base64.b64encode(f"{settings.TWILIO_ACCOUNT_SID}:{settings.TWILIO_AUTH_TOKEN}".encode()).decode()
+    request = urllib.request.Request(url if url.endswith(".wav") else f"{url}.wav",
+                                     headers={"Authorization": f"Basic {credentials}"})  # fmt: skip
+    try:
+        with urllib.request.urlopen(request, timeout=15) as response:
+            data = response.read(settings.AUDIO_MAX_BYTES + 1)
+    except (urllib.error.URLError, TimeoutError) as exc:
+        raise ApplicationError(f"the recording could not be fetched: {exc}", field="RecordingUrl") from None
+    if len(data) > settings.AUDIO_MAX_BYTES:
+        raise ApplicationError(f"the recording is larger than {settings.AUDIO_MAX_BYTES:,} bytes", field="RecordingUrl")
+    return data
+
+
+def _call_get_or_create(*, line: Line, params: dict, now: dt.datetime) -> tuple[Call, bool]:
+    caller = params.get("From", "")
+    contact = contact_find_by_phone(number=caller)
+    try:
+        with transaction.atomic():
+            return Call.objects.get_or_create(
+                telephony_sid=params["CallSid"],
+                defaults={"line": line, "started_at": now, "caller_number": caller, "status": "ringing",
+                          "direction": "inbound", "contact": contact},
+            )  # fmt: skip
+    except IntegrityError:
+        return Call.objects.get(telephony_sid=params["CallSid"]), False
+
+
+def _consent_set(call: Call, consent: str) -> None:
+    Call.objects.filter(pk=call.pk).update(recording_consent=consent)
+    call.recording_consent = consent

@@ -1,0 +1,76 @@
+"""Telephony webhooks on each client company's host, `/telephony/...`.
+
+The Twilio signature (X-Twilio-Signature over the full URL and the POSTed form) is the only
+credential: a missing or bad one is a 403, logged. A suspended company's host answers 403 before
+this code runs (tenants.middleware).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.http import HttpResponse, HttpResponseForbidden, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from answering import telephony
+from tenants.errors import ApplicationError
+
+logger = logging.getLogger("answering.telephony")
+
+
+def _signed(handler):
+    @csrf_exempt
+    @require_POST
+    def view(request, *args, **kwargs):
+        params = request.POST.dict()
+        url = request.build_absolute_uri()
+        if not telephony.signature_valid(
+            url=url, params=params, signature=request.headers.get("X-Twilio-Signature", "")
+        ):
+            logger.warning("telephony webhook with a bad signature: %s %s from %s", request.tenant.schema_name,
+                           request.path, request.META.get("REMOTE_ADDR"))  # fmt: skip
+            return HttpResponseForbidden("invalid signature", content_type="text/plain")
+        try:
+            return handler(request, params)
+        except ApplicationError as exc:
+            return JsonResponse(exc.as_dict(), status=400)
+
+    return view
+
+
+def _twiml(xml: str) -> HttpResponse:
+    return HttpResponse(xml, content_type="text/xml")
+
+
+def _base(request) -> str:
+    return request.build_absolute_uri("/telephony/")
+
+
+@_signed
+def voice(request, params):
+    return _twiml(telephony.inbound_voice(params=params, callback_base=_base(request)))
+
+
+@_signed
+def consent(request, params):
+    params = {**request.GET.dict(), **params}
+    return _twiml(telephony.consent_gathered(params=params))
+
+
+@_signed
+def status(request, params):
+    telephony.call_status(params=params)
+    return HttpResponse(status=204)
+
+
+@_signed
+def recording(request, params):
+    telephony.recording_stored(params=params)
+    return HttpResponse(status=204)
+
+
+@_signed
+def transcription(request, params):
+    telephony.transcription_stored(params=params)
+    return HttpResponse(status=204)

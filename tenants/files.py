@@ -1,0 +1,42 @@
+"""Encrypted files through Django's storage API: what reaches the disk (or the bucket) is
+ciphertext only. Used for voicemail and call recordings."""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import hmac
+import uuid
+
+from cryptography.fernet import Fernet, InvalidToken
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+
+
+@functools.cache
+def _fernet(secret: bytes | str) -> Fernet:
+    material = secret if isinstance(secret, bytes) else secret.encode()
+    key = hmac.new(material, b"vastaja file encryption v1", hashlib.sha256).digest()
+    return Fernet(base64.urlsafe_b64encode(key))
+
+
+def encrypted_file_save(*, folder: str, content: bytes) -> str:
+    """Encrypt `content` and store it; returns the storage name."""
+    token = _fernet(settings.CRYPTOGRAPHY_KEY).encrypt(content)
+    return default_storage.save(f"{folder}/{uuid.uuid4().hex}.enc", ContentFile(token))
+
+
+def encrypted_file_read(name: str) -> bytes:
+    with default_storage.open(name, "rb") as handle:
+        token = handle.read()
+    try:
+        return _fernet(settings.CRYPTOGRAPHY_KEY).decrypt(token)
+    except InvalidToken:
+        raise ValueError(f"{name} cannot be decrypted with the current key") from None
+
+
+def encrypted_file_delete(name: str) -> None:
+    if name:
+        default_storage.delete(name)
