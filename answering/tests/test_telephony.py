@@ -202,3 +202,51 @@ def test_after_hours_forward_dials_whoever_is_on_call(globex):
         assert f'<Dial timeout="25">{first[0].phone_number}</Dial>' in twiml
     else:  # today is the demo rota's uncovered day: voicemail instead
         assert "<Record" in twiml
+
+
+def _left_voicemail(company_host: str, to: str) -> str:
+    params = inbound(to=to)
+    post("/telephony/voice/", params, host=company_host)
+    with RecordingMediaServer(account_sid=settings.TWILIO_ACCOUNT_SID, auth_token=settings.TWILIO_AUTH_TOKEN) as media:
+        sid, url = media.add(tone_wav(0.5))
+        post("/telephony/recording/", {**params, "RecordingSid": sid, "RecordingUrl": url,
+                                       "RecordingStatus": "completed"}, host=company_host)  # fmt: skip
+    return sid
+
+
+def test_playback_streams_through_the_gates_and_every_play_is_logged(acme, admin_for, agent1, agent2):
+    from answering.models import Listen
+
+    sid = _left_voicemail(HOST, RECEPTION)
+    with tenant_context(acme):
+        voicemail = Voicemail.objects.get(recording_sid=sid)
+    url = f"/admin/answering/voicemail/{voicemail.pk}/play/"
+    played = admin_for(agent1, "acme").get(url)
+    assert played.status_code == 200
+    assert played.content.startswith(b"RIFF")
+    with tenant_context(acme):
+        assert Listen.objects.filter(voicemail=voicemail, user=agent1).count() == 1
+
+    with tenant_context(acme):
+        Line.objects.filter(phone_number="+3726001002").update(after_hours="voicemail")
+    other = _left_voicemail(HOST, "+3726001002")  # agent2 holds no grant on this line
+    with tenant_context(acme):
+        hidden = Voicemail.objects.get(recording_sid=other)
+    assert admin_for(agent2, "acme").get(f"/admin/answering/voicemail/{hidden.pk}/play/").status_code == 404
+    with tenant_context(acme):
+        assert not Listen.objects.filter(voicemail=hidden).exists()
+
+
+def test_without_a_voice_grant_there_is_nothing_to_play(globex, admin_for, agent1):
+    from answering.models import Listen
+
+    sid = _left_voicemail("globex.localhost", "+3726002001")
+    with tenant_context(globex):
+        voicemail = Voicemail.objects.get(recording_sid=sid)
+    client = admin_for(agent1, "globex")  # globex's DPA grants names and content, not voice
+    assert client.get(f"/admin/answering/voicemail/{voicemail.pk}/play/").status_code == 404
+    listing = client.get("/admin/answering/voicemail/").content.decode()
+    assert "restricted by DPA" in listing
+    assert "<audio" not in listing
+    with tenant_context(globex):
+        assert not Listen.objects.filter(voicemail=voicemail).exists()
