@@ -144,6 +144,87 @@ class Call(models.Model):
         return f"Call {self.telephony_sid}"
 
 
+class Message(models.Model):
+    """A message an agent took for the client company.
+
+    Delivery: pending -> sent -> delivered -> read -> acknowledged, or failed after retries. An
+    urgent message not acknowledged within its line's deadline escalates along the on-call rota.
+    """
+
+    class Urgency(models.TextChoices):
+        URGENT = "urgent", "Urgent"
+        NORMAL = "normal", "Normal"
+        LOW = "low", "Low"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENT = "sent", "Sent"
+        DELIVERED = "delivered", "Delivered"
+        READ = "read", "Read"
+        ACKNOWLEDGED = "acknowledged", "Acknowledged"
+        FAILED = "failed", "Failed"
+
+    line = models.ForeignKey(Line, on_delete=models.PROTECT, related_name="messages")
+    call = models.ForeignKey(Call, on_delete=models.SET_NULL, null=True, blank=True, related_name="messages")
+    contact = models.ForeignKey("crm.Contact", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    urgency = models.CharField(max_length=8, choices=Urgency.choices, default=Urgency.NORMAL)
+    caller_name = encrypt(models.CharField(max_length=200, blank=True))
+    caller_number = encrypt(models.CharField(max_length=20, blank=True))
+    body = encrypt(models.TextField(blank=True))
+    status = models.CharField(max_length=14, choices=Status.choices, default=Status.PENDING)
+    taken_by = models.ForeignKey("tenants.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey("tenants.User", on_delete=models.PROTECT, null=True, blank=True,
+                                        related_name="+")  # fmt: skip
+    escalation_level = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["line", "-created_at"], name="message_line_created")]
+
+    def __str__(self) -> str:
+        return f"Message #{self.pk}"
+
+
+class DeliveryRoute(models.Model):
+    """Where a line's messages go, by which channel, with which fields (the client's choice)."""
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", "E-mail"
+        SMS = "sms", "SMS"
+
+    line = models.ForeignKey(Line, on_delete=models.CASCADE, related_name="delivery_routes")
+    channel = models.CharField(max_length=5, choices=Channel.choices)
+    address = encrypt(models.CharField(max_length=254))
+    include_caller_name = models.BooleanField(default=True)
+    include_caller_number = models.BooleanField(default=True)
+    include_body = models.BooleanField(default=True)
+
+    def __str__(self) -> str:
+        return f"Route #{self.pk} ({self.channel})"
+
+
+class DeliveryAttempt(models.Model):
+    """One try at delivering a message (or an escalation of it) to one recipient."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attempts")
+    route = models.ForeignKey(DeliveryRoute, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    escalation_level = models.PositiveSmallIntegerField(default=0)
+    channel = models.CharField(max_length=5)
+    key = models.CharField(max_length=120, unique=True, help_text="Idempotency: one send per message event")
+    status = models.CharField(max_length=10, default="sending")
+    provider_id = models.CharField(max_length=64, blank=True)
+    error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["message", "created_at"]
+
+    def __str__(self) -> str:
+        return f"Attempt #{self.pk}: {self.status}"
+
+
 class Voicemail(models.Model):
     """A message left after hours. The audio is an encrypted file (never on disk in the clear)."""
 
@@ -197,6 +278,13 @@ not_personal(Line, "voicemail_max_seconds", reason="a setting")
 # The audio columns hold storage names of encrypted files; the category gates playback.
 personal_data(Voicemail, audio="user.biometrics.voice", transcription="user.content.private")
 personal_data(Recording, audio="user.biometrics.voice")
+personal_data(Message, caller_name="user.contact.name", caller_number="user.contact.phone_number",
+              body="user.content.private")  # fmt: skip
+personal_data(DeliveryRoute, address="user.contact.email")
+not_personal(DeliveryRoute, "include_caller_name", "include_caller_number", "include_body", reason="settings")
+gate_objects(Message, through="line")
+gate_objects(DeliveryRoute, through="line")
+gate_objects(DeliveryAttempt, through="message")
 not_personal(Voicemail, "audio_bytes", reason="a size")
 not_personal(Recording, "audio_bytes", reason="a size")
 gate_objects(Voicemail, through="call")

@@ -1,7 +1,18 @@
-from celery import shared_task
-from django.db import connection
+from __future__ import annotations
 
+import logging
+
+from celery import shared_task
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import IntegrityError, connection, transaction
+
+from answering.models import DeliveryAttempt, DeliveryRoute, Message
 from answering.selectors import line_list
+from tenants.sms import SmsError, sms_send
+
+logger = logging.getLogger(__name__)
+MAX_DELIVERY_ATTEMPTS = 5
 
 
 @shared_task(name="answering.schema_probe")
@@ -12,3 +23,93 @@ def schema_probe() -> dict:
     from.
     """
     return {"schema": connection.schema_name, "lines": [line.phone_number for line in line_list()]}
+
+
+def message_text(message: Message, route: DeliveryRoute) -> str:
+    """Only what the client asked this route to receive."""
+    lines = [f"{message.get_urgency_display()} message for {message.line.name} ({connection.tenant.name})"]
+    if route.include_caller_name and message.caller_name:
+        lines.append(f"Caller: {message.caller_name}")
+    if route.include_caller_number and message.caller_number:
+        lines.append(f"Number: {message.caller_number}")
+    if route.include_body and message.body:
+        lines.extend(["", message.body])
+    lines.append("")
+    lines.append(f"Acknowledge it in your portal: message #{message.pk}.")
+    return "\n".join(lines)
+
+
+@shared_task(name="answering.deliver_message", bind=True, acks_late=True, max_retries=MAX_DELIVERY_ATTEMPTS - 1)
+def deliver_message(self, message_id: int) -> list[str]:
+    """Deliver a message by each of its line's routes. Idempotent per (message, route); a failed
+    route is retried with exponential backoff, and the message is marked failed when retries run out."""
+    message = Message.objects.select_related("line").filter(pk=message_id).first()
+    if message is None:
+        return []
+    sent, failed = [], []
+    for route in DeliveryRoute.objects.filter(line=message.line):
+        key = f"{message.pk}:route:{route.pk}"
+        attempt = DeliveryAttempt.objects.filter(key=key).first()
+        if attempt is not None and attempt.status == "sent":
+            continue
+        if attempt is None:
+            try:
+                with transaction.atomic():
+                    attempt = DeliveryAttempt.objects.create(message=message, route=route, channel=route.channel,
+                                                             key=key)  # fmt: skip
+            except IntegrityError:
+                continue  # another worker has it
+        try:
+            text = message_text(message, route)
+            if route.channel == DeliveryRoute.Channel.EMAIL:
+                send_mail(f"{message.get_urgency_display()} message #{message.pk}", text, settings.DEFAULT_FROM_EMAIL,
+                          [route.address])  # fmt: skip
+            else:
+                attempt.provider_id = sms_send(to=route.address, body=text[:1500])
+            attempt.status, attempt.error = "sent", ""
+            sent.append(route.channel)
+        except (SmsError, OSError) as exc:
+            attempt.status, attempt.error = "failed", str(exc)[:300]
+            failed.append(route.pk)
+        attempt.save(update_fields=["status", "error", "provider_id"])
+    if sent:
+        Message.objects.filter(pk=message.pk, status=Message.Status.PENDING).update(status=Message.Status.SENT)
+    if failed:
+        if self.request.retries < self.max_retries:
+            raise self.retry(countdown=min(30 * 2**self.request.retries, 3600))
+        Message.objects.filter(pk=message.pk, status=Message.Status.PENDING).update(status=Message.Status.FAILED)
+        logger.error("message %s could not be delivered to routes %s after %s tries", message.pk, failed,
+                     MAX_DELIVERY_ATTEMPTS)  # fmt: skip
+    return sent
+
+
+@shared_task(name="answering.send_escalation", acks_late=True)
+def send_escalation(message_id: int, staff_id: int, level: int) -> str:
+    """Tell a person on call that an urgent message waits. No caller data: a pointer only."""
+    from scheduling.models import StaffMember
+
+    message = Message.objects.select_related("line").filter(pk=message_id).first()
+    person = StaffMember.objects.filter(pk=staff_id).first()
+    if message is None or person is None or message.status == Message.Status.ACKNOWLEDGED:
+        return "skipped"
+    key = f"{message.pk}:escalation:{level}"
+    try:
+        with transaction.atomic():
+            attempt = DeliveryAttempt.objects.create(message=message, escalation_level=level, key=key,
+                                                     channel="sms" if person.phone_number else "email")  # fmt: skip
+    except IntegrityError:
+        return "already sent"
+    text = (f"Urgent message #{message.pk} for {message.line.name} ({connection.tenant.name}) is not acknowledged. "
+            "Please check the portal.")  # fmt: skip
+    try:
+        if person.phone_number:
+            attempt.provider_id = sms_send(to=person.phone_number, body=text)
+        elif person.email:
+            send_mail(f"Urgent message #{message.pk} waiting", text, settings.DEFAULT_FROM_EMAIL, [person.email])
+        else:
+            raise SmsError("the person on call has no phone number or e-mail")
+        attempt.status = "sent"
+    except (SmsError, OSError) as exc:
+        attempt.status, attempt.error = "failed", str(exc)[:300]
+    attempt.save(update_fields=["status", "error", "provider_id"])
+    return attempt.status

@@ -128,3 +128,63 @@ def admin_for():
         return client
 
     return make
+
+
+# ---- a real Celery worker --------------------------------------------------------------------
+
+requires_redis = pytest.mark.skipif(
+    not __import__("os").environ.get("CELERY_BROKER_URL", "").startswith("redis"),
+    reason="no Redis broker configured: set CELERY_BROKER_URL=redis://127.0.0.1:6379/0 to run the real worker",
+)
+TWILIO_TEST_SID = "AC" + "0" * 32
+
+
+@pytest.fixture(scope="session")
+def twilio():
+    """A local stand-in for Twilio's REST API, shared by the suite and the worker process."""
+    from django.conf import settings
+
+    from tests.twilio_standin import TwilioStandIn
+
+    with TwilioStandIn(TWILIO_TEST_SID, settings.TWILIO_AUTH_TOKEN) as standin:
+        yield standin
+
+
+@pytest.fixture(scope="session")
+def celery_worker_queue(django_db_blocker, twilio):
+    """A real `celery worker` process on the configured Redis broker, against the test database,
+    consuming a queue of its own so that no other worker can take these tasks. Its SMS go to the
+    Twilio stand-in."""
+    import os
+    import subprocess
+    import sys
+    import uuid
+    from pathlib import Path
+
+    from django.conf import settings
+    from django.db import connection
+
+    from config.database import in_subprocess_env
+
+    queue = f"vastaja-test-{uuid.uuid4().hex[:8]}"
+    with django_db_blocker.unblock():
+        env = in_subprocess_env(connection.settings_dict)
+    env.update(CELERY_QUEUE=queue, TWILIO_API_BASE=twilio.base_url, TWILIO_ACCOUNT_SID=TWILIO_TEST_SID,
+               TWILIO_FROM_NUMBER="+3725550000")  # fmt: skip
+    env.pop("CELERY_TASK_ALWAYS_EAGER", None)
+    log_path = Path(settings.DATA_DIR) / f"test-worker-{queue}.log"
+    with open(log_path, "w+") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "solo", "-Q", queue,
+             "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel", "INFO"],
+            cwd=Path(__file__).resolve().parent.parent, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        try:
+            yield queue
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+    os.unlink(log_path)
