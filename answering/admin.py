@@ -1,14 +1,21 @@
 import datetime as dt
 
-from django.contrib import admin
-from django.db import models
-from django.http import Http404, HttpResponse
+from django import forms
+from django.contrib import admin, messages
+from django.db import models, transaction
+from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from answering.models import BusinessHours, Call, Line, Listen, Voicemail
+from answering.messages import message_take
+from answering.models import BusinessHours, Call, Disposition, Line, Listen, Message, Voicemail
+from answering.scripts import question_category, script_current
+from crm.models import Contact
+from crm.services import contact_update
 from scheduling.selectors import rota_gaps
+from tenants.errors import ApplicationError
 from tenants.files import encrypted_file_read
 from tenants.gates.admin import GatedInline, GatedModelAdmin, gated_column
 
@@ -44,9 +51,34 @@ class LineAdmin(GatedModelAdmin):
         return "none" if hours == 0 else f"⚠ {hours:.0f} h uncovered"
 
 
+class IntakeForm(forms.Form):
+    """Built from the published script: only the questions whose category the agent may write."""
+
+    urgency = forms.ChoiceField(choices=Message.Urgency.choices, initial=Message.Urgency.NORMAL)
+
+    def __init__(self, *args, questions: list[dict], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.questions = questions
+        for question in questions:
+            long = question["target"] in ("message.body", "message.answer", "contact.address")
+            self.fields[question["key"]] = forms.CharField(
+                label=question["label"], required=False, max_length=5000,
+                widget=forms.Textarea(attrs={"rows": 3}) if long else forms.TextInput,
+            )  # fmt: skip
+
+
+DEFAULT_SCRIPT = [
+    {"kind": "ask", "prompt": "May I have your name?",
+     "questions": [{"key": "caller_name", "label": "Caller's name", "target": "message.caller_name"}]},
+    {"kind": "ask", "prompt": "How can we help?",
+     "questions": [{"key": "body", "label": "Message", "target": "message.body"}]},
+]  # fmt: skip
+
+
 @admin.register(Call)
 class CallAdmin(GatedModelAdmin):
-    list_display = ["telephony_sid", "line", "started_at", "direction", "status", "caller_number", "caller_name"]
+    list_display = ["telephony_sid", "line", "started_at", "direction", "status", "caller_number", "caller_name",
+                    "answer"]  # fmt: skip
     list_filter = ["status", "direction", ("line", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["telephony_sid"]  # personal fields are encrypted: exact matches use blind indexes
     date_hierarchy = "started_at"
@@ -54,6 +86,14 @@ class CallAdmin(GatedModelAdmin):
     fields = ["telephony_sid", "line", "started_at", "direction", "status", "caller_number", "caller_name", "notes",
               "contact"]  # fmt: skip
     readonly_fields = ["telephony_sid", "line", "started_at", "direction", "contact"]
+
+    def get_urls(self):
+        desk = self.admin_site.admin_view(AnswerCallView(self))
+        return [path("<int:pk>/answer/", desk, name="answering_call_answer"), *super().get_urls()]
+
+    @gated_column(description="desk")
+    def answer(self, call):
+        return format_html('<a href="{}">Answer</a>', reverse("admin:answering_call_answer", args=[call.pk]))
 
 
 @admin.register(Voicemail)
@@ -88,3 +128,98 @@ class VoicemailAdmin(GatedModelAdmin):
         response = HttpResponse(audio, content_type="audio/wav")
         response["Cache-Control"] = "private, no-store"
         return response
+
+
+def _question_allowed(policy, question: dict) -> bool:
+    from tenants.categories import covered_by_any
+
+    category = question_category(question)
+    if category is None:
+        return True
+    if policy.all_personal:
+        return True
+    return covered_by_any(policy.write, category) and covered_by_any(policy.read, category)
+
+
+class AnswerCallView:
+    """The agent's desk: the line's greeting and script, the caller as far as the DPA allows, and an
+    intake form holding only the fields the agent may write. Saving creates the message and the
+    contact update in one transaction; quick dispositions close calls handled without one."""
+
+    QUICK = [Disposition.INFO_GIVEN, Disposition.WRONG_NUMBER, Disposition.HUNG_UP]
+
+    def __init__(self, model_admin: GatedModelAdmin):
+        self.model_admin = model_admin
+
+    def __call__(self, request, pk: int):
+        return self.model_admin._in_company(request, self._view, pk)
+
+    def _view(self, request, pk: int):
+        admin_ = self.model_admin
+        policy = admin_.gate_policy(request)
+        call = admin_.get_queryset(request).select_related("line", "contact").filter(pk=pk).first()
+        if call is None or policy.role not in ("agent", "supervisor"):
+            raise Http404("No such call.")
+        version = script_current(line=call.line)
+        steps = version.steps if version else DEFAULT_SCRIPT
+        questions = [q for step in steps for q in step.get("questions", []) if _question_allowed(policy, q)]
+        form = IntakeForm(request.POST or None, questions=questions)
+        if request.method == "POST" and request.POST.get("disposition") in self.QUICK:
+            Call.objects.filter(pk=call.pk).update(disposition=request.POST["disposition"], agent=request.user,
+                                                   script_version=version)  # fmt: skip
+            messages.success(request, f"{call}: {Disposition(request.POST['disposition']).label}.")
+            return HttpResponseRedirect(reverse("admin:answering_call_changelist"))
+        if request.method == "POST" and form.is_valid():
+            try:
+                with transaction.atomic():
+                    self._save(request, call, version, form)
+            except ApplicationError as exc:
+                form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            else:
+                messages.success(request, f"Message taken for {call.line.name}.")
+                return HttpResponseRedirect(reverse("admin:answering_call_changelist"))
+        caller = []
+        if call.contact is not None:
+            for field in ("name", "phone_number", "email"):
+                readable = policy.can_read(Contact, field)
+                value = getattr(call.contact, field) if readable else "restricted by DPA"
+                caller.append((Contact._meta.get_field(field).verbose_name, value))
+        context = {
+            **admin_.admin_site.each_context(request),
+            "title": f"Answer {call}",
+            "opts": Call._meta,
+            "call": call,
+            "line": call.line,
+            "steps": steps,
+            "version": version,
+            "caller": caller,
+            "caller_number": call.caller_number if policy.can_read(Call, "caller_number") else "restricted by DPA",
+            "form": form,
+            "quick": [(d.value, d.label) for d in self.QUICK],
+        }
+        return TemplateResponse(request, "admin/answering/answer_call.html", context)
+
+    def _save(self, request, call, version, form: IntakeForm) -> None:
+        values = {"caller_name": "", "caller_number": "", "body": ""}
+        answers, contact_updates = {}, {}
+        for question in form.questions:
+            value = form.cleaned_data.get(question["key"], "").strip()
+            target = question["target"]
+            if not value:
+                continue
+            if target.startswith("message.") and target != "message.answer":
+                values[target.split(".", 1)[1]] = value
+            elif target == "message.answer":
+                answers[question["key"]] = {
+                    "label": question["label"],
+                    "category": question["category"],
+                    "value": value,
+                }
+            else:
+                contact_updates[target.split(".", 1)[1]] = value
+        message_take(line=call.line, actor=request.user, urgency=form.cleaned_data["urgency"], call=call,
+                     contact=call.contact, answers=answers, **values)  # fmt: skip
+        if contact_updates and call.contact is not None:
+            contact_update(contact=call.contact, actor=request.user, **contact_updates)
+        Call.objects.filter(pk=call.pk).update(disposition=Disposition.MESSAGE_TAKEN, agent=request.user,
+                                               script_version=version)  # fmt: skip

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 from django.db import connection, transaction
 from django.utils import timezone
 
 from answering.models import Call, Line, Message
-from tenants.categories import field_category
+from tenants.categories import covered_by_any, field_category
 from tenants.errors import ApplicationError
 from tenants.gates.engine import policy_for
 from tenants.models import User
@@ -29,6 +30,7 @@ def message_take(
     body: str = "",
     call: Call | None = None,
     contact=None,
+    answers: dict | None = None,
 ) -> Message:
     """Take a message. Each personal field may be written only where the DPA in force grants its
     category to the agent for writing; the error names the field and the category."""
@@ -47,9 +49,20 @@ def message_take(
                 f"({field_category(Message, name)})",
                 field=name,
             )
+    for key, answer in (answers or {}).items():
+        category = answer.get("category", "")
+        if answer.get("value") and not (
+            policy.can_write(Message, "answers") and covered_by_any(policy.write, category)
+            and covered_by_any(policy.read, category)
+        ):  # fmt: skip
+            raise ApplicationError(
+                f"the data-processing agreement does not let you record '{answer.get('label', key)}' ({category})",
+                field=key,
+            )
     with transaction.atomic():
         message = Message.objects.create(line=line, call=call, contact=contact, urgency=urgency,
                                          caller_name=caller_name, caller_number=caller_number, body=body,
+                                         answers=json.dumps(answers) if answers else "",
                                          taken_by=actor)  # fmt: skip
         if urgency == Message.Urgency.URGENT:
             timer_schedule(kind=TIMER_ESCALATE, target_id=message.pk,

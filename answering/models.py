@@ -100,11 +100,49 @@ class LineGroupObjectPermission(GroupObjectPermissionBase):
     content_object = models.ForeignKey(Line, on_delete=models.CASCADE)
 
 
+class Script(models.Model):
+    """A line's call script. Its content lives in versions; calls remember the version they used."""
+
+    line = models.ForeignKey(Line, on_delete=models.CASCADE, related_name="scripts")
+    name = models.CharField(max_length=120)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.line.name})"
+
+
+class ScriptVersion(models.Model):
+    """Ordered steps: a prompt, then questions mapped to message or contact fields, and so to
+    data categories. Published versions are immutable (a database trigger refuses changes)."""
+
+    script = models.ForeignKey(Script, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    steps = models.JSONField(default=list)
+    published_at = models.DateTimeField(null=True, blank=True)
+    published_by = models.ForeignKey("tenants.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["script", "-number"]
+        constraints = [models.UniqueConstraint(fields=["script", "number"], name="script_version_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.script.name} v{self.number}"
+
+
 class RecordingConsent(models.TextChoices):
     NOT_RECORDED = "not_recorded", "Not recorded"
     ANNOUNCED = "announced", "Recording announced"
     GIVEN = "given", "Consent given (keypad)"
     REFUSED = "refused", "Consent refused"
+
+
+class Disposition(models.TextChoices):
+    MESSAGE_TAKEN = "message_taken", "Message taken"
+    APPOINTMENT = "appointment", "Appointment booked"
+    INFO_GIVEN = "info_given", "Information given"
+    WRONG_NUMBER = "wrong_number", "Wrong number"
+    HUNG_UP = "hung_up", "Caller hung up"
+    TRANSFERRED = "transferred", "Transferred"
 
 
 class Call(models.Model):
@@ -134,6 +172,10 @@ class Call(models.Model):
     duration_seconds = models.PositiveIntegerField(null=True, blank=True)
     recording_consent = models.CharField(max_length=12, choices=RecordingConsent.choices,
                                          default=RecordingConsent.NOT_RECORDED)  # fmt: skip
+    disposition = models.CharField(max_length=20, choices=Disposition.choices, blank=True)
+    agent = models.ForeignKey("tenants.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    script_version = models.ForeignKey(ScriptVersion, on_delete=models.PROTECT, null=True, blank=True,
+                                       related_name="calls")  # fmt: skip
 
     class Meta:
         ordering = ["-started_at"]
@@ -171,6 +213,8 @@ class Message(models.Model):
     caller_name = encrypt(models.CharField(max_length=200, blank=True))
     caller_number = encrypt(models.CharField(max_length=20, blank=True))
     body = encrypt(models.TextField(blank=True))
+    # Answers to script questions that target no message field: {key: {label, category, value}}.
+    answers = encrypt(models.TextField(blank=True, default=""))
     status = models.CharField(max_length=14, choices=Status.choices, default=Status.PENDING)
     taken_by = models.ForeignKey("tenants.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -279,7 +323,10 @@ not_personal(Line, "voicemail_max_seconds", reason="a setting")
 personal_data(Voicemail, audio="user.biometrics.voice", transcription="user.content.private")
 personal_data(Recording, audio="user.biometrics.voice")
 personal_data(Message, caller_name="user.contact.name", caller_number="user.contact.phone_number",
-              body="user.content.private")  # fmt: skip
+              body="user.content.private", answers="user.content.private")  # fmt: skip
+gate_objects(Script, through="line")
+not_personal(Script, "name", reason="the name of a call script")
+gate_objects(ScriptVersion, through="script")
 personal_data(DeliveryRoute, address="user.contact.email")
 not_personal(DeliveryRoute, "include_caller_name", "include_caller_number", "include_body", reason="settings")
 gate_objects(Message, through="line")

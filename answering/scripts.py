@@ -1,0 +1,107 @@
+"""Call scripts: drafts, validation and publication.
+
+A step is {"kind": "disclosure" | "ask", "prompt": str, "questions": [...]}. A question is
+{"key": str, "label": str, "target": str[, "category": str]}: its target is a message or contact
+field (its category comes from the registry) or "message.answer" (the question names its
+category). A script publishes only if it opens with the recording disclosure where the line
+records, and asks for nothing the DPA in force does not let agents write.
+"""
+
+from __future__ import annotations
+
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from answering.models import Line, Message, Script, ScriptVersion
+from tenants.agreements.selectors import dpa_in_force
+from tenants.categories import TAXONOMY, covered_by_any, field_category
+from tenants.errors import ApplicationError
+from tenants.models import User
+
+TARGETS = {
+    "message.caller_name": (Message, "caller_name"),
+    "message.caller_number": (Message, "caller_number"),
+    "message.body": (Message, "body"),
+    "contact.email": ("crm.Contact", "email"),
+    "contact.address": ("crm.Contact", "address"),
+}
+
+
+def question_category(question: dict) -> str | None:
+    target = question.get("target", "")
+    if target == "message.answer":
+        return question.get("category")
+    model, field = TARGETS[target]
+    if isinstance(model, str):
+        from django.apps import apps
+
+        model = apps.get_model(model)
+    return field_category(model, field)
+
+
+def script_version_draft(*, script: Script, steps: list, actor: User | None) -> ScriptVersion:
+    """A new draft version of a script, with its steps checked for shape."""
+    _validate_shape(steps)
+    number = (script.versions.order_by("-number").values_list("number", flat=True).first() or 0) + 1
+    return ScriptVersion.objects.create(script=script, number=number, steps=steps)
+
+
+def script_version_publish(*, version: ScriptVersion, actor: User) -> ScriptVersion:
+    """Publish a version: from now on it is what agents see, and it never changes."""
+    if version.published_at is not None:
+        raise ApplicationError("this version is already published", field="version")
+    line = version.script.line
+    steps = version.steps
+    if line.recording_policy != Line.RecordingPolicy.OFF and (not steps or steps[0].get("kind") != "disclosure"):
+        raise ApplicationError(
+            f"{line.name} records calls, so the script must open with the recording disclosure", field="steps"
+        )
+    dpa = dpa_in_force(company=connection.tenant)
+    writable = (
+        frozenset(g.category for g in dpa.grants.all() if g.role == "agent" and g.action == "write")
+        if dpa
+        else frozenset()
+    )
+    for step in steps:
+        for question in step.get("questions", []):
+            category = question_category(question)
+            if category and not covered_by_any(writable, category):
+                raise ApplicationError(
+                    f"question '{question['label']}' asks for {category}, which the data-processing agreement "
+                    "does not let agents record",
+                    field="steps",
+                )
+    try:
+        with transaction.atomic():
+            version.published_at = timezone.now()
+            version.published_by = actor
+            version.save(update_fields=["published_at", "published_by"])
+    except IntegrityError:
+        raise ApplicationError("this version is already published", field="version") from None
+    return version
+
+
+def script_current(*, line: Line) -> ScriptVersion | None:
+    """The latest published version of the line's script."""
+    return ScriptVersion.objects.filter(script__line=line, published_at__isnull=False).order_by("-published_at").first()
+
+
+def _validate_shape(steps) -> None:
+    if not isinstance(steps, list) or not steps:
+        raise ApplicationError("a script is a non-empty list of steps", field="steps")
+    keys = set()
+    for n, step in enumerate(steps, 1):
+        if not isinstance(step, dict) or step.get("kind") not in ("disclosure", "ask"):
+            raise ApplicationError(f"step {n}: kind must be 'disclosure' or 'ask'", field="steps")
+        if not str(step.get("prompt", "")).strip() and step["kind"] == "disclosure":
+            raise ApplicationError(f"step {n}: a disclosure needs its text as the prompt", field="steps")
+        for question in step.get("questions", []):
+            label = question.get("label") or question.get("key") or "?"
+            if not question.get("key") or question["key"] in keys:
+                raise ApplicationError(f"step {n}: question '{label}' needs a unique key", field="steps")
+            keys.add(question["key"])
+            target = question.get("target")
+            if target != "message.answer" and target not in TARGETS:
+                raise ApplicationError(f"step {n}: question '{label}' has an unknown target '{target}'", field="steps")
+            if target == "message.answer" and question.get("category") not in TAXONOMY:
+                raise ApplicationError(f"step {n}: question '{label}' must name a data category", field="steps")
