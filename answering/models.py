@@ -249,15 +249,30 @@ class DeliveryRoute(models.Model):
         return f"Route #{self.pk} ({self.channel})"
 
 
+class WebhookEndpoint(models.Model):
+    """The client's own system (or CRM) that receives its messages as signed JSON."""
+
+    url = models.URLField(max_length=500, validators=[validate_https])
+    secret = encrypt(models.CharField(max_length=128))
+    active = models.BooleanField(default=True)
+    include_caller_name = models.BooleanField(default=True)
+    include_caller_number = models.BooleanField(default=True)
+    include_body = models.BooleanField(default=True)
+
+    def __str__(self) -> str:
+        return f"Webhook #{self.pk}"
+
+
 class DeliveryAttempt(models.Model):
     """One try at delivering a message (or an escalation of it) to one recipient."""
 
     message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attempts")
     route = models.ForeignKey(DeliveryRoute, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    webhook = models.ForeignKey(WebhookEndpoint, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     escalation_level = models.PositiveSmallIntegerField(default=0)
-    channel = models.CharField(max_length=5)
+    channel = models.CharField(max_length=10)
     key = models.CharField(max_length=120, unique=True, help_text="Idempotency: one send per message event")
-    status = models.CharField(max_length=10, default="sending")
+    status = models.CharField(max_length=12, default="sending")
     provider_id = models.CharField(max_length=64, blank=True)
     error = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -331,6 +346,7 @@ personal_data(DeliveryRoute, address="user.contact.email")
 not_personal(DeliveryRoute, "include_caller_name", "include_caller_number", "include_body", reason="settings")
 gate_objects(Message, through="line")
 gate_objects(DeliveryRoute, through="line")
+not_personal(WebhookEndpoint, "include_caller_name", "include_caller_number", "include_body", reason="settings")
 gate_objects(DeliveryAttempt, through="message")
 not_personal(Voicemail, "audio_bytes", reason="a size")
 not_personal(Recording, "audio_bytes", reason="a size")

@@ -1,13 +1,19 @@
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import logging
+import time
+import urllib.error
+import urllib.request
 
 from celery import shared_task
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import mail_admins, send_mail
 from django.db import IntegrityError, connection, transaction
 
-from answering.models import DeliveryAttempt, DeliveryRoute, Message
+from answering.models import DeliveryAttempt, DeliveryRoute, Message, WebhookEndpoint
 from answering.selectors import line_list
 from tenants.sms import SmsError, sms_send
 
@@ -72,6 +78,9 @@ def deliver_message(self, message_id: int) -> list[str]:
             attempt.status, attempt.error = "failed", str(exc)[:300]
             failed.append(route.pk)
         attempt.save(update_fields=["status", "error", "provider_id"])
+    if self.request.retries == 0:
+        for endpoint_id in WebhookEndpoint.objects.filter(active=True).values_list("pk", flat=True):
+            deliver_webhook.delay(message.pk, endpoint_id)
     if sent:
         Message.objects.filter(pk=message.pk, status=Message.Status.PENDING).update(status=Message.Status.SENT)
     if failed:
@@ -113,3 +122,68 @@ def send_escalation(message_id: int, staff_id: int, level: int) -> str:
         attempt.status, attempt.error = "failed", str(exc)[:300]
     attempt.save(update_fields=["status", "error", "provider_id"])
     return attempt.status
+
+
+WEBHOOK_MAX_ATTEMPTS = 6
+
+
+def webhook_signature(secret: str, timestamp: str, body: bytes) -> str:
+    """HMAC-SHA256 over "<timestamp>.<body>", hex: what the receiver recomputes to trust a call."""
+    return hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+
+
+def webhook_payload(message: Message, endpoint: WebhookEndpoint) -> dict:
+    payload = {"id": message.pk, "company": connection.schema_name, "line": message.line.phone_number,
+               "urgency": message.urgency, "created_at": message.created_at.isoformat()}  # fmt: skip
+    if endpoint.include_caller_name:
+        payload["caller_name"] = message.caller_name
+    if endpoint.include_caller_number:
+        payload["caller_number"] = message.caller_number
+    if endpoint.include_body:
+        payload["body"] = message.body
+    return payload
+
+
+@shared_task(name="answering.deliver_webhook", bind=True, acks_late=True, max_retries=WEBHOOK_MAX_ATTEMPTS - 1)
+def deliver_webhook(self, message_id: int, endpoint_id: int) -> str:
+    """POST a message to the client's endpoint, signed; retried with exponential backoff, and
+    dead-lettered (recorded, and the provider's admins alerted) after the last attempt."""
+    message = Message.objects.select_related("line").filter(pk=message_id).first()
+    endpoint = WebhookEndpoint.objects.filter(pk=endpoint_id, active=True).first()
+    if message is None or endpoint is None:
+        return "skipped"
+    attempt_no = self.request.retries + 1
+    if DeliveryAttempt.objects.filter(message=message, webhook=endpoint, status="sent").exists():
+        return "already sent"
+    body = json.dumps(webhook_payload(message, endpoint), separators=(",", ":")).encode()
+    timestamp = str(int(time.time()))
+    request = urllib.request.Request(endpoint.url, data=body, method="POST", headers={
+        "Content-Type": "application/json",
+        "X-Vastaja-Timestamp": timestamp,
+        "X-Vastaja-Signature": f"v1={webhook_signature(endpoint.secret, timestamp, body)}",
+        "X-Vastaja-Delivery": f"{message.pk}-{endpoint.pk}",
+    })  # fmt: skip
+    attempt = DeliveryAttempt.objects.create(message=message, webhook=endpoint, channel="webhook",
+                                             key=f"{message.pk}:webhook:{endpoint.pk}:{attempt_no}")  # fmt: skip
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            status = response.status
+        attempt.status = "sent"
+        attempt.provider_id = str(status)
+        attempt.save(update_fields=["status", "provider_id"])
+        return "sent"
+    except (urllib.error.URLError, TimeoutError, OSError) as exc:
+        attempt.error = str(exc)[:300]
+    if attempt_no < WEBHOOK_MAX_ATTEMPTS:
+        attempt.status = "failed"
+        attempt.save(update_fields=["status", "error"])
+        raise self.retry(countdown=min(30 * 2**self.request.retries, 6 * 3600))
+    attempt.status = "dead_letter"
+    attempt.save(update_fields=["status", "error"])
+    mail_admins(
+        f"Webhook dead-lettered: message #{message.pk} ({connection.schema_name})",
+        f"{WEBHOOK_MAX_ATTEMPTS} attempts to deliver message #{message.pk} to webhook #{endpoint.pk} failed. "
+        f"Last error: {attempt.error}",
+    )
+    logger.error("message %s dead-lettered for webhook %s", message.pk, endpoint.pk)
+    return "dead_letter"

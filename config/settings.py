@@ -161,6 +161,9 @@ AUTH_PASSWORD_VALIDATORS = [
 # the development default prints messages to the console.
 globals().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Vastaja <no-reply@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Who is alerted when something needs a person (a dead-lettered webhook, say).
+ADMINS = [("Vastaja operations", address) for address in env.list("ALERT_EMAILS", default=[])]
 
 # SMS through Twilio's REST API; TWILIO_API_BASE points elsewhere only for a local stand-in.
 TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="" if PRODUCTION else "AC" + "0" * 32)
