@@ -16,8 +16,8 @@ from django.utils import timezone
 from twilio.request_validator import RequestValidator
 from twilio.twiml.voice_response import VoiceResponse
 
-from answering.models import BusinessHours, Call, Line, Recording, RecordingConsent, Voicemail
-from crm.selectors import contact_find_by_phone
+from answering.models import Call, Line, Recording, RecordingConsent, Voicemail
+from crm.selectors import contact_id_find_by_phone
 from tenants.errors import ApplicationError
 from tenants.files import encrypted_file_save
 
@@ -31,13 +31,26 @@ def signature_valid(*, url: str, params: dict, signature: str) -> bool:
     return RequestValidator(settings.TWILIO_AUTH_TOKEN).validate(url, params, signature)
 
 
-def line_is_open(line: Line, at: dt.datetime) -> bool:
+LINE_WITH_HOURS = """
+    SELECT l.*, EXISTS (
+        SELECT 1 FROM answering_businesshours h
+        WHERE h.line_id = l.id AND h.weekday = %s AND h.opens <= %s AND h.closes > %s
+    ) AS is_open
+    FROM answering_line l WHERE l.phone_number = %s
+"""
+
+
+def _line_with_hours(number: str, at: dt.datetime) -> Line | None:
+    """The line a call is for, and whether its business hours are open now, in one query.
+
+    Raw SQL on purpose: this runs on every inbound call, and compiling the same query through the
+    ORM (an Exists annotation) cost more than the database did.
+    """
     import zoneinfo
 
     local = at.astimezone(zoneinfo.ZoneInfo(connection.tenant.time_zone))
-    return BusinessHours.objects.filter(
-        line=line, weekday=local.weekday(), opens__lte=local.time(), closes__gt=local.time()
-    ).exists()
+    moment = local.time()
+    return next(iter(Line.objects.raw(LINE_WITH_HOURS, [local.weekday(), moment, moment, number])), None)
 
 
 def inbound_voice(*, params: dict, callback_base: str, now: dt.datetime | None = None) -> str:
@@ -45,17 +58,17 @@ def inbound_voice(*, params: dict, callback_base: str, now: dt.datetime | None =
     rule. A number that is no line gets a polite message, and nothing is stored."""
     now = now or timezone.now()
     response = VoiceResponse()
-    line = Line.objects.filter(phone_number=params.get("To", "")).first()
+    line = _line_with_hours(params.get("To", ""), now)
     call_sid = params.get("CallSid", "")
     if line is None or not call_sid:
         response.say(NOT_IN_SERVICE)
         response.hangup()
         return str(response)
 
-    call, _ = _call_get_or_create(line=line, params=params, now=now)
+    call = _call_record(line=line, params=params, now=now)
     if line.greeting:
         response.say(line.greeting)
-    is_open = line_is_open(line, now)
+    is_open = line.is_open
     if is_open or line.after_hours == Line.AfterHours.MESSAGE_ONLY:
         if line.recording_policy == Line.RecordingPolicy.ASK_CONSENT:
             gather = response.gather(num_digits=1, action=f"{callback_base}consent/", method="POST", timeout=6)
@@ -177,20 +190,16 @@ def recording_fetch(url: str) -> bytes:
     return data
 
 
-def _call_get_or_create(*, line: Line, params: dict, now: dt.datetime) -> tuple[Call, bool]:
+def _call_record(*, line: Line, params: dict, now: dt.datetime) -> Call:
+    """The call's row, written once: INSERT ... ON CONFLICT DO NOTHING on the provider's CallSid,
+    so a replayed webhook changes nothing (one statement, no read-then-write race)."""
     caller = params.get("From", "")
-    contact = contact_find_by_phone(number=caller)
-    try:
-        with transaction.atomic():
-            return Call.objects.get_or_create(
-                telephony_sid=params["CallSid"],
-                defaults={"line": line, "started_at": now, "caller_number": caller, "status": "ringing",
-                          "direction": "inbound", "contact": contact},
-            )  # fmt: skip
-    except IntegrityError:
-        return Call.objects.get(telephony_sid=params["CallSid"]), False
+    call = Call(telephony_sid=params["CallSid"], line=line, started_at=now, caller_number=caller, status="ringing",
+                direction="inbound", contact_id=contact_id_find_by_phone(number=caller))  # fmt: skip
+    Call.objects.bulk_create([call], ignore_conflicts=True)
+    return call
 
 
 def _consent_set(call: Call, consent: str) -> None:
-    Call.objects.filter(pk=call.pk).update(recording_consent=consent)
+    Call.objects.filter(telephony_sid=call.telephony_sid).update(recording_consent=consent)
     call.recording_consent = consent

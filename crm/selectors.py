@@ -10,6 +10,12 @@ from tenants.errors import ApplicationError
 def contact_find_by_phone(*, number: str) -> Contact | None:
     """Who is calling from this number? One indexed equality on the blind index; nothing is
     decrypted to find it. Merged duplicates lead to the contact they were merged into."""
+    contact_id = contact_id_find_by_phone(number=number)
+    return None if contact_id is None else Contact.objects.get(pk=contact_id)
+
+
+def contact_id_find_by_phone(*, number: str) -> int | None:
+    """`contact_find_by_phone`, for callers that need only the id: nothing is loaded or decrypted."""
     try:
         normalised = phone_normalise(number)
     except ApplicationError:
@@ -17,11 +23,18 @@ def contact_find_by_phone(*, number: str) -> Contact | None:
     if not normalised:
         return None
     digest = blind_index(normalised)
-    # Two indexed equalities rather than one OR: an OR with a subquery would scan the table.
-    contact = Contact.objects.filter(phone_bidx=digest, merged_into__isnull=True).order_by("pk").first()
-    if contact is None:
-        contact = Contact.objects.filter(phones__number_bidx=digest, merged_into__isnull=True).order_by("pk").first()
-    return contact
+    # Two indexed equalities rather than one OR: an OR with a join would scan the table.
+    contact_id = (
+        Contact.objects.filter(phone_bidx=digest, merged_into__isnull=True).order_by("pk").values_list("pk", flat=True)
+    ).first()
+    if contact_id is None:
+        contact_id = (
+            Contact.objects.filter(phones__number_bidx=digest, merged_into__isnull=True)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+            .first()
+        )
+    return contact_id
 
 
 def consent_current(*, contact: Contact, purpose: str) -> ConsentRecord | None:

@@ -1,0 +1,110 @@
+"""The signed inbound-voice webhook producing TwiML, against a trivial Django view.
+
+    .venv/bin/python bench/inbound_webhook.py [--requests 300]
+
+Both go through the same middleware stack on a client company's host, in the same process and
+run, interleaved. Every webhook request is a new call (a fresh CallSid, signed), so it does the
+real work: signature check, line lookup, caller lookup by blind index, the call's row, business
+hours, TwiML. Goal: webhook / trivial <= 2.0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+import types
+import urllib.parse
+
+from _bench_db import bench_database
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--profile", action="store_true", help="profile 100 webhook requests first")
+    args = parser.parse_args()
+
+    with bench_database():
+        from django.conf import settings
+        from django.http import HttpResponse
+        from django.test import Client
+        from django.urls import include, path
+        from django_tenants.utils import tenant_context
+
+        from answering.models import Line
+        from answering.simulator import new_sid, sign
+        from crm.services import contact_create
+        from tenants.services import client_onboard, provider_ensure, template_ensure
+
+        # The trivial view lives beside the real tenant URLs, behind the same middleware (and, like
+        # the webhooks, under /telephony/, which the tenant gate lets anonymous callers reach).
+        urls = types.ModuleType("bench_tenant_urls")
+        urls.urlpatterns = [
+            path("telephony/bench-trivial/", lambda request: HttpResponse("ok")),
+            path("", include("config.urls_tenant")),
+        ]
+        sys.modules["bench_tenant_urls"] = urls
+        settings.ROOT_URLCONF = "bench_tenant_urls"
+
+        provider_ensure(domain="localhost")
+        template_ensure()
+        company = client_onboard(slug="hooks", name="Hooks", domain="hooks.localhost")
+        with tenant_context(company):
+            Line.objects.create(name="Main", phone_number="+3726005001", greeting="Thank you for calling.")
+            for i in range(1000):
+                contact_create(name=f"Caller {i}", phone_number=f"+37255{i:06d}", actor=None)
+
+        client = Client(HTTP_HOST="hooks.localhost")
+        url = "http://hooks.localhost/telephony/voice/"
+
+        def webhook() -> None:
+            params = {"CallSid": new_sid("CA"), "From": "+37255000123", "To": "+3726005001", "CallStatus": "ringing",
+                      "Direction": "inbound", "AccountSid": settings.TWILIO_ACCOUNT_SID}  # fmt: skip
+            response = client.post("/telephony/voice/", urllib.parse.urlencode(params),
+                                   content_type="application/x-www-form-urlencoded",
+                                   HTTP_X_TWILIO_SIGNATURE=sign(auth_token=settings.TWILIO_AUTH_TOKEN, url=url,
+                                                                params=params))  # fmt: skip
+            if response.status_code != 200 or b"<Response>" not in response.content:
+                raise SystemExit(f"the webhook answered {response.status_code}: {response.content[:200]!r}")
+
+        def trivial() -> None:
+            if client.get("/telephony/bench-trivial/").status_code != 200:
+                raise SystemExit("the trivial view failed")
+
+        for _ in range(20):  # warm up
+            webhook()
+            trivial()
+        if "--profile" in sys.argv:
+            import cProfile
+            import pstats
+
+            profile = cProfile.Profile()
+            profile.enable()
+            for _ in range(100):
+                webhook()
+            profile.disable()
+            pstats.Stats(profile).sort_stats("tottime").print_stats(25)
+            from django.db import connection
+            from django.test.utils import CaptureQueriesContext
+
+            with CaptureQueriesContext(connection) as captured:
+                webhook()
+            for query in captured.captured_queries:
+                print(f"  {query['time']}s  {query['sql'][:150]}")
+        times: dict[str, list[float]] = {"webhook": [], "trivial": []}
+        for _ in range(args.requests):
+            for name, request in (("webhook", webhook), ("trivial", trivial)):
+                start = time.perf_counter()
+                request()
+                times[name].append(time.perf_counter() - start)
+
+    medians = {name: statistics.median(values) for name, values in times.items()}
+    print(f"signed inbound webhook + TwiML: {medians['webhook'] * 1000:.2f} ms (median of {args.requests})")
+    print(f"trivial view:                   {medians['trivial'] * 1000:.2f} ms")
+    print(f"ratio webhook / trivial: {medians['webhook'] / medians['trivial']:.2f}   (goal <= 2.0)")
+
+
+if __name__ == "__main__":
+    main()
