@@ -223,3 +223,18 @@ class AnswerCallView:
             contact_update(contact=call.contact, actor=request.user, **contact_updates)
         Call.objects.filter(pk=call.pk).update(disposition=Disposition.MESSAGE_TAKEN, agent=request.user,
                                                script_version=version)  # fmt: skip
+
+
+@admin.register(Message)
+class MessageAdmin(GatedModelAdmin):
+    list_display = ["__str__", "line", "urgency", "status", "created_at", "caller_name", "caller_number",
+                    "escalation_level"]  # fmt: skip
+    list_filter = ["urgency", "status", ("line", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["line"]
+    date_hierarchy = "created_at"
+    # `answers` is left out: each answer carries its own category (health, say), which a single
+    # column cannot gate; the portal shows them to the client.
+    fields = ["line", "call", "urgency", "status", "caller_name", "caller_number", "body", "created_at",
+              "acknowledged_at", "escalation_level"]  # fmt: skip
+    readonly_fields = fields
+    change_roles = ()

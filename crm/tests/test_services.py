@@ -123,3 +123,26 @@ def test_update_normalises_and_refuses_unknown_fields(in_acme):
     assert contact_find_by_phone(number="+37255507777") == contact
     with pytest.raises(ApplicationError):
         contact_update(contact=contact, restricted=True, actor=None)
+
+
+def test_the_timeline_goes_through_the_gates(acme):
+    from django.utils import timezone
+
+    from answering.models import Call, Line, Message
+    from crm.timeline import contact_timeline
+    from tenants.gates.engine import policy_for
+    from tenants.models import User
+
+    with tenant_context(acme):
+        contact = contact_create(name="Timeline Person", phone_number="+37255508888", actor=None)
+        granted = Line.objects.get(phone_number="+3726001001")
+        hidden = Line.objects.get(phone_number="+3726001002")  # agent2 holds no grant here
+        Call.objects.create(line=granted, telephony_sid="CAtl1" + "0" * 29, started_at=timezone.now(), contact=contact)
+        Call.objects.create(line=hidden, telephony_sid="CAtl2" + "0" * 29, started_at=timezone.now(), contact=contact)
+        Message.objects.create(line=hidden, contact=contact, body="Secret about the emergency line")
+        agent2, agent1 = User.objects.get(username="agent2"), User.objects.get(username="agent1")
+        seen_by_agent2 = contact_timeline(contact=contact, user=agent2, policy=policy_for(user=agent2, company=acme))
+        seen_by_agent1 = contact_timeline(contact=contact, user=agent1, policy=policy_for(user=agent1, company=acme))
+    assert [e.summary for e in seen_by_agent2] == ["Completed call on Acme Dental reception"]
+    assert len(seen_by_agent1) == 3
+    assert any("Secret about the emergency line" in e.summary for e in seen_by_agent1)
