@@ -60,7 +60,8 @@ class IntakeForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.questions = questions
         for question in questions:
-            long = question["target"] in ("message.body", "message.answer", "contact.address")
+            long = question["target"] in ("message.body", "message.answer", "contact.address",
+                                          "message.technical_details")  # fmt: skip
             self.fields[question["key"]] = forms.CharField(
                 label=question["label"], required=False, max_length=5000,
                 widget=forms.Textarea(attrs={"rows": 3}) if long else forms.TextInput,
@@ -200,7 +201,7 @@ class AnswerCallView:
         return TemplateResponse(request, "admin/answering/answer_call.html", context)
 
     def _save(self, request, call, version, form: IntakeForm) -> None:
-        values = {"caller_name": "", "caller_number": "", "body": ""}
+        values = {"caller_name": "", "caller_number": "", "body": "", "ticket_reference": "", "technical_details": ""}
         answers, contact_updates = {}, {}
         for question in form.questions:
             value = form.cleaned_data.get(question["key"], "").strip()

@@ -31,6 +31,8 @@ def message_take(
     call: Call | None = None,
     contact=None,
     answers: dict | None = None,
+    ticket_reference: str = "",
+    technical_details: str = "",
 ) -> Message:
     """Take a message. Each personal field may be written only where the DPA in force grants its
     category to the agent for writing; the error names the field and the category."""
@@ -63,6 +65,8 @@ def message_take(
         message = Message.objects.create(line=line, call=call, contact=contact, urgency=urgency,
                                          caller_name=caller_name, caller_number=caller_number, body=body,
                                          answers=json.dumps(answers) if answers else "",
+                                         ticket_reference=ticket_reference[:64],
+                                         technical_details=technical_details[:BODY_LIMIT],
                                          taken_by=actor)  # fmt: skip
         if urgency == Message.Urgency.URGENT:
             timer_schedule(kind=TIMER_ESCALATE, target_id=message.pk,

@@ -23,9 +23,23 @@ def validate_e164(value: str) -> None:
         raise ValidationError(f"'{value}' is not a valid phone number in E.164 form, such as +3725551234")
 
 
+SECRET_QUERY_WORDS = ("token", "key", "secret", "password", "passwd", "pwd", "auth", "session", "credential")
+
+
 def validate_https(value: str) -> None:
-    if value and not value.startswith("https://"):
-        raise ValidationError("the remote-support tool's URL must use https://")
+    """An https link, and only a link: no user:password@, no token-like query parameters."""
+    from urllib.parse import parse_qs, urlsplit
+
+    if not value:
+        return
+    parts = urlsplit(value)
+    if parts.scheme != "https" or not parts.hostname:
+        raise ValidationError(f"'{value}' must be an https:// URL")
+    if parts.username or parts.password:
+        raise ValidationError("the URL must not carry credentials (user:password@)")
+    for name in parse_qs(parts.query):
+        if any(word in name.lower() for word in SECRET_QUERY_WORDS):
+            raise ValidationError(f"the URL must not carry a credential ('{name}' in its query)")
 
 
 class Line(models.Model):
@@ -213,6 +227,9 @@ class Message(models.Model):
     caller_name = encrypt(models.CharField(max_length=200, blank=True))
     caller_number = encrypt(models.CharField(max_length=20, blank=True))
     body = encrypt(models.TextField(blank=True))
+    # Support lines: what the support script collects, and nothing personal.
+    ticket_reference = models.CharField(max_length=64, blank=True)
+    technical_details = models.TextField(blank=True)
     # Answers to script questions that target no message field: {key: {label, category, value}}.
     answers = encrypt(models.TextField(blank=True, default=""))
     status = models.CharField(max_length=14, choices=Status.choices, default=Status.PENDING)
@@ -346,6 +363,9 @@ personal_data(DeliveryRoute, address="user.contact.email")
 not_personal(DeliveryRoute, "include_caller_name", "include_caller_number", "include_body", reason="settings")
 gate_objects(Message, through="line")
 gate_objects(DeliveryRoute, through="line")
+not_personal(Message, "ticket_reference", "technical_details",
+             reason="a support ticket's reference and the technical description; the support script asks for "
+                    "no personal data")  # fmt: skip
 not_personal(WebhookEndpoint, "include_caller_name", "include_caller_number", "include_body", reason="settings")
 gate_objects(DeliveryAttempt, through="message")
 not_personal(Voicemail, "audio_bytes", reason="a size")

@@ -22,6 +22,8 @@ TARGETS = {
     "message.caller_name": (Message, "caller_name"),
     "message.caller_number": (Message, "caller_number"),
     "message.body": (Message, "body"),
+    "message.ticket_reference": (Message, "ticket_reference"),
+    "message.technical_details": (Message, "technical_details"),
     "contact.email": ("crm.Contact", "email"),
     "contact.address": ("crm.Contact", "address"),
 }
@@ -105,3 +107,46 @@ def _validate_shape(steps) -> None:
                 raise ApplicationError(f"step {n}: question '{label}' has an unknown target '{target}'", field="steps")
             if target == "message.answer" and question.get("category") not in TAXONOMY:
                 raise ApplicationError(f"step {n}: question '{label}' must name a data category", field="steps")
+
+
+# A support line's default: a ticket reference and the problem, no personal category.
+SUPPORT_SCRIPT = [
+    {"kind": "ask", "prompt": "Do you have a ticket or case number?",
+     "questions": [{"key": "ticket_reference", "label": "Ticket reference", "target": "message.ticket_reference"}]},
+    {"kind": "ask", "prompt": "What is happening, and on which system?",
+     "questions": [{"key": "technical_details", "label": "Technical details", "target": "message.technical_details"}]},
+]  # fmt: skip
+
+
+def support_line_configure(*, line: Line, remote_support_url: str, actor: User) -> Line:
+    """Make a line a technical-support line. Its hand-offs link to the client's remote-support
+    tool: the URL must be https and carry no credential, checked here, when it is configured."""
+    from django.core.exceptions import ValidationError
+
+    from answering.models import validate_https
+
+    try:
+        validate_https(remote_support_url)
+    except ValidationError as exc:
+        raise ApplicationError(exc.messages[0], field="remote_support_url") from None
+    line.is_support_line = True
+    line.remote_support_url = remote_support_url
+    line.save(update_fields=["is_support_line", "remote_support_url"])
+    if not Script.objects.filter(line=line).exists():
+        script = Script.objects.create(line=line, name="Technical support")
+        script_version_publish(
+            version=script_version_draft(script=script, steps=SUPPORT_SCRIPT, actor=actor), actor=actor
+        )
+    return line
+
+
+def support_handoff_link(*, message: Message) -> str:
+    """The link a support hand-off carries: the tool's URL and the ticket reference, never a credential."""
+    from urllib.parse import urlencode, urlsplit, urlunsplit
+
+    line = message.line
+    if not line.is_support_line or not line.remote_support_url:
+        raise ApplicationError(f"{line.name} is not a support line with a remote-support tool", field="line")
+    parts = urlsplit(line.remote_support_url)
+    query = "&".join(filter(None, [parts.query, urlencode({"ticket": message.ticket_reference})]))
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))

@@ -151,3 +151,46 @@ def test_a_quick_disposition_closes_the_call_without_a_message(admin_for, agent1
 def test_the_desk_is_404_outside_the_grants(admin_for, agent2, acme):
     call = _incoming(acme, "+3726001002")  # agent2 holds no grant on this line
     assert admin_for(agent2, "acme").get(f"/admin/answering/call/{call.pk}/answer/").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("http://support.initech.example/session", "https"),
+        ("https://admin:hunter2@support.initech.example/", "credentials"),
+        ("https://support.initech.example/join?access_token=abc", "credential"),
+        ("not a url", "https"),
+    ],
+)
+def test_a_support_tool_url_must_be_https_and_carry_no_credential(initech, supervisor, url, why):
+    from answering.scripts import support_line_configure
+
+    with tenant_context(initech):
+        line = Line.objects.get(phone_number="+3726003001")
+        with pytest.raises(ApplicationError, match=why) as refused:
+            support_line_configure(line=line, remote_support_url=url, actor=supervisor)
+        assert refused.value.field == "remote_support_url"
+        line.refresh_from_db()
+        assert not line.is_support_line
+
+
+def test_a_support_line_asks_nothing_personal_and_hands_off_a_link(initech, admin_for, agent1, supervisor):
+    from answering.scripts import support_handoff_link, support_line_configure
+
+    with tenant_context(initech):
+        line = Line.objects.get(phone_number="+3726003001")
+        support_line_configure(line=line, remote_support_url="https://support.initech.example/join?room=7",
+                               actor=supervisor)  # fmt: skip
+        call = Call.objects.create(line=line, telephony_sid="CAsupport" + "0" * 25, started_at=timezone.now())
+    # initech has no DPA in force, yet the support script works: it asks for no personal category.
+    client = admin_for(agent1, "initech")
+    page = client.get(f"/admin/answering/call/{call.pk}/answer/").content.decode()
+    assert 'name="ticket_reference"' in page
+    assert 'name="caller_name"' not in page
+    saved = client.post(f"/admin/answering/call/{call.pk}/answer/", {
+        "urgency": "normal", "ticket_reference": "INC-4711", "technical_details": "VPN drops every 5 minutes",
+    })  # fmt: skip
+    assert saved.status_code == 302
+    with tenant_context(initech):
+        message = Message.objects.get(call=call)
+        assert support_handoff_link(message=message) == "https://support.initech.example/join?room=7&ticket=INC-4711"
