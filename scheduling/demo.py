@@ -18,7 +18,7 @@ from tenants.errors import ApplicationError
 from tenants.models import User
 
 
-def scheduling_demo(slug: str) -> None:
+def scheduling_demo(slug: str, rich: bool) -> None:
     if slug == "acme" and not Service.objects.exists():
         _acme()
     if slug == "globex" and not OnCallShift.objects.exists():

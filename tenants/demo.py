@@ -61,15 +61,16 @@ DPA_GRANTS = {
 }  # fmt: skip
 DPA_ACTIVE = {"acme", "globex"}
 
-# Later issues append a function (company_slug -> None) that seeds their data inside each company.
-DEMO_EXTENSIONS: list[Callable[[str], None]] = []
+# Apps append a function (company_slug, rich) -> None that seeds their data inside each company;
+# `rich` adds the volume a person exploring the demo wants (the test suite seeds without it).
+DEMO_EXTENSIONS: list[Callable[[str, bool], None]] = []
 
 
 def tenant_domain(slug: str) -> str:
     return f"{slug}.{settings.TENANT_DOMAIN_SUFFIX}"
 
 
-def demo_seed(*, log: Callable[[str], None] = print) -> dict[str, ClientCompany]:
+def demo_seed(*, log: Callable[[str], None] = print, rich: bool = True) -> dict[str, ClientCompany]:
     """Create (or find) the whole demo world. Returns the client companies by slug."""
     from answering.models import Call, Line  # the demo spans every app; tenants' own code does not
 
@@ -118,7 +119,7 @@ def demo_seed(*, log: Callable[[str], None] = print) -> dict[str, ClientCompany]
             if not Call.objects.exists():
                 _calls_seed(slug)
             for extend in DEMO_EXTENSIONS:
-                extend(slug)
+                extend(slug, rich)
     return companies
 
 

@@ -26,7 +26,7 @@ def demo_world(django_db_setup, django_db_blocker):
     from tenants.demo import demo_seed
 
     with django_db_blocker.unblock():
-        demo_seed(log=lambda line: None)
+        demo_seed(log=lambda line: None, rich=False)
         connection.set_schema_to_public()
 
 

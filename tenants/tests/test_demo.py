@@ -31,7 +31,7 @@ def _snapshot() -> dict:
 
 def test_seeding_twice_changes_nothing():
     before = _snapshot()
-    demo_seed(log=lambda line: None)
+    demo_seed(log=lambda line: None, rich=False)
     assert _snapshot() == before
 
 
