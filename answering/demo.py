@@ -71,7 +71,7 @@ def answering_demo(slug: str, rich: bool) -> None:
                                        address=fake.street_address(), actor=None))  # fmt: skip
     now = timezone.now()
     audio = tone_wav(0.4)
-    for n in range(150):
+    for n in range(300):
         line = rng.choice(lines)
         contact = rng.choice(contacts)
         started = now - dt.timedelta(minutes=rng.randrange(14 * 24 * 60))

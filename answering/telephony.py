@@ -203,3 +203,15 @@ def _call_record(*, line: Line, params: dict, now: dt.datetime) -> Call:
 def _consent_set(call: Call, consent: str) -> None:
     Call.objects.filter(telephony_sid=call.telephony_sid).update(recording_consent=consent)
     call.recording_consent = consent
+
+
+def sms_status(*, params: dict) -> None:
+    """Twilio's message status callback for a delivery SMS: a delivered SMS moves its message on."""
+    from answering.messages import message_mark
+    from answering.models import DeliveryAttempt
+
+    if params.get("MessageStatus") != "delivered":
+        return
+    attempt = DeliveryAttempt.objects.select_related("message").filter(provider_id=params.get("MessageSid", "")).first()
+    if attempt is not None and attempt.route_id is not None:
+        message_mark(message=attempt.message, status="delivered")

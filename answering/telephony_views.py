@@ -74,3 +74,9 @@ def recording(request, params):
 def transcription(request, params):
     telephony.transcription_stored(params=params)
     return HttpResponse(status=204)
+
+
+@_signed
+def sms_status(request, params):
+    telephony.sms_status(params=params)
+    return HttpResponse(status=204)

@@ -18,6 +18,7 @@ urlpatterns = [
     path("telephony/status/", telephony_views.status, name="telephony-status"),
     path("telephony/recording/", telephony_views.recording, name="telephony-recording"),
     path("telephony/transcription/", telephony_views.transcription, name="telephony-transcription"),
+    path("telephony/sms-status/", telephony_views.sms_status, name="telephony-sms-status"),
     path("api/", include("answering.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
 ]

@@ -29,6 +29,19 @@ class MessageListApi(TenantAPIView):
         return Message.objects.select_related("line").order_by("-created_at")
 
 
+class MessageDetailApi(TenantAPIView):
+    """One message; the client reading it moves it to "read"."""
+
+    serializer_class = MessageOutputSerializer
+
+    def get(self, request, pk: int):
+        message = message_mark(message=self.get_object(), status=Message.Status.READ)
+        return Response(MessageOutputSerializer(message).data)
+
+    def safely_get_queryset(self):
+        return Message.objects.select_related("line")
+
+
 class MessageAcknowledgeApi(TenantAPIView):
     serializer_class = MessageOutputSerializer
 

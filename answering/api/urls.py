@@ -1,10 +1,11 @@
 from django.urls import path
 
-from answering.api.messages import MessageAcknowledgeApi, MessageListApi
+from answering.api.messages import MessageAcknowledgeApi, MessageDetailApi, MessageListApi
 from answering.api.views import LineListApi
 
 urlpatterns = [
     path("lines/", LineListApi.as_view(), name="api-line-list"),
     path("messages/", MessageListApi.as_view(), name="api-message-list"),
+    path("messages/<int:pk>/", MessageDetailApi.as_view(), name="api-message-detail"),
     path("messages/<int:pk>/acknowledge/", MessageAcknowledgeApi.as_view(), name="api-message-acknowledge"),
 ]

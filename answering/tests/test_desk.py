@@ -194,3 +194,44 @@ def test_a_support_line_asks_nothing_personal_and_hands_off_a_link(initech, admi
     with tenant_context(initech):
         message = Message.objects.get(call=call)
         assert support_handoff_link(message=message) == "https://support.initech.example/join?room=7&ticket=INC-4711"
+
+
+def test_an_over_long_message_is_refused_before_anything_is_stored(acme, agent1):
+    from answering.messages import BODY_LIMIT, message_take
+
+    with tenant_context(acme):
+        before = Message.objects.count()
+        with pytest.raises(ApplicationError, match="5,000") as refused:
+            message_take(line=Line.objects.get(phone_number="+3726001001"), actor=agent1, body="x" * (BODY_LIMIT + 1))
+        assert refused.value.field == "body"
+        assert Message.objects.count() == before
+
+
+def test_delivery_moves_through_delivered_and_read_to_acknowledged(globex, client_for, globex_admin):
+    import urllib.parse
+
+    from django.conf import settings
+    from django.test import Client
+
+    from answering.models import DeliveryAttempt, DeliveryRoute
+    from answering.simulator import sign
+
+    with tenant_context(globex):
+        line = Line.objects.get(phone_number="+3726002001")
+        route = DeliveryRoute.objects.create(line=line, channel="sms", address="+37255520001")
+        message = Message.objects.create(line=line, body="Call back", status="sent")
+        DeliveryAttempt.objects.create(message=message, route=route, channel="sms", key="k1", status="sent",
+                                       provider_id="SM" + "1" * 32)  # fmt: skip
+    params = {"MessageSid": "SM" + "1" * 32, "MessageStatus": "delivered", "AccountSid": "AC" + "0" * 32}
+    url = "http://globex.localhost/telephony/sms-status/"
+    response = Client(HTTP_HOST="globex.localhost").post(
+        "/telephony/sms-status/", urllib.parse.urlencode(params), content_type="application/x-www-form-urlencoded",
+        HTTP_X_TWILIO_SIGNATURE=sign(auth_token=settings.TWILIO_AUTH_TOKEN, url=url, params=params),
+    )  # fmt: skip
+    assert response.status_code == 204
+    api = client_for("globex.localhost", globex_admin)
+    with tenant_context(globex):
+        assert Message.objects.get(pk=message.pk).status == "delivered"
+    assert api.get(f"/api/messages/{message.pk}/").json()["status"] == "read"
+    assert api.post(f"/api/messages/{message.pk}/acknowledge/").json()["status"] == "acknowledged"
+    assert api.get(f"/api/messages/{message.pk}/").json()["status"] == "acknowledged"  # never backwards
