@@ -21,6 +21,7 @@ class MessageListApi(TenantAPIView):
 
     serializer_class = MessageOutputSerializer
 
+    @extend_schema(operation_id="messages_list", responses=MessageOutputSerializer(many=True))
     def get(self, request):
         page = self.paginate_queryset(self.safely_get_queryset())
         return self.get_paginated_response(MessageOutputSerializer(page, many=True).data)
@@ -34,6 +35,7 @@ class MessageDetailApi(TenantAPIView):
 
     serializer_class = MessageOutputSerializer
 
+    @extend_schema(operation_id="messages_read", responses=MessageOutputSerializer)
     def get(self, request, pk: int):
         message = message_mark(message=self.get_object(), status=Message.Status.READ)
         return Response(MessageOutputSerializer(message).data)
