@@ -51,7 +51,7 @@ def answering_demo(slug: str, rich: bool) -> None:
         DeliveryRoute.objects.create(line=line, channel="email", address=f"messages@{slug}.example")
 
     if slug == "acme":
-        Line.objects.filter(pk=lines[0].pk).update(recording_policy=Line.RecordingPolicy.ANNOUNCE)
+        Line.objects.filter(pk=lines[0].pk).update(recording_policy=Line.RecordingPolicy.ASK_CONSENT)
         lines[0].refresh_from_db()
         steps = [{"kind": "disclosure", "prompt": lines[0].disclosure}, ASK_NAME, ASK_NUMBER, ASK_BODY]
         _publish(lines[0], steps, supervisor)

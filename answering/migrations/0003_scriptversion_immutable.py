@@ -23,6 +23,6 @@ DROP FUNCTION IF EXISTS answering_scriptversion_immutable();
 
 
 class Migration(migrations.Migration):
-    dependencies = [("answering", "0006_call_agent_call_disposition_message_answers_script_and_more")]
+    dependencies = [("answering", "0002_initial")]
 
     operations = [migrations.RunSQL(FORWARD, BACKWARD)]
