@@ -65,7 +65,8 @@ class Command(BaseCommand):
                 self.stdout.write("  transcription delivered")
         else:
             self._post(f"{base}/telephony/status/", {**common, "CallStatus": "in-progress"})
-            self.stdout.write("  answered by the agents' queue")
+            where = "forwarded to the person on call" if "<Dial" in twiml else "queued for the agents"
+            self.stdout.write(f"  answered: {where}")
             time.sleep(0.5)
         self._post(f"{base}/telephony/status/", {**common, "CallStatus": "completed", "CallDuration": "42"})
         self.stdout.write(self.style.SUCCESS("  call completed: see it in the admin under Answering desk → Calls"))
@@ -73,7 +74,15 @@ class Command(BaseCommand):
     def _post(self, url: str, params: dict) -> str:
         data = urllib.parse.urlencode(params).encode()
         signature = sign(auth_token=settings.TWILIO_AUTH_TOKEN, url=url, params=params)
-        request = urllib.request.Request(url, data=data, headers={"X-Twilio-Signature": signature})
+        headers = {"X-Twilio-Signature": signature}
+        parts = urllib.parse.urlsplit(url)
+        target = url
+        if parts.hostname and (parts.hostname == "localhost" or parts.hostname.endswith(".localhost")):
+            # Browsers and curl resolve *.localhost to this machine; Python's resolver may not. Connect
+            # to the loopback address and name the company's host in the Host header, as a browser would.
+            target = urllib.parse.urlunsplit((parts.scheme, f"127.0.0.1:{parts.port or 80}", parts.path, "", ""))
+            headers["Host"] = parts.netloc
+        request = urllib.request.Request(target, data=data, headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=20) as response:
                 return response.read().decode()
