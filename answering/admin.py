@@ -18,6 +18,7 @@ from scheduling.selectors import rota_gaps
 from tenants.errors import ApplicationError
 from tenants.files import encrypted_file_read
 from tenants.gates.admin import GatedInline, GatedModelAdmin, gated_column
+from tenants.gates.signals import report_read
 
 
 class CallInline(GatedInline):
@@ -126,6 +127,8 @@ class VoicemailAdmin(GatedModelAdmin):
             raise Http404("No such voicemail.")  # outside the grants, or voice not granted: the same answer
         audio = encrypted_file_read(voicemail.audio)
         Listen.objects.create(voicemail=voicemail, user=request.user)
+        report_read(user=request.user, channel="playback", model=Voicemail, object_ids=[voicemail.pk],
+                    fields=["audio"], path=request.path)  # fmt: skip
         response = HttpResponse(audio, content_type="audio/wav")
         response["Cache-Control"] = "private, no-store"
         return response
@@ -179,8 +182,13 @@ class AnswerCallView:
             else:
                 messages.success(request, f"Message taken for {call.line.name}.")
                 return HttpResponseRedirect(reverse("admin:answering_call_changelist"))
+        report_read(user=request.user, channel="admin", model=Call, object_ids=[call.pk],
+                    fields=[f for f in ("caller_number",) if policy.can_read(Call, f)], path=request.path)  # fmt: skip
         caller = []
         if call.contact is not None:
+            report_read(user=request.user, channel="admin", model=Contact, object_ids=[call.contact.pk],
+                        fields=[f for f in ("name", "phone_number", "email") if policy.can_read(Contact, f)],
+                        path=request.path)  # fmt: skip
             for field in ("name", "phone_number", "email"):
                 readable = policy.can_read(Contact, field)
                 value = getattr(call.contact, field) if readable else "restricted by DPA"

@@ -15,6 +15,7 @@ from django.db import IntegrityError, connection, transaction
 
 from answering.models import DeliveryAttempt, DeliveryRoute, Message, WebhookEndpoint
 from answering.selectors import line_list
+from tenants.gates.signals import report_read
 from tenants.sms import SmsError, sms_send
 
 logger = logging.getLogger(__name__)
@@ -67,6 +68,10 @@ def deliver_message(self, message_id: int) -> list[str]:
                 continue  # another worker has it
         try:
             text = message_text(message, route)
+            included = (("caller_name", route.include_caller_name), ("caller_number", route.include_caller_number),
+                        ("body", route.include_body))  # fmt: skip
+            report_read(user=None, channel="task", model=Message, object_ids=[message.pk], path=f"route:{route.pk}",
+                        fields=[f for f, on in included if on and getattr(message, f)])  # fmt: skip
             if route.channel == DeliveryRoute.Channel.EMAIL:
                 send_mail(f"{message.get_urgency_display()} message #{message.pk}", text, settings.DEFAULT_FROM_EMAIL,
                           [route.address])  # fmt: skip
@@ -155,7 +160,10 @@ def deliver_webhook(self, message_id: int, endpoint_id: int) -> str:
     attempt_no = self.request.retries + 1
     if DeliveryAttempt.objects.filter(message=message, webhook=endpoint, status="sent").exists():
         return "already sent"
-    body = json.dumps(webhook_payload(message, endpoint), separators=(",", ":")).encode()
+    payload = webhook_payload(message, endpoint)
+    body = json.dumps(payload, separators=(",", ":")).encode()
+    report_read(user=None, channel="task", model=Message, object_ids=[message.pk], fields=list(payload),
+                path=f"webhook:{endpoint.pk}")  # fmt: skip
     timestamp = str(int(time.time()))
     request = urllib.request.Request(endpoint.url, data=body, method="POST", headers={
         "Content-Type": "application/json",

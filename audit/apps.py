@@ -4,3 +4,16 @@ from django.apps import AppConfig
 class AuditConfig(AppConfig):
     name = "audit"
     verbose_name = "Audit and retention"
+
+    def ready(self):
+        from auditlog.registry import auditlog
+
+        from audit import receivers  # noqa: F401 - connects the access log and the chain
+        from tenants.categories import personal_fields, registry
+
+        # Every model that holds personal data is in the change log, its personal fields masked
+        # so the log never holds their values.
+        for model in {entry.model for entry in registry()}:
+            if not auditlog.contains(model):
+                auditlog.register(model, mask_fields=sorted(personal_fields(model)),
+                                  mask_callable="audit.masking.mask_value")  # fmt: skip

@@ -41,6 +41,12 @@ def send_appointment_message(appointment_id: int, kind: str, key: str | None = N
         channels.append((Notification.Channel.EMAIL, contact.email))
     if options.sms_enabled and contact.phone_number:
         channels.append((Notification.Channel.SMS, contact.phone_number))
+    from crm.models import Contact
+    from tenants.gates.signals import report_read
+
+    report_read(user=None, channel="task", model=Contact, object_ids=[contact.pk],
+                fields=["email" if c == Notification.Channel.EMAIL else "phone_number" for c, _ in channels],
+                path=f"appointment:{appointment.pk}:{kind}")  # fmt: skip
     for channel, address in channels:
         unique = f"{appointment.pk}:{kind}:{key or appointment.starts_at.isoformat()}:{channel}"
         try:

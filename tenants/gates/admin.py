@@ -26,9 +26,10 @@ from django.urls import reverse
 from django.utils.text import capfirst
 from django_tenants.utils import tenant_context
 
-from tenants.categories import field_category
+from tenants.categories import field_category, personal_fields
 from tenants.gates.engine import NO_ACCESS, Policy, Role, objects_visible, policy_for_request
 from tenants.gates.selection import selected_company
+from tenants.gates.signals import report_read, report_refused
 
 MASK = "restricted by DPA"
 STAFF_ROLES = (Role.AGENT, Role.SUPERVISOR, Role.DPO, Role.PROVIDER_ADMIN)
@@ -227,7 +228,25 @@ class GatedModelAdmin(_GateMixin, admin.ModelAdmin):
             response = view(request, *args, **kwargs)
             if hasattr(response, "render") and not response.is_rendered:
                 response.render()  # lazy templates would otherwise query after the schema is reset
+            self._report_reads(request, response)
         return response
+
+    def _report_reads(self, request, response) -> None:
+        """Tell the audit trail which personal fields of which objects this page showed."""
+        context = getattr(response, "context_data", None) or {}
+        policy = self.gate_policy(request)
+        readable = {name for name in personal_fields(self.model) if policy.can_read(self.model, name)}
+        if "cl" in context:
+            shown = set()
+            for name in self.get_list_display(request):
+                reads = getattr(getattr(self, name, None), "gated_fields", (name,)) if isinstance(name, str) else ()
+                shown.update(reads)
+            objects = [obj.pk for obj in context["cl"].result_list]
+            report_read(user=request.user, channel="admin", model=self.model, object_ids=objects,
+                        fields=readable & shown, path=request.path)  # fmt: skip
+        elif context.get("original") is not None:
+            report_read(user=request.user, channel="admin", model=self.model, object_ids=[context["original"].pk],
+                        fields=readable, path=request.path)  # fmt: skip
 
     def changelist_view(self, request, extra_context=None):
         return self._in_company(request, super().changelist_view, extra_context=extra_context)
@@ -247,6 +266,7 @@ class GatedModelAdmin(_GateMixin, admin.ModelAdmin):
     def get_object(self, request, object_id, from_field=None):
         obj = super().get_object(request, object_id, from_field)
         if obj is None:
+            report_refused(user=request.user, channel="admin", model=self.model, object_id=object_id, path=request.path)
             raise Http404("No such object.")  # outside the grants looks exactly like missing
         return obj
 
@@ -304,10 +324,14 @@ class GatedModelAdmin(_GateMixin, admin.ModelAdmin):
         response["Content-Disposition"] = f'attachment; filename="{self.model._meta.model_name}s.csv"'
         writer = csv.writer(response)
         writer.writerow([capfirst(str(label_for_field(name, self.model))) for name in columns])
+        ids = []
         for row in queryset.values_list(
             *[f"{c}_id" if self.model._meta.get_field(c).is_relation else c for c in columns]
         ):
             writer.writerow(row)
+            ids.append(row[columns.index(self.model._meta.pk.name)])
+        report_read(user=request.user, channel="export", model=self.model, object_ids=ids, fields=columns,
+                    path=request.path)  # fmt: skip
         return response
 
 

@@ -14,6 +14,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import IsAuthenticated
 
 from tenants.gates.engine import portal_gate_allows
+from tenants.gates.signals import report_read, report_refused
 from tenants.models import Membership
 from tenants.selectors import membership_get
 
@@ -42,6 +43,24 @@ class TenantAPIView(GenericAPIView):
 
     def get_queryset(self):
         return self.safely_get_queryset()
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        """Every API response that shows personal fields, or refuses an object, is in the access log."""
+        response = super().finalize_response(request, response, *args, **kwargs)
+        try:
+            model = self.safely_get_queryset().model
+        except Exception:  # a view without data (or a request that never got in) reads nothing
+            return response
+        if response.status_code == 404 and "pk" in kwargs:
+            report_refused(user=request.user, channel="api", model=model, object_id=kwargs["pk"], path=request.path)
+        elif response.status_code < 300 and isinstance(response.data, dict | list):
+            data = response.data
+            rows = data.get("results", [data]) if isinstance(data, dict) else data
+            rows = [row for row in rows if isinstance(row, dict) and "id" in row]
+            if rows:
+                report_read(user=request.user, channel="api", model=model, object_ids=[row["id"] for row in rows],
+                            fields=set().union(*(row.keys() for row in rows)), path=request.path)  # fmt: skip
+        return response
 
     def safely_get_queryset(self):
         raise TypeError(f"{self.__class__.__name__} must define safely_get_queryset()")

@@ -1,0 +1,50 @@
+"""The audit app's listeners: access-log entries from the gates' signals, and a chain link for
+every change-log and access-log row written in a client company's schema."""
+
+from __future__ import annotations
+
+from auditlog.models import LogEntry
+from django.db import connection
+from django.db.models.signals import post_save
+from django.dispatch import receiver
+from django_tenants.utils import get_public_schema_name
+
+from audit.chain import chain_append, content_of_access, content_of_change
+from audit.models import AccessLogEntry, ChainLink
+from tenants.gates.signals import access_refused, fields_read
+
+
+def _in_a_company() -> bool:
+    return connection.schema_name not in (get_public_schema_name(), None)
+
+
+def _log(*, user, channel, model, object_ids, fields, path, refused: bool, **signal_kwargs) -> None:
+    if not _in_a_company():
+        return
+    AccessLogEntry.objects.create(
+        user=user if getattr(user, "is_authenticated", False) else None, channel=channel,
+        object_type=model._meta.label, object_ids=[str(pk) for pk in object_ids], fields=list(fields),
+        refused=refused, path=path[:300],
+    )  # fmt: skip
+
+
+@receiver(fields_read, dispatch_uid="audit.fields_read")
+def on_fields_read(sender, **kwargs):
+    _log(refused=False, **kwargs)
+
+
+@receiver(access_refused, dispatch_uid="audit.access_refused")
+def on_access_refused(sender, **kwargs):
+    _log(refused=True, **kwargs)
+
+
+@receiver(post_save, sender=AccessLogEntry, dispatch_uid="audit.chain_access")
+def chain_access(sender, instance, created, **kwargs):
+    if created:
+        chain_append(kind=ChainLink.Kind.ACCESS, ref_id=instance.pk, content=content_of_access(instance))
+
+
+@receiver(post_save, sender=LogEntry, dispatch_uid="audit.chain_change")
+def chain_change(sender, instance, created, **kwargs):
+    if created and _in_a_company():
+        chain_append(kind=ChainLink.Kind.CHANGE, ref_id=instance.pk, content=content_of_change(instance))
