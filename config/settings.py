@@ -45,6 +45,7 @@ SHARED_APPS = [
     "django_tenants",
     "tenants.apps.TenantsConfig",
     "tenants.agreements.apps.AgreementsConfig",
+    "tenants.incidents.apps.IncidentsConfig",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",

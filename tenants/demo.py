@@ -60,6 +60,8 @@ DPA_GRANTS = {
     "initech": ["user.contact.name", "user.contact.phone_number", "user.content.private"],
 }  # fmt: skip
 DPA_ACTIVE = {"acme", "globex"}
+# Each DPA's breach clause: how soon the provider must tell the client of an incident.
+BREACH_HOURS = {"acme": 24, "globex": 36, "initech": 48}
 
 # Apps append a function (company_slug, rich) -> None that seeds their data inside each company;
 # `rich` adds the volume a person exploring the demo wants (the test suite seeds without it).
@@ -102,7 +104,8 @@ def demo_seed(*, log: Callable[[str], None] = print, rich: bool = True) -> dict[
 
     for slug, company in companies.items():
         company.refresh_from_db()
-        admin = _user_ensure(f"{slug}-admin", provider_role="", is_staff=False, is_superuser=False)
+        admin = _user_ensure(f"{slug}-admin", provider_role="", is_staff=False, is_superuser=False,
+                             email=f"admin@{slug}.example")  # fmt: skip
         Membership.objects.get_or_create(user=admin, company=company, defaults={"role": Membership.Role.CLIENT_ADMIN})
         if not hasattr(company, "agreement"):
             log(f"  {slug}: data-processing agreement")
@@ -186,7 +189,7 @@ def _dpa_seed(company: ClientCompany, *, admin: User, dpo: User, drafter: User) 
         end_of_processing="delete",
         audit_rights="The client may audit once a year with 30 days' notice; evidence packs on request",
         staff_confidentiality="All agents sign a confidentiality commitment before access",
-        breach_notification_hours=24,
+        breach_notification_hours=BREACH_HOURS[company.schema_name],
     )
     for category in DPA_GRANTS[company.schema_name]:
         for role in ("agent", "supervisor"):
@@ -206,10 +209,10 @@ def _dpa_seed(company: ClientCompany, *, admin: User, dpo: User, drafter: User) 
         dpa.dpa_activate(version=version, actor=dpo)
 
 
-def _user_ensure(username: str, *, provider_role: str, is_staff: bool, is_superuser: bool) -> User:
+def _user_ensure(username: str, *, provider_role: str, is_staff: bool, is_superuser: bool, email: str = "") -> User:
     user, created = User.objects.get_or_create(
         username=username,
-        defaults={"provider_role": provider_role, "is_staff": is_staff, "is_superuser": is_superuser},
+        defaults={"provider_role": provider_role, "is_staff": is_staff, "is_superuser": is_superuser, "email": email},
     )
     if created:
         user.set_password(DEMO_PASSWORD)
