@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView
 
 from answering import telephony_views
 from answering.views import portal_home
+from audit.api.views import AccessLogApi
 from scheduling.views import calendar_feed
 
 urlpatterns = [
@@ -20,5 +21,6 @@ urlpatterns = [
     path("telephony/transcription/", telephony_views.transcription, name="telephony-transcription"),
     path("telephony/sms-status/", telephony_views.sms_status, name="telephony-sms-status"),
     path("api/", include("answering.api.urls")),
+    path("api/access-log/", AccessLogApi.as_view(), name="api-access-log"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
 ]

@@ -130,3 +130,28 @@ def test_contacts_are_in_the_change_log(acme):
     with tenant_context(acme):
         contact = Contact.objects.create(name="Logged Create")
         assert LogEntry.objects.get_for_object(contact).exists()
+
+
+def test_client_admins_see_who_at_the_provider_looked_at_what(acme, admin_for, agent2, client_for, acme_admin):
+    from answering.models import Call
+
+    with tenant_context(acme):
+        call = Call.objects.filter(line__phone_number="+3726001001").first()
+    admin_for(agent2, "acme").get(f"/admin/answering/call/{call.pk}/change/")
+    client = client_for("acme.localhost", acme_admin)
+    client.get("/api/messages/")  # the client's own reads are not listed
+    entries = client.get("/api/access-log/").json()["results"]
+    assert entries[0]["who"] == "agent2"
+    assert entries[0]["role"] == "Agent"
+    assert entries[0]["object_ids"] == [str(call.pk)]
+    assert "caller_number" in entries[0]["fields"]
+    assert all(entry["who"] != "acme-admin" for entry in entries)
+
+
+def test_the_access_log_is_for_client_admins_of_that_company_only(client_for, globex_admin, acme):
+    from tenants.models import Membership, User
+
+    member = User.objects.create_user("acme-member2", password="x")
+    Membership.objects.create(user=member, company=acme, role=Membership.Role.CLIENT_MEMBER)
+    assert client_for("acme.localhost", member).get("/api/access-log/").status_code == 403
+    assert client_for("acme.localhost", globex_admin).get("/api/access-log/").status_code == 404
