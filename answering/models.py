@@ -186,6 +186,7 @@ class Call(models.Model):
     duration_seconds = models.PositiveIntegerField(null=True, blank=True)
     recording_consent = models.CharField(max_length=12, choices=RecordingConsent.choices,
                                          default=RecordingConsent.NOT_RECORDED)  # fmt: skip
+    anonymised_at = models.DateTimeField(null=True, blank=True, help_text="Caller details purged by retention")
     disposition = models.CharField(max_length=20, choices=Disposition.choices, blank=True)
     agent = models.ForeignKey("tenants.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     script_version = models.ForeignKey(ScriptVersion, on_delete=models.PROTECT, null=True, blank=True,
@@ -239,6 +240,7 @@ class Message(models.Model):
     acknowledged_by = models.ForeignKey("tenants.User", on_delete=models.PROTECT, null=True, blank=True,
                                         related_name="+")  # fmt: skip
     escalation_level = models.PositiveSmallIntegerField(default=0)
+    purged_at = models.DateTimeField(null=True, blank=True, help_text="Body and answers purged by retention")
 
     class Meta:
         ordering = ["-created_at"]
@@ -310,6 +312,7 @@ class Voicemail(models.Model):
     audio_bytes = models.PositiveIntegerField(default=0)
     duration_seconds = models.PositiveIntegerField(default=0)
     transcription = encrypt(models.TextField(blank=True))
+    transcription_purged = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:

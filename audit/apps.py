@@ -9,10 +9,15 @@ class AuditConfig(AppConfig):
         from auditlog.registry import auditlog
 
         from audit import receivers  # noqa: F401 - connects the access log and the chain
+        from audit.models import LegalHold, RetentionRun
         from tenants.categories import personal_fields, registry
 
         # Every model that holds personal data is in the change log, its personal fields masked
         # so the log never holds their values.
+        # A purge writes one change-log entry per run (its RetentionRun), never one per row.
+        for model in (RetentionRun, LegalHold):
+            if not auditlog.contains(model):
+                auditlog.register(model)
         for model in {entry.model for entry in registry()}:
             if not auditlog.contains(model):
                 auditlog.register(model, mask_fields=sorted(personal_fields(model)),

@@ -59,3 +59,42 @@ class ChainLink(models.Model):
 
     def __str__(self) -> str:
         return f"Link {self.seq}"
+
+
+class LegalHold(models.Model):
+    """Suspends the retention purge (and erasure) of a contact, or of one record, until it expires."""
+
+    contact = models.ForeignKey("crm.Contact", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    record_type = models.CharField(max_length=100, blank=True, help_text="e.g. answering.Call")
+    record_id = models.BigIntegerField(null=True, blank=True)
+    reason = models.CharField(max_length=300)
+    expires_at = models.DateTimeField()
+    created_by = models.ForeignKey("tenants.User", on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(contact__isnull=False)
+                | (models.Q(record_id__isnull=False) & ~models.Q(record_type="")),
+                name="hold_names_what_it_holds",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Legal hold #{self.pk}"
+
+
+class RetentionRun(models.Model):
+    """One run of the retention purge: what it purged per category, and what it held back."""
+
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    dry_run = models.BooleanField(default=False)
+    report = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"Retention run #{self.pk}"

@@ -39,6 +39,7 @@ class Contact(models.Model):
     # Keyed HMACs of the normalised number and address: exact lookups without decrypting.
     phone_bidx = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
     email_bidx = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    anonymised_at = models.DateTimeField(null=True, blank=True, editable=False)
     merged_into = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="merged",
                                     editable=False)  # fmt: skip
     created_at = models.DateTimeField(auto_now_add=True)

@@ -129,6 +129,7 @@ class Appointment(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.BOOKED)
     hold_expires_at = models.DateTimeField(null=True, blank=True)
     notes = encrypt(models.TextField(blank=True))
+    notes_purged = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     cancelled_reason = models.CharField(max_length=200, blank=True)
 
@@ -213,6 +214,7 @@ personal_data(Appointment, notes="user.content.private")
 not_personal(Service, "name", reason="the client company's own service catalogue")
 not_personal(Resource, "feed_includes_names", reason="a setting, not a name")
 not_personal(ReminderSettings, "email_enabled", reason="a setting, not an address")
+not_personal(Appointment, "notes_purged", reason="a flag set by the retention purge")
 
 # Agents see the company's whole schedule and rota (they book into it); what they see of the
 # people in it is the field gate's to decide.

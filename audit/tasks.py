@@ -1,0 +1,9 @@
+from celery import shared_task
+
+from audit.retention import retention_purge
+
+
+@shared_task(name="audit.retention_purge", acks_late=True)
+def retention_purge_task(dry_run: bool = False) -> dict:
+    """The daily purge, for the company this task was sent for (beat sends it to each)."""
+    return retention_purge(dry_run=dry_run).report
