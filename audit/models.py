@@ -8,6 +8,10 @@ DELETE (migration 0002).
 from __future__ import annotations
 
 from django.db import models
+from django.utils import timezone
+from django_cryptography.fields import encrypt
+
+from tenants.categories import personal_data
 
 
 class AccessLogEntry(models.Model):
@@ -98,3 +102,37 @@ class RetentionRun(models.Model):
 
     def __str__(self) -> str:
         return f"Retention run #{self.pk}"
+
+
+class DataSubjectRequest(models.Model):
+    """A data subject's request (Art. 15 access, 16 rectification, 17 erasure), due in one month."""
+
+    class Kind(models.TextChoices):
+        ACCESS = "access", "Access (Art. 15)"
+        RECTIFICATION = "rectification", "Rectification (Art. 16)"
+        ERASURE = "erasure", "Erasure (Art. 17)"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        DONE = "done", "Done"
+        REFUSED = "refused", "Refused"
+
+    kind = models.CharField(max_length=14, choices=Kind.choices)
+    phone_number = encrypt(models.CharField(max_length=20, blank=True))
+    email = encrypt(models.CharField(max_length=254, blank=True))
+    raised_by = models.ForeignKey("tenants.User", on_delete=models.PROTECT, related_name="+")
+    raised_at = models.DateTimeField(default=timezone.now)
+    due_at = models.DateTimeField()
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
+    result = models.JSONField(default=dict)
+    export_file = models.CharField(max_length=200, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-raised_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} request #{self.pk}"
+
+
+personal_data(DataSubjectRequest, phone_number="user.contact.phone_number", email="user.contact.email")

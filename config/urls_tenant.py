@@ -6,7 +6,7 @@ from drf_spectacular.views import SpectacularAPIView
 
 from answering import telephony_views
 from answering.views import portal_home
-from audit.api.views import AccessLogApi
+from audit.api.views import AccessLogApi, DsrExportApi, DsrListApi
 from scheduling.views import calendar_feed
 
 urlpatterns = [
@@ -22,5 +22,7 @@ urlpatterns = [
     path("telephony/sms-status/", telephony_views.sms_status, name="telephony-sms-status"),
     path("api/", include("answering.api.urls")),
     path("api/access-log/", AccessLogApi.as_view(), name="api-access-log"),
+    path("api/data-subject-requests/", DsrListApi.as_view(), name="api-dsr-list"),
+    path("api/data-subject-requests/<int:pk>/export/", DsrExportApi.as_view(), name="api-dsr-export"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
 ]

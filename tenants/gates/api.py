@@ -53,7 +53,7 @@ class TenantAPIView(GenericAPIView):
             return response
         if response.status_code == 404 and "pk" in kwargs:
             report_refused(user=request.user, channel="api", model=model, object_id=kwargs["pk"], path=request.path)
-        elif response.status_code < 300 and isinstance(response.data, dict | list):
+        elif response.status_code < 300 and isinstance(getattr(response, "data", None), dict | list):
             data = response.data
             rows = data.get("results", [data]) if isinstance(data, dict) else data
             rows = [row for row in rows if isinstance(row, dict) and "id" in row]

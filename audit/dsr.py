@@ -1,0 +1,142 @@
+"""Data-subject requests: find the person by their number and address (blind indexes), then give
+them everything that is theirs, or erase it except what a legal hold keeps, and say what was kept."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import zipfile
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from audit.models import DataSubjectRequest, LegalHold
+from crm.blind_index import blind_index, email_normalise, phone_normalise
+from crm.models import Contact
+from tenants.errors import ApplicationError
+from tenants.files import encrypted_file_delete, encrypted_file_read, encrypted_file_save
+from tenants.models import User
+
+ONE_MONTH = dt.timedelta(days=30)
+
+
+def dsr_open(*, kind: str, actor: User, phone_number: str = "", email: str = "") -> DataSubjectRequest:
+    if kind not in DataSubjectRequest.Kind.values:
+        raise ApplicationError(f"'{kind}' is not a kind of request (access, rectification, erasure)", field="kind")
+    phone, address = phone_normalise(phone_number), email_normalise(email)
+    if not phone and not address:
+        raise ApplicationError("give the data subject's phone number or e-mail address", field="phone_number")
+    now = timezone.now()
+    return DataSubjectRequest.objects.create(kind=kind, phone_number=phone, email=address, raised_by=actor,
+                                             raised_at=now, due_at=now + ONE_MONTH)  # fmt: skip
+
+
+def dsr_subjects(request: DataSubjectRequest) -> list[Contact]:
+    """Every contact record that is this person: by number (any of theirs) or by address."""
+    ids = set()
+    if request.phone_number:
+        digest = blind_index(request.phone_number)
+        ids |= set(Contact.objects.filter(phone_bidx=digest).values_list("pk", flat=True))
+        ids |= set(Contact.objects.filter(phones__number_bidx=digest).values_list("pk", flat=True))
+    if request.email:
+        ids |= set(Contact.objects.filter(email_bidx=blind_index(request.email.lower())).values_list("pk", flat=True))
+    # Duplicates merged into one of these are the same person too.
+    ids |= set(Contact.objects.filter(merged_into__in=ids).values_list("pk", flat=True))
+    return list(Contact.objects.filter(pk__in=ids).order_by("pk"))
+
+
+def dsr_access(*, request: DataSubjectRequest, actor: User) -> DataSubjectRequest:
+    """A ZIP of every record of the person, as JSON, with their voicemail and recording audio."""
+    from answering.models import Call, Message, Recording, Voicemail
+    from scheduling.models import Appointment
+
+    contacts = dsr_subjects(request)
+    ids = [c.pk for c in contacts]
+    calls = list(Call.objects.filter(contact__in=ids).select_related("line"))
+    data = {
+        "request": {"id": request.pk, "company": connection.tenant.name, "made": timezone.now().isoformat()},
+        "contacts": [{"id": c.pk, "name": c.name, "phone_number": c.phone_number, "email": c.email,
+                      "address": c.address, "notes": c.notes, "health_notes": c.health_notes,
+                      "lawful_basis": c.lawful_basis, "other_numbers": [p.number for p in c.phones.all()],
+                      "consents": [{"purpose": r.purpose, "granted": r.granted, "method": r.method,
+                                    "recorded_at": r.recorded_at.isoformat()} for r in c.consents.all()]}
+                     for c in contacts],
+        "calls": [{"id": call.pk, "line": call.line.name, "started_at": call.started_at.isoformat(),
+                   "caller_number": call.caller_number, "caller_name": call.caller_name, "notes": call.notes,
+                   "status": call.status} for call in calls],
+        "messages": [{"id": m.pk, "created_at": m.created_at.isoformat(), "caller_name": m.caller_name,
+                      "caller_number": m.caller_number, "body": m.body, "answers": m.answers}
+                     for m in Message.objects.filter(contact__in=ids)],
+        "appointments": [{"id": a.pk, "service": a.service.name, "starts_at": a.starts_at.isoformat(),
+                          "status": a.status, "notes": a.notes}
+                         for a in Appointment.objects.filter(contact__in=ids).select_related("service")],
+    }  # fmt: skip
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("records.json", json.dumps(data, indent=2, ensure_ascii=False))
+        for kind, rows in (("voicemail", Voicemail.objects.filter(call__in=calls).exclude(audio="")),
+                           ("recording", Recording.objects.filter(call__in=calls).exclude(audio=""))):  # fmt: skip
+            for row in rows:
+                archive.writestr(f"audio/{kind}-{row.recording_sid}.wav", encrypted_file_read(row.audio))
+    with transaction.atomic():
+        request.export_file = encrypted_file_save(folder=f"dsr/{connection.schema_name}", content=buffer.getvalue())
+        request.result = {"contacts": len(contacts), "calls": len(calls), "messages": len(data["messages"]),
+                          "appointments": len(data["appointments"]), "contact_ids": ids}  # fmt: skip
+        request.status = DataSubjectRequest.Status.DONE
+        request.completed_at = timezone.now()
+        request.save(update_fields=["export_file", "result", "status", "completed_at"])
+    return request
+
+
+def dsr_erase(*, request: DataSubjectRequest, actor: User) -> DataSubjectRequest:
+    """Erase the person: anonymise their records, delete their audio, keep non-personal stubs for
+    statistics. A legal hold on them refuses the erasure, with the hold's reason."""
+    from answering.models import Call, Message, Recording, Voicemail
+    from crm.models import ConsentRecord, ContactPhone
+    from scheduling.models import Appointment
+
+    contacts = dsr_subjects(request)
+    ids = [c.pk for c in contacts]
+    holds = list(LegalHold.objects.filter(contact__in=ids, expires_at__gt=timezone.now()))
+    if holds:
+        reasons = "; ".join(f"{h.reason} (until {h.expires_at:%Y-%m-%d})" for h in holds)
+        request.status = DataSubjectRequest.Status.REFUSED
+        request.result = {"refused": f"under legal hold: {reasons}"}
+        request.completed_at = timezone.now()
+        request.save(update_fields=["status", "result", "completed_at"])
+        raise ApplicationError(f"the data subject is under legal hold: {reasons}", field="hold", code="legal_hold")
+    now = timezone.now()
+    with transaction.atomic():
+        calls = Call.objects.filter(contact__in=ids)
+        audio = list(Voicemail.objects.filter(call__in=calls).exclude(audio="").values_list("audio", flat=True))
+        audio += list(Recording.objects.filter(call__in=calls).exclude(audio="").values_list("audio", flat=True))
+        done = {
+            "calls anonymised": calls.update(caller_number="", caller_name="", notes="", anonymised_at=now),
+            "voicemail erased": Voicemail.objects.filter(call__in=calls).update(audio="", transcription="",
+                                                                                transcription_purged=True),
+            "recordings erased": Recording.objects.filter(call__in=calls).update(audio=""),
+            "messages erased": Message.objects.filter(contact__in=ids).update(
+                caller_name="", caller_number="", body="", answers="", technical_details="", purged_at=now),
+            "appointments unlinked": Appointment.objects.filter(contact__in=ids).update(notes="", notes_purged=True,
+                                                                                        contact=None),
+            "other numbers deleted": ContactPhone.objects.filter(contact__in=ids).delete()[0],
+            "consent evidence erased": ConsentRecord.objects.filter(contact__in=ids).update(evidence=""),
+            "contacts anonymised": Contact.objects.filter(pk__in=ids).update(
+                name="Erased data subject", phone_number="", email="", address="", notes="", health_notes="",
+                phone_bidx="", email_bidx="", anonymised_at=now),
+        }  # fmt: skip
+        request.result = {
+            "erased": done,
+            "kept": [
+                "call stubs (line, times, status) without any personal field, for statistics",
+                "consent records' purposes and dates, as proof of what was agreed (GDPR Art. 7(1))",
+                "the change and access logs, which hold no personal values",
+                "this request, with the number and address it was made for (encrypted), as proof of the erasure",
+            ],
+        }
+        request.status = DataSubjectRequest.Status.DONE
+        request.completed_at = now
+        request.save(update_fields=["result", "status", "completed_at"])
+        transaction.on_commit(lambda: [encrypted_file_delete(name) for name in audio])
+    return request

@@ -1,0 +1,99 @@
+"""Data-subject requests: everything that is theirs, nothing of anyone else; erasure except holds."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import zipfile
+
+import pytest
+from django.utils import timezone
+from django_tenants.utils import tenant_context
+
+from answering.models import Call, Line, Message
+from audit.models import LegalHold
+from crm.models import Contact
+from crm.services import contact_create
+from tenants.models import User
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def two_callers(acme):
+    with tenant_context(acme):
+        line = Line.objects.get(phone_number="+3726001001")
+        mine = contact_create(name="Subject Person", phone_number="+37255581111", email="subject@example.ee",
+                              actor=None)  # fmt: skip
+        other = contact_create(name="Bystander Person", phone_number="+37255582222", actor=None)
+        for contact, sid in ((mine, "CAdsr1"), (other, "CAdsr2")):
+            call = Call.objects.create(line=line, telephony_sid=sid + "0" * 28, started_at=timezone.now(),
+                                       caller_number=contact.phone_number, caller_name=contact.name,
+                                       contact=contact)  # fmt: skip
+            Message.objects.create(line=line, call=call, contact=contact, body=f"Message of {contact.name}")
+        yield mine, other
+
+
+def test_an_access_request_returns_everything_theirs_and_nothing_else(client_for, acme_admin, two_callers):
+    client = client_for("acme.localhost", acme_admin)
+    created = client.post("/api/data-subject-requests/", {"kind": "access", "phone_number": "+372 5558 1111"},
+                          content_type="application/json")  # fmt: skip
+    assert created.status_code == 201, created.content
+    body = created.json()
+    assert body["status"] == "done"
+    assert (dt.datetime.fromisoformat(body["due_at"]) - dt.datetime.fromisoformat(body["raised_at"])).days == 30
+    archive = zipfile.ZipFile(io.BytesIO(client.get(f"/api/data-subject-requests/{body['id']}/export/").content))
+    records = archive.read("records.json").decode()
+    assert "Subject Person" in records
+    assert "Message of Subject Person" in records
+    assert "subject@example.ee" in records
+    assert "Bystander" not in records
+    assert "+37255582222" not in records
+    assert json.loads(records)["calls"][0]["caller_number"] == "+37255581111"
+
+
+def test_an_erasure_leaves_no_trace_beyond_what_it_says_it_keeps(acme, client_for, acme_admin, two_callers):
+    mine, other = two_callers
+    response = client_for("acme.localhost", acme_admin).post(
+        "/api/data-subject-requests/", {"kind": "erasure", "email": "subject@example.ee"},
+        content_type="application/json",
+    )  # fmt: skip
+    result = response.json()["result"]
+    assert response.json()["status"] == "done"
+    assert result["erased"]["contacts anonymised"] == 1
+    assert any("statistics" in kept for kept in result["kept"])
+    with tenant_context(acme):
+        mine.refresh_from_db()
+        assert (mine.name, mine.phone_number, mine.email) == ("Erased data subject", "", "")
+        assert Message.objects.get(contact=mine).body == ""
+        assert Call.objects.get(contact=mine).caller_number == ""
+        assert Contact.objects.get(pk=other.pk).name == "Bystander Person"  # nobody else is touched
+        assert Message.objects.get(contact=other).body == "Message of Bystander Person"
+        from crm.selectors import contact_find_by_phone
+
+        assert contact_find_by_phone(number="+37255581111") is None
+
+
+def test_an_erasure_under_legal_hold_is_refused_with_the_reason(acme, client_for, acme_admin, two_callers):
+    mine, _ = two_callers
+    with tenant_context(acme):
+        dpo = User.objects.get(username="dpo")
+        LegalHold.objects.create(contact=mine, reason="Pending malpractice claim", created_by=dpo,
+                                 expires_at=timezone.now() + dt.timedelta(days=90))  # fmt: skip
+    response = client_for("acme.localhost", acme_admin).post(
+        "/api/data-subject-requests/", {"kind": "erasure", "phone_number": "+37255581111"},
+        content_type="application/json",
+    )  # fmt: skip
+    assert response.json()["status"] == "refused"
+    assert "Pending malpractice claim" in response.json()["result"]["refused"]
+    with tenant_context(acme):
+        assert Contact.objects.get(pk=mine.pk).name == "Subject Person"
+
+
+def test_requests_are_for_client_admins_and_need_an_identifier(client_for, acme, globex_admin, acme_admin):
+    assert client_for("acme.localhost", globex_admin).get("/api/data-subject-requests/").status_code == 404
+    bad = client_for("acme.localhost", acme_admin).post("/api/data-subject-requests/", {"kind": "access"},
+                                                         content_type="application/json")  # fmt: skip
+    assert bad.status_code == 400
+    assert bad.json()["field"] == "phone_number"
