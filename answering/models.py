@@ -69,6 +69,7 @@ class Line(models.Model):
     )
     after_hours = models.CharField(max_length=16, choices=AfterHours.choices, default=AfterHours.VOICEMAIL)
     voicemail_max_seconds = models.PositiveIntegerField(default=120)
+    answer_target_seconds = models.PositiveIntegerField(default=20, help_text="Service level: answered within")
     urgent_ack_minutes = models.PositiveIntegerField(
         default=15, help_text="An urgent message not acknowledged within this escalates"
     )
@@ -187,6 +188,8 @@ class Call(models.Model):
     recording_consent = models.CharField(max_length=12, choices=RecordingConsent.choices,
                                          default=RecordingConsent.NOT_RECORDED)  # fmt: skip
     anonymised_at = models.DateTimeField(null=True, blank=True, help_text="Caller details purged by retention")
+    # Keyed per company (never the number itself): lets statistics count repeat callers.
+    caller_pseudonym = models.CharField(max_length=64, blank=True, db_index=True)
     disposition = models.CharField(max_length=20, choices=Disposition.choices, blank=True)
     agent = models.ForeignKey("tenants.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     script_version = models.ForeignKey(ScriptVersion, on_delete=models.PROTECT, null=True, blank=True,
@@ -199,6 +202,17 @@ class Call(models.Model):
     def __str__(self) -> str:
         # Shown in breadcrumbs, history and delete pages: never a personal value.
         return f"Call {self.telephony_sid}"
+
+    def save(self, *args, **kwargs):
+        # A derived column, kept in step with the number on every write path.
+        from django.db import connection
+
+        from crm.blind_index import pseudonym
+
+        self.caller_pseudonym = pseudonym(self.caller_number, schema=connection.schema_name)
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "caller_pseudonym"}
+        super().save(*args, **kwargs)
 
 
 class Message(models.Model):
@@ -373,6 +387,7 @@ not_personal(WebhookEndpoint, "include_caller_name", "include_caller_number", "i
 gate_objects(DeliveryAttempt, through="message")
 not_personal(Voicemail, "audio_bytes", reason="a size")
 not_personal(Recording, "audio_bytes", reason="a size")
+personal_data(Call, caller_pseudonym="user.contact.phone_number")
 gate_objects(Voicemail, through="call")
 gate_objects(Recording, through="call")
 gate_objects(BusinessHours, through="line")

@@ -17,6 +17,7 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.voice_response import VoiceResponse
 
 from answering.models import Call, Line, Recording, RecordingConsent, Voicemail
+from crm.blind_index import pseudonym
 from crm.selectors import contact_id_find_by_phone
 from tenants.errors import ApplicationError
 from tenants.files import encrypted_file_save
@@ -195,7 +196,8 @@ def _call_record(*, line: Line, params: dict, now: dt.datetime) -> Call:
     so a replayed webhook changes nothing (one statement, no read-then-write race)."""
     caller = params.get("From", "")
     call = Call(telephony_sid=params["CallSid"], line=line, started_at=now, caller_number=caller, status="ringing",
-                direction="inbound", contact_id=contact_id_find_by_phone(number=caller))  # fmt: skip
+                direction="inbound", contact_id=contact_id_find_by_phone(number=caller),
+                caller_pseudonym=pseudonym(caller, schema=connection.schema_name))  # fmt: skip
     Call.objects.bulk_create([call], ignore_conflicts=True)
     return call
 

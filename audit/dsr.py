@@ -112,7 +112,8 @@ def dsr_erase(*, request: DataSubjectRequest, actor: User) -> DataSubjectRequest
         audio = list(Voicemail.objects.filter(call__in=calls).exclude(audio="").values_list("audio", flat=True))
         audio += list(Recording.objects.filter(call__in=calls).exclude(audio="").values_list("audio", flat=True))
         done = {
-            "calls anonymised": calls.update(caller_number="", caller_name="", notes="", anonymised_at=now),
+            "calls anonymised": calls.update(caller_number="", caller_name="", notes="", caller_pseudonym="",
+                                             anonymised_at=now),
             "voicemail erased": Voicemail.objects.filter(call__in=calls).update(audio="", transcription="",
                                                                                 transcription_purged=True),
             "recordings erased": Recording.objects.filter(call__in=calls).update(audio=""),

@@ -11,7 +11,7 @@ from django.db import models
 from django.utils import timezone
 from django_cryptography.fields import encrypt
 
-from tenants.categories import personal_data
+from tenants.categories import not_personal, personal_data
 
 
 class AccessLogEntry(models.Model):
@@ -136,3 +136,31 @@ class DataSubjectRequest(models.Model):
 
 
 personal_data(DataSubjectRequest, phone_number="user.contact.phone_number", email="user.contact.email")
+
+
+class LineDayStats(models.Model):
+    """One line's day, counted: no person in it. Repeat callers are counted by keyed pseudonym."""
+
+    line = models.ForeignKey("answering.Line", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    offered = models.PositiveIntegerField(default=0)
+    answered = models.PositiveIntegerField(default=0)
+    abandoned = models.PositiveIntegerField(default=0)
+    answer_p50_seconds = models.FloatField(null=True)
+    answer_p90_seconds = models.FloatField(null=True)
+    handle_avg_seconds = models.FloatField(null=True)
+    within_target_share = models.FloatField(null=True, help_text="Answered within the line's target, of answered")
+    voicemails = models.PositiveIntegerField(default=0)
+    messages = models.PositiveIntegerField(default=0)
+    repeat_caller_share = models.FloatField(null=True, help_text="Callers who called more than once that day")
+    computed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-day", "line"]
+        constraints = [models.UniqueConstraint(fields=["line", "day"], name="stats_line_day_once")]
+
+    def __str__(self) -> str:
+        return f"{self.line_id} on {self.day}"
+
+
+not_personal(LineDayStats, "repeat_caller_share", "voicemails", reason="counts and shares, no person in them")

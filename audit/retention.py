@@ -71,7 +71,7 @@ def _targets() -> list[Target]:
         Target("call notes and caller details", "user.contact",
                lambda cutoff: Call.objects.filter(started_at__lt=cutoff, anonymised_at__isnull=True),
                "contact",
-               lambda rows: rows.update(caller_number="", caller_name="", notes="",
+               lambda rows: rows.update(caller_number="", caller_name="", notes="", caller_pseudonym="",
                                         anonymised_at=timezone.now())),
         Target("appointment notes", "user.content.private",
                lambda cutoff: Appointment.objects.filter(ends_at__lt=cutoff, notes_purged=False),

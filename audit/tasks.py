@@ -7,3 +7,11 @@ from audit.retention import retention_purge
 def retention_purge_task(dry_run: bool = False) -> dict:
     """The daily purge, for the company this task was sent for (beat sends it to each)."""
     return retention_purge(dry_run=dry_run).report
+
+
+@shared_task(name="audit.analytics_rollup", acks_late=True)
+def analytics_rollup_task() -> int:
+    """Yesterday's per-line statistics, for the company this task was sent for."""
+    from audit.analytics import analytics_rollup_yesterday
+
+    return analytics_rollup_yesterday()

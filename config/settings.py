@@ -223,6 +223,7 @@ CELERY_BEAT_SCHEDULE = {
     # No "tenant_schemas" key: tenant-schemas-celery sends it once to every active client company.
     "timers-sweep": {"task": "timers.sweep", "schedule": env.float("TIMER_SWEEP_SECONDS", default=30.0)},
     "retention-purge": {"task": "audit.retention_purge", "schedule": 24 * 3600.0},
+    "analytics-rollup": {"task": "audit.analytics_rollup", "schedule": 24 * 3600.0},
     # DPAs live in the public schema: this one runs there, once an hour.
     "dpa-expire": {"task": "agreements.expire_due", "schedule": 3600.0, "tenant_schemas": ["public"]},
 }

@@ -58,3 +58,12 @@ def email_normalise(raw: str, *, field: str = "email") -> str:
         raise ApplicationError(f"'{value}' is not an e-mail address", field=field) from None
     local, _, domain = value.rpartition("@")
     return f"{local}@{domain.lower()}"
+
+
+def pseudonym(value: str, *, schema: str) -> str:
+    """A per-company keyed pseudonym for analytics: the same caller gets the same pseudonym within
+    one company, and different, unlinkable ones across companies; no number can be read back."""
+    if not value:
+        return ""
+    company_key = hmac.new(_key(settings.CRYPTOGRAPHY_KEY), f"pseudonym:{schema}".encode(), hashlib.sha256).digest()
+    return hmac.new(company_key, value.encode(), hashlib.sha256).hexdigest()

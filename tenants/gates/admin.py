@@ -19,7 +19,7 @@ from __future__ import annotations
 import csv
 
 from django.contrib import admin, messages
-from django.contrib.admin.utils import label_for_field
+from django.contrib.admin.utils import flatten_fieldsets, label_for_field
 from django.core.exceptions import FieldDoesNotExist
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
@@ -245,8 +245,9 @@ class GatedModelAdmin(_GateMixin, admin.ModelAdmin):
             report_read(user=request.user, channel="admin", model=self.model, object_ids=objects,
                         fields=readable & shown, path=request.path)  # fmt: skip
         elif context.get("original") is not None:
+            shown = set(flatten_fieldsets(self.get_fieldsets(request, context["original"])))
             report_read(user=request.user, channel="admin", model=self.model, object_ids=[context["original"].pk],
-                        fields=readable, path=request.path)  # fmt: skip
+                        fields=readable & shown, path=request.path)  # fmt: skip
 
     def changelist_view(self, request, extra_context=None):
         return self._in_company(request, super().changelist_view, extra_context=extra_context)

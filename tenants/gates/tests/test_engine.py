@@ -16,6 +16,7 @@ from tenants.models import User
 pytestmark = pytest.mark.django_db
 
 NUMBER, NAME, NOTES, HEALTH = "caller_number", "caller_name", "notes", "health_notes"
+PSEUDONYM = "caller_pseudonym"  # pseudonymised data is still personal data (GDPR Recital 26)
 
 
 def _user(name):
@@ -45,11 +46,11 @@ def test_roles_inside_companies(username, company, role, acme):
     ("company", "username", "readable", "masked"),
     [
         ("acme", "agent1", {NUMBER, NAME, NOTES}, set()),
-        ("globex", "agent1", {NAME, NOTES}, {NUMBER}),
-        ("initech", "agent1", set(), {NUMBER, NAME, NOTES}),  # only a submitted version: nothing
-        ("acme", "dpo", set(), {NUMBER, NAME, NOTES}),  # metadata only, never content
+        ("globex", "agent1", {NAME, NOTES}, {NUMBER, PSEUDONYM}),
+        ("initech", "agent1", set(), {NUMBER, NAME, NOTES, PSEUDONYM}),  # only a submitted version: nothing
+        ("acme", "dpo", set(), {NUMBER, NAME, NOTES, PSEUDONYM}),  # metadata only, never content
         ("acme", "acme-admin", {NUMBER, NAME, NOTES}, set()),  # the controller sees its own data
-        ("globex", "agent2", set(), {NUMBER, NAME, NOTES}),  # not assigned: nothing at all
+        ("globex", "agent2", set(), {NUMBER, NAME, NOTES, PSEUDONYM}),  # not assigned: nothing at all
     ],
 )
 def test_field_gate_on_calls(company, username, readable, masked, request):
