@@ -123,14 +123,16 @@ def retention_purge(*, dry_run: bool = False, now: dt.datetime | None = None, ba
             done = purgeable.count()
         else:
             while True:
-                ids = list(purgeable.values_list("pk", flat=True)[:batch])
-                if not ids:
-                    break
+                # One statement per batch: the batch's ids are chosen inside the UPDATE itself.
                 with transaction.atomic():
-                    done += target.apply(candidates.model.objects.filter(pk__in=ids))
-                    run.report["purged"][target.name] = done
-                    # Progress without a change-log entry per batch: the run logs once, at its end.
-                    RetentionRun.objects.filter(pk=run.pk).update(report=run.report)
+                    count = target.apply(candidates.model.objects.filter(pk__in=purgeable.values("pk")[:batch]))
+                    if count:
+                        done += count
+                        run.report["purged"][target.name] = done
+                        # Progress without a change-log entry per batch: the run logs once, at its end.
+                        RetentionRun.objects.filter(pk=run.pk).update(report=run.report)
+                if not count:
+                    break
                 if progress:
                     progress(f"  {target.name}: {done:,}")
         run.report["purged"][target.name] = done
