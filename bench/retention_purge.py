@@ -72,7 +72,7 @@ def main() -> None:
             for i in range(total_calls):
                 number = f"+3725{i % 10**7:07d}"
                 batch.append(Call(line=line, telephony_sid=f"CA{i:032d}", started_at=old, caller_number=number,
-                                  caller_name=f"Caller {i}", notes="Old notes", caller_pseudonym=f"{i:064x}"))  # fmt: skip
+                                  caller_name=f"Caller {i}", notes="Old", caller_pseudonym=f"{i:064x}"))  # fmt: skip
                 if len(batch) == 10_000:
                     made += len(Call.objects.bulk_create(batch))
                     batch.clear()
