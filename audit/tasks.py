@@ -4,9 +4,9 @@ from audit.retention import retention_purge
 
 
 @shared_task(name="audit.retention_purge", acks_late=True)
-def retention_purge_task(dry_run: bool = False) -> dict:
+def retention_purge_task(dry_run: bool = False, batch: int | None = None) -> dict:
     """The daily purge, for the company this task was sent for (beat sends it to each)."""
-    return retention_purge(dry_run=dry_run).report
+    return retention_purge(dry_run=dry_run, **({"batch": batch} if batch else {})).report
 
 
 @shared_task(name="audit.analytics_rollup", acks_late=True)
