@@ -1,11 +1,19 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.db import transaction
+from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html
 
-from audit.models import LineDayStats
+from audit.dsr import dsr_open, dsr_process
+from audit.models import DataSubjectRequest, LineDayStats
+from tenants.errors import ApplicationError
 from tenants.gates.admin import GatedModelAdmin, gated_column
-from tenants.gates.engine import gate_objects
+from tenants.gates.engine import Role, gate_objects
 
 gate_objects(LineDayStats, through="line")
+# DataSubjectRequest declares no object rule: closed to agents; the DPO and supervisors see them.
 
 
 @admin.register(LineDayStats)
@@ -27,3 +35,42 @@ class LineDayStatsAdmin(GatedModelAdmin):
             'fill="#e3e6ee"/><rect width="{}" height="12" fill="#2a7d4f"/></svg> {}%',
             round(share * 100), round(share * 120), round(share * 100),
         )  # fmt: skip
+
+
+class RaiseRequestForm(forms.Form):
+    kind = forms.ChoiceField(choices=[("access", "Access (Art. 15)"), ("erasure", "Erasure (Art. 17)")])
+    phone_number = forms.CharField(required=False, max_length=30)
+    email = forms.CharField(required=False, max_length=254)
+
+
+@admin.register(DataSubjectRequest)
+class DataSubjectRequestAdmin(GatedModelAdmin):
+    """Requests and their deadlines. The DPO raises them here; identifiers stay masked."""
+
+    list_display = ["__str__", "kind", "status", "raised_at", "due_at", "completed_at", "phone_number", "email"]
+    list_filter = ["kind", "status"]
+    fields = ["kind", "status", "raised_at", "due_at", "completed_at", "result", "phone_number", "email"]
+    readonly_fields = fields
+    change_roles = ()
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(lambda request: self._in_company(request, self._raise))
+        return [path("raise/", view, name="audit_datasubjectrequest_raise"), *super().get_urls()]
+
+    def _raise(self, request):
+        if self.gate_policy(request).role not in (Role.DPO, Role.SUPERVISOR):
+            raise Http404
+        form = RaiseRequestForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                with transaction.atomic():
+                    dsr = dsr_open(actor=request.user, **form.cleaned_data)
+                    dsr = dsr_process(request=dsr, actor=request.user)
+            except ApplicationError as exc:
+                form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            else:
+                messages.success(request, f"{dsr}: {dsr.get_status_display()}.")
+                return HttpResponseRedirect(reverse("admin:audit_datasubjectrequest_changelist"))
+        context = {**self.admin_site.each_context(request), "title": "Raise a data-subject request",
+                   "opts": self.model._meta, "form": form}  # fmt: skip
+        return TemplateResponse(request, "admin/audit/raise_request.html", context)

@@ -141,3 +141,37 @@ def dsr_erase(*, request: DataSubjectRequest, actor: User) -> DataSubjectRequest
         request.save(update_fields=["result", "status", "completed_at"])
         transaction.on_commit(lambda: [encrypted_file_delete(name) for name in audio])
     return request
+
+
+RECTIFIABLE = ("name", "phone_number", "email", "address")
+
+
+def dsr_rectify(*, request: DataSubjectRequest, corrections: dict, actor: User) -> DataSubjectRequest:
+    """Correct the person's contact details (Art. 16) on every record that is them."""
+    from crm.services import contact_update
+
+    unknown = set(corrections) - set(RECTIFIABLE)
+    if unknown or not corrections:
+        raise ApplicationError(f"corrections may change only {', '.join(RECTIFIABLE)}", field="corrections")
+    contacts = dsr_subjects(request)
+    with transaction.atomic():
+        for contact in contacts:
+            contact_update(contact=contact, actor=actor, **corrections)
+        request.result = {"contacts corrected": len(contacts), "fields": sorted(corrections)}
+        request.status = DataSubjectRequest.Status.DONE
+        request.completed_at = timezone.now()
+        request.save(update_fields=["result", "status", "completed_at"])
+    return request
+
+
+def dsr_process(*, request: DataSubjectRequest, actor: User, corrections: dict | None = None) -> DataSubjectRequest:
+    """Carry a request out at once; a refused erasure comes back with its reason in the result."""
+    if request.kind == DataSubjectRequest.Kind.ACCESS:
+        return dsr_access(request=request, actor=actor)
+    if request.kind == DataSubjectRequest.Kind.RECTIFICATION:
+        return dsr_rectify(request=request, corrections=corrections or {}, actor=actor)
+    try:
+        return dsr_erase(request=request, actor=actor)
+    except ApplicationError:
+        request.refresh_from_db()
+        return request

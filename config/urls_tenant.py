@@ -7,12 +7,14 @@ from drf_spectacular.views import SpectacularAPIView
 from answering import telephony_views
 from answering.views import portal_home
 from audit.api.views import AccessLogApi, DsrExportApi, DsrListApi
+from audit.views import portal_access_log
 from scheduling.views import calendar_feed
 
 urlpatterns = [
     path("", portal_home, name="portal-home"),
     path("accounts/login/", auth_views.LoginView.as_view(template_name="tenants/login.html"), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("access-log/", portal_access_log, name="portal-access-log"),
     path("calendar/<str:token>.ics", calendar_feed, name="calendar-feed"),
     path("telephony/voice/", telephony_views.voice, name="telephony-voice"),
     path("telephony/consent/", telephony_views.consent, name="telephony-consent"),

@@ -1,12 +1,13 @@
 """The client company's view of its access log: who at the provider looked at what."""
 
+from django.db import transaction
 from django.http import HttpResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
-from audit.dsr import dsr_access, dsr_erase, dsr_open
+from audit.dsr import dsr_open, dsr_process
 from audit.models import AccessLogEntry, DataSubjectRequest
 from tenants.errors import ApplicationError
 from tenants.files import encrypted_file_read
@@ -40,9 +41,10 @@ class AccessLogApi(TenantAPIView):
 
 
 class DsrInputSerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=["access", "erasure"])
+    kind = serializers.ChoiceField(choices=["access", "rectification", "erasure"])
     phone_number = serializers.CharField(required=False, allow_blank=True, default="")
     email = serializers.CharField(required=False, allow_blank=True, default="")
+    corrections = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False, default=dict)
 
 
 class DsrOutputSerializer(serializers.ModelSerializer):
@@ -67,14 +69,12 @@ class DsrListApi(TenantAPIView):
         self.require_client_admin(request)
         data = DsrInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        dsr = dsr_open(actor=request.user, **data.validated_data)
-        if dsr.kind == DataSubjectRequest.Kind.ACCESS:
-            dsr_access(request=dsr, actor=request.user)
-        else:
-            try:
-                dsr_erase(request=dsr, actor=request.user)
-            except ApplicationError:
-                dsr.refresh_from_db()  # refused, with the hold's reason in its result
+        corrections = data.validated_data.pop("corrections")
+        if data.validated_data["kind"] == "rectification" and not corrections:
+            raise ApplicationError("a rectification needs its corrections", field="corrections")
+        with transaction.atomic():
+            dsr = dsr_open(actor=request.user, **data.validated_data)
+            dsr = dsr_process(request=dsr, actor=request.user, corrections=corrections)
         return Response(DsrOutputSerializer(dsr).data, status=201)
 
     def safely_get_queryset(self):

@@ -97,3 +97,41 @@ def test_requests_are_for_client_admins_and_need_an_identifier(client_for, acme,
                                                          content_type="application/json")  # fmt: skip
     assert bad.status_code == 400
     assert bad.json()["field"] == "phone_number"
+
+
+def test_a_rectification_corrects_every_record_of_the_person(acme, client_for, acme_admin, two_callers):
+    mine, other = two_callers
+    client = client_for("acme.localhost", acme_admin)
+    correction = {"kind": "rectification", "phone_number": "+37255581111",
+                  "corrections": {"name": "Subject Person-Corrected"}}  # fmt: skip
+    response = client.post("/api/data-subject-requests/", correction, content_type="application/json")
+    assert response.json()["status"] == "done"
+    with tenant_context(acme):
+        assert Contact.objects.get(pk=mine.pk).name == "Subject Person-Corrected"
+        assert Contact.objects.get(pk=other.pk).name == "Bystander Person"
+    refused = client.post("/api/data-subject-requests/", {"kind": "rectification", "phone_number": "+37255581111",
+                          "corrections": {"health_notes": "x"}}, content_type="application/json")  # fmt: skip
+    assert refused.status_code == 400
+    assert refused.json()["field"] == "corrections"
+
+
+def test_the_dpo_raises_a_request_in_the_admin_without_seeing_content(acme, admin_for, two_callers):
+    dpo = User.objects.get(username="dpo")
+    client = admin_for(dpo, "acme")
+    page = client.get("/admin/audit/datasubjectrequest/raise/")
+    assert page.status_code == 200
+    raised = client.post("/admin/audit/datasubjectrequest/raise/",
+                         {"kind": "access", "phone_number": "+37255581111"})  # fmt: skip
+    assert raised.status_code == 302
+    listing = client.get("/admin/audit/datasubjectrequest/").content.decode()
+    assert "Done" in listing
+    assert "+37255581111" not in listing  # the DPO sees the request's state, not the person's number
+
+
+def test_client_admins_read_the_access_log_in_the_portal(acme, admin_for, client_for, acme_admin, globex_admin):
+    agent2 = User.objects.get(username="agent2")
+    admin_for(agent2, "acme").get("/admin/answering/call/")
+    page = client_for("acme.localhost", acme_admin).get("/access-log/")
+    assert page.status_code == 200
+    assert "agent2" in page.content.decode()
+    assert client_for("acme.localhost", globex_admin).get("/access-log/").status_code == 404
