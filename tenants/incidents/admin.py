@@ -1,10 +1,16 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from tenants.agreements.models import CATEGORY_CHOICES
+from tenants.errors import ApplicationError
 from tenants.incidents.models import ChecklistItem, Incident, IncidentCompany
-from tenants.incidents.services import incident_activate_checklist, incident_notify
-from tenants.models import User
+from tenants.incidents.services import incident_activate_checklist, incident_notify, incident_record
+from tenants.models import ClientCompany, User
 
 READERS = (User.ProviderRole.DPO, User.ProviderRole.PROVIDER_ADMIN, User.ProviderRole.SUPERVISOR)
 
@@ -51,12 +57,51 @@ class ChecklistInline(_ReadersInline):
     readonly_fields = ["position", "text", "done_by"]
 
 
+class RecordIncidentForm(forms.Form):
+    title = forms.CharField(max_length=200)
+    description = forms.CharField(widget=forms.Textarea, help_text="What happened; no personal data of the subjects")
+    severity = forms.ChoiceField(choices=Incident.Severity.choices, initial=Incident.Severity.MEDIUM)
+    detected_at = forms.DateTimeField(help_text="e.g. 2026-11-28 14:30 (the server's time zone, UTC)")
+    companies = forms.ModelMultipleChoiceField(
+        queryset=ClientCompany.objects.filter(kind=ClientCompany.Kind.CLIENT), widget=forms.CheckboxSelectMultiple
+    )
+    categories = forms.MultipleChoiceField(choices=CATEGORY_CHOICES, widget=forms.CheckboxSelectMultiple)
+    estimated_subjects = forms.IntegerField(min_value=0, initial=0)
+
+
 @admin.register(Incident)
 class IncidentAdmin(admin.ModelAdmin):
     list_display = ["__str__", "severity", "detected_at", "controller_clock", "contained_at", "reported_at"]
     readonly_fields = ["recorded_by", "controller_clock", "checklist_activated_at", "created_at"]
     inlines = [AffectedInline, ChecklistInline]
     actions = ["activate_checklist", "notify_affected"]
+
+    def get_urls(self):
+        return [path("record/", self.admin_site.admin_view(self.record_view), name="incidents_incident_record"),
+                *super().get_urls()]  # fmt: skip
+
+    def record_view(self, request):
+        """Record an incident: the deadlines are computed from each affected company's DPA."""
+        if not self.has_change_permission(request):
+            raise Http404
+        form = RecordIncidentForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                incident = incident_record(
+                    title=data["title"], description=data["description"], severity=data["severity"],
+                    detected_at=data["detected_at"], companies=list(data["companies"]),
+                    categories=list(data["categories"]), estimated_subjects=data["estimated_subjects"],
+                    actor=request.user,
+                )  # fmt: skip
+            except ApplicationError as exc:
+                form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            else:
+                messages.success(request, f"{incident} recorded; the deadlines are counting.")
+                return HttpResponseRedirect(reverse("admin:incidents_incident_change", args=[incident.pk]))
+        context = {**self.admin_site.each_context(request), "title": "Record an incident", "opts": self.model._meta,
+                   "form": form}  # fmt: skip
+        return TemplateResponse(request, "admin/incidents/record.html", context)
 
     @admin.display(description="controllers' 72 h (Art. 33)")
     def controller_clock(self, obj):

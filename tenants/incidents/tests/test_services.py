@@ -75,3 +75,20 @@ def test_bad_incidents_are_refused(dpo, acme):
         _incident(dpo, acme, detected=timezone.now() + dt.timedelta(hours=1))
     with pytest.raises(ApplicationError, match="at least one"):
         _incident(dpo)
+
+
+def test_the_dpo_records_an_incident_in_the_admin(dpo, acme, globex, admin_for):
+    from tenants.incidents.models import Incident
+
+    client = admin_for(dpo)
+    detected = (timezone.now() - dt.timedelta(hours=1)).strftime("%Y-%m-%d %H:%M")
+    response = client.post("/admin/incidents/incident/record/", {
+        "title": "Laptop stolen", "description": "An agent's laptop was stolen from a car.", "severity": "high",
+        "detected_at": detected, "companies": [acme.pk, globex.pk], "categories": ["user.contact.name"],
+        "estimated_subjects": "40",
+    })  # fmt: skip
+    assert response.status_code == 302
+    incident = Incident.objects.get(title="Laptop stolen")
+    assert sorted(a.notification_hours for a in incident.affected.all()) == [24, 36]
+    agent = User.objects.get(username="agent1")
+    assert admin_for(agent).get("/admin/incidents/incident/record/").status_code in (403, 404)
