@@ -55,6 +55,12 @@ def calendar_feed(request, token: str):
             summary += f" ({appointment.contact.name})"
         event.add("summary", summary)
         calendar.add_component(event)
+    if show_names:
+        from crm.models import Contact
+        from tenants.gates.signals import report_read
+
+        report_read(user=None, channel="export", model=Contact, path=f"calendar feed of {resource.label}",
+                    object_ids=[a.contact_id for a in appointments if a.contact_id], fields=["name"])  # fmt: skip
     response = HttpResponse(calendar.to_ical(), content_type="text/calendar; charset=utf-8")
     response["Cache-Control"] = "private, no-store"
     return response

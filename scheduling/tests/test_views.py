@@ -65,6 +65,11 @@ def test_names_appear_only_where_the_client_opted_in_and_the_dpa_grants_them(cli
     with tenant_context(acme):
         Resource.objects.filter(pk=resource.pk).update(feed_includes_names=True)
     assert b"Feed Caller" in client_for("acme.localhost").get(f"/calendar/{token}.ics").content
+    from audit.models import AccessLogEntry
+
+    with tenant_context(acme):
+        logged = AccessLogEntry.objects.order_by("-pk").first()
+    assert (logged.channel, logged.fields) == ("export", ["name"])  # names sent in a feed are reads too
 
     dpa.dpa_terminate(version=AgreementVersion.objects.get(agreement__company=acme, status="active"),
                       actor=User.objects.get(username="dpo"), reason="ended")  # fmt: skip
