@@ -18,7 +18,14 @@ from tenants.gates.signals import report_read, report_refused
 from tenants.models import Membership
 from tenants.selectors import membership_get
 
-PROTECTED_METHODS = ("get_queryset", "get_object", "get_permissions", "initial", "check_permissions")
+PROTECTED_METHODS = (
+    "get_queryset",
+    "get_object",
+    "get_permissions",
+    "initial",
+    "check_permissions",
+    "finalize_response",
+)
 
 
 class TenantAPIView(GenericAPIView):
