@@ -189,7 +189,7 @@ class Call(models.Model):
                                          default=RecordingConsent.NOT_RECORDED)  # fmt: skip
     anonymised_at = models.DateTimeField(null=True, blank=True, help_text="Caller details purged by retention")
     # Keyed per company (never the number itself): lets statistics count repeat callers.
-    caller_pseudonym = models.CharField(max_length=64, blank=True, db_index=True)
+    caller_pseudonym = models.CharField(max_length=64, blank=True)  # counted per line and day: no index needed
     disposition = models.CharField(max_length=20, choices=Disposition.choices, blank=True)
     agent = models.ForeignKey("tenants.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     script_version = models.ForeignKey(ScriptVersion, on_delete=models.PROTECT, null=True, blank=True,
