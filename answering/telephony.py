@@ -192,13 +192,21 @@ def recording_fetch(url: str) -> bytes:
 
 
 def _call_record(*, line: Line, params: dict, now: dt.datetime) -> Call:
-    """The call's row, written once: INSERT ... ON CONFLICT DO NOTHING on the provider's CallSid,
-    so a replayed webhook changes nothing (one statement, no read-then-write race)."""
+    """The call's row, written once: one INSERT ... ON CONFLICT DO NOTHING on the provider's
+    CallSid, so a replayed webhook changes nothing (one statement, no read-then-write race, and in
+    autocommit no BEGIN/COMMIT round trips: this runs on every inbound call)."""
     caller = params.get("From", "")
     call = Call(telephony_sid=params["CallSid"], line=line, started_at=now, caller_number=caller, status="ringing",
                 direction="inbound", contact_id=contact_id_find_by_phone(number=caller),
                 caller_pseudonym=pseudonym(caller, schema=connection.schema_name))  # fmt: skip
-    Call.objects.bulk_create([call], ignore_conflicts=True)
+    fields = [f for f in Call._meta.concrete_fields if not f.primary_key]
+    quote = connection.ops.quote_name
+    sql = (
+        f"INSERT INTO {quote(Call._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))}) ON CONFLICT (telephony_sid) DO NOTHING"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [f.get_db_prep_save(f.pre_save(call, add=True), connection) for f in fields])
     return call
 
 
