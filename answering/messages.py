@@ -9,7 +9,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from answering.models import Call, Line, Message
-from tenants.categories import covered_by_any, field_category
+from tenants.categories import field_category
 from tenants.errors import ApplicationError
 from tenants.gates.engine import policy_for
 from tenants.models import User
@@ -53,10 +53,7 @@ def message_take(
             )
     for key, answer in (answers or {}).items():
         category = answer.get("category", "")
-        if answer.get("value") and not (
-            policy.can_write(Message, "answers") and covered_by_any(policy.write, category)
-            and covered_by_any(policy.read, category)
-        ):  # fmt: skip
+        if answer.get("value") and not (policy.can_write(Message, "answers") and policy.writes_category(category)):
             raise ApplicationError(
                 f"the data-processing agreement does not let you record '{answer.get('label', key)}' ({category})",
                 field=key,

@@ -7,7 +7,7 @@ import zoneinfo
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import Q
 from django.utils import timezone
 
 from scheduling.models import Appointment, AvailabilityException, OnCallShift, Resource, Service, StaffMember
@@ -161,10 +161,3 @@ def rota_gaps(*, line, start: dt.datetime, end: dt.datetime) -> list[tuple[dt.da
     if cursor < end:
         gaps.append((cursor, end))
     return gaps
-
-
-def appointment_list_upcoming(*, days: int = 14) -> QuerySet[Appointment]:
-    now = timezone.now()
-    return Appointment.objects.filter(
-        status=Appointment.Status.BOOKED, starts_at__gte=now, starts_at__lt=now + dt.timedelta(days=days)
-    ).select_related("service", "resource")

@@ -29,7 +29,6 @@ TAXONOMY: dict[str, str] = {
     "user.schedule": "Appointments and their notes",
     "user.consent": "Consent and recording-disclosure evidence",
 }
-SPECIAL_CATEGORIES = frozenset({"user.health", "user.biometrics"})
 
 
 def covers(granted: str, category: str) -> bool:

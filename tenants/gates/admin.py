@@ -123,8 +123,7 @@ class _GateMixin:
         category = _path_category(self.model, path.lstrip("^=@"))
         if category is None:
             return False
-        policy = self.gate_policy(request)
-        return not (policy.all_personal or any(category == g or category.startswith(g + ".") for g in policy.read))
+        return not self.gate_policy(request).reads_category(category)
 
     # ---- rows
     def get_queryset(self, request):

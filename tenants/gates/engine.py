@@ -80,21 +80,23 @@ class Policy:
     def enters(self) -> bool:
         return self.role != Role.NONE
 
-    def can_read(self, model: type[models.Model], name: str) -> bool:
-        category = field_category(model, name)
-        if category is None:
-            return self.enters
+    def reads_category(self, category: str) -> bool:
         return self.all_personal or covered_by_any(self.read, category)
 
-    def can_write(self, model: type[models.Model], name: str) -> bool:
+    def writes_category(self, category: str) -> bool:
         if self.role in (Role.DPO, Role.PROVIDER_ADMIN, Role.CLIENT_MEMBER, Role.NONE):
             return False
+        return self.all_personal or (covered_by_any(self.read, category) and covered_by_any(self.write, category))
+
+    def can_read(self, model: type[models.Model], name: str) -> bool:
+        category = field_category(model, name)
+        return self.enters if category is None else self.reads_category(category)
+
+    def can_write(self, model: type[models.Model], name: str) -> bool:
         category = field_category(model, name)
         if category is None:
-            return True
-        if self.all_personal:
-            return True
-        return covered_by_any(self.read, category) and covered_by_any(self.write, category)
+            return self.role not in (Role.DPO, Role.PROVIDER_ADMIN, Role.CLIENT_MEMBER, Role.NONE)
+        return self.writes_category(category)
 
     def masked(self, model: type[models.Model]) -> frozenset[str]:
         """The personal fields of `model` this person may not read."""
