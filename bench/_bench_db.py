@@ -53,3 +53,64 @@ def timed(results: dict, key: str):
     start = time.perf_counter()
     yield
     results[key] = time.perf_counter() - start
+
+
+def bench_company(
+    *, slug: str, staff: tuple[str, ...] = (), read_grants: tuple[str, ...] = (), retention_days: int = 30
+):
+    """A client company with an active DPA that lets agents and supervisors read `read_grants`,
+    the given provider staff (usernames that are also their roles) assigned to it with a TOTP
+    device, a DPO and a client admin. Returns (company, {username: user})."""
+    import datetime as dt
+
+    from django.utils import timezone
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from tenants.agreements import services as dpa
+    from tenants.models import Assignment, Membership, User
+    from tenants.services import client_onboard, provider_ensure, template_ensure
+
+    provider_ensure(domain="localhost")
+    template_ensure()
+    company = client_onboard(slug=slug, name=slug.title(), domain=f"{slug}.localhost")
+    people = {"dpo": User.objects.create_user("dpo", password="x", provider_role="dpo", is_staff=True),
+              "client": User.objects.create_user("client", password="x")}  # fmt: skip
+    Membership.objects.create(user=people["client"], company=company, role="client_admin")
+    for role in staff:
+        people[role] = User.objects.create_user(role, password="x", provider_role=role, is_staff=True)
+        Assignment.objects.create(user=people[role], company=company)
+        TOTPDevice.objects.create(user=people[role], name="bench", confirmed=True)
+
+    dpo, today = people["dpo"], timezone.localdate()
+    version = dpa.dpa_draft_create(
+        company=company, actor=dpo, subject_matter="x", nature_and_purpose="x", start_date=today,
+        end_date=today + dt.timedelta(days=30), data_subject_categories="x", security_measures="x",
+        data_subject_rights_assistance="x", end_of_processing="delete", audit_rights="x",
+        staff_confidentiality="x", breach_notification_hours=24,
+    )  # fmt: skip
+    for category in read_grants:
+        for role in ("agent", "supervisor"):
+            dpa.dpa_grant_add(version=version, role=role, category=category, action="read", actor=dpo)
+        dpa.dpa_retention_set(version=version, category=category, days=retention_days, actor=dpo)
+    dpa.dpa_submit(version=version, actor=dpo)
+    dpa.dpa_sign_for_client(version=version, actor=people["client"])
+    dpa.dpa_approve(version=version, actor=dpo)
+    dpa.dpa_activate(version=version, actor=dpo)
+    return company, people
+
+
+def admin_client(user, slug: str):
+    """A test client on the provider's host, signed in with a verified second factor, working for `slug`."""
+    from django.test import Client
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from tenants.gates.selection import SESSION_KEY
+
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = TOTPDevice.objects.get(user=user).persistent_id
+    session[SESSION_KEY] = slug
+    session.save()
+    return client

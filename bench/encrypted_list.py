@@ -18,7 +18,7 @@ import sys
 import time
 import types
 
-from _bench_db import bench_database
+from _bench_db import admin_client, bench_company, bench_database
 
 
 def main() -> None:
@@ -30,23 +30,16 @@ def main() -> None:
     with bench_database():
         from django.conf import settings
         from django.db import connection, models
-        from django.test import Client
         from django.urls import path
         from django.utils import timezone
-        from django_otp import DEVICE_ID_SESSION_KEY
-        from django_otp.plugins.otp_totp.models import TOTPDevice
         from django_tenants.utils import tenant_context
 
         from crm.blind_index import blind_index
         from crm.models import Contact
         from tenants.admin_site import VastajaAdminSite
-        from tenants.agreements import services as dpa
         from tenants.categories import personal_data
         from tenants.gates.admin import GatedModelAdmin
         from tenants.gates.engine import gate_objects
-        from tenants.gates.selection import SESSION_KEY
-        from tenants.models import Assignment, Membership, User
-        from tenants.services import client_onboard, provider_ensure, template_ensure
 
         class PlainContact(models.Model):
             """The same columns as crm.Contact, unencrypted: the baseline."""
@@ -83,28 +76,7 @@ def main() -> None:
         sys.modules["bench_public_urls"] = urls
         settings.PUBLIC_SCHEMA_URLCONF = "bench_public_urls"
 
-        provider_ensure(domain="localhost")
-        template_ensure()
-        company = client_onboard(slug="lists", name="Lists", domain="lists.localhost")
-        agent = User.objects.create_user("agent", password="x", provider_role="agent", is_staff=True)
-        dpo_user = User.objects.create_user("dpo", password="x", provider_role="dpo", is_staff=True)
-        client_admin = User.objects.create_user("client", password="x")
-        Membership.objects.create(user=client_admin, company=company, role="client_admin")
-        Assignment.objects.create(user=agent, company=company)
-        device = TOTPDevice.objects.create(user=agent, name="bench", confirmed=True)
-        today = timezone.localdate()
-        version = dpa.dpa_draft_create(
-            company=company, actor=dpo_user, subject_matter="x", nature_and_purpose="x", start_date=today,
-            end_date=today + dt.timedelta(days=30), data_subject_categories="x", security_measures="x",
-            data_subject_rights_assistance="x", end_of_processing="delete", audit_rights="x",
-            staff_confidentiality="x", breach_notification_hours=24,
-        )  # fmt: skip
-        dpa.dpa_grant_add(version=version, role="agent", category="user.contact.name", action="read", actor=dpo_user)
-        dpa.dpa_retention_set(version=version, category="user.contact.name", days=30, actor=dpo_user)
-        dpa.dpa_submit(version=version, actor=dpo_user)
-        dpa.dpa_sign_for_client(version=version, actor=client_admin)
-        dpa.dpa_approve(version=version, actor=dpo_user)
-        dpa.dpa_activate(version=version, actor=dpo_user)
+        company, people = bench_company(slug="lists", staff=("agent",), read_grants=("user.contact.name",))
 
         print(f"bench: {args.contacts:,} contacts, encrypted and plain ...", flush=True)
         with tenant_context(company):
@@ -123,12 +95,7 @@ def main() -> None:
             with connection.cursor() as cursor:
                 cursor.execute("ANALYZE")
 
-        client = Client(HTTP_HOST="localhost")
-        client.force_login(agent)
-        session = client.session
-        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-        session[SESSION_KEY] = "lists"
-        session.save()
+        client = admin_client(people["agent"], "lists")
         pages = {"encrypted": "/admin/crm/contact/", "plaintext": "/admin/crm/plaincontact/"}
         for url in pages.values():
             page = client.get(url)

@@ -15,7 +15,7 @@ import datetime as dt
 import statistics
 import time
 
-from _bench_db import bench_database
+from _bench_db import admin_client, bench_company, bench_database
 
 
 def main() -> None:
@@ -27,49 +27,17 @@ def main() -> None:
 
     with bench_database():
         from django.db import connection
-        from django.test import Client
         from django.test.utils import CaptureQueriesContext
         from django.utils import timezone
-        from django_otp import DEVICE_ID_SESSION_KEY
-        from django_otp.plugins.otp_totp.models import TOTPDevice
         from django_tenants.utils import tenant_context
         from guardian.shortcuts import assign_perm
 
         from answering.admin import CallAdmin
         from answering.models import Call, Line
-        from tenants.agreements import services as dpa
-        from tenants.gates.selection import SESSION_KEY
-        from tenants.models import Assignment, Membership, User
-        from tenants.services import client_onboard, provider_ensure, template_ensure
 
-        provider_ensure(domain="localhost")
-        template_ensure()
-        company = client_onboard(slug="bench", name="Bench Co", domain="bench.localhost")
-        agent = User.objects.create_user("agent", password="x", provider_role="agent", is_staff=True)
-        supervisor = User.objects.create_user("supervisor", password="x", provider_role="supervisor", is_staff=True)
-        dpo = User.objects.create_user("dpo", password="x", provider_role="dpo", is_staff=True)
-        client_admin = User.objects.create_user("client", password="x")
-        Membership.objects.create(user=client_admin, company=company, role="client_admin")
-        for user in (agent, supervisor):
-            Assignment.objects.create(user=user, company=company)
-            TOTPDevice.objects.create(user=user, name="bench", confirmed=True)
-
-        today = timezone.localdate()
-        version = dpa.dpa_draft_create(
-            company=company, actor=dpo, subject_matter="x", nature_and_purpose="x", start_date=today,
-            end_date=today + dt.timedelta(days=30), data_subject_categories="x", security_measures="x",
-            data_subject_rights_assistance="x", end_of_processing="delete", audit_rights="x",
-            staff_confidentiality="x", breach_notification_hours=24,
-        )  # fmt: skip
-        for role in ("agent", "supervisor"):
-            for category in ("user.contact.name", "user.contact.phone_number"):
-                dpa.dpa_grant_add(version=version, role=role, category=category, action="read", actor=dpo)
-        for category in ("user.contact.name", "user.contact.phone_number"):
-            dpa.dpa_retention_set(version=version, category=category, days=30, actor=dpo)
-        dpa.dpa_submit(version=version, actor=dpo)
-        dpa.dpa_sign_for_client(version=version, actor=client_admin)
-        dpa.dpa_approve(version=version, actor=dpo)
-        dpa.dpa_activate(version=version, actor=dpo)
+        company, people = bench_company(slug="bench", staff=("agent", "supervisor"),
+                                        read_grants=("user.contact.name", "user.contact.phone_number"))  # fmt: skip
+        agent, supervisor = people["agent"], people["supervisor"]
 
         print(f"bench: creating {args.calls:,} calls on 10 lines ...", flush=True)
         with tenant_context(company):
@@ -90,16 +58,8 @@ def main() -> None:
             with connection.cursor() as cursor:
                 cursor.execute("ANALYZE")
 
-        def client_for(user):
-            client = Client(HTTP_HOST="localhost")
-            client.force_login(user)
-            session = client.session
-            session[DEVICE_ID_SESSION_KEY] = TOTPDevice.objects.get(user=user).persistent_id
-            session[SESSION_KEY] = "bench"
-            session.save()
-            return client
-
-        clients = {"gated (agent, 10% of rows)": client_for(agent), "unfiltered (supervisor)": client_for(supervisor)}
+        clients = {"gated (agent, 10% of rows)": admin_client(agent, "bench"),
+                   "unfiltered (supervisor)": admin_client(supervisor, "bench")}  # fmt: skip
         url = "/admin/answering/call/"
         for client in clients.values():  # warm up
             assert client.get(url).status_code == 200

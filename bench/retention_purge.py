@@ -15,7 +15,7 @@ import argparse
 import datetime as dt
 import time
 
-from _bench_db import bench_database
+from _bench_db import bench_company, bench_database
 
 
 def main() -> None:
@@ -35,31 +35,11 @@ def main() -> None:
         from answering.models import Call, Line, Message, Voicemail
         from answering.simulator import tone_wav
         from audit.retention import retention_purge
-        from tenants.agreements import services as dpa
         from tenants.files import encrypted_file_save
-        from tenants.models import Membership, User
-        from tenants.services import client_onboard, provider_ensure, template_ensure
 
-        provider_ensure(domain="localhost")
-        template_ensure()
-        company = client_onboard(slug="purge", name="Purge Co", domain="purge.localhost")
-        dpo = User.objects.create_user("dpo", password="x", provider_role="dpo", is_staff=True)
-        client_admin = User.objects.create_user("client", password="x")
-        Membership.objects.create(user=client_admin, company=company, role="client_admin")
-        today = timezone.localdate()
-        version = dpa.dpa_draft_create(
-            company=company, actor=dpo, subject_matter="x", nature_and_purpose="x", start_date=today,
-            end_date=today + dt.timedelta(days=30), data_subject_categories="x", security_measures="x",
-            data_subject_rights_assistance="x", end_of_processing="delete", audit_rights="x",
-            staff_confidentiality="x", breach_notification_hours=24,
-        )  # fmt: skip
-        for category in ("user.contact", "user.content.private", "user.biometrics.voice"):
-            dpa.dpa_grant_add(version=version, role="agent", category=category, action="read", actor=dpo)
-            dpa.dpa_retention_set(version=version, category=category, days=30, actor=dpo)
-        dpa.dpa_submit(version=version, actor=dpo)
-        dpa.dpa_sign_for_client(version=version, actor=client_admin)
-        dpa.dpa_approve(version=version, actor=dpo)
-        dpa.dpa_activate(version=version, actor=dpo)
+        company, _ = bench_company(
+            slug="purge", read_grants=("user.contact", "user.content.private", "user.biometrics.voice")
+        )
 
         old = timezone.now() - dt.timedelta(days=90)
         total_calls = args.calls + args.orm_rows
