@@ -57,38 +57,32 @@ def gated_column(*fields: str, description: str = ""):
     return mark
 
 
-def _path_category(model, path: str) -> str | None:
-    """The data category at the end of a lookup path such as `contact__name__icontains`."""
+def _path_end(model, path: str):
+    """The (model, field) a lookup path such as `contact__name__icontains` first lands on that is
+    not a relation to follow (lookups like `icontains` are not fields, and end the walk)."""
     current = model
     for part in path.split("__"):
         try:
             field = current._meta.get_field(part)
         except FieldDoesNotExist:
             return None
-        category = field_category(current, part)
-        if category is not None:
-            return category
-        if not field.is_relation or field.related_model is None:
-            return None
+        if field_category(current, part) is not None or not field.is_relation or field.related_model is None:
+            return current, field
         current = field.related_model
     return None
+
+
+def _path_category(model, path: str) -> str | None:
+    """The data category at the end of a lookup path, or None for a non-personal one."""
+    end = _path_end(model, path)
+    return None if end is None else field_category(end[0], end[1].name)
 
 
 def _path_is_encrypted(model, path: str) -> bool:
     from django_cryptography.fields import EncryptedMixin
 
-    current = model
-    for part in path.split("__"):
-        try:
-            field = current._meta.get_field(part)
-        except FieldDoesNotExist:
-            return False
-        if isinstance(field, EncryptedMixin):
-            return True
-        if not field.is_relation or field.related_model is None:
-            return False
-        current = field.related_model
-    return False
+    end = _path_end(model, path)
+    return end is not None and isinstance(end[1], EncryptedMixin)
 
 
 class _GateMixin:
