@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.http import HttpResponseForbidden, HttpResponseNotFound, JsonResponse
 from django_tenants.utils import get_public_schema_name
 
-from tenants.gates.engine import portal_gate_allows
+from tenants.gates.engine import Role, role_for_request
 from tenants.models import ClientCompany
 
 # Anonymous visitors may reach these on a tenant host; every other path needs a signed-in member.
@@ -30,7 +30,7 @@ class TenantGateMiddleware:
         if company.status == ClientCompany.Status.SUSPENDED:
             return suspended(request)
         if request.user.is_authenticated:
-            if not portal_gate_allows(user=request.user, company=company):
+            if role_for_request(request, company) not in Role.CLIENT:
                 return not_found(request)
         elif not request.path.startswith(ANONYMOUS_PATHS) and not request.path.startswith("/api/"):
             from django.contrib.auth.views import redirect_to_login

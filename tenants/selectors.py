@@ -19,7 +19,3 @@ def client_list_for_user(*, user: User) -> QuerySet[ClientCompany]:
     return client_list_active().filter(
         pk__in=Membership.objects.filter(user=user).values("company")
     ) | client_list_active().filter(pk__in=Assignment.objects.filter(user=user).values("company"))
-
-
-def membership_get(*, user: User, company: ClientCompany) -> Membership | None:
-    return Membership.objects.filter(user=user, company=company).first()

@@ -13,10 +13,8 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import IsAuthenticated
 
-from tenants.gates.engine import portal_gate_allows
+from tenants.gates.engine import Role, role_for_request
 from tenants.gates.signals import report_read, report_refused
-from tenants.models import Membership
-from tenants.selectors import membership_get
 
 PROTECTED_METHODS = (
     "get_queryset",
@@ -45,7 +43,7 @@ class TenantAPIView(GenericAPIView):
         company = getattr(request, "tenant", None)
         if company is None or connection.schema_name != company.schema_name:
             raise Http404
-        if not portal_gate_allows(user=request.user, company=company):
+        if role_for_request(request, company) not in Role.CLIENT:
             raise Http404
 
     def get_queryset(self):
@@ -73,6 +71,5 @@ class TenantAPIView(GenericAPIView):
         raise TypeError(f"{self.__class__.__name__} must define safely_get_queryset()")
 
     def require_client_admin(self, request) -> None:
-        membership = membership_get(user=request.user, company=request.tenant)
-        if membership is None or membership.role != Membership.Role.CLIENT_ADMIN:
+        if role_for_request(request, request.tenant) != Role.CLIENT_ADMIN:
             raise PermissionDenied("only a client admin of this company may do this")

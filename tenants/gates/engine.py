@@ -106,12 +106,12 @@ class Policy:
 NO_ACCESS = Policy(role=Role.NONE)
 
 
-def policy_for(*, user: User, company: ClientCompany) -> Policy:
+def policy_for(*, user: User, company: ClientCompany, role: str | None = None) -> Policy:
     """Resolve the field policy: the role, and for provider agents and supervisors the grants of
     the DPA in force. No DPA in force means no personal field (fail closed)."""
     from tenants.agreements.selectors import dpa_in_force
 
-    role = role_in(user=user, company=company)
+    role = role_in(user=user, company=company) if role is None else role
     if role == Role.NONE:
         return NO_ACCESS
     if role in Role.CLIENT:
@@ -132,11 +132,25 @@ def policy_for(*, user: User, company: ClientCompany) -> Policy:
     )
 
 
+def _request_memo(request, name: str) -> dict:
+    # DRF wraps Django's request; memoise on the Django one, which every layer of a request shares.
+    return getattr(request, "_request", request).__dict__.setdefault(name, {})
+
+
+def role_for_request(request, company: ClientCompany) -> str:
+    """`role_in`, memoised on the request: the middleware, the API base and the policy ask once."""
+    memo = _request_memo(request, "_gate_roles")
+    if company.pk not in memo:
+        memo[company.pk] = role_in(user=request.user, company=company)
+    return memo[company.pk]
+
+
 def policy_for_request(request, company: ClientCompany) -> Policy:
     """`policy_for`, memoised on the request: one resolution per request, however many cells."""
-    memo = request.__dict__.setdefault("_gate_policies", {})
+    memo = _request_memo(request, "_gate_policies")
     if company.pk not in memo:
-        memo[company.pk] = policy_for(user=request.user, company=company)
+        memo[company.pk] = policy_for(user=request.user, company=company,
+                                      role=role_for_request(request, company))  # fmt: skip
     return memo[company.pk]
 
 

@@ -14,13 +14,13 @@ def selected_company(request) -> ClientCompany | None:
     """
     if "_gate_company" in request.__dict__:
         return request.__dict__["_gate_company"]
-    from tenants.gates.engine import tenant_gate_allows
+    from tenants.gates.engine import Role, role_for_request
 
     company = None
     schema = request.session.get(SESSION_KEY) if hasattr(request, "session") else None
     if schema and request.user.is_authenticated and request.user.is_provider_staff:
         candidate = ClientCompany.objects.filter(schema_name=schema, kind=ClientCompany.Kind.CLIENT).first()
-        if candidate is not None and tenant_gate_allows(user=request.user, company=candidate):
+        if candidate is not None and role_for_request(request, candidate) != Role.NONE:
             company = candidate
     request.__dict__["_gate_company"] = company
     return company
@@ -28,5 +28,5 @@ def selected_company(request) -> ClientCompany | None:
 
 def company_select(request, company: ClientCompany | None) -> None:
     request.session[SESSION_KEY] = company.schema_name if company else None
-    request.__dict__.pop("_gate_company", None)
-    request.__dict__.pop("_gate_policies", None)
+    for memo in ("_gate_company", "_gate_policies", "_gate_roles"):
+        request.__dict__.pop(memo, None)
