@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from django.http import HttpResponseForbidden, HttpResponseNotFound, JsonResponse
+from django.http import HttpResponseForbidden, JsonResponse
 from django_tenants.utils import get_public_schema_name
 
 from tenants.gates.engine import Role, role_for_request
 from tenants.models import ClientCompany
+from tenants.views import unknown_host
 
 # Anonymous visitors may reach these on a tenant host; every other path needs a signed-in member.
 # (The calendar feed's secret token, and the telephony provider's signature, are their credentials.)
@@ -42,7 +43,7 @@ class TenantGateMiddleware:
 def not_found(request):
     if request.path.startswith("/api/"):
         return JsonResponse({"detail": "Not found."}, status=404)
-    return HttpResponseNotFound("<h1>Not found</h1>", content_type="text/html")
+    return unknown_host(request)  # the same bare page an unknown host gets: nothing to tell apart
 
 
 def suspended(request):

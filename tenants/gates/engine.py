@@ -1,6 +1,8 @@
 """The gate decisions. Channels ask; they never decide for themselves.
 
-Gate 1, tenant: `tenant_gate_allows`. Gate 2, object: `objects_visible` (guardian grants on
+Gate 1, tenant: `role_in` (memoised per request by `role_for_request`): provider staff enter
+the companies they are assigned to, in the admin; a company's own host (portal and API) admits its
+client users only, because it shows the controller's data in full. Gate 2, object: `objects_visible` (guardian grants on
 coarse objects, inherited by the records under them). Gate 3, field: `policy_for` (the active
 DPA's category grants for the person's role).
 
@@ -41,15 +43,6 @@ def tenant_gate_allows(*, user: User, company: ClientCompany) -> bool:
     exists.
     """
     return role_in(user=user, company=company) != Role.NONE
-
-
-def portal_gate_allows(*, user: User, company: ClientCompany) -> bool:
-    """Gate 1 on a client company's own host (portal and API): its client users only.
-
-    Provider staff work in the admin, where the DPA's field grants apply; the portal shows the
-    controller's data in full, so it admits no one from the provider, assigned or not.
-    """
-    return role_in(user=user, company=company) in Role.CLIENT
 
 
 def role_in(*, user: User, company: ClientCompany) -> str:
