@@ -307,3 +307,28 @@ def test_encrypted_fields_cannot_be_declared_searchable():
 
     with pytest.raises(TypeError, match="encrypted"):
         SearchEncrypted(Call, django_admin.site)
+
+
+def test_masked_fields_are_never_decrypted_not_even_of_related_records(admin_for, agent1, globex):
+    from django_cryptography.fields import EncryptedMixin
+
+    with tenant_context(globex):
+        call = _call(globex, "+3726002001")
+    decrypted, real_load = [], EncryptedMixin._load
+
+    def counting_load(field, value):
+        decrypted.append(f"{field.model._meta.model_name}.{field.name}")
+        return real_load(field, value)
+
+    EncryptedMixin._load = counting_load
+    try:
+        client = admin_for(agent1, "globex")
+        client.get(CALLS)
+        client.get(f"{CALLS}{call.pk}/change/")
+    finally:
+        EncryptedMixin._load = real_load
+    assert decrypted, "the pages do decrypt what the DPA grants"
+    # globex grants names and content: no number, e-mail, address or health note is ever decrypted,
+    # neither the call's own nor those of the contact the call names.
+    assert {"call.caller_number", "contact.phone_number", "contact.email", "contact.address",
+            "contact.health_notes"}.isdisjoint(decrypted)  # fmt: skip

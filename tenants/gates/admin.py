@@ -124,9 +124,24 @@ class _GateMixin:
         queryset = super().get_queryset(request)
         policy = self.gate_policy(request)
         queryset = objects_visible(policy=policy, user=request.user, queryset=queryset)
-        masked = policy.masked(self.model)
+        masked = list(policy.masked(self.model))
+        # A related record the admin names (a call's contact, in a column or a read-only field) is
+        # joined with its personal fields deferred: naming it shows "Contact #12", and loading it
+        # whole would decrypt everything in it.
+        for field in self.model._meta.concrete_fields:
+            related = field.related_model if field.is_relation else None
+            if related is not None and personal_fields(related):
+                queryset = queryset.select_related(field.name)
+                masked += [f"{field.name}__{name}" for name in personal_fields(related)]
         # Never loaded, so never decrypted, whatever a template or widget asks of the object.
         return queryset.defer(*masked) if masked else queryset
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        # The choices of a related record are named by their non-personal __str__: load no more.
+        related = db_field.related_model
+        if personal_fields(related) and "queryset" not in kwargs:
+            kwargs["queryset"] = related._default_manager.defer(*personal_fields(related))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     # ---- fields in forms
     def _mask_name(self, name: str) -> str:
