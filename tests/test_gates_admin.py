@@ -332,3 +332,25 @@ def test_masked_fields_are_never_decrypted_not_even_of_related_records(admin_for
     # neither the call's own nor those of the contact the call names.
     assert {"call.caller_number", "contact.phone_number", "contact.email", "contact.address",
             "contact.health_notes"}.isdisjoint(decrypted)  # fmt: skip
+
+
+def test_the_changelist_makes_as_many_queries_for_many_rows_as_for_few(admin_for, supervisor, acme):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = admin_for(supervisor, "acme")
+    client.get(CALLS)  # warm the session and the caches
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(CALLS).status_code == 200
+        return len(captured)
+
+    few = queries()
+    with tenant_context(acme):
+        line = Line.objects.get(phone_number="+3726001002")
+        contact = Contact.objects.first()
+        for n in range(30):
+            Call.objects.create(line=line, telephony_sid=f"CAmany{n:02d}".ljust(34, "x"), started_at=timezone.now(),
+                                contact=contact)  # fmt: skip
+    assert queries() == few

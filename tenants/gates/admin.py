@@ -128,11 +128,21 @@ class _GateMixin:
         # A related record the admin names (a call's contact, in a column or a read-only field) is
         # joined with its personal fields deferred: naming it shows "Contact #12", and loading it
         # whole would decrypt everything in it.
+        joined = []
         for field in self.model._meta.concrete_fields:
             related = field.related_model if field.is_relation else None
             if related is not None and personal_fields(related):
-                queryset = queryset.select_related(field.name)
+                joined.append(field.name)
                 masked += [f"{field.name}__{name}" for name in personal_fields(related)]
+        if joined:
+            # Once a queryset selects related rows, the changelist no longer adds its own
+            # list_select_related (or the foreign keys it shows): join those here too, or each row
+            # would fetch them one by one.
+            wanted = getattr(self, "list_select_related", False)
+            if not isinstance(wanted, (list, tuple)):
+                shown = set(getattr(self, "list_display", ()))
+                wanted = [f.name for f in self.model._meta.concrete_fields if f.is_relation and f.name in shown]
+            queryset = queryset.select_related(*joined, *wanted)
         # Never loaded, so never decrypted, whatever a template or widget asks of the object.
         return queryset.defer(*masked) if masked else queryset
 
