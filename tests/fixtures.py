@@ -173,6 +173,7 @@ def celery_worker_queue(django_db_blocker, twilio):
                TWILIO_FROM_NUMBER="+3725550000")  # fmt: skip
     env.pop("CELERY_TASK_ALWAYS_EAGER", None)
     log_path = Path(settings.DATA_DIR) / f"test-worker-{queue}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)  # with DATABASE_URL and Redis set, nothing else made it
     with open(log_path, "w+") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "solo", "-Q", queue,
