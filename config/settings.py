@@ -52,6 +52,7 @@ SHARED_APPS = [
     "django.contrib.messages",
     "tenants.apps.VastajaAdminConfig",
     "django.contrib.staticfiles",
+    "portal.apps.PortalConfig",
     "django.contrib.postgres",
     "rest_framework",
     "drf_spectacular",
@@ -107,7 +108,11 @@ OTP_TOTP_ISSUER = "Vastaja"
 MIDDLEWARE = [
     "django_tenants.middleware.main.TenantMainMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files (the portal's vendored htmx and CSS) straight from the app folders: no CDN and
+    # no collectstatic step for the demo or the browser tests.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -129,6 +134,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "portal.navigation.portal_navigation",
             ],
         },
     },
@@ -174,12 +180,18 @@ TWILIO_FROM_NUMBER = env.str("TWILIO_FROM_NUMBER", default="")
 TWILIO_API_BASE = env.str("TWILIO_API_BASE", default="https://api.twilio.com")
 
 LANGUAGE_CODE = "en"
+# The portal speaks English and Estonian. Each app keeps its translations in `<app>/locale/`,
+# compiled `.mo` files included, so a machine without gettext still shows Estonian.
+LANGUAGES = [("en", "English"), ("et", "Eesti")]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# WhiteNoise serves the apps' static folders directly (finders); `collectstatic` is optional.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
 # Voicemail and recordings, stored encrypted (tenants/files.py); never served as static files.
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(DATA_DIR / "media"))
 AUDIO_MAX_BYTES = env.int("AUDIO_MAX_BYTES", default=10 * 1024 * 1024)

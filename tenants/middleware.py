@@ -10,8 +10,10 @@ from tenants.models import ClientCompany
 from tenants.views import unknown_host
 
 # Anonymous visitors may reach these on a tenant host; every other path needs a signed-in member.
-# (The calendar feed's secret token, and the telephony provider's signature, are their credentials.)
-ANONYMOUS_PATHS = ("/accounts/login/", "/static/", "/calendar/", "/telephony/")
+# `/accounts/` holds sign-in, sign-out and password reset only (a page there that needs a signed-in
+# user must say so itself); `/i18n/` is the language switch. The calendar feed's secret token, and
+# the telephony provider's signature, are their credentials.
+ANONYMOUS_PATHS = ("/accounts/", "/i18n/", "/static/", "/calendar/", "/telephony/")
 
 
 class TenantGateMiddleware:

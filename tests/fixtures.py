@@ -22,12 +22,23 @@ def demo_world(django_db_setup, django_db_blocker):
     """The demo world, created once in the test database (a plugin cannot override
     pytest-django's django_db_setup, so this session fixture builds on it)."""
     from django.db import connection
+    from django.test.utils import setup_databases, teardown_databases
 
     from tenants.demo import demo_seed
 
+    databases = None
+    if not connection.settings_dict["NAME"].startswith("test_"):
+        # pytest-django sets up a test database only when a collected test asks for `db`; browser
+        # tests (`live_db`) and database-free runs do not. Never seed the developer's database.
+        with django_db_blocker.unblock():
+            databases = setup_databases(verbosity=0, interactive=False, aliases={"default"})
     with django_db_blocker.unblock():
         demo_seed(log=lambda line: None, rich=False)
         connection.set_schema_to_public()
+    yield
+    if databases is not None:
+        with django_db_blocker.unblock():
+            teardown_databases(databases, verbosity=0)
 
 
 @pytest.fixture(autouse=True)

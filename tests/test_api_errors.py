@@ -22,7 +22,7 @@ pytestmark = pytest.mark.django_db
 def test_bad_line_is_a_400_naming_the_field(client_for, acme, acme_admin, payload, field):
     with tenant_context(acme):
         before = Line.objects.count()
-    response = client_for("acme.localhost", acme_admin).post("/api/lines/", payload, content_type="application/json")
+    response = client_for("acme.localhost", acme_admin).post("/api/v1/lines/", payload, content_type="application/json")
 
     assert response.status_code == 400
     body = response.json()
@@ -37,7 +37,7 @@ def test_client_member_who_is_not_admin_cannot_create_lines(client_for, acme):
     member = User.objects.create_user("acme-member", password="x")
     Membership.objects.create(user=member, company=acme, role=Membership.Role.CLIENT_MEMBER)
     response = client_for("acme.localhost", member).post(
-        "/api/lines/", {"name": "Member line", "phone_number": "+3726001556"}, content_type="application/json"
+        "/api/v1/lines/", {"name": "Member line", "phone_number": "+3726001556"}, content_type="application/json"
     )
     assert response.status_code == 403
-    assert client_for("acme.localhost", member).get("/api/lines/").status_code == 200
+    assert client_for("acme.localhost", member).get("/api/v1/lines/").status_code == 200

@@ -119,7 +119,7 @@ def test_a_call_from_webhook_to_acknowledgement(committed, twilio, celery_worker
     # 5. The client acknowledges through its API; the next sweep escalates no further.
     api = Client(HTTP_HOST="globex.localhost")
     api.force_login(client_admin)
-    acknowledged = api.post(f"/api/messages/{message.pk}/acknowledge/")
+    acknowledged = api.post(f"/api/v1/messages/{message.pk}/acknowledge/")
     assert acknowledged.status_code == 200
     assert acknowledged.json()["status"] == "acknowledged"
     with tenant_context(globex):

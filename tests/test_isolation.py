@@ -53,26 +53,26 @@ def test_row_created_in_acme_lives_only_in_acmes_schema_table(acme):
 
 def test_row_created_over_http_in_acme_is_invisible_over_http_in_globex(client_for, acme_admin, globex_admin):
     created = client_for("acme.localhost", acme_admin).post(
-        "/api/lines/", {"name": "Acme HTTP line", "phone_number": "+3726001997"}, content_type="application/json"
+        "/api/v1/lines/", {"name": "Acme HTTP line", "phone_number": "+3726001997"}, content_type="application/json"
     )
     assert created.status_code == 201, created.content
 
-    acme_list = client_for("acme.localhost", acme_admin).get("/api/lines/").json()
-    globex_list = client_for("globex.localhost", globex_admin).get("/api/lines/").json()
+    acme_list = client_for("acme.localhost", acme_admin).get("/api/v1/lines/").json()
+    globex_list = client_for("globex.localhost", globex_admin).get("/api/v1/lines/").json()
 
     assert "+3726001997" in [line["phone_number"] for line in acme_list["results"]]
     assert "+3726001997" not in [line["phone_number"] for line in globex_list["results"]]
     assert [line["name"] for line in globex_list["results"]] == ["Globex Law main line"]
 
 
-@pytest.mark.parametrize("path", ["/", "/api/lines/"])
+@pytest.mark.parametrize("path", ["/", "/api/v1/lines/"])
 def test_member_of_one_company_gets_404_on_another(client_for, acme_admin, path):
     response = client_for("globex.localhost", acme_admin).get(path)
     assert response.status_code == 404
     assert b"Globex" not in response.content
 
 
-@pytest.mark.parametrize("path", ["/", "/api/lines/"])
+@pytest.mark.parametrize("path", ["/", "/api/v1/lines/"])
 def test_provider_staff_get_404_on_a_client_host_assigned_or_not(client_for, agent2, agent1, path):
     # The portal shows the controller's data in full; staff see it only in the DPA-gated admin.
     assert client_for("globex.localhost", agent2).get(path).status_code == 404  # not assigned
@@ -81,7 +81,7 @@ def test_provider_staff_get_404_on_a_client_host_assigned_or_not(client_for, age
 
 def test_member_cannot_create_a_line_in_another_company(client_for, acme_admin, globex):
     response = client_for("globex.localhost", acme_admin).post(
-        "/api/lines/", {"name": "Intruder", "phone_number": "+3726002999"}, content_type="application/json"
+        "/api/v1/lines/", {"name": "Intruder", "phone_number": "+3726002999"}, content_type="application/json"
     )
     assert response.status_code == 404
     with tenant_context(globex):
@@ -89,7 +89,7 @@ def test_member_cannot_create_a_line_in_another_company(client_for, acme_admin, 
 
 
 def test_anonymous_visitor_sees_no_data(client_for):
-    api = client_for("acme.localhost").get("/api/lines/")
+    api = client_for("acme.localhost").get("/api/v1/lines/")
     portal = client_for("acme.localhost").get("/")
     assert api.status_code == 403
     assert b"+372" not in api.content

@@ -14,7 +14,7 @@ LEAKS = [b"Traceback", b"urlpatterns", b"URLconf", b"acme", b"globex", b"initech
 
 
 @pytest.mark.parametrize("debug", [False, True])
-@pytest.mark.parametrize("path", ["/", "/api/lines/", "/admin/"])
+@pytest.mark.parametrize("path", ["/", "/api/v1/lines/", "/admin/"])
 def test_unknown_host_gets_a_bare_404(client_for, settings, debug, path, acme_admin):
     settings.DEBUG = debug  # even the development profile shows no trace
     response = client_for("nosuch.localhost", acme_admin).get(path)
@@ -36,9 +36,9 @@ def test_template_schema_has_no_host(client_for, acme_admin):
 def test_suspended_company_answers_403_on_portal_and_api(client_for, globex, globex_admin):
     client_suspend(company=globex, reason="unpaid invoices")
 
-    api = client_for("globex.localhost", globex_admin).get("/api/lines/")
+    api = client_for("globex.localhost", globex_admin).get("/api/v1/lines/")
     portal = client_for("globex.localhost", globex_admin).get("/")
-    anonymous = client_for("globex.localhost").get("/api/lines/")
+    anonymous = client_for("globex.localhost").get("/api/v1/lines/")
 
     assert api.status_code == 403
     assert api.json() == {"detail": "This client company's service is suspended.", "code": "suspended"}
@@ -57,12 +57,12 @@ def test_suspended_company_is_closed_to_its_agents_until_resumed(client_for, glo
 
     client_resume(company=globex)
     assert tenant_gate_allows(user=agent1, company=globex)
-    assert client_for("globex.localhost", globex_admin).get("/api/lines/").status_code == 200
+    assert client_for("globex.localhost", globex_admin).get("/api/v1/lines/").status_code == 200
 
 
 def test_suspension_does_not_touch_other_companies(client_for, globex, acme_admin):
     client_suspend(company=globex, reason="unpaid invoices")
-    assert client_for("acme.localhost", acme_admin).get("/api/lines/").status_code == 200
+    assert client_for("acme.localhost", acme_admin).get("/api/v1/lines/").status_code == 200
 
 
 def test_public_host_serves_the_admin(client_for):

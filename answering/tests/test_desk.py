@@ -232,6 +232,6 @@ def test_delivery_moves_through_delivered_and_read_to_acknowledged(globex, clien
     api = client_for("globex.localhost", globex_admin)
     with tenant_context(globex):
         assert Message.objects.get(pk=message.pk).status == "delivered"
-    assert api.get(f"/api/messages/{message.pk}/").json()["status"] == "read"
-    assert api.post(f"/api/messages/{message.pk}/acknowledge/").json()["status"] == "acknowledged"
-    assert api.get(f"/api/messages/{message.pk}/").json()["status"] == "acknowledged"  # never backwards
+    assert api.get(f"/api/v1/messages/{message.pk}/").json()["status"] == "read"
+    assert api.post(f"/api/v1/messages/{message.pk}/acknowledge/").json()["status"] == "acknowledged"
+    assert api.get(f"/api/v1/messages/{message.pk}/").json()["status"] == "acknowledged"  # never backwards

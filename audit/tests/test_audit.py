@@ -76,8 +76,8 @@ def test_api_reads_by_client_users_are_logged(acme, client_for, acme_admin):
 
     with tenant_context(acme):
         message = Message.objects.create(line=Line.objects.first(), caller_name="Api Reader", body="x")
-    client_for("acme.localhost", acme_admin).get(f"/api/messages/{message.pk}/")
-    client_for("acme.localhost", acme_admin).get("/api/messages/999999/")
+    client_for("acme.localhost", acme_admin).get(f"/api/v1/messages/{message.pk}/")
+    client_for("acme.localhost", acme_admin).get("/api/v1/messages/999999/")
     with tenant_context(acme):
         read, refused = AccessLogEntry.objects.order_by("-pk")[:2][::-1]
     assert (read.channel, read.object_ids, read.refused) == ("api", [str(message.pk)], False)
@@ -139,8 +139,8 @@ def test_client_admins_see_who_at_the_provider_looked_at_what(acme, admin_for, a
         call = Call.objects.filter(line__phone_number="+3726001001").first()
     admin_for(agent2, "acme").get(f"/admin/answering/call/{call.pk}/change/")
     client = client_for("acme.localhost", acme_admin)
-    client.get("/api/messages/")  # the client's own reads are not listed
-    entries = client.get("/api/access-log/").json()["results"]
+    client.get("/api/v1/messages/")  # the client's own reads are not listed
+    entries = client.get("/api/v1/access-log/").json()["results"]
     assert entries[0]["who"] == "agent2"
     assert entries[0]["role"] == "Agent"
     assert entries[0]["object_ids"] == [str(call.pk)]
@@ -153,5 +153,5 @@ def test_the_access_log_is_for_client_admins_of_that_company_only(client_for, gl
 
     member = User.objects.create_user("acme-member2", password="x")
     Membership.objects.create(user=member, company=acme, role=Membership.Role.CLIENT_MEMBER)
-    assert client_for("acme.localhost", member).get("/api/access-log/").status_code == 403
-    assert client_for("acme.localhost", globex_admin).get("/api/access-log/").status_code == 404
+    assert client_for("acme.localhost", member).get("/api/v1/access-log/").status_code == 403
+    assert client_for("acme.localhost", globex_admin).get("/api/v1/access-log/").status_code == 404

@@ -37,13 +37,13 @@ def two_callers(acme):
 
 def test_an_access_request_returns_everything_theirs_and_nothing_else(client_for, acme_admin, two_callers):
     client = client_for("acme.localhost", acme_admin)
-    created = client.post("/api/data-subject-requests/", {"kind": "access", "phone_number": "+372 5558 1111"},
+    created = client.post("/api/v1/data-subject-requests/", {"kind": "access", "phone_number": "+372 5558 1111"},
                           content_type="application/json")  # fmt: skip
     assert created.status_code == 201, created.content
     body = created.json()
     assert body["status"] == "done"
     assert (dt.datetime.fromisoformat(body["due_at"]) - dt.datetime.fromisoformat(body["raised_at"])).days == 30
-    archive = zipfile.ZipFile(io.BytesIO(client.get(f"/api/data-subject-requests/{body['id']}/export/").content))
+    archive = zipfile.ZipFile(io.BytesIO(client.get(f"/api/v1/data-subject-requests/{body['id']}/export/").content))
     records = archive.read("records.json").decode()
     assert "Subject Person" in records
     assert "Message of Subject Person" in records
@@ -56,7 +56,7 @@ def test_an_access_request_returns_everything_theirs_and_nothing_else(client_for
 def test_an_erasure_leaves_no_trace_beyond_what_it_says_it_keeps(acme, client_for, acme_admin, two_callers):
     mine, other = two_callers
     response = client_for("acme.localhost", acme_admin).post(
-        "/api/data-subject-requests/", {"kind": "erasure", "email": "subject@example.ee"},
+        "/api/v1/data-subject-requests/", {"kind": "erasure", "email": "subject@example.ee"},
         content_type="application/json",
     )  # fmt: skip
     result = response.json()["result"]
@@ -82,7 +82,7 @@ def test_an_erasure_under_legal_hold_is_refused_with_the_reason(acme, client_for
         LegalHold.objects.create(contact=mine, reason="Pending malpractice claim", created_by=dpo,
                                  expires_at=timezone.now() + dt.timedelta(days=90))  # fmt: skip
     response = client_for("acme.localhost", acme_admin).post(
-        "/api/data-subject-requests/", {"kind": "erasure", "phone_number": "+37255581111"},
+        "/api/v1/data-subject-requests/", {"kind": "erasure", "phone_number": "+37255581111"},
         content_type="application/json",
     )  # fmt: skip
     assert response.json()["status"] == "refused"
@@ -92,8 +92,8 @@ def test_an_erasure_under_legal_hold_is_refused_with_the_reason(acme, client_for
 
 
 def test_requests_are_for_client_admins_and_need_an_identifier(client_for, acme, globex_admin, acme_admin):
-    assert client_for("acme.localhost", globex_admin).get("/api/data-subject-requests/").status_code == 404
-    bad = client_for("acme.localhost", acme_admin).post("/api/data-subject-requests/", {"kind": "access"},
+    assert client_for("acme.localhost", globex_admin).get("/api/v1/data-subject-requests/").status_code == 404
+    bad = client_for("acme.localhost", acme_admin).post("/api/v1/data-subject-requests/", {"kind": "access"},
                                                          content_type="application/json")  # fmt: skip
     assert bad.status_code == 400
     assert bad.json()["field"] == "phone_number"
@@ -104,12 +104,12 @@ def test_a_rectification_corrects_every_record_of_the_person(acme, client_for, a
     client = client_for("acme.localhost", acme_admin)
     correction = {"kind": "rectification", "phone_number": "+37255581111",
                   "corrections": {"name": "Subject Person-Corrected"}}  # fmt: skip
-    response = client.post("/api/data-subject-requests/", correction, content_type="application/json")
+    response = client.post("/api/v1/data-subject-requests/", correction, content_type="application/json")
     assert response.json()["status"] == "done"
     with tenant_context(acme):
         assert Contact.objects.get(pk=mine.pk).name == "Subject Person-Corrected"
         assert Contact.objects.get(pk=other.pk).name == "Bystander Person"
-    refused = client.post("/api/data-subject-requests/", {"kind": "rectification", "phone_number": "+37255581111",
+    refused = client.post("/api/v1/data-subject-requests/", {"kind": "rectification", "phone_number": "+37255581111",
                           "corrections": {"health_notes": "x"}}, content_type="application/json")  # fmt: skip
     assert refused.status_code == 400
     assert refused.json()["field"] == "corrections"

@@ -40,7 +40,7 @@ def test_onboarding_clones_the_template_schema(client_for):
 
     admin = User.objects.create_user("hooli-admin", password="x")
     Membership.objects.create(user=admin, company=company, role=Membership.Role.CLIENT_ADMIN)
-    assert client_for("hooli.localhost", admin).get("/api/lines/").json()["results"] == []
+    assert client_for("hooli.localhost", admin).get("/api/v1/lines/").json()["results"] == []
 
 
 @pytest.mark.parametrize(

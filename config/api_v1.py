@@ -1,0 +1,18 @@
+"""The client company's REST API, version 1 (`/api/v1/` on the company's host).
+
+Every view derives from `tenants.gates.api.TenantAPIView`. Each app keeps its own routes in
+`<app>/api/urls.py`; this module only puts them under one prefix, with the schema.
+"""
+
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView
+
+urlpatterns = [
+    path("", include("answering.api.urls")),  # lines, messages, calls, voicemail, webhooks
+    path("", include("scheduling.api.urls")),  # appointments
+    path("", include("crm.api.urls")),  # contacts
+    path("", include("tenants.agreements.api.urls")),  # agreement, sub-processors
+    path("", include("audit.api.urls")),  # access log, data-subject requests, analytics
+    path("", include("tenants.api.urls")),  # team, API tokens
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+]

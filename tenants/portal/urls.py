@@ -1,0 +1,3 @@
+"""Portal pages of this app (see portal/navigation.py for the screen list)."""
+
+urlpatterns = []

@@ -1,0 +1,101 @@
+"""Browser tests (loaded with `-p tests.browser`): the real WSGI app on a live server over the
+test database, driven by Playwright in Debian's Chromium.
+
+The server runs in a thread of the test process, so it sees the session's demo world. A browser
+test must not use the `db` fixture (its transaction would hide the test's rows from the server);
+it asks for `live_db`, which allows database access without a transaction, and cleans up what it
+creates. Screenshots for the README and the guides are written by `screenshot(page, name)`.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+
+
+@pytest.fixture(scope="session")
+def live_server_port(demo_world, django_db_blocker):
+    """A threaded WSGI server for the whole app (static files through WhiteNoise) on 127.0.0.1.
+    Chromium resolves every `*.localhost` name to loopback, so `http://acme.localhost:<port>/`
+    reaches acme's portal."""
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
+
+    class QuietHandler(WSGIRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = ThreadedWSGIServer(("127.0.0.1", 0), QuietHandler, allow_reuse_address=False)
+    server.set_app(WSGIHandler())
+    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    thread.start()
+    yield server.server_port
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def live_db(django_db_blocker):
+    """Database access with no wrapping transaction: what the test writes, the server sees (the
+    blocker is process-wide, so this also lets the server's threads in). Clean up after yourself."""
+    with django_db_blocker.unblock():
+        yield
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the browser tests: {CHROMIUM} is missing (apt-get install -y chromium)")
+        pytest.skip(f"browser tests need Debian's Chromium at {CHROMIUM} (apt-get install -y chromium)")
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an event loop in this thread; the ORM calls the tests make
+    # alongside it are ordinary blocking calls, which Django would otherwise refuse there.
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def portal(browser, live_server_port, live_db):
+    """`portal("acme-admin", "acme")`: a browser page signed in to that company's portal through
+    its real sign-in form. `portal(None, "acme")` is a page that has not signed in."""
+    from tenants.demo import DEMO_PASSWORD
+
+    contexts = []
+
+    def open_page(username: str | None, slug: str, *, password: str = DEMO_PASSWORD):
+        context = browser.new_context(base_url=f"http://{slug}.localhost:{live_server_port}",
+                                      viewport={"width": 1280, "height": 860})  # fmt: skip
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        page = context.new_page()
+        if username is not None:
+            page.goto("/accounts/login/")
+            page.fill("#id_username", username)
+            page.fill("#id_password", password)
+            page.click("main form button[type=submit]")
+            page.wait_for_load_state()
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+def screenshot(page, name: str) -> Path:
+    """Save a full-page screenshot as docs/screenshots/<name>.png (used by the README and docs)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
