@@ -9,13 +9,14 @@ class AuditConfig(AppConfig):
         from auditlog.registry import auditlog
 
         from audit import receivers  # noqa: F401 - connects the access log and the chain
-        from audit.models import LegalHold, RetentionRun
+        from audit.models import EvidencePack, LegalHold, RetentionRun
         from tenants.categories import personal_fields, registry
 
         # Every model that holds personal data is in the change log, its personal fields masked
         # so the log never holds their values.
-        # A purge writes one change-log entry per run (its RetentionRun), never one per row.
-        for model in (RetentionRun, LegalHold):
+        # A purge writes one change-log entry per run (its RetentionRun), never one per row; producing
+        # an evidence pack is a change-log entry too.
+        for model in (RetentionRun, LegalHold, EvidencePack):
             if not auditlog.contains(model):
                 auditlog.register(model)
         for model in {entry.model for entry in registry()}:

@@ -164,3 +164,21 @@ class LineDayStats(models.Model):
 
 
 not_personal(LineDayStats, "repeat_caller_share", "voicemails", reason="counts and shares, no person in them")
+
+
+class EvidencePack(models.Model):
+    """An audit evidence pack the client company asked for (Art. 28(3)(h) GDPR): a ZIP generated from
+    the records (never typed), stored encrypted, downloadable by the company's admins and the DPO."""
+
+    requested_by = models.ForeignKey("tenants.User", on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(auto_now_add=True)
+    file = models.CharField(max_length=200)
+    sha256 = models.CharField(max_length=64)
+    size = models.PositiveIntegerField()
+    contents = models.JSONField(default=dict, help_text="Each file in the pack, with its number of rows")
+
+    class Meta:
+        ordering = ["-requested_at"]
+
+    def __str__(self) -> str:
+        return f"Evidence pack #{self.pk}"

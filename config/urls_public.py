@@ -4,7 +4,21 @@ from django.contrib import admin
 from django.urls import path
 from django.views.generic import RedirectView
 
+from audit.dpo_views import evidence_download_view, evidence_list_view
+
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    # The DPO's pages over the client companies' audit evidence (the audit app is a tenant app, which
+    # the admin site in `tenants` may not import, so they are mounted here, behind the admin's sign-in).
+    path(
+        "admin/dpo/evidence/",
+        admin.site.admin_view(lambda request: evidence_list_view(admin.site, request)),
+        name="dpo-evidence",
+    ),
+    path(
+        "admin/dpo/evidence/<slug:slug>/<int:pk>/download/",
+        admin.site.admin_view(evidence_download_view),
+        name="dpo-evidence-download",
+    ),
     path("admin/", admin.site.urls),
 ]

@@ -21,6 +21,7 @@ SCREENS = [
     ("portal-data-requests", _("Data requests"), False),
     ("portal-analytics", _("Analytics"), False),
     ("portal-team", _("Team"), True),
+    ("portal-audits", _("Audits"), True),
     ("portal-api-tokens", _("API tokens"), False),
 ]
 

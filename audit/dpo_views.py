@@ -1,0 +1,47 @@
+"""The DPO's view of the client companies' audit evidence packs (in the admin, /admin/dpo/evidence/).
+
+Only the DPO may open these: the packs are for the company's admins and the DPO, not for agents,
+supervisors or provider admins."""
+
+from __future__ import annotations
+
+from django.http import Http404, HttpResponse
+from django.template.response import TemplateResponse
+from django.views.decorators.http import require_POST
+from django_tenants.utils import schema_context
+
+from audit.evidence import evidence_pack_read
+from audit.models import AccessLogEntry, EvidencePack
+from tenants.models import ClientCompany, User
+
+
+def _dpo_only(request) -> None:
+    if getattr(request.user, "provider_role", "") != User.ProviderRole.DPO:
+        raise Http404
+
+
+def evidence_list_view(admin_site, request):
+    _dpo_only(request)
+    rows = []
+    for company in ClientCompany.objects.filter(kind=ClientCompany.Kind.CLIENT).order_by("name"):
+        with schema_context(company.schema_name):
+            rows += [(company, pack) for pack in EvidencePack.objects.select_related("requested_by")[:20]]
+    context = {**admin_site.each_context(request), "title": "Audit evidence packs", "rows": rows}
+    return TemplateResponse(request, "admin/audit/evidence_packs.html", context)
+
+
+@require_POST
+def evidence_download_view(request, slug: str, pk: int):
+    _dpo_only(request)
+    company = ClientCompany.objects.filter(schema_name=slug, kind=ClientCompany.Kind.CLIENT).first()
+    if company is None:
+        raise Http404
+    with schema_context(company.schema_name):
+        pack = EvidencePack.objects.filter(pk=pk).first()
+        if pack is None:
+            raise Http404
+        content = evidence_pack_read(pack=pack, actor=request.user, channel=AccessLogEntry.Channel.ADMIN,
+                                     path=request.path)  # fmt: skip
+    response = HttpResponse(content, content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="audit-evidence-{slug}-{pk}.zip"'
+    return response

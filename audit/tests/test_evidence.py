@@ -1,0 +1,137 @@
+"""Audit evidence packs: made from the records, about one company only, for its admins and the DPO."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import zipfile
+
+import pytest
+from auditlog.models import LogEntry
+from django.contrib.contenttypes.models import ContentType
+from django.utils import timezone
+from django_tenants.utils import tenant_context
+
+from audit.models import AccessLogEntry, EvidencePack
+from crm.models import Contact
+from crm.services import contact_create
+from tenants.agreements.models import Agreement
+from tenants.incidents.models import Incident, IncidentCompany
+from tenants.models import Membership, User
+
+pytestmark = pytest.mark.django_db
+
+
+def _produce(client_for, admin) -> tuple[EvidencePack, dict[str, bytes]]:
+    client = client_for("acme.localhost", admin)
+    assert client.post("/audits/").status_code == 302
+    pack = EvidencePack.objects.first()
+    response = client.post(f"/audits/{pack.pk}/download/")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/zip"
+    archive = zipfile.ZipFile(io.BytesIO(response.content))
+    return pack, {name: archive.read(name) for name in archive.namelist()}
+
+
+def _seeded_values(company) -> set[str]:
+    """What the demo seeded for a company, and what a pack about it would show."""
+    values = {company.schema_name, company.name, f"{company.schema_name}-admin", f"admin@{company.schema_name}.example"}
+    with tenant_context(company):
+        for contact in Contact.objects.all():
+            values |= {v for v in (contact.name, contact.phone_number, contact.email) if v}
+    for version in Agreement.objects.get(company=company).versions.all():
+        values |= {v for v in (version.subject_matter, version.nature_and_purpose, version.client_signed_by) if v}
+        values |= set(version.sub_processors.values_list("name", flat=True))
+    return values
+
+
+@pytest.fixture
+def shared_incident(acme, globex):
+    dpo = User.objects.get(username="dpo")
+    incident = Incident.objects.create(title="Mis-sent voicemail e-mails", description="A routing rule sent e-mails "
+                                       "to the wrong mailbox.", detected_at=timezone.now(), recorded_by=dpo,
+                                       categories=["user.voice"])  # fmt: skip
+    for company in (acme, globex):
+        IncidentCompany.objects.create(incident=incident, company=company, notification_hours=24,
+                                       deadline=timezone.now() + dt.timedelta(hours=24))  # fmt: skip
+    return incident
+
+
+def test_acmes_pack_holds_its_records_and_nothing_about_globex(client_for, acme, globex, acme_admin,
+                                                                  shared_incident):  # fmt: skip
+    with tenant_context(globex):
+        contact_create(name="Gregor Globexian", phone_number="+37255590001", email="gregor@globex-client.ee",
+                       actor=None)  # fmt: skip
+    with tenant_context(acme):
+        _pack, files = _produce(client_for, acme_admin)
+    assert {"index.html", "manifest.json", "agreement.json", "agreement_history.csv", "sub_processors.csv",
+            "staff.csv", "access_log_summary.csv", "retention_runs.csv", "data_subject_requests.csv",
+            "incidents.json", "security_measures.json"} <= set(files)  # fmt: skip
+
+    # It is generated from acme's records.
+    agreement = json.loads(files["agreement.json"])
+    active = Agreement.objects.get(company=acme).versions.get(status="active")
+    assert [v["number"] for v in agreement["versions"] if v["status"] == "active"] == [active.number]
+    staff = {row["username"] for row in csv.DictReader(io.StringIO(files["staff.csv"].decode()))}
+    assert {"agent1", "agent2"} <= staff
+    incidents = json.loads(files["incidents.json"])
+    assert [i["incident"] for i in incidents] == [shared_incident.pk]
+    manifest = json.loads(files["manifest.json"])
+    assert manifest["company"] == "acme"
+    assert set(manifest["files"]) == set(files) - {"index.html", "manifest.json"}
+    assert b"Audit evidence: " + acme.name.encode() in files["index.html"]
+
+    # ...and nothing in it, in any file, is globex's.
+    everything = b"\n".join(files.values()).decode().lower()
+    globex_only = _seeded_values(globex) - _seeded_values(acme)  # the demo's DPAs share some wording
+    assert len(globex_only) >= 8
+    leaked = sorted(value for value in globex_only if value.lower() in everything)
+    assert leaked == []
+
+
+def test_producing_and_downloading_a_pack_are_logged(client_for, acme, acme_admin):
+    with tenant_context(acme):
+        pack, _files = _produce(client_for, acme_admin)
+        created = LogEntry.objects.get(content_type=ContentType.objects.get_for_model(EvidencePack),
+                                       object_pk=str(pack.pk), action=LogEntry.Action.CREATE)  # fmt: skip
+        assert created.actor == acme_admin
+        download = AccessLogEntry.objects.get(object_type="audit.EvidencePack")
+        assert (download.user, download.channel, download.object_ids) == (acme_admin, "portal", [str(pack.pk)])
+
+
+def test_only_the_companys_admins_may_ask_for_or_download_a_pack(client_for, acme, acme_admin, globex_admin):
+    member = User.objects.create_user("acme-member-ev", password="x")
+    Membership.objects.create(user=member, company=acme, role=Membership.Role.CLIENT_MEMBER)
+    with tenant_context(acme):
+        pack, _files = _produce(client_for, acme_admin)
+    for person in (member, globex_admin):
+        client = client_for("acme.localhost", person)
+        assert client.get("/audits/").status_code == 404
+        assert client.post("/audits/").status_code == 404
+        assert client.post(f"/audits/{pack.pk}/download/").status_code == 404
+    # A globex admin on globex's own host cannot reach acme's pack by its id.
+    assert client_for("globex.localhost", globex_admin).post(f"/audits/{pack.pk}/download/").status_code == 404
+    with tenant_context(acme):
+        assert EvidencePack.objects.count() == 1
+
+
+def test_the_dpo_may_download_a_pack_and_provider_staff_may_not(client_for, admin_for, acme, acme_admin):
+    with tenant_context(acme):
+        pack, _files = _produce(client_for, acme_admin)
+    url = f"/admin/dpo/evidence/acme/{pack.pk}/download/"
+    for username in ("agent1", "supervisor", "provider-admin"):
+        staff = admin_for(User.objects.get(username=username))
+        assert staff.get("/admin/dpo/evidence/").status_code == 404
+        assert staff.post(url).status_code == 404
+    dpo = admin_for(User.objects.get(username="dpo"))
+    listing = dpo.get("/admin/dpo/evidence/")
+    assert listing.status_code == 200
+    assert f"#{pack.pk}" in listing.content.decode()
+    download = dpo.post(url)
+    assert download.status_code == 200
+    assert zipfile.ZipFile(io.BytesIO(download.content)).read("manifest.json")
+    assert dpo.post(f"/admin/dpo/evidence/globex/{pack.pk}/download/").status_code == 404
+    with tenant_context(acme):
+        assert AccessLogEntry.objects.filter(object_type="audit.EvidencePack", channel="admin").count() == 1
