@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.http import HttpResponseForbidden, JsonResponse
 from django_tenants.utils import get_public_schema_name
 
 from tenants.gates.engine import Role, role_for_request
+from tenants.gates.signals import access_refused
 from tenants.models import ClientCompany
 from tenants.views import unknown_host
 
@@ -13,6 +16,8 @@ from tenants.views import unknown_host
 # `/accounts/` holds sign-in, sign-out and password reset only (a page there that needs a signed-in
 # user must say so itself); `/i18n/` is the language switch. The calendar feed's secret token, and
 # the telephony provider's signature, are their credentials.
+logger = logging.getLogger("vastaja.security")
+
 ANONYMOUS_PATHS = ("/accounts/", "/i18n/", "/static/", "/calendar/", "/telephony/")
 
 
@@ -34,12 +39,23 @@ class TenantGateMiddleware:
             return suspended(request)
         if request.user.is_authenticated:
             if role_for_request(request, company) not in Role.CLIENT:
+                _log_cross_tenant_attempt(request, company)
                 return not_found(request)
         elif not request.path.startswith(ANONYMOUS_PATHS) and not request.path.startswith("/api/"):
             from django.contrib.auth.views import redirect_to_login
 
             return redirect_to_login(request.get_full_path())
         return self.get_response(request)
+
+
+def _log_cross_tenant_attempt(request, company) -> None:
+    """Someone signed in, but not one of this company's client users, asked for one of its pages:
+    the company's access log records the refusal (with who and which path), and so does the log."""
+    channel = "api" if request.path.startswith("/api/") else "portal"
+    access_refused.send(sender=ClientCompany, user=request.user, channel=channel, model=ClientCompany,
+                        object_ids=[str(company.pk)], fields=[], path=request.path)  # fmt: skip
+    logger.warning("cross-tenant request refused: user %s on %s %s", request.user.pk, company.schema_name,
+                   request.path)  # fmt: skip
 
 
 def not_found(request):
