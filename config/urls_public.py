@@ -5,6 +5,7 @@ from django.urls import path
 from django.views.generic import RedirectView
 
 from audit.dpo_views import evidence_download_view, evidence_list_view
+from config.help import staff_guide_view, staff_screenshot_view
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
@@ -20,5 +21,7 @@ urlpatterns = [
         admin.site.admin_view(evidence_download_view),
         name="dpo-evidence-download",
     ),
+    path("admin/help/screenshots/<str:name>", admin.site.admin_view(staff_screenshot_view), name="help-screenshot"),
+    path("admin/help/<slug:name>/", admin.site.admin_view(staff_guide_view), name="staff-guide"),
     path("admin/", admin.site.urls),
 ]

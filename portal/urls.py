@@ -3,12 +3,14 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from portal.views import set_language
+from portal.views import help_page, help_screenshot, set_language
 
 urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(template_name="portal/login.html"), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/setlang/", set_language, name="set-language"),
+    path("help/", help_page, name="portal-help"),
+    path("help/screenshots/<str:name>", help_screenshot, name="portal-help-screenshot"),
     path("", include("answering.portal.urls")),  # today, messages, calls, voicemail
     path("", include("scheduling.portal.urls")),  # appointments
     path("", include("crm.portal.urls")),  # contacts

@@ -1,7 +1,11 @@
 from django.conf import settings
+from django.shortcuts import render
 from django.http import HttpResponseBadRequest, HttpResponseRedirect
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
+
+from config.help import guide, screenshot_response
+from portal.gates import client_page
 
 
 @require_POST
@@ -23,3 +27,15 @@ def set_language(request):
         secure=settings.SESSION_COOKIE_SECURE, httponly=True,
     )  # fmt: skip
     return response
+
+
+@client_page
+def help_page(request):
+    """The client admin's guide (docs/client-admin-guide.md), inside the portal."""
+    title, html = guide("client-admin", screenshot_base="/help/screenshots/")
+    return render(request, "portal/help.html", {"title": title, "guide_html": html})
+
+
+@client_page
+def help_screenshot(request, name: str):
+    return screenshot_response(name)

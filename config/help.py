@@ -1,0 +1,66 @@
+"""The guides in `docs/`, shown inside the product: staff read theirs from the admin's Help link,
+client admins theirs from the portal. The Markdown files are the single source; the README links
+to the same files."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+
+import markdown
+from django.conf import settings
+from django.http import FileResponse, Http404
+from django.utils.safestring import mark_safe
+
+DOCS = Path(settings.BASE_DIR) / "docs"
+GUIDES = {
+    "agent": "agent-guide.md",
+    "dpo": "dpo-guide.md",
+    "client-admin": "client-admin-guide.md",
+}
+STAFF_GUIDES = ("agent", "dpo")
+SCREENSHOT = re.compile(r"^[a-z0-9-]+\.png$")
+
+
+@lru_cache(maxsize=16)
+def _render(path: Path, mtime: float) -> tuple[str, str]:
+    text = path.read_text()
+    title = next((line[2:].strip() for line in text.splitlines() if line.startswith("# ")), path.stem)
+    html = markdown.markdown(text, extensions=["tables", "toc", "fenced_code"], output_format="html")
+    return title, html
+
+
+def guide(name: str, *, screenshot_base: str) -> tuple[str, str]:
+    """(title, HTML) of a guide, with its screenshots pointed at `screenshot_base`."""
+    if name not in GUIDES:
+        raise Http404
+    path = DOCS / GUIDES[name]
+    title, html = _render(path, path.stat().st_mtime)
+    html = html.replace('src="screenshots/', f'src="{screenshot_base}')
+    html = re.sub(r'href="([a-z-]+)-guide\.md(#[\w-]+)?"', lambda m: f'href="../{m.group(1)}/{m.group(2) or ""}"', html)
+    return title, mark_safe(html)  # noqa: S308 - rendered from the repository's own Markdown files
+
+
+def screenshot_response(name: str) -> FileResponse:
+    if not SCREENSHOT.match(name) or not (DOCS / "screenshots" / name).is_file():
+        raise Http404
+    return FileResponse(open(DOCS / "screenshots" / name, "rb"), content_type="image/png")  # noqa: SIM115
+
+
+def staff_guide_view(request, name: str):
+    """/admin/help/<guide>/: the agent's and the DPO's guides, for signed-in provider staff."""
+    from django.contrib import admin
+    from django.template.response import TemplateResponse
+
+    if name not in STAFF_GUIDES or not getattr(request.user, "is_provider_staff", False):
+        raise Http404
+    title, html = guide(name, screenshot_base="/admin/help/screenshots/")
+    context = {**admin.site.each_context(request), "title": title, "guide_html": html}
+    return TemplateResponse(request, "admin/help.html", context)
+
+
+def staff_screenshot_view(request, name: str):
+    if not getattr(request.user, "is_provider_staff", False):
+        raise Http404
+    return screenshot_response(name)
