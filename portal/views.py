@@ -1,6 +1,6 @@
 from django.conf import settings
-from django.shortcuts import render
 from django.http import HttpResponseBadRequest, HttpResponseRedirect
+from django.shortcuts import render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
