@@ -64,7 +64,8 @@ def test_acceptance_an_expired_health_course_hides_all_of_acme_and_none_of_globe
     assert [gap.course_code for gap in policy.training_gaps] == ["health-data"]
     globex_policy = policy_for(user=agent1, company=globex)
     assert globex_policy.training_gaps == ()
-    assert globex_policy.can_read(Call, "caller_name") and globex_policy.can_read(Call, "notes")
+    assert globex_policy.can_read(Call, "caller_name")
+    assert globex_policy.can_read(Call, "notes")
     assert not globex_policy.can_read(Call, "caller_number")  # globex never granted numbers
 
     # The admin, on the very next request with the same session: acme's lists, forms and export
@@ -79,13 +80,16 @@ def test_acceptance_an_expired_health_course_hides_all_of_acme_and_none_of_globe
 
     call = _calls(acme)[0]
     form = acme_admin.get(f"{CALLS}{call.pk}/change/").content.decode()
-    assert _shown(form) == [] and "Asked for a call back" not in form
+    assert _shown(form) == []
+    assert "Asked for a call back" not in form
     contacts = acme_admin.get(CONTACTS).content.decode()
     assert _shown(contacts) == []
     export = acme_admin.post(CALLS, {"action": "export_csv", "_selected_action": [c.pk for c in _calls(acme)]})
     assert export["Content-Type"] == "text/csv"
     header = export.content.decode().splitlines()[0]
-    assert "Caller name" not in header and "Caller number" not in header and "Notes" not in header
+    assert "Caller name" not in header
+    assert "Caller number" not in header
+    assert "Notes" not in header
     assert _shown(export.content.decode()) == []
 
     globex_page = globex_admin.get(CALLS).content.decode()
@@ -94,8 +98,8 @@ def test_acceptance_an_expired_health_course_hides_all_of_acme_and_none_of_globe
 
 
 def test_the_expiry_takes_effect_on_the_next_request_and_a_renewal_restores_it(admin_for, agent1, acme):
-    from tenants.training.services import training_record_add
     from tenants.training.models import Course
+    from tenants.training.services import training_record_add
 
     client = admin_for(agent1, "acme")
     assert "Jaan Kask" in client.get(CALLS).content.decode()
@@ -113,7 +117,8 @@ def test_an_expired_general_course_hides_every_company(admin_for, agent1, acme, 
     for slug in ("acme", "globex"):
         page = admin_for(agent1, slug).get(CALLS).content.decode()
         assert _shown(page) == []
-        assert "Data protection essentials" in page and "every member of staff must hold it" in page
+        assert "Data protection essentials" in page
+        assert "every member of staff must hold it" in page
 
 
 def test_a_missing_commitment_hides_every_company_and_says_so(admin_for, agent1, globex):
