@@ -60,7 +60,8 @@ def bench_company(
 ):
     """A client company with an active DPA that lets agents and supervisors read `read_grants`,
     the given provider staff (usernames that are also their roles) assigned to it with a TOTP
-    device, a DPO and a client admin. Returns (company, {username: user})."""
+    device, a signed commitment and the general course, a DPO and a client admin.
+    Returns (company, {username: user})."""
     import datetime as dt
 
     from django.utils import timezone
@@ -82,6 +83,14 @@ def bench_company(
         TOTPDevice.objects.create(user=people[role], name="bench", confirmed=True)
 
     dpo, today = people["dpo"], timezone.localdate()
+    # The training gate: each member of staff has signed the commitment and holds the general course.
+    from tenants.training import services as training
+
+    course = training.course_ensure(code="dp-essentials", title="Data protection essentials", validity_months=12,
+                                    required_for_all_staff=True, actor=dpo)  # fmt: skip
+    for role in staff:
+        training.commitment_record(user=people[role], document_version="bench", signed_on=today, actor=dpo)
+        training.training_record_add(user=people[role], course=course, completed_on=today, actor=dpo)
     version = dpa.dpa_draft_create(
         company=company, actor=dpo, subject_matter="x", nature_and_purpose="x", start_date=today,
         end_date=today + dt.timedelta(days=30), data_subject_categories="x", security_measures="x",

@@ -46,6 +46,8 @@ SHARED_APPS = [
     "tenants.apps.TenantsConfig",
     "tenants.agreements.apps.AgreementsConfig",
     "tenants.incidents.apps.IncidentsConfig",
+    "tenants.training.apps.TrainingConfig",
+    "tenants.risks.apps.RisksConfig",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",

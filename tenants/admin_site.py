@@ -10,6 +10,7 @@ from django.urls import path, reverse
 from django_otp import devices_for_user
 from django_otp.admin import OTPAdminAuthenticationForm, OTPAdminSite
 
+from tenants.gates.engine import policy_for_request
 from tenants.gates.selection import company_select, selected_company
 from tenants.selectors import client_list_for_user
 
@@ -48,7 +49,10 @@ class VastajaAdminSite(OTPAdminSite):
     def each_context(self, request):
         context = super().each_context(request)
         if request.user.is_authenticated and getattr(request.user, "is_provider_staff", False):
-            context["admin_company"] = selected_company(request)
+            company = context["admin_company"] = selected_company(request)
+            # Why the person sees no personal field of this company (their commitment or training),
+            # and what to do: shown on every admin page while they work for it.
+            context["admin_training_gaps"] = policy_for_request(request, company).training_gaps if company else ()
         return context
 
     def switch_view(self, request):

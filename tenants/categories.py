@@ -31,6 +31,16 @@ TAXONOMY: dict[str, str] = {
 }
 
 
+# The special categories of GDPR Art. 9 in the taxonomy. A DPA granting one (or a parent of one, such
+# as `user`) needs a data-protection impact assessment before the DPO can approve it.
+SPECIAL_CATEGORIES: frozenset[str] = frozenset({"user.health"})
+
+
+def special_categories_reached(category: str) -> set[str]:
+    """The special categories a grant of `category` reaches: itself, its children or its parents."""
+    return {s for s in SPECIAL_CATEGORIES if covers(category, s) or covers(s, category)}
+
+
 def covers(granted: str, category: str) -> bool:
     """Does a grant of `granted` cover `category`? A parent covers its children."""
     return category == granted or category.startswith(granted + ".")

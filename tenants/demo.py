@@ -14,7 +14,9 @@ from django_tenants.utils import tenant_context
 from guardian.shortcuts import assign_perm
 
 from tenants.models import Assignment, ClientCompany, Membership, User
+from tenants.risks.demo import risks_demo_seed
 from tenants.services import client_onboard, provider_ensure, template_ensure
+from tenants.training.demo import training_demo_seed
 
 DEMO_PASSWORD = "demo-pass-123"
 # RFC 6238's test secret ("12345678901234567890"); base32 for authenticator apps.
@@ -60,6 +62,8 @@ DPA_GRANTS = {
     "initech": ["user.contact.name", "user.contact.phone_number", "user.content.private"],
 }  # fmt: skip
 DPA_ACTIVE = {"acme", "globex"}
+# Courses each DPA requires of agents and supervisors (tenants/training/demo.py makes them).
+DPA_COURSES = {"acme": ["health-data"]}
 # Each DPA's breach clause: how soon the provider must tell the client of an incident.
 BREACH_HOURS = {"acme": 24, "globex": 36, "initech": 48}
 
@@ -101,6 +105,8 @@ def demo_seed(*, log: Callable[[str], None] = print, rich: bool = True) -> dict[
         _totp_ensure(user)
         for slug in slugs:
             Assignment.objects.get_or_create(user=user, company=companies[slug])
+    log("  staff commitments and training")
+    training_demo_seed(staff=staff, recorder=staff["dpo"])
 
     for slug, company in companies.items():
         company.refresh_from_db()
@@ -123,6 +129,8 @@ def demo_seed(*, log: Callable[[str], None] = print, rich: bool = True) -> dict[
                 _calls_seed(slug)
             for extend in DEMO_EXTENSIONS:
                 extend(slug, rich)
+    log("  risk register")
+    risks_demo_seed(companies=companies, dpo=staff["dpo"])
     return companies
 
 
@@ -174,6 +182,7 @@ def _dpa_seed(company: ClientCompany, *, admin: User, dpo: User, drafter: User) 
     from django.utils import timezone
 
     from tenants.agreements import services as dpa
+    from tenants.training.models import Course
 
     today = timezone.localdate()
     version = dpa.dpa_draft_create(
@@ -201,6 +210,8 @@ def _dpa_seed(company: ClientCompany, *, admin: User, dpo: User, drafter: User) 
         version=version, name="Twilio Ireland Ltd", purpose="Telephony", location="EU (Ireland)",
         authorised_on=today - dt.timedelta(days=60), actor=drafter,
     )  # fmt: skip
+    for code in DPA_COURSES.get(company.schema_name, []):
+        dpa.dpa_course_require(version=version, course=Course.objects.get(code=code), actor=drafter)
     dpa.dpa_submit(version=version, actor=drafter)
     if company.schema_name in DPA_ACTIVE:
         dpa.dpa_sign_for_client(version=version, actor=admin)

@@ -14,7 +14,14 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from tenants.agreements import services
-from tenants.agreements.models import Agreement, AgreementVersion, CategoryGrant, RetentionRule, SubProcessor
+from tenants.agreements.models import (
+    Agreement,
+    AgreementVersion,
+    CategoryGrant,
+    CourseRequirement,
+    RetentionRule,
+    SubProcessor,
+)
 from tenants.agreements.selectors import (
     dpa_diff,
     dpa_expiring,
@@ -24,6 +31,13 @@ from tenants.agreements.selectors import (
 )
 from tenants.errors import ApplicationError
 from tenants.models import User
+from tenants.risks.selectors import (
+    assessments_review_overdue,
+    diligence_overdue,
+    dpia_missing,
+    sub_processors_without_diligence,
+)
+from tenants.training.selectors import overdue_training_count
 
 READERS = (User.ProviderRole.DPO, User.ProviderRole.PROVIDER_ADMIN)
 
@@ -63,6 +77,11 @@ class SubProcessorInline(_DraftOnlyInline):
     model = SubProcessor
 
 
+class CourseRequirementInline(_DraftOnlyInline):
+    model = CourseRequirement
+    verbose_name = "course required of agents and supervisors"
+
+
 class ReviewQueueFilter(admin.SimpleListFilter):
     title = "DPO workspace"
     parameter_name = "queue"
@@ -97,7 +116,7 @@ class AgreementVersionAdmin(admin.ModelAdmin):
     list_filter = [ReviewQueueFilter, "status"]
     search_fields = ["agreement__company__name"]
     list_select_related = ["agreement__company", "approved_by"]
-    inlines = [CategoryGrantInline, RetentionRuleInline, SubProcessorInline]
+    inlines = [CategoryGrantInline, RetentionRuleInline, SubProcessorInline, CourseRequirementInline]
     WORKFLOW = [
         "status", "client_signed_by", "client_signed_at", "submitted_at", "review_started_at", "approved_by",
         "approved_at", "rejection_reason", "activated_at", "ended_at", "end_reason",
@@ -184,6 +203,7 @@ class AgreementVersionAdmin(admin.ModelAdmin):
             "form": form,
             "diff": dpa_diff(version=version, against=dpa_in_force(company=version.agreement.company)),
             "missing": services.dpa_missing_items(version=version),
+            "needs_dpia": dpia_missing(version=version),
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/agreements/decide.html", context)
@@ -210,7 +230,8 @@ class AgreementAdmin(admin.ModelAdmin):
 
 
 def dpo_workspace_view(admin_site, request):
-    """One page for the DPO: the review queue, expiring agreements, open objection windows."""
+    """One page for the DPO: the review queue, expiring agreements, open objection windows, and the
+    risk register's overdue reviews, sub-processors' due diligence and staff training lapsed."""
     if _role(request) not in READERS:
         raise Http404
     context = {
@@ -219,5 +240,9 @@ def dpo_workspace_view(admin_site, request):
         "queue": dpa_review_queue().order_by("submitted_at"),
         "expiring": dpa_expiring().order_by("end_date"),
         "objections": sub_processors_in_objection_window(),
+        "risk_reviews_overdue": assessments_review_overdue(),
+        "diligence_overdue": diligence_overdue(),
+        "diligence_missing": sub_processors_without_diligence(),
+        "training_overdue": overdue_training_count(),
     }
     return TemplateResponse(request, "admin/agreements/workspace.html", context)

@@ -169,3 +169,18 @@ class SubProcessor(models.Model):
     @property
     def objection_window_ends(self) -> dt.date:
         return self.authorised_on + dt.timedelta(days=self.objection_window_days)
+
+
+class CourseRequirement(models.Model):
+    """A course the provider's agents and supervisors must hold, valid, to see any personal field of
+    the company while this version is in force (on top of the course required of all staff)."""
+
+    version = models.ForeignKey(AgreementVersion, on_delete=models.CASCADE, related_name="course_requirements")
+    course = models.ForeignKey("training.Course", on_delete=models.PROTECT, related_name="dpa_requirements")
+
+    class Meta:
+        ordering = ["course"]
+        constraints = [models.UniqueConstraint(fields=["version", "course"], name="dpa_course_once")]
+
+    def __str__(self) -> str:
+        return f"requires {self.course}"

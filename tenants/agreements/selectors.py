@@ -66,6 +66,7 @@ def dpa_diff(*, version: AgreementVersion, against: AgreementVersion | None) -> 
         out["sub-processors"] = "\n".join(
             f"{s.name} ({s.purpose}, {s.location}, authorised {s.authorised_on})" for s in v.sub_processors.all()
         )
+        out["required courses"] = "\n".join(str(r.course) for r in v.course_requirements.select_related("course"))
         return out
 
     old, new = items(against), items(version)

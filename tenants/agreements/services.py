@@ -12,10 +12,18 @@ from auditlog.context import set_actor
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from tenants.agreements.models import Agreement, AgreementVersion, CategoryGrant, RetentionRule, SubProcessor
+from tenants.agreements.models import (
+    Agreement,
+    AgreementVersion,
+    CategoryGrant,
+    CourseRequirement,
+    RetentionRule,
+    SubProcessor,
+)
 from tenants.categories import covered_by_any, validate_category
 from tenants.errors import ApplicationError
 from tenants.models import ClientCompany, Membership, User
+from tenants.risks.selectors import dpia_missing
 
 Status = AgreementVersion.Status
 
@@ -58,6 +66,8 @@ def dpa_draft_create(*, company: ClientCompany, actor: User, copy_from: Agreemen
                 SubProcessor.objects.create(version=version, name=sub.name, purpose=sub.purpose, location=sub.location,
                                             authorised_on=sub.authorised_on,
                                             objection_window_days=sub.objection_window_days)  # fmt: skip
+            for requirement in copy_from.course_requirements.all():
+                CourseRequirement.objects.create(version=version, course_id=requirement.course_id)
     return version
 
 
@@ -106,6 +116,15 @@ def dpa_sub_processor_add(
                            authorised_on=authorised_on, objection_window_days=objection_window_days)  # fmt: skip
         _save(sub)
     return sub
+
+
+def dpa_course_require(*, version: AgreementVersion, course, actor: User) -> CourseRequirement:
+    """Require a course of the agents and supervisors working under this version, on a draft. Without
+    it, valid, they see no personal field of the company (tenants/gates/engine.py)."""
+    _require_status(version, EDITABLE, "required courses can change only on a draft")
+    with transaction.atomic(), set_actor(actor):
+        requirement, _ = CourseRequirement.objects.get_or_create(version=version, course=course)
+    return requirement
 
 
 def dpa_missing_items(*, version: AgreementVersion) -> list[str]:
@@ -161,6 +180,7 @@ def dpa_approve(*, version: AgreementVersion, actor: User) -> AgreementVersion:
     missing = dpa_missing_items(version=version)
     if missing:
         raise ApplicationError("The agreement is incomplete. Missing: " + "; ".join(missing) + ".", code="incomplete")
+    _require_dpia(version)
     return _transition(version, actor, status=Status.UNDER_REVIEW, approved_by=actor, approved_at=timezone.now(),
                        review_started_at=version.review_started_at or timezone.now())  # fmt: skip
 
@@ -184,6 +204,7 @@ def dpa_activate(*, version: AgreementVersion, actor: User) -> AgreementVersion:
         problems.append("the client company's signature")
     if version.approved_at is None:
         problems.append("the DPO's approval")
+    problems += [f"an impact assessment (DPIA) covering {category}" for category in dpia_missing(version=version)]
     if problems:
         raise ApplicationError("The version cannot be activated. Missing: " + "; ".join(problems) + ".",
                                code="not_activatable")  # fmt: skip
@@ -251,6 +272,19 @@ def _save(obj) -> None:
 def _require_status(version: AgreementVersion, allowed, message: str) -> None:
     if version.status not in allowed:
         raise ApplicationError(f"{message} (this version is {version.get_status_display().lower()})", field="status")
+
+
+def _require_dpia(version: AgreementVersion) -> None:
+    """A special category (GDPR Art. 9) is granted only on the strength of an impact assessment."""
+    missing = dpia_missing(version=version)
+    if missing:
+        raise ApplicationError(
+            f"This version grants the special category {', '.join(missing)} (GDPR Art. 9), and no impact "
+            "assessment covers it. Record a data-protection impact assessment (DPIA) of this company that names "
+            f"{', '.join(missing)}, assess at least one risk in it, and link it to version {version.number} "
+            "(Risk register → Risk assessments); then approve.",
+            code="dpia_required",
+        )
 
 
 def _require_dpo(actor: User) -> None:

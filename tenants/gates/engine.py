@@ -4,7 +4,8 @@ Gate 1, tenant: `role_in` (memoised per request by `role_for_request`): provider
 the companies they are assigned to, in the admin; a company's own host (portal and API) admits its
 client users only, because it shows the controller's data in full. Gate 2, object: `objects_visible` (guardian grants on
 coarse objects, inherited by the records under them). Gate 3, field: `policy_for` (the active
-DPA's category grants for the person's role).
+DPA's category grants for the person's role, and for agents and supervisors only while their
+confidentiality commitment and required training are in order).
 
 A Policy is resolved once per request (and so per DPA version) and then answers for every field of
 every row from memory. Nothing is cached across requests: a revoked or expired DPA takes effect on
@@ -68,6 +69,9 @@ class Policy:
     write: frozenset[str] = field(default_factory=frozenset)
     all_personal: bool = False
     dpa_version_id: int | None = None
+    # Why an agent or supervisor gets no personal field although a DPA is in force (their
+    # commitment or training); the admin shows these to them. Empty when nothing stands in the way.
+    training_gaps: tuple = ()
 
     @property
     def enters(self) -> bool:
@@ -101,8 +105,11 @@ NO_ACCESS = Policy(role=Role.NONE)
 
 def policy_for(*, user: User, company: ClientCompany, role: str | None = None) -> Policy:
     """Resolve the field policy: the role, and for provider agents and supervisors the grants of
-    the DPA in force. No DPA in force means no personal field (fail closed)."""
+    the DPA in force. No DPA in force means no personal field (fail closed). Neither does a missing
+    confidentiality commitment, nor required training missing or expired (the general course, and
+    each course the DPA requires): then `training_gaps` says why."""
     from tenants.agreements.selectors import dpa_in_force
+    from tenants.training.selectors import training_gaps
 
     role = role_in(user=user, company=company) if role is None else role
     if role == Role.NONE:
@@ -116,6 +123,9 @@ def policy_for(*, user: User, company: ClientCompany, role: str | None = None) -
     version = dpa_in_force(company=company)
     if version is None:
         return Policy(role=role)
+    gaps = training_gaps(user=user, company=company, version=version)
+    if gaps:
+        return Policy(role=role, dpa_version_id=version.pk, training_gaps=tuple(gaps))
     grants = [grant for grant in version.grants.all() if grant.role == role]
     return Policy(
         role=role,
