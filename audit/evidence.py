@@ -34,7 +34,7 @@ from tenants.categories import registry
 from tenants.errors import ApplicationError
 from tenants.files import encrypted_file_read, encrypted_file_save
 from tenants.gates.signals import fields_read
-from tenants.models import Assignment, ClientCompany, User
+from tenants.models import ClientCompany, User
 
 
 @dataclass
@@ -107,20 +107,41 @@ def _agreement_files(company: ClientCompany) -> list[_File]:
     ]  # fmt: skip
 
 
-DUE_DILIGENCE_COLUMNS: list[str] = []
+DUE_DILIGENCE_COLUMNS = ["certifications", "last_reviewed_on", "next_review_on", "review_overdue"]
 
 
 def _due_diligence(sub_processor) -> list:
-    return []
+    """The provider's due diligence on a sub-processor (one record per sub-processor, by name)."""
+    from tenants.risks.models import SubProcessorDiligence
+
+    record = SubProcessorDiligence.objects.filter(name__iexact=sub_processor.name).first()
+    if record is None:
+        return ["no due-diligence record", "", "", ""]
+    overdue = record.next_review_on < timezone.localdate()
+    return [record.certifications, record.last_reviewed_on, record.next_review_on, overdue]
 
 
 def _staff_file(company: ClientCompany) -> _File:
-    """The provider's staff assigned to this company: names, roles and dates only."""
-    assignments = Assignment.objects.filter(company=company).select_related("user").order_by("user__username")
-    rows = [[a.user.username, a.user.get_full_name(), a.user.get_provider_role_display(), _iso(a.created_at)]
-            for a in assignments if a.user.is_provider_staff]  # fmt: skip
-    return _csv("staff.csv", "Provider staff assigned to the company (names and dates only)",
-                ["username", "name", "role", "assigned_at"], rows)  # fmt: skip
+    """The provider's staff assigned to this company, with their confidentiality commitment and the
+    training required of them there: names and dates only."""
+    from tenants.training.selectors import training_status_for_company
+
+    today = timezone.localdate()
+    rows = []
+    for status in training_status_for_company(company):
+        user = status.user
+        person = [user.username, user.get_full_name(), user.get_provider_role_display(),
+                  _iso(status.commitment_signed_on)]  # fmt: skip
+        for course in status.courses or [None]:
+            if course is None:
+                rows.append([*person, "", "", "", "", ""])
+                continue
+            valid = bool(course.expires_on and course.completed_on and course.expires_on >= today)
+            rows.append([*person, course.code, course.title, _iso(course.completed_on), _iso(course.expires_on),
+                         valid])  # fmt: skip
+    return _csv("staff.csv", "Provider staff assigned to the company: confidentiality and training (names and dates)",
+                ["username", "name", "role", "confidentiality_signed_on", "course", "course_title", "completed_on",
+                 "expires_on", "valid_today"], rows)  # fmt: skip
 
 
 def _access_log_file() -> _File:

@@ -74,8 +74,14 @@ def test_acmes_pack_holds_its_records_and_nothing_about_globex(client_for, acme,
     agreement = json.loads(files["agreement.json"])
     active = Agreement.objects.get(company=acme).versions.get(status="active")
     assert [v["number"] for v in agreement["versions"] if v["status"] == "active"] == [active.number]
-    staff = {row["username"] for row in csv.DictReader(io.StringIO(files["staff.csv"].decode()))}
-    assert {"agent1", "agent2"} <= staff
+    staff = list(csv.DictReader(io.StringIO(files["staff.csv"].decode())))
+    assert {"agent1", "agent2"} <= {row["username"] for row in staff}
+    agent1 = {row["course"]: row for row in staff if row["username"] == "agent1"}
+    assert agent1["health-data"]["valid_today"] == "True"  # acme's DPA requires it
+    assert all(row["confidentiality_signed_on"] for row in staff)
+    subs = list(csv.DictReader(io.StringIO(files["sub_processors.csv"].decode())))
+    assert subs
+    assert all(row["certifications"] for row in subs)
     incidents = json.loads(files["incidents.json"])
     assert [i["incident"] for i in incidents] == [shared_incident.pk]
     manifest = json.loads(files["manifest.json"])
