@@ -32,8 +32,10 @@ def deliveries_failed():
         .values("channel")
         .annotate(n=Count("id"))
     )
-    for row in rows:
-        yield (row["channel"],), row["n"]
+    # Every channel from zero, so the first failure is an increase Prometheus can see.
+    counts = {"webhook": 0, "email": 0, "sms": 0} | {row["channel"]: row["n"] for row in rows}
+    for channel, n in sorted(counts.items()):
+        yield (channel,), n
 
 
 @gauge("vastaja_messages_undelivered", "Messages whose delivery was given up after every retry", per_tenant=True)

@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from django.test import override_settings
@@ -13,6 +17,8 @@ from django.utils import timezone
 from tenants.models import ClientCompany
 from tenants.monitoring.models import JobRun, WorkerHeartbeat
 from tenants.monitoring.services import heartbeat_record
+
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture
@@ -120,3 +126,21 @@ def test_the_heartbeat_task_records_the_worker(db):
     heartbeat.apply()
     assert WorkerHeartbeat.objects.count() == 1
     assert timezone.now() - WorkerHeartbeat.objects.get().seen_at < dt.timedelta(seconds=5)
+
+
+def test_with_the_database_down_it_is_a_503_naming_the_database_not_a_500():
+    """A web process whose database does not answer (a closed port): the host lookup would fail,
+    but /health/ is answered before it."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    env.update(DATABASE_URL="postgres://vastaja@127.0.0.1:1/vastaja", DB_CONNECT_TIMEOUT="2")
+    script = (
+        "import json; from config.wsgi import application; from django.test import Client; "
+        "r = Client(HTTP_HOST='localhost').get('/health/'); print(r.status_code, r.content.decode())"
+    )
+    result = subprocess.run([sys.executable, "-c", script], env=env, cwd=ROOT, capture_output=True, text=True,
+                            timeout=60)  # fmt: skip
+    status, body = result.stdout.strip().split(" ", 1)
+    report = json.loads(body)
+    assert status == "503"
+    assert report["checks"]["database"] == {"ok": False, "error": "OperationalError"}
+    assert report["failed"][0] == "database"
