@@ -48,6 +48,7 @@ SHARED_APPS = [
     "tenants.incidents.apps.IncidentsConfig",
     "tenants.training.apps.TrainingConfig",
     "tenants.risks.apps.RisksConfig",
+    "tenants.monitoring.apps.MonitoringConfig",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
@@ -63,6 +64,7 @@ SHARED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "axes",
+    "django_prometheus",
 ]
 TENANT_APPS = [
     "tenants.timers.apps.TimersConfig",
@@ -108,6 +110,9 @@ AXES_VERBOSE = False
 OTP_TOTP_ISSUER = "Vastaja"
 
 MIDDLEWARE = [
+    # /health/ answers before the host lookup, which needs the database it reports on.
+    "tenants.monitoring.middleware.HealthMiddleware",
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django_tenants.middleware.main.TenantMainMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files (the portal's vendored htmx and CSS) straight from the app folders: no CDN and
@@ -124,6 +129,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "auditlog.middleware.AuditlogMiddleware",
     "axes.middleware.AxesMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 TEMPLATES = [
@@ -232,6 +238,8 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="vastaja")
 CELERY_BEAT_SCHEDULER = "tenants.beat:ActiveTenantsScheduler"
+# /health/ fails the worker check when no worker has run the heartbeat for four of these.
+WORKER_HEARTBEAT_SECONDS = env.float("WORKER_HEARTBEAT_SECONDS", default=30.0)
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     # No "tenant_schemas" key: tenant-schemas-celery sends it once to every active client company.
@@ -240,7 +248,25 @@ CELERY_BEAT_SCHEDULE = {
     "analytics-rollup": {"task": "audit.analytics_rollup", "schedule": 24 * 3600.0},
     # DPAs live in the public schema: this one runs there, once an hour.
     "dpa-expire": {"task": "agreements.expire_due", "schedule": 3600.0, "tenant_schemas": ["public"]},
+    # Monitoring (tenants/monitoring/): the workers' heartbeat, and the e-mail alerts.
+    "worker-heartbeat": {
+        "task": "monitoring.heartbeat",
+        "schedule": WORKER_HEARTBEAT_SECONDS,
+        "tenant_schemas": ["public"],
+    },
+    "alerts-sweep": {
+        "task": "monitoring.alerts_sweep",
+        "schedule": env.float("ALERT_SWEEP_SECONDS", default=300.0),
+        "tenant_schemas": ["public"],
+    },
 }
+
+# Who may read /metrics (tenants/monitoring/metrics.py): with a token, scrapers sending
+# "Authorization: Bearer <token>"; without one, loopback clients in development and nobody in production.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# Set (to an empty directory, for every web process) when several processes serve /metrics:
+# prometheus_client then merges their django-prometheus metrics from files.
+PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
 
 LOGGING = {
     "version": 1,

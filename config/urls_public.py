@@ -1,4 +1,4 @@
-"""URLs of the provider's own host (the public schema): the Django admin."""
+"""URLs of the provider's own host (the public schema): the Django admin and /metrics."""
 
 from django.contrib import admin
 from django.urls import path
@@ -6,6 +6,7 @@ from django.views.generic import RedirectView
 
 from audit.dpo_views import evidence_download_view, evidence_list_view
 from config.help import staff_guide_view, staff_screenshot_view
+from tenants.monitoring.metrics import metrics_view
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
@@ -24,4 +25,5 @@ urlpatterns = [
     path("admin/help/screenshots/<str:name>", admin.site.admin_view(staff_screenshot_view), name="help-screenshot"),
     path("admin/help/<slug:name>/", admin.site.admin_view(staff_guide_view), name="staff-guide"),
     path("admin/", admin.site.urls),
+    path("metrics", metrics_view, name="metrics"),  # /health/ is answered by HealthMiddleware
 ]

@@ -99,8 +99,13 @@ def demo_seed(*, log: Callable[[str], None] = print, rich: bool = True) -> dict[
     staff = {}
     for username, role, slugs in STAFF:
         # The provider admin runs the platform's own records; the gates give the role no personal field.
+        # Staff have addresses so that monitoring's alerts reach the DPO and the supervisors.
         staff[username] = user = _user_ensure(
-            username, provider_role=role, is_staff=True, is_superuser=role == User.ProviderRole.PROVIDER_ADMIN
+            username,
+            provider_role=role,
+            is_staff=True,
+            is_superuser=role == User.ProviderRole.PROVIDER_ADMIN,
+            email=f"{username}@provider.example",
         )
         _totp_ensure(user)
         for slug in slugs:

@@ -10,7 +10,18 @@ from django.apps import apps
 from tenants import categories
 from tenants.categories import TAXONOMY, covers, field_category, is_declared_not_personal
 
-PROJECT_APPS = {"tenants", "agreements", "timers", "answering", "crm", "scheduling", "audit", "training", "risks"}
+PROJECT_APPS = {
+    "tenants",
+    "agreements",
+    "timers",
+    "answering",
+    "crm",
+    "scheduling",
+    "audit",
+    "training",
+    "risks",
+    "monitoring",
+}
 PERSONAL_LOOKING = re.compile(r"name|phone|email|e_mail|note|body|address|audio|caller|health|birth", re.I)
 # Structural fields of the platform's own records that only look personal by name.
 PLATFORM_FIELDS = {

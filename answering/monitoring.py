@@ -1,0 +1,74 @@
+"""The answering desk's metrics and alerts (collected by tenants.monitoring). Counts and ids only.
+
+Counters are counted from rows that never change once written, so they only grow: a call is never
+deleted (retention anonymises it), a webhook try and an escalation notice are one row each. An
+e-mail or SMS route's attempt is one row retried in place, so deliveries given up on are a gauge
+of messages (`failed` until someone acknowledges them)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db.models import Count, Q, Sum
+
+from answering.models import Call, DeliveryAttempt, Message
+from tenants.monitoring.registry import Alert, alert_source, counter, gauge
+
+RECENT = dt.timedelta(days=7)
+
+
+@counter("vastaja_calls", "Inbound calls recorded", per_tenant=True)
+def calls():
+    yield (), Call.objects.count()
+
+
+@counter("vastaja_deliveries_failed", "Failed delivery tries recorded one per try: webhook tries (failed or "
+         "dead-lettered) and escalation notices", labels=("channel",), per_tenant=True)  # fmt: skip
+def deliveries_failed():
+    rows = (
+        DeliveryAttempt.objects.filter(
+            Q(webhook__isnull=False, status__in=["failed", "dead_letter"]) | Q(escalation_level__gt=0, status="failed")
+        )
+        .values("channel")
+        .annotate(n=Count("id"))
+    )
+    # Every channel from zero, so the first failure is an increase Prometheus can see.
+    counts = {"webhook": 0, "email": 0, "sms": 0} | {row["channel"]: row["n"] for row in rows}
+    for channel, n in sorted(counts.items()):
+        yield (channel,), n
+
+
+@gauge("vastaja_messages_undelivered", "Messages whose delivery was given up after every retry", per_tenant=True)
+def messages_undelivered():
+    yield (), Message.objects.filter(status=Message.Status.FAILED).count()
+
+
+@counter("vastaja_escalations", "Escalations of unacknowledged urgent messages to the people on call",
+         per_tenant=True)  # fmt: skip
+def escalations():
+    yield (), Message.objects.aggregate(n=Sum("escalation_level"))["n"] or 0
+
+
+@alert_source("delivery_dead_letter", per_tenant=True)
+def dead_letters(now: dt.datetime):
+    """A webhook delivery dead-lettered after its last try, and a message given up on."""
+    for pk, message_id, webhook_id, at in DeliveryAttempt.objects.filter(
+        status="dead_letter", created_at__gte=now - RECENT
+    ).values_list("pk", "message_id", "webhook_id", "created_at"):
+        yield Alert(
+            kind="delivery_dead_letter",
+            object_key=f"attempt:{pk}",
+            subject=f"Webhook delivery of message #{message_id} dead-lettered",
+            facts=[("Message", f"#{message_id}"), ("Webhook endpoint", f"#{webhook_id}"),
+                   ("Delivery attempt", f"#{pk}"), ("Last try", at.isoformat(timespec="minutes"))],
+        )  # fmt: skip
+    for pk, at in Message.objects.filter(status=Message.Status.FAILED, created_at__gte=now - RECENT).values_list(
+        "pk", "created_at"
+    ):
+        yield Alert(
+            kind="delivery_dead_letter",
+            object_key=f"message:{pk}",
+            subject=f"Message #{pk} could not be delivered",
+            facts=[("Message", f"#{pk}"), ("Taken", at.isoformat(timespec="minutes")),
+                   ("State", "every delivery route failed after all retries")],
+        )  # fmt: skip
