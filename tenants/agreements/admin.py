@@ -14,12 +14,22 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from tenants.agreements import services
-from tenants.agreements.models import Agreement, AgreementVersion, CategoryGrant, RetentionRule, SubProcessor
+from tenants.agreements.models import (
+    Agreement,
+    AgreementVersion,
+    CategoryGrant,
+    ClientComment,
+    RetentionRule,
+    SubProcessor,
+    SubProcessorObjection,
+)
 from tenants.agreements.selectors import (
+    dpa_client_rejections,
     dpa_diff,
     dpa_expiring,
     dpa_in_force,
     dpa_review_queue,
+    sub_processor_objections,
     sub_processors_in_objection_window,
 )
 from tenants.errors import ApplicationError
@@ -63,6 +73,28 @@ class SubProcessorInline(_DraftOnlyInline):
     model = SubProcessor
 
 
+class _ClientRecordInline(admin.TabularInline):
+    """What the client company said (rejections, objections): records, read by the DPO, never edited."""
+
+    extra = 0
+    can_delete = False
+
+    def has_view_permission(self, request, obj=None):
+        return _role(request) in READERS
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class ClientCommentInline(_ClientRecordInline):
+    model = ClientComment
+    fields = readonly_fields = ["kind", "comment", "author", "created_at"]
+    verbose_name_plural = "The client's rejections"
+
+
 class ReviewQueueFilter(admin.SimpleListFilter):
     title = "DPO workspace"
     parameter_name = "queue"
@@ -97,7 +129,7 @@ class AgreementVersionAdmin(admin.ModelAdmin):
     list_filter = [ReviewQueueFilter, "status"]
     search_fields = ["agreement__company__name"]
     list_select_related = ["agreement__company", "approved_by"]
-    inlines = [CategoryGrantInline, RetentionRuleInline, SubProcessorInline]
+    inlines = [CategoryGrantInline, RetentionRuleInline, SubProcessorInline, ClientCommentInline]
     WORKFLOW = [
         "status", "client_signed_by", "client_signed_at", "submitted_at", "review_started_at", "approved_by",
         "approved_at", "rejection_reason", "activated_at", "ended_at", "end_reason",
@@ -189,6 +221,34 @@ class AgreementVersionAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/agreements/decide.html", context)
 
 
+@admin.register(SubProcessorObjection)
+class SubProcessorObjectionAdmin(admin.ModelAdmin):
+    """Client companies' objections to sub-processors, for the DPO to answer."""
+
+    list_display = ["sub_processor", "company", "raised_by", "raised_at"]
+    list_select_related = ["sub_processor__version__agreement__company", "raised_by"]
+    fields = readonly_fields = ["sub_processor", "company", "reason", "raised_by", "raised_at"]
+
+    @admin.display(description="Client company")
+    def company(self, obj):
+        return obj.sub_processor.version.agreement.company
+
+    def has_module_permission(self, request):
+        return _role(request) in READERS
+
+    def has_view_permission(self, request, obj=None):
+        return _role(request) in READERS
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Agreement)
 class AgreementAdmin(admin.ModelAdmin):
     list_display = ["company", "created_at"]
@@ -210,7 +270,8 @@ class AgreementAdmin(admin.ModelAdmin):
 
 
 def dpo_workspace_view(admin_site, request):
-    """One page for the DPO: the review queue, expiring agreements, open objection windows."""
+    """One page for the DPO: the review queue, expiring agreements, open objection windows, and what
+    client companies objected to or rejected."""
     if _role(request) not in READERS:
         raise Http404
     context = {
@@ -219,5 +280,7 @@ def dpo_workspace_view(admin_site, request):
         "queue": dpa_review_queue().order_by("submitted_at"),
         "expiring": dpa_expiring().order_by("end_date"),
         "objections": sub_processors_in_objection_window(),
+        "raised": sub_processor_objections()[:50],
+        "rejections": dpa_client_rejections()[:50],
     }
     return TemplateResponse(request, "admin/agreements/workspace.html", context)

@@ -13,5 +13,5 @@ class AgreementsConfig(AppConfig):
 
         # Every DPA decision is in the change log, with its actor.
         for model in (models.Agreement, models.AgreementVersion, models.CategoryGrant, models.RetentionRule,
-                      models.SubProcessor):  # fmt: skip
+                      models.SubProcessor, models.ClientComment, models.SubProcessorObjection):  # fmt: skip
             auditlog.register(model)
