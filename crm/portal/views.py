@@ -15,6 +15,7 @@ from crm.portal.forms import ContactForm, ContactSearchForm
 from crm.selectors import consent_history, contact_list, contact_search
 from crm.services import contact_create, contact_update
 from portal.gates import client_admin_page, client_page, is_client_admin
+from portal.timezones import in_company_zone
 from tenants.categories import personal_fields
 from tenants.errors import ApplicationError
 from tenants.gates.signals import report_read, report_refused
@@ -24,6 +25,7 @@ FORM_FIELDS = ["name", "phone_number", "email", "address", "notes", "health_note
 
 
 @client_page
+@in_company_zone
 def contacts_list(request):
     form = ContactSearchForm(request.GET or None)
     contacts = contact_list()
@@ -43,6 +45,7 @@ def contacts_list(request):
 
 
 @client_page
+@in_company_zone
 def contact_detail(request, pk: int):
     contact = _contact_or_404(request, pk)
     consents = list(consent_history(contact=contact))
@@ -53,6 +56,7 @@ def contact_detail(request, pk: int):
 
 
 @client_admin_page
+@in_company_zone
 def contact_edit(request, pk: int):
     contact = _contact_or_404(request, pk)
     if contact.anonymised_at or contact.merged_into_id:
@@ -75,6 +79,7 @@ def contact_edit(request, pk: int):
 
 
 @client_admin_page
+@in_company_zone
 def contact_new(request):
     form = ContactForm(request.POST or None)
     if request.method == "POST" and form.is_valid():

@@ -5,7 +5,6 @@ one outside the resource's hours. Client admins book; members read."""
 from __future__ import annotations
 
 import datetime as dt
-from functools import wraps
 
 from django.contrib import messages
 from django.http import Http404
@@ -18,24 +17,13 @@ from crm.blind_index import phone_normalise
 from crm.models import Contact
 from crm.selectors import contact_find_by_phone
 from portal.gates import client_admin_page, client_page, is_client_admin
+from portal.timezones import in_company_zone
 from scheduling.models import Appointment, Resource
 from scheduling.portal.forms import BookingForm, CancelForm, FreeTimesForm, RescheduleForm
 from scheduling.selectors import appointment_list, company_zone, slots_find, week_bounds
 from scheduling.services import appointment_book, appointment_cancel, appointment_reschedule
 from tenants.errors import ApplicationError
 from tenants.gates.signals import report_read, report_refused
-
-
-def in_company_zone(view):
-    """Render the view's times in the company's zone (and only this view's: the zone is restored)."""
-
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        with timezone.override(company_zone()):
-            return view(request, *args, **kwargs)
-
-    return wrapped
-
 
 # A service error names a service argument; the form names its own fields.
 FORM_FIELD = {"starts_at": "time", "service": "service", "resource": "resource", "notes": "notes"}

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from portal.gates import client_admin_page, client_page, is_client_admin
+from portal.timezones import in_company_zone
 from tenants.agreements.models import AgreementVersion, SubProcessor
 from tenants.agreements.portal.forms import ObjectionForm, RejectForm
 from tenants.agreements.selectors import (
@@ -33,12 +34,14 @@ AWAITING = (AgreementVersion.Status.SUBMITTED, AgreementVersion.Status.UNDER_REV
 
 
 @client_page
+@in_company_zone
 def agreement_page(request):
     return _page(request)
 
 
 @client_admin_page
 @require_POST
+@in_company_zone
 def version_sign(request, pk: int):
     version = _version_or_404(request, pk)
     if version.status not in AWAITING:
@@ -54,6 +57,7 @@ def version_sign(request, pk: int):
 
 @client_admin_page
 @require_POST
+@in_company_zone
 def version_reject(request, pk: int):
     version = _version_or_404(request, pk)
     if version.status not in AWAITING:
@@ -73,6 +77,7 @@ def version_reject(request, pk: int):
 
 @client_admin_page
 @require_POST
+@in_company_zone
 def sub_processor_objection(request, pk: int):
     sub = SubProcessor.objects.filter(pk=pk, version__agreement__company=request.tenant).select_related(
         "version__agreement__company").first()  # fmt: skip
