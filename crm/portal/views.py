@@ -40,7 +40,8 @@ def contacts_list(request):
                 fields=["name", "phone_number", "email"], path=request.path)  # fmt: skip
     context = {"form": form, "page": page, "query": form.cleaned_data.get("q", "") if form.is_valid() else "",
                "can_edit": is_client_admin(request)}  # fmt: skip
-    template = "crm/portal/contacts_results.html" if request.headers.get("HX-Request") else "crm/portal/contacts.html"
+    partial = request.headers.get("HX-Request") and not request.headers.get("HX-History-Restore-Request")
+    template = "crm/portal/contacts_results.html" if partial else "crm/portal/contacts.html"
     return render(request, template, context)
 
 

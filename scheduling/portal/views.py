@@ -155,7 +155,8 @@ def _week_page(request, *, booking: BookingForm, day: dt.date | None = None):
         "resources": Resource.objects.order_by("label"), "resource": resource,
         "booking": booking, "can_book": is_client_admin(request), "zone": company_zone(),
     }  # fmt: skip
-    if request.headers.get("HX-Request") and request.method == "GET":
+    # htmx swaps just the calendar; restoring history after a cache miss needs the whole page.
+    if request.headers.get("HX-Request") and not request.headers.get("HX-History-Restore-Request"):
         return render(request, "scheduling/portal/week.html", context)
     return render(request, "scheduling/portal/appointments.html", context)
 
