@@ -125,7 +125,7 @@ def dsr_erase(*, request: DataSubjectRequest, actor: User) -> DataSubjectRequest
             "consent evidence erased": ConsentRecord.objects.filter(contact__in=ids).update(evidence=""),
             "contacts anonymised": Contact.objects.filter(pk__in=ids).update(
                 name="Erased data subject", phone_number="", email="", address="", notes="", health_notes="",
-                phone_bidx="", email_bidx="", anonymised_at=now),
+                phone_bidx="", email_bidx="", name_bidx="", anonymised_at=now),
         }  # fmt: skip
         request.result = {
             "erased": done,

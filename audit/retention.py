@@ -40,7 +40,7 @@ class Target:
 
 def _anonymise_contacts(rows: QuerySet) -> int:
     return rows.update(name=ANONYMISED, phone_number="", email="", address="", notes="", health_notes="",
-                       phone_bidx="", email_bidx="", anonymised_at=timezone.now())  # fmt: skip
+                       phone_bidx="", email_bidx="", name_bidx="", anonymised_at=timezone.now())  # fmt: skip
 
 
 def _targets() -> list[Target]:

@@ -1,6 +1,7 @@
 """Keyed HMAC blind indexes: exact-match lookups on encrypted columns without decrypting any.
 
-"Who is calling from +372…?" becomes one indexed equality on `phone_bidx`. The key is derived
+"Who is calling from +372…?" becomes one indexed equality on `phone_bidx`; the portal's name
+search is one on `name_bidx` (the whole normalised name: exact matches only, never a prefix). The key is derived
 from FIELD_ENCRYPTION_KEY with a purpose label, so it is never the encryption key itself; after a
 key rotation, `manage.py reindex_contacts` recomputes every index.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import unicodedata
 
 import phonenumbers
 from django.conf import settings
@@ -43,6 +45,12 @@ def phone_normalise(raw: str, *, region: str | None = None, field: str = "phone_
     if not phonenumbers.is_valid_number(parsed):
         raise ApplicationError(f"'{raw}' is not a valid phone number", field=field)
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def name_normalise(raw: str) -> str:
+    """A name as the name search compares it: Unicode-normalised (NFKC), case-folded, and with
+    runs of spaces collapsed, so "Mari  TAMM" and "mari tamm" index alike."""
+    return " ".join(unicodedata.normalize("NFKC", raw or "").casefold().split())
 
 
 def email_normalise(raw: str, *, field: str = "email") -> str:

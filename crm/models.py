@@ -5,7 +5,7 @@ from django.db import models
 from django_cryptography.fields import encrypt
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
-from crm.blind_index import blind_index
+from crm.blind_index import blind_index, name_normalise
 from tenants.categories import not_personal, personal_data
 from tenants.gates.engine import gate_objects
 
@@ -39,6 +39,7 @@ class Contact(models.Model):
     # Keyed HMACs of the normalised number and address: exact lookups without decrypting.
     phone_bidx = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
     email_bidx = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    name_bidx = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
     anonymised_at = models.DateTimeField(null=True, blank=True, editable=False)
     merged_into = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="merged",
                                     editable=False)  # fmt: skip
@@ -56,8 +57,9 @@ class Contact(models.Model):
         # Derived columns, kept in step with the encrypted values on every write path.
         self.phone_bidx = blind_index(self.phone_number)
         self.email_bidx = blind_index(self.email.lower() if self.email else "")
+        self.name_bidx = blind_index(name_normalise(self.name))
         if kwargs.get("update_fields") is not None:
-            kwargs["update_fields"] = {*kwargs["update_fields"], "phone_bidx", "email_bidx"}
+            kwargs["update_fields"] = {*kwargs["update_fields"], "phone_bidx", "email_bidx", "name_bidx"}
         super().save(*args, **kwargs)
 
 
@@ -133,7 +135,7 @@ personal_data(
 
 personal_data(ContactPhone, number="user.contact.phone_number")
 personal_data(ConsentRecord, evidence="user.consent")
-not_personal(Contact, "phone_bidx", "email_bidx", reason="a keyed HMAC; reveals nothing without the key")
+not_personal(Contact, "phone_bidx", "email_bidx", "name_bidx", reason="a keyed HMAC; reveals nothing without the key")
 not_personal(ContactPhone, "number_bidx", reason="a keyed HMAC; reveals nothing without the key")
 gate_objects(ContactPhone, through="contact")
 gate_objects(ConsentRecord, through="contact")

@@ -2,9 +2,52 @@
 
 from __future__ import annotations
 
-from crm.blind_index import blind_index, phone_normalise
-from crm.models import ConsentRecord, Contact
+import re
+
+from django.db.models import Q, QuerySet
+
+from crm.blind_index import blind_index, email_normalise, name_normalise, phone_normalise
+from crm.models import ConsentRecord, Contact, ContactPhone
 from tenants.errors import ApplicationError
+
+# Looks like a phone number: digits with the usual separators, at least five digits.
+_PHONE_LIKE = re.compile(r"^\+?[\d\s().-]{5,}$")
+
+
+def contact_list() -> QuerySet[Contact]:
+    """The company's contacts, newest first; merged duplicates are left out (they point at the
+    contact kept)."""
+    return Contact.objects.filter(merged_into__isnull=True).order_by("-created_at", "-pk")
+
+
+def contact_search(*, query: str) -> QuerySet[Contact]:
+    """Contacts matching `query` exactly, found through the blind indexes (nothing is decrypted to
+    search, and nothing is matched with SQL LIKE, since the columns hold ciphertext):
+
+    - a phone number (any spelling; E.164 once normalised), on the main or a further number;
+    - an e-mail address (the domain case-insensitive);
+    - otherwise the whole name, case- and spacing-insensitive ("mari tamm" finds "Mari Tamm";
+      "Mari" alone does not: a part of a name would need an index of name parts, which would
+      tell far more about the names than an exact one).
+
+    A query that looks like a number but is not a valid one is a field error naming it.
+    """
+    query = (query or "").strip()
+    if not query:
+        return contact_list()
+    if _PHONE_LIKE.match(query):
+        digest = blind_index(phone_normalise(query, field="q"))
+        further = ContactPhone.objects.filter(number_bidx=digest).values("contact_id")
+        return contact_list().filter(Q(phone_bidx=digest) | Q(pk__in=further))
+    if "@" in query:
+        email = email_normalise(query, field="q")
+        return contact_list().filter(email_bidx=blind_index(email.lower()))
+    return contact_list().filter(name_bidx=blind_index(name_normalise(query)))
+
+
+def consent_history(*, contact: Contact) -> QuerySet[ConsentRecord]:
+    """Every consent given or withdrawn by the contact, newest first, with who recorded it."""
+    return ConsentRecord.objects.filter(contact=contact).select_related("recorded_by").order_by("-recorded_at", "-pk")
 
 
 def contact_find_by_phone(*, number: str) -> Contact | None:

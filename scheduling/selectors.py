@@ -1,4 +1,4 @@
-"""Reads on scheduling: free slots, who is on call, gaps in the rota."""
+"""Reads on scheduling: free slots, the calendar, who is on call, gaps in the rota."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import zoneinfo
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from scheduling.models import Appointment, AvailabilityException, OnCallShift, Resource, Service, StaffMember
@@ -161,3 +161,43 @@ def rota_gaps(*, line, start: dt.datetime, end: dt.datetime) -> list[tuple[dt.da
     if cursor < end:
         gaps.append((cursor, end))
     return gaps
+
+
+# ---- the client's calendar ----------------------------------------------------------------------
+
+
+def appointment_list(
+    *, start: dt.datetime | None = None, end: dt.datetime | None = None, resource: Resource | int | None = None,
+    statuses: tuple[str, ...] | None = None,
+) -> QuerySet[Appointment]:  # fmt: skip
+    """Appointments starting in [start, end), in time order, with their service, resource and
+    contact joined (one query for a week's calendar)."""
+    appointments = Appointment.objects.select_related("service", "resource", "contact").order_by("starts_at", "pk")
+    if start is not None:
+        appointments = appointments.filter(starts_at__gte=require_aware(start, "start"))
+    if end is not None:
+        appointments = appointments.filter(starts_at__lt=require_aware(end, "end"))
+    if resource is not None:
+        appointments = appointments.filter(resource=resource)
+    if statuses is not None:
+        appointments = appointments.filter(status__in=statuses)
+    return appointments
+
+
+def week_bounds(day: dt.date) -> tuple[dt.date, dt.datetime, dt.datetime]:
+    """The Monday of `day`'s week, and that week's start and end as instants of the company's zone
+    (a week across a daylight-saving change is 167 or 169 hours long)."""
+    zone = company_zone()
+    monday = day - dt.timedelta(days=day.weekday())
+    start = dt.datetime.combine(monday, dt.time(0), tzinfo=zone).astimezone(dt.UTC)
+    end = dt.datetime.combine(monday + dt.timedelta(days=7), dt.time(0), tzinfo=zone).astimezone(dt.UTC)
+    return monday, start, end
+
+
+def service_list(*, active_only: bool = False) -> QuerySet[Service]:
+    services = Service.objects.prefetch_related("resources").order_by("name")
+    return services.filter(active=True) if active_only else services
+
+
+def resource_list() -> QuerySet[Resource]:
+    return Resource.objects.prefetch_related("services").order_by("label")

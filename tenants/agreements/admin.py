@@ -18,15 +18,19 @@ from tenants.agreements.models import (
     Agreement,
     AgreementVersion,
     CategoryGrant,
+    ClientComment,
     CourseRequirement,
     RetentionRule,
     SubProcessor,
+    SubProcessorObjection,
 )
 from tenants.agreements.selectors import (
+    dpa_client_rejections,
     dpa_diff,
     dpa_expiring,
     dpa_in_force,
     dpa_review_queue,
+    sub_processor_objections,
     sub_processors_in_objection_window,
 )
 from tenants.errors import ApplicationError
@@ -82,6 +86,28 @@ class CourseRequirementInline(_DraftOnlyInline):
     verbose_name = "course required of agents and supervisors"
 
 
+class _ClientRecordInline(admin.TabularInline):
+    """What the client company said (rejections, objections): records, read by the DPO, never edited."""
+
+    extra = 0
+    can_delete = False
+
+    def has_view_permission(self, request, obj=None):
+        return _role(request) in READERS
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class ClientCommentInline(_ClientRecordInline):
+    model = ClientComment
+    fields = readonly_fields = ["kind", "comment", "author", "created_at"]
+    verbose_name_plural = "The client's rejections"
+
+
 class ReviewQueueFilter(admin.SimpleListFilter):
     title = "DPO workspace"
     parameter_name = "queue"
@@ -116,7 +142,13 @@ class AgreementVersionAdmin(admin.ModelAdmin):
     list_filter = [ReviewQueueFilter, "status"]
     search_fields = ["agreement__company__name"]
     list_select_related = ["agreement__company", "approved_by"]
-    inlines = [CategoryGrantInline, RetentionRuleInline, SubProcessorInline, CourseRequirementInline]
+    inlines = [
+        CategoryGrantInline,
+        RetentionRuleInline,
+        SubProcessorInline,
+        CourseRequirementInline,
+        ClientCommentInline,
+    ]
     WORKFLOW = [
         "status", "client_signed_by", "client_signed_at", "submitted_at", "review_started_at", "approved_by",
         "approved_at", "rejection_reason", "activated_at", "ended_at", "end_reason",
@@ -209,6 +241,34 @@ class AgreementVersionAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/agreements/decide.html", context)
 
 
+@admin.register(SubProcessorObjection)
+class SubProcessorObjectionAdmin(admin.ModelAdmin):
+    """Client companies' objections to sub-processors, for the DPO to answer."""
+
+    list_display = ["sub_processor", "company", "raised_by", "raised_at"]
+    list_select_related = ["sub_processor__version__agreement__company", "raised_by"]
+    fields = readonly_fields = ["sub_processor", "company", "reason", "raised_by", "raised_at"]
+
+    @admin.display(description="Client company")
+    def company(self, obj):
+        return obj.sub_processor.version.agreement.company
+
+    def has_module_permission(self, request):
+        return _role(request) in READERS
+
+    def has_view_permission(self, request, obj=None):
+        return _role(request) in READERS
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Agreement)
 class AgreementAdmin(admin.ModelAdmin):
     list_display = ["company", "created_at"]
@@ -230,8 +290,9 @@ class AgreementAdmin(admin.ModelAdmin):
 
 
 def dpo_workspace_view(admin_site, request):
-    """One page for the DPO: the review queue, expiring agreements, open objection windows, and the
-    risk register's overdue reviews, sub-processors' due diligence and staff training lapsed."""
+    """One page for the DPO: the review queue, expiring agreements, open objection windows, what
+    client companies objected to or rejected, and the risk register's overdue reviews,
+    sub-processors' due diligence and staff training lapsed."""
     if _role(request) not in READERS:
         raise Http404
     context = {
@@ -244,5 +305,7 @@ def dpo_workspace_view(admin_site, request):
         "diligence_overdue": diligence_overdue(),
         "diligence_missing": sub_processors_without_diligence(),
         "training_overdue": overdue_training_count(),
+        "raised": sub_processor_objections()[:50],
+        "rejections": dpa_client_rejections()[:50],
     }
     return TemplateResponse(request, "admin/agreements/workspace.html", context)

@@ -13,5 +13,6 @@ class AgreementsConfig(AppConfig):
 
         # Every DPA decision is in the change log, with its actor.
         for model in (models.Agreement, models.AgreementVersion, models.CategoryGrant, models.RetentionRule,
-                      models.SubProcessor, models.CourseRequirement):  # fmt: skip
+                      models.SubProcessor, models.CourseRequirement, models.ClientComment,
+                      models.SubProcessorObjection):  # fmt: skip
             auditlog.register(model)

@@ -184,3 +184,39 @@ class CourseRequirement(models.Model):
 
     def __str__(self) -> str:
         return f"requires {self.course}"
+
+
+class ClientComment(models.Model):
+    """What a client admin said about a version: a rejection with the reasons for it. The DPO reads
+    these in the admin; they are records and are never edited."""
+
+    class Kind(models.TextChoices):
+        REJECTION = "rejection", "Rejected by the client"
+
+    version = models.ForeignKey(AgreementVersion, on_delete=models.CASCADE, related_name="client_comments")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    comment = models.TextField(help_text="The client's reasons, in its own words")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.version}"
+
+
+class SubProcessorObjection(models.Model):
+    """A client company's objection to a sub-processor, raised in its objection window (GDPR
+    Art. 28(2)). Recorded for the DPO, who must answer it before relying on the sub-processor."""
+
+    sub_processor = models.OneToOneField(SubProcessor, on_delete=models.CASCADE, related_name="objection")
+    reason = models.TextField()
+    raised_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    raised_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-raised_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"Objection to {self.sub_processor.name}"

@@ -7,7 +7,7 @@ import datetime as dt
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from tenants.agreements.models import AgreementVersion, SubProcessor
+from tenants.agreements.models import AgreementVersion, ClientComment, SubProcessor, SubProcessorObjection
 from tenants.models import ClientCompany
 
 
@@ -71,3 +71,52 @@ def dpa_diff(*, version: AgreementVersion, against: AgreementVersion | None) -> 
 
     old, new = items(against), items(version)
     return [(key, old.get(key, ""), new[key]) for key in new if old.get(key, "") != new[key]]
+
+
+# ---- the client company's own view (portal and API) -------------------------------------------
+
+CURRENT = (AgreementVersion.Status.SUBMITTED, AgreementVersion.Status.UNDER_REVIEW, AgreementVersion.Status.ACTIVE)
+
+
+def dpa_versions_for_company(*, company: ClientCompany) -> QuerySet[AgreementVersion]:
+    """Every version of the company's agreement, newest first, with what it grants. Always
+    narrowed to the one company: these rows live in the shared public schema."""
+    return (
+        AgreementVersion.objects.filter(agreement__company=company)
+        .select_related("agreement__company")
+        .prefetch_related("grants", "retention_rules", "sub_processors__objection", "client_comments__author")
+        .order_by("-number")
+    )
+
+
+def dpa_active_for_company(*, company: ClientCompany) -> AgreementVersion | None:
+    """The active version (which may not be in force yet, or any more: see `in_force_on`)."""
+    return dpa_versions_for_company(company=company).filter(status=AgreementVersion.Status.ACTIVE).first()
+
+
+def dpa_awaiting_client(*, company: ClientCompany) -> QuerySet[AgreementVersion]:
+    """Versions with the DPO, which the client admin may sign or reject."""
+    return dpa_versions_for_company(company=company).filter(
+        status__in=[AgreementVersion.Status.SUBMITTED, AgreementVersion.Status.UNDER_REVIEW]
+    )
+
+
+def sub_processors_for_company(*, company: ClientCompany) -> QuerySet[SubProcessor]:
+    """The sub-processors of the company's active and proposed versions, with any objection."""
+    return (
+        SubProcessor.objects.filter(version__agreement__company=company, version__status__in=CURRENT)
+        .select_related("version", "objection__raised_by")
+        .order_by("-version__number", "name", "pk")
+    )
+
+
+def sub_processor_objections() -> QuerySet[SubProcessorObjection]:
+    """Every objection raised by a client company, newest first: the DPO's to answer."""
+    return SubProcessorObjection.objects.select_related("sub_processor__version__agreement__company", "raised_by")
+
+
+def dpa_client_rejections() -> QuerySet[ClientComment]:
+    """Versions client admins rejected, with their reasons, newest first: the DPO's to revise."""
+    return ClientComment.objects.filter(kind=ClientComment.Kind.REJECTION).select_related(
+        "version__agreement__company", "author"
+    )

@@ -16,9 +16,11 @@ from tenants.agreements.models import (
     Agreement,
     AgreementVersion,
     CategoryGrant,
+    ClientComment,
     CourseRequirement,
     RetentionRule,
     SubProcessor,
+    SubProcessorObjection,
 )
 from tenants.categories import covered_by_any, validate_category
 from tenants.errors import ApplicationError
@@ -158,13 +160,60 @@ def dpa_sign_for_client(*, version: AgreementVersion, actor: User) -> AgreementV
     _require_status(
         version, (Status.DRAFT, Status.SUBMITTED, Status.UNDER_REVIEW), "this version can no longer be signed"
     )
-    is_admin = Membership.objects.filter(
-        user=actor, company=version.agreement.company, role=Membership.Role.CLIENT_ADMIN
-    ).exists()
-    if not is_admin:
-        raise ApplicationError("only a client admin of the company can sign its DPA", field="client_signed_by")
+    _require_client_admin(version.agreement.company, actor, field="client_signed_by")
     return _transition(version, actor, client_signed_by=actor.get_full_name() or actor.username,
                        client_signed_at=timezone.now())  # fmt: skip
+
+
+def dpa_reject_for_client(*, version: AgreementVersion, actor: User, comment: str) -> AgreementVersion:
+    """A client admin declines to sign a version, saying why. A version with the DPO goes back to
+    draft (its approval and any signature cleared) so the provider can revise it; the comment is
+    kept as a `ClientComment` and shown to the DPO as the version's rejection reason."""
+    _require_status(
+        version, (Status.SUBMITTED, Status.UNDER_REVIEW), "only a version awaiting signature can be rejected"
+    )
+    _require_client_admin(version.agreement.company, actor, field="comment")
+    comment = (comment or "").strip()
+    if not comment:
+        raise ApplicationError("say why the version is rejected, so the provider can revise it", field="comment")
+    if len(comment) > 5000:
+        raise ApplicationError("a comment is limited to 5,000 characters", field="comment")
+    who = actor.get_full_name() or actor.username
+    with transaction.atomic(), set_actor(actor):
+        ClientComment.objects.create(version=version, kind=ClientComment.Kind.REJECTION, comment=comment, author=actor)
+        _transition(version, actor, status=Status.DRAFT, rejection_reason=f"Rejected by the client ({who}): {comment}",
+                    client_signed_by="", client_signed_at=None, approved_by=None, approved_at=None,
+                    submitted_at=None, review_started_at=None)  # fmt: skip
+    return version
+
+
+def sub_processor_object(*, sub_processor: SubProcessor, actor: User, reason: str,
+                         today: dt.date | None = None) -> SubProcessorObjection:  # fmt: skip
+    """A client admin objects to a sub-processor while its objection window is open. Recorded for
+    the DPO (the workspace lists objections); one objection per sub-processor."""
+    company = sub_processor.version.agreement.company
+    _require_client_admin(company, actor, field="reason")
+    today = today or timezone.localdate()
+    if sub_processor.version.status not in (Status.SUBMITTED, Status.UNDER_REVIEW, Status.ACTIVE):
+        raise ApplicationError("this sub-processor belongs to a version that is not current", field="sub_processor")
+    if not sub_processor.authorised_on <= today < sub_processor.objection_window_ends:
+        raise ApplicationError(
+            f"the objection window for {sub_processor.name} closed on {sub_processor.objection_window_ends}"
+            if today >= sub_processor.objection_window_ends
+            else f"the objection window for {sub_processor.name} opens on {sub_processor.authorised_on}",
+            field="sub_processor", code="window_closed",
+        )  # fmt: skip
+    reason = (reason or "").strip()
+    if not reason:
+        raise ApplicationError("an objection needs its reason", field="reason")
+    if len(reason) > 5000:
+        raise ApplicationError("a reason is limited to 5,000 characters", field="reason")
+    try:
+        with transaction.atomic(), set_actor(actor):
+            return SubProcessorObjection.objects.create(sub_processor=sub_processor, reason=reason, raised_by=actor)
+    except IntegrityError:
+        raise ApplicationError(f"your company has already objected to {sub_processor.name}", field="sub_processor",
+                               code="already_objected") from None  # fmt: skip
 
 
 def dpa_review_start(*, version: AgreementVersion, actor: User) -> AgreementVersion:
@@ -285,6 +334,13 @@ def _require_dpia(version: AgreementVersion) -> None:
             "(Risk register → Risk assessments); then approve.",
             code="dpia_required",
         )
+
+
+def _require_client_admin(company: ClientCompany, actor: User, *, field: str) -> None:
+    is_admin = Membership.objects.filter(user=actor, company=company, role=Membership.Role.CLIENT_ADMIN).exists()
+    if not is_admin:
+        raise ApplicationError("only a client admin of the company can sign or object to its DPA", field=field,
+                               code="forbidden")  # fmt: skip
 
 
 def _require_dpo(actor: User) -> None:

@@ -1,22 +1,25 @@
 from django.core.management.base import BaseCommand
 from django_tenants.utils import tenant_context
 
-from crm.blind_index import blind_index
+from crm.blind_index import blind_index, name_normalise
 from crm.models import Contact, ContactPhone
 from tenants.selectors import client_list_active
 
 
 class Command(BaseCommand):
-    help = "Recompute the blind indexes of every contact number and address (after a key rotation)."
+    help = "Recompute the blind indexes of every contact number, address and name (after a key rotation)."
 
     def handle(self, *args, **options):
         for company in client_list_active():
             with tenant_context(company):
                 contacts = phones = 0
-                for contact in Contact.objects.only("pk", "phone_number", "email").iterator(chunk_size=2000):
+                for contact in Contact.objects.only("pk", "phone_number", "email", "name", "anonymised_at").iterator(
+                    chunk_size=2000
+                ):
                     Contact.objects.filter(pk=contact.pk).update(
                         phone_bidx=blind_index(contact.phone_number),
                         email_bidx=blind_index(contact.email.lower() if contact.email else ""),
+                        name_bidx="" if contact.anonymised_at else blind_index(name_normalise(contact.name)),
                     )
                     contacts += 1
                     if contacts % 10_000 == 0:

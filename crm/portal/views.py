@@ -1,0 +1,111 @@
+"""The contacts screen: search (through the blind indexes), a contact with its consent history,
+and editing (client admins; members read)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+
+from crm.models import Contact
+from crm.portal.forms import ContactForm, ContactSearchForm
+from crm.selectors import consent_history, contact_list, contact_search
+from crm.services import contact_create, contact_update
+from portal.gates import client_admin_page, client_page, is_client_admin
+from portal.timezones import in_company_zone
+from tenants.categories import personal_fields
+from tenants.errors import ApplicationError
+from tenants.gates.signals import report_read, report_refused
+
+PAGE_SIZE = 25
+FORM_FIELDS = ["name", "phone_number", "email", "address", "notes", "health_notes", "lawful_basis"]
+
+
+@client_page
+@in_company_zone
+def contacts_list(request):
+    form = ContactSearchForm(request.GET or None)
+    contacts = contact_list()
+    if form.is_valid() and form.cleaned_data["q"]:
+        try:
+            contacts = contact_search(query=form.cleaned_data["q"])
+        except ApplicationError as exc:
+            form.add_error("q", exc.message)
+            contacts = Contact.objects.none()
+    page = Paginator(contacts.defer("address", "notes", "health_notes"), PAGE_SIZE).get_page(request.GET.get("page"))
+    report_read(user=request.user, channel="portal", model=Contact, object_ids=[c.pk for c in page],
+                fields=["name", "phone_number", "email"], path=request.path)  # fmt: skip
+    context = {"form": form, "page": page, "query": form.cleaned_data.get("q", "") if form.is_valid() else "",
+               "can_edit": is_client_admin(request)}  # fmt: skip
+    partial = request.headers.get("HX-Request") and not request.headers.get("HX-History-Restore-Request")
+    template = "crm/portal/contacts_results.html" if partial else "crm/portal/contacts.html"
+    return render(request, template, context)
+
+
+@client_page
+@in_company_zone
+def contact_detail(request, pk: int):
+    contact = _contact_or_404(request, pk)
+    consents = list(consent_history(contact=contact))
+    report_read(user=request.user, channel="portal", model=Contact, object_ids=[contact.pk],
+                fields=personal_fields(Contact), path=request.path)  # fmt: skip
+    return render(request, "crm/portal/contact_detail.html",
+                  {"contact": contact, "consents": consents, "can_edit": is_client_admin(request)})  # fmt: skip
+
+
+@client_admin_page
+@in_company_zone
+def contact_edit(request, pk: int):
+    contact = _contact_or_404(request, pk)
+    if contact.anonymised_at or contact.merged_into_id:
+        messages.error(request, _("This contact was erased or merged and cannot be edited."))
+        return redirect("portal-contact-detail", pk=contact.pk)
+    initial = {name: getattr(contact, name) for name in FORM_FIELDS}
+    form = ContactForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        changed = {name: form.cleaned_data[name] for name in form.changed_data}
+        try:
+            with transaction.atomic():
+                if changed:
+                    contact_update(contact=contact, actor=request.user, **changed)
+        except ApplicationError as exc:
+            _form_error(form, exc)
+        else:
+            messages.success(request, _("Contact saved."))
+            return redirect("portal-contact-detail", pk=contact.pk)
+    return render(request, "crm/portal/contact_form.html", {"form": form, "contact": contact})
+
+
+@client_admin_page
+@in_company_zone
+def contact_new(request):
+    form = ContactForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        health_notes = data.pop("health_notes")
+        try:
+            with transaction.atomic():
+                contact = contact_create(actor=request.user, **data)
+                if health_notes:
+                    contact_update(contact=contact, actor=request.user, health_notes=health_notes)
+        except ApplicationError as exc:
+            _form_error(form, exc)
+        else:
+            messages.success(request, _("Contact created."))
+            return redirect("portal-contact-detail", pk=contact.pk)
+    return render(request, "crm/portal/contact_form.html", {"form": form, "contact": None})
+
+
+def _contact_or_404(request, pk: int) -> Contact:
+    contact = Contact.objects.filter(pk=pk).first()
+    if contact is None:
+        report_refused(user=request.user, channel="portal", model=Contact, object_id=pk, path=request.path)
+        raise Http404
+    return contact
+
+
+def _form_error(form, exc: ApplicationError) -> None:
+    form.add_error(exc.field if exc.field in form.fields else None, exc.message)

@@ -1,0 +1,86 @@
+from django.utils import timezone
+from rest_framework import serializers
+
+from crm.models import Contact
+from scheduling.models import Appointment, Resource, Service
+
+
+class AwareDateTimeField(serializers.DateTimeField):
+    """A datetime that must carry its offset: a naive one is refused, not silently read as UTC."""
+
+    default_error_messages = {"naive": "Give the time with its offset, e.g. 2026-03-29T09:00:00+03:00."}
+
+    def enforce_timezone(self, value):
+        if timezone.is_naive(value):
+            self.fail("naive")
+        return super().enforce_timezone(value)
+
+
+class AppointmentQuerySerializer(serializers.Serializer):
+    starts_after = AwareDateTimeField(required=False, help_text="Appointments starting at or after this instant")
+    starts_before = AwareDateTimeField(required=False, help_text="Appointments starting before this instant")
+    resource = serializers.IntegerField(required=False, min_value=1)
+    status = serializers.ChoiceField(choices=Appointment.Status.choices, required=False)
+    ordering = serializers.ChoiceField(choices=["starts_at", "-starts_at"], required=False, default="starts_at")
+
+    def validate(self, attrs):
+        if "starts_after" in attrs and "starts_before" in attrs and attrs["starts_before"] <= attrs["starts_after"]:
+            raise serializers.ValidationError({"starts_before": "must be after starts_after"})
+        return attrs
+
+
+class AppointmentCreateSerializer(serializers.Serializer):
+    service = serializers.PrimaryKeyRelatedField(queryset=Service.objects.all())
+    resource = serializers.PrimaryKeyRelatedField(queryset=Resource.objects.all())
+    starts_at = AwareDateTimeField()
+    contact = serializers.PrimaryKeyRelatedField(
+        queryset=Contact.objects.filter(merged_into__isnull=True), required=False, allow_null=True
+    )
+    notes = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+
+
+class AppointmentCancelSerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")
+
+
+class AppointmentRescheduleSerializer(serializers.Serializer):
+    starts_at = AwareDateTimeField()
+
+
+class AppointmentOutputSerializer(serializers.ModelSerializer):
+    service_name = serializers.CharField(source="service.name", read_only=True)
+    resource_label = serializers.CharField(source="resource.label", read_only=True)
+    contact_name = serializers.CharField(source="contact.name", default=None, allow_null=True, read_only=True)
+
+    class Meta:
+        model = Appointment
+        fields = ["id", "service", "service_name", "resource", "resource_label", "contact", "contact_name",
+                  "starts_at", "ends_at", "status", "hold_expires_at", "notes", "cancelled_reason",
+                  "created_at"]  # fmt: skip
+
+
+class ServiceOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Service
+        fields = ["id", "name", "duration_minutes", "buffer_before_minutes", "buffer_after_minutes", "active",
+                  "resources"]  # fmt: skip
+
+
+class ResourceOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Resource
+        fields = ["id", "label", "kind", "services"]
+
+
+class SlotQuerySerializer(serializers.Serializer):
+    service = serializers.PrimaryKeyRelatedField(queryset=Service.objects.filter(active=True))
+    resource = serializers.PrimaryKeyRelatedField(queryset=Resource.objects.all(), required=False)
+    start = AwareDateTimeField()
+    end = AwareDateTimeField()
+
+
+class SlotOutputSerializer(serializers.Serializer):
+    resource = serializers.IntegerField(source="resource.pk")
+    resource_label = serializers.CharField(source="resource.label")
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField()
