@@ -22,6 +22,7 @@ SCREENS = [
     ("portal-analytics", _("Analytics"), False),
     ("portal-team", _("Team"), True),
     ("portal-api-tokens", _("API tokens"), False),
+    ("portal-security", _("Security"), True),
 ]
 
 
