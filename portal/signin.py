@@ -69,11 +69,17 @@ def second_factor_setup(request):
     device = totp_device_start(user=request.user)
     form = OneTimeCodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        if totp_device_confirm(device=device, token=form.cleaned_data["otp_token"]):
+        allowed, _reason = device.verify_is_allowed()
+        if allowed and totp_device_confirm(device=device, token=form.cleaned_data["otp_token"]):
             otp_login(request, device)
             messages.success(request, _("Your second factor is set up. You will be asked for a code at each sign-in."))
             return HttpResponseRedirect(next_url)
-        form.add_error("otp_token", _("That code is not right. Check that the app shows this account, then try again."))
+        if not allowed:
+            form.add_error("otp_token", _("Too many wrong codes. Wait a little, then try the code your app shows."))
+        else:
+            form.add_error(
+                "otp_token", _("That code is not right. Check that the app shows this account, then try again.")
+            )
     secret = b32encode(device.bin_key).decode()
     context = {
         "form": form,
