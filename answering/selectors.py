@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, F, OuterRef, QuerySet
 
 from answering.models import Call, DeliveryAttempt, Disposition, Line, Listen, Message, Voicemail
 from tenants.errors import ApplicationError
@@ -23,6 +23,13 @@ OPEN_MESSAGE_STATES = (Message.Status.PENDING, Message.Status.SENT, Message.Stat
 def line_list() -> QuerySet[Line]:
     """The current client company's lines (its schema is the connection's)."""
     return Line.objects.order_by("name")
+
+
+def _ordered(rows: QuerySet, ordering: str) -> QuerySet:
+    """Order by one allowed field; rows without a value (a call still ringing) come last either way."""
+    field = F(ordering.lstrip("-"))
+    return rows.order_by(field.desc(nulls_last=True) if ordering.startswith("-") else field.asc(nulls_last=True),
+                         "-pk")  # fmt: skip
 
 
 def _gated(queryset: QuerySet, *, user: User, policy: Policy) -> QuerySet:
@@ -66,7 +73,7 @@ def message_list(
         rows = rows.filter(line=line)
     if open_only:
         rows = rows.filter(status__in=OPEN_MESSAGE_STATES)
-    return rows.order_by(ordering, "-pk")
+    return _ordered(rows, ordering)
 
 
 def message_today(*, user: User, policy: Policy, limit: int = 10) -> list[Message]:
@@ -136,7 +143,7 @@ def call_list(
         rows = rows.filter(agent=agent)
     if status:
         rows = rows.filter(status=status)
-    return rows.order_by(ordering, "-pk")
+    return _ordered(rows, ordering)
 
 
 def call_agents() -> QuerySet[User]:
@@ -166,4 +173,4 @@ def voicemail_list(
         rows = rows.filter(call__line=line)
     if unheard:
         rows = rows.filter(heard_by_client=False)
-    return rows.order_by(ordering, "-pk")
+    return _ordered(rows, ordering)
