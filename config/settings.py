@@ -124,7 +124,9 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    "portal.middleware.TenantSessionMiddleware",  # a session is valid only on the host it signed in on
     "tenants.middleware.TenantGateMiddleware",
+    "portal.middleware.SecondFactorMiddleware",  # the one-time code, where required
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "auditlog.middleware.AuditlogMiddleware",

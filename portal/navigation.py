@@ -23,6 +23,7 @@ SCREENS = [
     ("portal-team", _("Team"), True),
     ("portal-audits", _("Audits"), True),
     ("portal-api-tokens", _("API tokens"), False),
+    ("portal-security", _("Security"), True),
     ("portal-help", _("Help"), False),
 ]
 

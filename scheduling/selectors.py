@@ -201,3 +201,19 @@ def service_list(*, active_only: bool = False) -> QuerySet[Service]:
 
 def resource_list() -> QuerySet[Resource]:
     return Resource.objects.prefetch_related("services").order_by("label")
+
+
+def appointment_upcoming(*, user, policy, limit: int = 10) -> list[Appointment]:
+    """The next booked appointments from now, with service, resource and caller, through the
+    object gate; the caller's fields the person may not read are deferred (never decrypted)."""
+    from crm.models import Contact
+    from tenants.gates.engine import objects_visible
+
+    rows = objects_visible(policy=policy, user=user,
+                           queryset=Appointment.objects.select_related("service", "resource", "contact"))  # fmt: skip
+    masked = [f"contact__{name}" for name in policy.masked(Contact)] + list(policy.masked(Appointment))
+    if masked:
+        rows = rows.defer(*masked)
+    return list(
+        rows.filter(status=Appointment.Status.BOOKED, starts_at__gte=timezone.now()).order_by("starts_at")[:limit]
+    )

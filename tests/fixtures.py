@@ -108,10 +108,19 @@ def client_for():
     """`client_for("acme.localhost", user)`: an HTTP client for that host, signed in as `user`."""
     from django.test import Client
 
+    from portal.middleware import SESSION_SCHEMA_KEY
+    from tenants.models import Domain
+
     def make(host: str, user: User | None = None) -> Client:
         client = Client(HTTP_HOST=host)
         if user is not None:
             client.force_login(user)
+            # A real sign-in binds the session to its host's company; force_login has no host.
+            domain = Domain.objects.filter(domain=host).select_related("tenant").first()
+            if domain is not None:
+                session = client.session
+                session[SESSION_SCHEMA_KEY] = domain.tenant.schema_name
+                session.save()
         return client
 
     return make

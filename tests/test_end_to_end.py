@@ -62,7 +62,7 @@ def committed(django_db_blocker, celery_worker_queue):
             connection.set_schema_to_public()
 
 
-def test_a_call_from_webhook_to_acknowledgement(committed, twilio, celery_worker_queue):
+def test_a_call_from_webhook_to_acknowledgement(committed, twilio, celery_worker_queue, client_for):
     globex, created = committed
     agent, client_admin = User.objects.get(username="agent1"), User.objects.get(username="globex-admin")
 
@@ -117,8 +117,7 @@ def test_a_call_from_webhook_to_acknowledgement(committed, twilio, celery_worker
     assert "Jaan Kask" not in escalation_sms[-1]["body"]  # a pointer, not the caller's data
 
     # 5. The client acknowledges through its API; the next sweep escalates no further.
-    api = Client(HTTP_HOST="globex.localhost")
-    api.force_login(client_admin)
+    api = client_for("globex.localhost", client_admin)
     acknowledged = api.post(f"/api/v1/messages/{message.pk}/acknowledge/")
     assert acknowledged.status_code == 200
     assert acknowledged.json()["status"] == "acknowledged"

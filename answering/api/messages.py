@@ -1,38 +1,66 @@
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.response import Response
 
+from answering.api.filters import MessageFilterSerializer
 from answering.messages import message_acknowledge, message_mark
 from answering.models import Message
+from answering.selectors import message_answers, message_list
 from tenants.gates.api import TenantAPIView
+from tenants.gates.engine import policy_for_request
+
+
+class AnswerSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    label = serializers.CharField()
+    category = serializers.CharField(help_text="the data category of this answer")
+    value = serializers.CharField(allow_blank=True)
 
 
 class MessageOutputSerializer(serializers.ModelSerializer):
     line = serializers.CharField(source="line.name")
+    line_id = serializers.IntegerField()
+    call_id = serializers.IntegerField(allow_null=True)
+    answers = serializers.SerializerMethodField()
 
     class Meta:
         model = Message
-        fields = ["id", "line", "urgency", "caller_name", "caller_number", "body", "status", "created_at",
-                  "acknowledged_at", "escalation_level"]  # fmt: skip
+        fields = ["id", "line", "line_id", "call_id", "urgency", "caller_name", "caller_number", "body", "answers",
+                  "ticket_reference", "status", "created_at", "acknowledged_at", "escalation_level"]  # fmt: skip
+
+    @extend_schema_field(AnswerSerializer(many=True))
+    def get_answers(self, message):
+        return message_answers(message)
+
+
+def _messages(request):
+    return message_list(user=request.user, policy=policy_for_request(request, request.tenant))
 
 
 class MessageListApi(TenantAPIView):
-    """The company's messages (client users see their own data in full)."""
+    """The company's messages (client users see their own data in full), newest first."""
 
+    api_scope = "messages"
     serializer_class = MessageOutputSerializer
 
-    @extend_schema(operation_id="messages_list", responses=MessageOutputSerializer(many=True))
+    @extend_schema(operation_id="messages_list", parameters=[MessageFilterSerializer],
+                   responses=MessageOutputSerializer(many=True))  # fmt: skip
     def get(self, request):
-        page = self.paginate_queryset(self.safely_get_queryset())
+        filters = MessageFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        rows = message_list(user=request.user, policy=policy_for_request(request, request.tenant),
+                            **{k: v for k, v in filters.validated_data.items()})  # fmt: skip
+        page = self.paginate_queryset(rows)
         return self.get_paginated_response(MessageOutputSerializer(page, many=True).data)
 
     def safely_get_queryset(self):
-        return Message.objects.select_related("line").order_by("-created_at")
+        return _messages(self.request)
 
 
 class MessageDetailApi(TenantAPIView):
     """One message; the client reading it moves it to "read"."""
 
+    api_scope = "messages"
     serializer_class = MessageOutputSerializer
 
     @extend_schema(operation_id="messages_read", responses=MessageOutputSerializer)
@@ -41,10 +69,13 @@ class MessageDetailApi(TenantAPIView):
         return Response(MessageOutputSerializer(message).data)
 
     def safely_get_queryset(self):
-        return Message.objects.select_related("line")
+        return _messages(self.request)
 
 
 class MessageAcknowledgeApi(TenantAPIView):
+    """Acknowledge a message: an urgent one's escalation stops (its timer is cancelled)."""
+
+    api_scope = "messages"
     serializer_class = MessageOutputSerializer
 
     @extend_schema(request=None, responses=MessageOutputSerializer)
@@ -55,4 +86,4 @@ class MessageAcknowledgeApi(TenantAPIView):
         return Response(MessageOutputSerializer(message).data)
 
     def safely_get_queryset(self):
-        return Message.objects.select_related("line")
+        return _messages(self.request)

@@ -2,8 +2,16 @@
 
 from django.urls import path
 
-from answering.views import portal_home
+from answering.portal import views
 
 urlpatterns = [
-    path("", portal_home, name="portal-home"),
+    path("", views.portal_home, name="portal-home"),
+    path("today/panel/", views.portal_home_panel, name="portal-home-panel"),
+    path("messages/", views.message_index, name="portal-messages"),
+    path("messages/<int:pk>/", views.message_detail, name="portal-message"),
+    path("messages/<int:pk>/acknowledge/", views.message_acknowledge_view, name="portal-message-acknowledge"),
+    path("calls/", views.call_index, name="portal-calls"),
+    path("calls/<int:pk>/", views.call_detail, name="portal-call"),
+    path("voicemail/", views.voicemail_index, name="portal-voicemail"),
+    path("voicemail/<int:pk>/audio/", views.voicemail_play, name="portal-voicemail-audio"),
 ]

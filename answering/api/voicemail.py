@@ -1,0 +1,115 @@
+import json
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.response import Response
+from rest_framework.reverse import reverse
+
+from answering.api.filters import VoicemailFilterSerializer
+from answering.models import Call, Voicemail
+from answering.playback import AUDIO_CONTENT_TYPE, audio_response, is_continuation, voicemail_audio
+from answering.selectors import voicemail_list
+from tenants.gates.api import TenantAPIView
+from tenants.gates.engine import policy_for_request
+from tenants.gates.signals import report_read
+
+
+class VoicemailOutputSerializer(serializers.ModelSerializer):
+    call_id = serializers.IntegerField()
+    line = serializers.CharField(source="call.line.name")
+    caller_name = serializers.CharField(source="call.caller_name")
+    caller_number = serializers.CharField(source="call.caller_number")
+    heard_by_client = serializers.BooleanField(help_text="someone of the company has played it")
+    audio_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Voicemail
+        fields = ["id", "call_id", "line", "caller_name", "caller_number", "duration_seconds", "created_at",
+                  "transcription", "heard_by_client", "audio_url"]  # fmt: skip
+
+    def get_audio_url(self, voicemail) -> str:
+        return reverse("api-voicemail-audio", args=[voicemail.pk], request=self.context.get("request"))
+
+
+def _voicemails(request, **filters):
+    return voicemail_list(user=request.user, policy=policy_for_request(request, request.tenant), **filters)
+
+
+def _report_callers(request, voicemails) -> None:
+    # The caller's name and number are the call's fields: the access log names them as such.
+    report_read(user=request.user, channel="api", model=Call, object_ids=[v.call_id for v in voicemails],
+                fields=["caller_name", "caller_number"], path=request.path)  # fmt: skip
+
+
+class VoicemailListApi(TenantAPIView):
+    """The company's voicemail, newest first; `audio_url` streams each one (every play is logged)."""
+
+    api_scope = "voicemail"
+    serializer_class = VoicemailOutputSerializer
+
+    @extend_schema(operation_id="voicemail_list", parameters=[VoicemailFilterSerializer],
+                   responses=VoicemailOutputSerializer(many=True))  # fmt: skip
+    def get(self, request):
+        filters = VoicemailFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        page = self.paginate_queryset(_voicemails(request, **filters.validated_data))
+        _report_callers(request, page)
+        data = VoicemailOutputSerializer(page, many=True, context={"request": request}).data
+        return self.get_paginated_response(data)
+
+    def safely_get_queryset(self):
+        return _voicemails(self.request)
+
+
+class VoicemailDetailApi(TenantAPIView):
+    api_scope = "voicemail"
+    serializer_class = VoicemailOutputSerializer
+
+    @extend_schema(operation_id="voicemail_read", responses=VoicemailOutputSerializer)
+    def get(self, request, pk: int):
+        voicemail = self.get_object()
+        _report_callers(request, [voicemail])
+        return Response(VoicemailOutputSerializer(voicemail, context={"request": request}).data)
+
+    def safely_get_queryset(self):
+        return _voicemails(self.request)
+
+
+class AudioRenderer(BaseRenderer):
+    """Lets a client ask for `Accept: audio/wav`; errors are still JSON bodies."""
+
+    media_type = AUDIO_CONTENT_TYPE
+    format = "wav"
+    charset = None
+    render_style = "binary"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        return data if isinstance(data, bytes) else json.dumps(data).encode()
+
+
+class VoicemailAudioApi(TenantAPIView):
+    """The voicemail's audio, decrypted on the fly (a `Range` header is honoured). Every play is
+    recorded: a Listen, and an access-log entry on the playback channel."""
+
+    api_scope = "voicemail"
+    renderer_classes = [JSONRenderer, AudioRenderer]
+
+    @extend_schema(
+        operation_id="voicemail_audio",
+        responses={
+            (200, AUDIO_CONTENT_TYPE): OpenApiResponse(OpenApiTypes.BINARY, description="the whole recording"),
+            (206, AUDIO_CONTENT_TYPE): OpenApiResponse(OpenApiTypes.BINARY, description="the byte range asked for"),
+            (416, AUDIO_CONTENT_TYPE): OpenApiResponse(description="the range asked for is past the end"),
+        },
+    )
+    def get(self, request, pk: int):
+        voicemail = self.get_object()
+        audio = voicemail_audio(voicemail=voicemail, user=request.user,
+                                policy=policy_for_request(request, request.tenant), path=request.path,
+                                count_play=not is_continuation(request))  # fmt: skip
+        return audio_response(request, audio)
+
+    def safely_get_queryset(self):
+        return _voicemails(self.request)
