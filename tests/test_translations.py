@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import ast
 import gettext
-import re
 from pathlib import Path
 
 import pytest
@@ -15,19 +14,38 @@ CATALOGUES = sorted(p for p in ROOT.glob("**/locale/et/LC_MESSAGES/django.po") i
 
 
 def _entries(po: Path) -> dict[str, str]:
-    """msgid -> msgstr of a .po file (singular entries; plural entries by their msgid)."""
-    text = po.read_text()
-    entries = {}
-    for block in text.split("\n\n"):
-        if "#, fuzzy" in block and 'msgid ""\nmsgstr ""' not in block:
-            entries[f"<fuzzy {block!r}>"] = ""
-        msgid = re.search(r'^msgid ((?:".*"\n?)+)', block, re.M)
-        msgstr = re.search(r"^msgstr(?:\[0\])? ((?:\".*\"\n?)+)", block, re.M)
-        if msgid and msgstr:
-            key = "".join(ast.literal_eval(part) for part in msgid.group(1).split("\n") if part)
-            value = "".join(ast.literal_eval(part) for part in msgstr.group(1).split("\n") if part)
-            if key:
-                entries[key] = value
+    """msgid -> msgstr of a .po file (plural entries by their msgid and first form); a fuzzy entry
+    counts as untranslated. Parsed line by line, so entries need no blank line between them."""
+    entries: dict[str, str] = {}
+    current: dict[str, str] = {}
+    fuzzy = False
+    field = None
+
+    def flush():
+        key = current.get("msgid", "")
+        if key:
+            entries[key] = "" if fuzzy else current.get("msgstr", "")
+
+    for line in po.read_text().splitlines():
+        if line.startswith("#,"):
+            if "msgid" in current:
+                flush()
+                current, field = {}, None
+            fuzzy = "fuzzy" in line
+        elif line.startswith(("msgid ", "msgid_plural ", "msgstr ", "msgstr[0] ", "msgctxt ")):
+            keyword, _, literal = line.partition(" ")
+            keyword = {"msgstr[0]": "msgstr"}.get(keyword, keyword)
+            if keyword in ("msgid", "msgctxt") and "msgstr" in current:
+                flush()
+                current, fuzzy = {}, fuzzy if keyword == "msgctxt" else False
+            field = keyword if keyword in ("msgid", "msgstr") else None
+            if field:
+                current[field] = ast.literal_eval(literal)
+        elif line.startswith('"') and field:
+            current[field] += ast.literal_eval(line)
+        elif not line.strip() or line.startswith("#"):
+            field = None if not line.startswith("#") else field
+    flush()
     return entries
 
 
