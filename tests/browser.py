@@ -94,8 +94,16 @@ def portal(browser, live_server_port, live_db):
 
 
 def screenshot(page, name: str) -> Path:
-    """Save a full-page screenshot as docs/screenshots/<name>.png (used by the README and docs)."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{name}.png"
+    """Take a full-page screenshot. With UPDATE_SCREENSHOTS=1 it replaces docs/screenshots/<name>.png
+    (the README's and the guides' pictures); otherwise it goes to a temporary folder, so an ordinary
+    run leaves the checkout as it was."""
+    import tempfile
+
+    folder = (
+        SCREENSHOTS if os.environ.get("UPDATE_SCREENSHOTS") == "1" else Path(tempfile.gettempdir()) / "vastaja-shots"
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
+    assert path.stat().st_size > 1000, f"screenshot {name} is empty"
     return path
