@@ -375,3 +375,35 @@ def test_backup_refusals_are_one_line(tmp_path):
         _backup("acme", tmp_path / "exists.backup")
     assert not (tmp_path / "x.backup").exists()
     assert not (tmp_path / "x.backup.partial").exists()
+
+
+def test_a_backup_from_another_migration_state_is_refused(acme, tmp_path):
+    path = tmp_path / "acme.backup"
+    _backup("acme", path)
+    with connection.cursor() as cursor:
+        cursor.execute("INSERT INTO acme.django_migrations (app, name, applied) VALUES ('crm', '9999_later', now())")
+    before = _rows("acme")
+    message = _refused(path, in_place=True, tenant="acme")
+    assert message.startswith("the backup's migration state differs from schema acme (1 migration(s) newer than the")
+    assert "crm.9999_later" in message
+    assert _rows("acme") == before
+
+
+def test_every_column_that_names_a_stored_file_is_declared():
+    from django.apps import apps
+    from django.conf import settings
+    from django.db import models
+
+    from tenants.files import stored_file_fields
+
+    tenant_apps = {entry.split(".apps.")[0] for entry in settings.TENANT_APPS}
+    declared = {(model, name) for model, names in stored_file_fields().items() for name in names}
+    for config in apps.get_app_configs():
+        if config.name not in tenant_apps:
+            continue
+        for model in config.get_models():
+            for field in model._meta.get_fields():
+                looks_like_a_file = field.name == "audio" or field.name.endswith("_file")
+                if looks_like_a_file and isinstance(field, models.CharField):
+                    assert (model, field.name) in declared, f"{model._meta.label}.{field.name}"
+    assert declared
