@@ -11,6 +11,7 @@ header records.
 from __future__ import annotations
 
 import datetime as dt
+import getpass
 import hashlib
 import tempfile
 import time
@@ -19,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
+from auditlog.models import LogEntry
 from django.apps import apps as django_apps
 from django.conf import settings
 from django.core.files import File
@@ -49,6 +51,7 @@ from tenants.models import ClientCompany
 
 Progress = Callable[[str], None]
 DATA_RECORD_BYTES = 256 * 1024
+PROGRESS_ROWS = 100_000
 # Kept by the live schema, never copied: the migration state is compared instead.
 SKIPPED_TABLES = {"django_migrations"}
 TRIGGER_TYPE_TRUNCATE = 1 << 5
@@ -191,7 +194,7 @@ def tenant_backup(*, slug: str, handle: BinaryIO, progress: Progress = lambda li
         total_rows = 0
         for table in tables.values():
             writer.record(TABLE, {"name": table.name, "columns": table.columns})
-            rows = _copy_out(schema, table, writer)
+            rows = _copy_out(schema, table, writer, progress)
             writer.record(TABLE_END, {"rows": rows})
             total_rows += rows
             if rows:
@@ -214,6 +217,7 @@ def tenant_backup(*, slug: str, handle: BinaryIO, progress: Progress = lambda li
         }
         writer.record(END, summary)
         writer.close()
+    _log(company, LogEntry.Action.ACCESS, f"backup {header['backup_id']} taken ({total_rows:,} rows)", header)
     progress(
         f"done: {total_rows:,} rows and {summary['files']:,} files, {writer.bytes_written:,} bytes encrypted, "
         f"in {time.monotonic() - started:.1f} s"
@@ -221,19 +225,23 @@ def tenant_backup(*, slug: str, handle: BinaryIO, progress: Progress = lambda li
     return {**summary, "header": header, "bytes": writer.bytes_written}
 
 
-def _copy_out(schema: str, table: Table, writer: BackupWriter) -> int:
+def _copy_out(schema: str, table: Table, writer: BackupWriter, progress: Progress) -> int:
     columns = sql.SQL(", ").join(sql.Identifier(c) for c in table.columns)
     query = sql.SQL("COPY (SELECT {columns} FROM {schema}.{table}) TO STDOUT").format(
         columns=columns, schema=sql.Identifier(schema), table=sql.Identifier(table.name)
     )
     buffer = bytearray()
+    rows = 0
     with connection.cursor() as cursor:
         with cursor.copy(query) as copy:
-            for data in copy:
+            for data in copy:  # one row per message from the server
                 buffer += data
+                rows += 1
                 if len(buffer) >= DATA_RECORD_BYTES:
                     writer.record(DATA, bytes(buffer))
                     buffer.clear()
+                if rows % PROGRESS_ROWS == 0:
+                    progress(f"  {table.name}: {rows:,} rows so far")
         if buffer:
             writer.record(DATA, bytes(buffer))
         return cursor.rowcount
@@ -339,6 +347,8 @@ def tenant_restore(
     try:
         with transaction.atomic():
             _restore_in_transaction(state, header, created_at)
+            _log(company, LogEntry.Action.UPDATE, f"restored {where} from backup {header['backup_id']} "
+                 f"({state.erasures:,} logged erasures applied again)", header)  # fmt: skip
             if in_place:
                 names = set(state.files_to_delete)
                 transaction.on_commit(lambda: [default_storage.delete(n) for n in names if default_storage.exists(n)])
@@ -365,6 +375,22 @@ def tenant_restore(
         "erasures": state.erasures,
         "header": header,
     }
+
+
+def _log(company: ClientCompany, action: int, what: str, header: dict) -> None:
+    """A change-log entry on the company (public schema): who took or restored which backup."""
+    connection.set_schema_to_public()
+    LogEntry.objects.log_create(
+        company, force_log=True, action=action, changes={"backup": [header["created_at"], what]},
+        additional_data={"backup_id": header["backup_id"], "by": _os_user(), "schema": header["schema"]},
+    )  # fmt: skip
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a bare container)
+        return "unknown"
 
 
 def _first_line(exc: Exception) -> str:
@@ -456,7 +482,8 @@ def _table_in(state: _Restore, meta: dict, records) -> None:
             copy_into = sql.SQL("restore_rows")
         else:
             copy_into = target
-        rows = _copy_in(cursor, sql.SQL("COPY {} ({}) FROM STDIN").format(copy_into, column_list), records)
+        query = sql.SQL("COPY {} ({}) FROM STDIN").format(copy_into, column_list)
+        rows = _copy_in(cursor, query, records, name, state.progress)
         if table.append_only:
             cursor.execute(
                 sql.SQL("INSERT INTO {} ({cols}) SELECT {cols} FROM restore_rows ON CONFLICT DO NOTHING").format(
@@ -471,11 +498,16 @@ def _table_in(state: _Restore, meta: dict, records) -> None:
         state.progress(f"  {name}: {rows:,} rows{kept}")
 
 
-def _copy_in(cursor, query, records) -> int:
+def _copy_in(cursor, query, records, name: str, progress: Progress) -> int:
+    seen = 0
     with cursor.copy(query) as copy:
         for kind, payload in records:
             if kind == DATA:
                 copy.write(payload)
+                # Text COPY ends each row with a newline and escapes those inside values.
+                before, seen = seen, seen + payload.count(b"\n")
+                if seen // PROGRESS_ROWS > before // PROGRESS_ROWS:
+                    progress(f"  {name}: {seen:,} rows so far")
             elif kind == TABLE_END:
                 rows = payload_json(payload)["rows"]
                 break

@@ -8,6 +8,7 @@ import datetime as dt
 import io
 
 import pytest
+from auditlog.models import LogEntry
 from django.core.files.storage import default_storage
 from django.core.management import CommandError, call_command
 from django.db import connection
@@ -166,6 +167,12 @@ def test_restore_in_place_keeps_the_erasure_and_brings_back_everything_else(
         other_number = set(ContactPhone.objects.filter(contact=subject).values_list("pk", flat=True))
     assert other_number == set()
     assert not default_storage.exists(voicemail.audio)  # never written back
+    # Who took and who restored which backup is in the company's change log (public schema).
+    entries = [e.changes_dict["backup"][1] for e in LogEntry.objects.get_for_object(acme).order_by("pk")
+               if "backup" in e.changes_dict]  # fmt: skip
+    assert entries[-2].startswith("backup ")
+    assert " taken " in entries[-2]
+    assert entries[-1].startswith("restored in place from backup ")
     erased = _erased_ids(erasures)
     deleted = {"crm_contactphone": erased.pop("crm_contactphone")}
     _assert_back_except_erased(before, _rows("acme"), erased, deleted)
