@@ -22,8 +22,8 @@ from audit.retention import retention_purge
 from crm.models import Contact, ContactPhone
 from crm.selectors import contact_find_by_phone
 from crm.services import contact_create, contact_phone_add
+from tenants.backups.catalog import schema_tables
 from tenants.backups.models import ErasureRecord
-from tenants.backups.services import _tables
 from tenants.files import encrypted_file_read, encrypted_file_save
 
 pytestmark = pytest.mark.django_db
@@ -78,7 +78,7 @@ def _rows(schema: str, *, without: tuple[str, ...] = ()) -> dict[str, dict[int, 
     """Every row of every replaceable table, by id, as JSON (minus the columns `without`)."""
     rows = {}
     with connection.cursor() as cursor:
-        for table in _tables(schema).values():
+        for table in schema_tables(schema).values():
             if table.append_only:
                 continue
             drop = "".join(f" - '{c}'" for c in without if c in table.columns)

@@ -4,7 +4,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from tenants.backups.archive import BackupError
-from tenants.backups.services import backup_default_name, tenant_backup
+from tenants.backups.backup import backup_default_name, tenant_backup
 
 
 class Command(BaseCommand):

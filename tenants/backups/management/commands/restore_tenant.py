@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from tenants.backups.archive import BackupError
-from tenants.backups.services import tenant_restore
+from tenants.backups.restore import tenant_restore
 
 
 class Command(BaseCommand):
