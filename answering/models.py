@@ -6,6 +6,7 @@ from django_cryptography.fields import encrypt
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from tenants.categories import not_personal, personal_data
+from tenants.files import stored_files
 from tenants.gates.engine import gate_objects
 
 
@@ -378,6 +379,8 @@ not_personal(Line, "voicemail_max_seconds", reason="a setting")
 # The audio columns hold storage names of encrypted files; the category gates playback.
 personal_data(Voicemail, audio="user.biometrics.voice", transcription="user.content.private")
 personal_data(Recording, audio="user.biometrics.voice")
+stored_files(Voicemail, "audio")
+stored_files(Recording, "audio")
 personal_data(Message, caller_name="user.contact.name", caller_number="user.contact.phone_number",
               body="user.content.private", answers="user.content.private")  # fmt: skip
 gate_objects(Script, through="line")

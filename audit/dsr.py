@@ -14,6 +14,8 @@ from django.utils import timezone
 from audit.models import DataSubjectRequest, LegalHold
 from crm.blind_index import blind_index, email_normalise, phone_normalise
 from crm.models import Contact
+from tenants.backups.erasures import erasure_apply
+from tenants.backups.models import ErasureRecord
 from tenants.errors import ApplicationError
 from tenants.files import encrypted_file_delete, encrypted_file_read, encrypted_file_save
 from tenants.models import User
@@ -107,25 +109,37 @@ def dsr_erase(*, request: DataSubjectRequest, actor: User) -> DataSubjectRequest
         request.save(update_fields=["status", "result", "completed_at"])
         raise ApplicationError(f"the data subject is under legal hold: {reasons}", field="hold", code="legal_hold")
     now = timezone.now()
+    reference = f"request {request.pk}"
+
+    def erase(model, rows, **kwargs) -> int:
+        # Row by id, logged in the erasure log (public schema), so a restore from an older backup
+        # erases them again.
+        count, names = erasure_apply(model=model, ids=rows.values_list("pk", flat=True), reference=reference,
+                                     source=ErasureRecord.Source.ERASURE_REQUEST, **kwargs)  # fmt: skip
+        audio.extend(names)
+        return count
+
+    audio: list[str] = []
     with transaction.atomic():
         calls = Call.objects.filter(contact__in=ids)
-        audio = list(Voicemail.objects.filter(call__in=calls).exclude(audio="").values_list("audio", flat=True))
-        audio += list(Recording.objects.filter(call__in=calls).exclude(audio="").values_list("audio", flat=True))
+        voicemails = Voicemail.objects.filter(call__in=calls)
+        recordings = Recording.objects.filter(call__in=calls)
         done = {
-            "calls anonymised": calls.update(caller_number="", caller_name="", notes="", caller_pseudonym="",
-                                             anonymised_at=now),
-            "voicemail erased": Voicemail.objects.filter(call__in=calls).update(audio="", transcription="",
-                                                                                transcription_purged=True),
-            "recordings erased": Recording.objects.filter(call__in=calls).update(audio=""),
-            "messages erased": Message.objects.filter(contact__in=ids).update(
-                caller_name="", caller_number="", body="", answers="", technical_details="", purged_at=now),
-            "appointments unlinked": Appointment.objects.filter(contact__in=ids).update(notes="", notes_purged=True,
-                                                                                        contact=None),
-            "other numbers deleted": ContactPhone.objects.filter(contact__in=ids).delete()[0],
-            "consent evidence erased": ConsentRecord.objects.filter(contact__in=ids).update(evidence=""),
-            "contacts anonymised": Contact.objects.filter(pk__in=ids).update(
+            "calls anonymised": erase(Call, calls, changes=dict(caller_number="", caller_name="", notes="",
+                                                               caller_pseudonym="", anonymised_at=now)),
+            "voicemail erased": erase(Voicemail, voicemails, files=["audio"],
+                                      changes=dict(audio="", transcription="", transcription_purged=True)),
+            "recordings erased": erase(Recording, recordings, files=["audio"], changes=dict(audio="")),
+            "messages erased": erase(Message, Message.objects.filter(contact__in=ids), changes=dict(
+                caller_name="", caller_number="", body="", answers="", technical_details="", purged_at=now)),
+            "appointments unlinked": erase(Appointment, Appointment.objects.filter(contact__in=ids),
+                                           changes=dict(notes="", notes_purged=True, contact=None)),
+            "other numbers deleted": erase(ContactPhone, ContactPhone.objects.filter(contact__in=ids), delete=True),
+            "consent evidence erased": erase(ConsentRecord, ConsentRecord.objects.filter(contact__in=ids),
+                                             changes=dict(evidence="")),
+            "contacts anonymised": erase(Contact, Contact.objects.filter(pk__in=ids), changes=dict(
                 name="Erased data subject", phone_number="", email="", address="", notes="", health_notes="",
-                phone_bidx="", email_bidx="", name_bidx="", anonymised_at=now),
+                phone_bidx="", email_bidx="", name_bidx="", anonymised_at=now)),
         }  # fmt: skip
         request.result = {
             "erased": done,

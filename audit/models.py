@@ -12,6 +12,7 @@ from django.utils import timezone
 from django_cryptography.fields import encrypt
 
 from tenants.categories import not_personal, personal_data
+from tenants.files import stored_files
 
 
 class AccessLogEntry(models.Model):
@@ -136,6 +137,7 @@ class DataSubjectRequest(models.Model):
 
 
 personal_data(DataSubjectRequest, phone_number="user.contact.phone_number", email="user.contact.email")
+stored_files(DataSubjectRequest, "export_file")
 
 
 class LineDayStats(models.Model):

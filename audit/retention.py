@@ -20,6 +20,8 @@ from django.utils import timezone
 
 from audit.models import LegalHold, RetentionRun
 from tenants.agreements.selectors import dpa_in_force
+from tenants.backups.erasures import erasure_apply
+from tenants.backups.models import ErasureRecord
 from tenants.categories import covers
 from tenants.files import encrypted_file_delete
 
@@ -29,18 +31,15 @@ ANONYMISED = "Anonymised caller"
 
 @dataclass(frozen=True)
 class Target:
-    """One kind of purge: which rows (older than the cutoff, not yet purged), and what to do."""
+    """One kind of purge: which rows (older than the cutoff, not yet purged), the blank values
+    written (given the time of the run), and which file columns' files are deleted."""
 
     name: str
     category: str
     queryset: Callable[[dt.datetime], QuerySet]
     contact_path: str | None
-    apply: Callable[[QuerySet], int]
-
-
-def _anonymise_contacts(rows: QuerySet) -> int:
-    return rows.update(name=ANONYMISED, phone_number="", email="", address="", notes="", health_notes="",
-                       phone_bidx="", email_bidx="", name_bidx="", anonymised_at=timezone.now())  # fmt: skip
+    changes: Callable[[dt.datetime], dict]
+    files: tuple[str, ...] = ()
 
 
 def _targets() -> list[Target]:
@@ -48,38 +47,33 @@ def _targets() -> list[Target]:
     from crm.models import Contact
     from scheduling.models import Appointment
 
-    def delete_audio(rows: QuerySet) -> int:
-        names = list(rows.values_list("audio", flat=True))
-        for name in names:
-            encrypted_file_delete(name)
-        return rows.update(audio="")
-
     return [
         Target("voicemail audio", "user.biometrics.voice",
                lambda cutoff: Voicemail.objects.filter(created_at__lt=cutoff).exclude(audio=""),
-               "call__contact", delete_audio),
+               "call__contact", lambda now: {"audio": ""}, files=("audio",)),
         Target("call recordings", "user.biometrics.voice",
                lambda cutoff: Recording.objects.filter(created_at__lt=cutoff).exclude(audio=""),
-               "call__contact", delete_audio),
+               "call__contact", lambda now: {"audio": ""}, files=("audio",)),
         Target("message bodies and answers", "user.content.private",
                lambda cutoff: Message.objects.filter(created_at__lt=cutoff, purged_at__isnull=True),
-               "contact", lambda rows: rows.update(body="", answers="", technical_details="",
-                                                  purged_at=timezone.now())),
+               "contact", lambda now: {"body": "", "answers": "", "technical_details": "", "purged_at": now}),
         Target("voicemail transcriptions", "user.content.private",
                lambda cutoff: Voicemail.objects.filter(created_at__lt=cutoff, transcription_purged=False),
-               "call__contact", lambda rows: rows.update(transcription="", transcription_purged=True)),
+               "call__contact", lambda now: {"transcription": "", "transcription_purged": True}),
         Target("call notes and caller details", "user.contact",
                lambda cutoff: Call.objects.filter(started_at__lt=cutoff, anonymised_at__isnull=True),
                "contact",
-               lambda rows: rows.update(caller_number="", caller_name="", notes="", caller_pseudonym="",
-                                        anonymised_at=timezone.now())),
+               lambda now: {"caller_number": "", "caller_name": "", "notes": "", "caller_pseudonym": "",
+                            "anonymised_at": now}),
         Target("appointment notes", "user.content.private",
                lambda cutoff: Appointment.objects.filter(ends_at__lt=cutoff, notes_purged=False),
-               "contact", lambda rows: rows.update(notes="", notes_purged=True)),
+               "contact", lambda now: {"notes": "", "notes_purged": True}),
         Target("inactive contacts", "user.contact",
                lambda cutoff: Contact.objects.filter(anonymised_at__isnull=True, merged_into__isnull=True)
                .exclude(calls__started_at__gte=cutoff).exclude(created_at__gte=cutoff),
-               "", _anonymise_contacts),
+               "", lambda now: {"name": ANONYMISED, "phone_number": "", "email": "", "address": "", "notes": "",
+                                "health_notes": "", "phone_bidx": "", "email_bidx": "", "name_bidx": "",
+                                "anonymised_at": now}),
     ]  # fmt: skip
 
 
@@ -123,9 +117,16 @@ def retention_purge(*, dry_run: bool = False, now: dt.datetime | None = None, ba
             done = purgeable.count()
         else:
             while True:
-                # One statement per batch: the batch's ids are chosen inside the UPDATE itself.
                 with transaction.atomic():
-                    count = target.apply(candidates.model.objects.filter(pk__in=purgeable.values("pk")[:batch]))
+                    # The batch's ids are read first: the erasure log records them, so a restore
+                    # from an older backup purges exactly these rows again.
+                    ids = list(purgeable.values_list("pk", flat=True)[:batch])
+                    count, names = erasure_apply(model=candidates.model, ids=ids, files=target.files,
+                                                 changes=target.changes(timezone.now()),
+                                                 source=ErasureRecord.Source.RETENTION,
+                                                 reference=f"retention run {run.pk}: {target.name}")  # fmt: skip
+                    for name in names:
+                        encrypted_file_delete(name)
                     if count:
                         done += count
                         run.report["purged"][target.name] = done

@@ -26,13 +26,15 @@ if DJANGO_ENV not in ("development", "production"):
 PRODUCTION = DJANGO_ENV == "production"
 
 if PRODUCTION:
-    for name in ("SECRET_KEY", "FIELD_ENCRYPTION_KEY", "ALLOWED_HOSTS", "DATABASE_URL"):
+    for name in ("SECRET_KEY", "FIELD_ENCRYPTION_KEY", "BACKUP_ENCRYPTION_KEY", "ALLOWED_HOSTS", "DATABASE_URL"):
         if not env.str(name, default=""):
             # One line, no traceback: the operator must see at once what is missing.
             raise SystemExit(f"error: DJANGO_ENV=production requires the environment variable {name}")
 
 SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-secret-key-never-use-in-production-0123456789")
 CRYPTOGRAPHY_KEY = env.str("FIELD_ENCRYPTION_KEY", default="dev-only-insecure-field-encryption-key")
+# Tenant backups (tenants/backups): comma-separated; the first encrypts, the others still decrypt.
+BACKUP_ENCRYPTION_KEY = env.str("BACKUP_ENCRYPTION_KEY", default="dev-only-insecure-backup-encryption-key")
 DEBUG = env.bool("DEBUG", default=not PRODUCTION)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", ".localhost", "127.0.0.1", "testserver"])
 
@@ -49,6 +51,7 @@ SHARED_APPS = [
     "tenants.training.apps.TrainingConfig",
     "tenants.risks.apps.RisksConfig",
     "tenants.monitoring.apps.MonitoringConfig",
+    "tenants.backups.apps.BackupsConfig",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",

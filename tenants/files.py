@@ -22,6 +22,21 @@ def _fernet(secret: bytes | str) -> Fernet:
     return Fernet(base64.urlsafe_b64encode(key))
 
 
+# Which columns of which tenant models name a stored file: backups carry those files along with the
+# rows, and a restore writes back only the ones still named. Declared next to the models.
+_FILE_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def stored_files(model: type, *fields: str) -> None:
+    """Declare that these columns of `model` hold storage names of encrypted files."""
+    _FILE_FIELDS[model] = tuple(dict.fromkeys((*_FILE_FIELDS.get(model, ()), *fields)))
+
+
+def stored_file_fields() -> dict[type, tuple[str, ...]]:
+    """Every model with file columns, and those columns."""
+    return dict(_FILE_FIELDS)
+
+
 def encrypted_file_save(*, folder: str, content: bytes) -> str:
     """Encrypt `content` and store it; returns the storage name."""
     token = _fernet(settings.CRYPTOGRAPHY_KEY).encrypt(content)

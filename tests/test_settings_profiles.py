@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-REQUIRED = ["SECRET_KEY", "FIELD_ENCRYPTION_KEY", "ALLOWED_HOSTS", "DATABASE_URL"]
+REQUIRED = ["SECRET_KEY", "FIELD_ENCRYPTION_KEY", "BACKUP_ENCRYPTION_KEY", "ALLOWED_HOSTS", "DATABASE_URL"]
 
 
 def _production_env(**overrides: str) -> dict[str, str]:
@@ -20,6 +20,7 @@ def _production_env(**overrides: str) -> dict[str, str]:
         DJANGO_ENV="production",
         SECRET_KEY=secrets.token_urlsafe(50),
         FIELD_ENCRYPTION_KEY=secrets.token_urlsafe(32),
+        BACKUP_ENCRYPTION_KEY=secrets.token_urlsafe(32),
         ALLOWED_HOSTS="vastaja.example,.vastaja.example",
         # `check` does not connect; nothing listens on port 1.
         DATABASE_URL="postgres://vastaja@127.0.0.1:1/vastaja",
