@@ -50,7 +50,7 @@ def _frame(*, chart_id: str, title: str, description: str, labels: Sequence[str]
         parts.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" stroke="{GRID}"/>')
         parts.append(f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" fill="{INK}">'
                      f"{escape(y_format(value))}</text>")  # fmt: skip
-    every = max(1, math.ceil(len(labels) / 10))  # at most about ten dates under the axis
+    every = max(1, math.ceil(len(labels) / 7))  # at most seven dates under the axis, so they never overlap
     slot = PLOT_W / max(1, len(labels))
     for i, label in enumerate(labels):
         if i % every == 0:

@@ -53,7 +53,7 @@ def _choice(name: str, values, description: str) -> OpenApiParameter:
 class AccessLogOutputSerializer(serializers.ModelSerializer):
     user_id = serializers.IntegerField(allow_null=True)
     who = serializers.CharField(source="user.username", default="(automatic task)")
-    role = serializers.CharField(source="user.provider_role", default="task")
+    role = serializers.CharField(source="user.get_provider_role_display", default="")
 
     class Meta:
         model = AccessLogEntry
@@ -95,7 +95,7 @@ class AccessLogApi(TenantAPIView):
 
 
 class DsrInputSerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=DataSubjectRequest.Kind.values)
+    kind = serializers.ChoiceField(choices=DataSubjectRequest.Kind.choices)
     phone_number = serializers.CharField(required=False, allow_blank=True, default="", max_length=30)
     email = serializers.CharField(required=False, allow_blank=True, default="", max_length=254)
     corrections = serializers.DictField(child=serializers.CharField(allow_blank=True, max_length=2000), required=False,

@@ -498,3 +498,18 @@ def test_members_see_the_statistics_and_globex_sees_none_of_acmes(acme, client_f
     assert own.get(f"/api/v1/analytics/line-days/?{period}").json()["results"] == []
     with tenant_context(ClientCompany.objects.get(schema_name="globex")):
         assert not LineDayStats.objects.filter(day=DAY).exists()
+
+
+@pytest.mark.parametrize(
+    ("url", "estonian"),
+    [("/access-log/", "Juurdepääsulogi"), ("/data-requests/", "Esita taotlus"), ("/analytics/", "Vali periood"),
+     ("/team/", "Kutsu kedagi")],
+)  # fmt: skip
+def test_the_pages_speak_estonian(client_for, acme_admin, url, estonian):
+    from django.conf import settings
+
+    client = client_for("acme.localhost", acme_admin)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "et"
+    page = client.get(url)
+    assert page.status_code == 200
+    assert estonian in page.content.decode()

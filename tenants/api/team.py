@@ -33,11 +33,11 @@ class TeamInviteInputSerializer(serializers.Serializer):
     email = serializers.EmailField(max_length=150)
     first_name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
     last_name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
-    role = serializers.ChoiceField(choices=Membership.Role.values, default=Membership.Role.CLIENT_MEMBER)
+    role = serializers.ChoiceField(choices=Membership.Role.choices, default=Membership.Role.CLIENT_MEMBER)
 
 
 class TeamRoleInputSerializer(serializers.Serializer):
-    role = serializers.ChoiceField(choices=Membership.Role.values)
+    role = serializers.ChoiceField(choices=Membership.Role.choices)
 
 
 class TeamListApi(TenantAPIView):
