@@ -189,3 +189,31 @@ def dsr_process(*, request: DataSubjectRequest, actor: User, corrections: dict |
     except ApplicationError:
         request.refresh_from_db()
         return request
+
+
+def dsr_raise(*, kind: str, actor: User, phone_number: str = "", email: str = "",
+              corrections: dict | None = None) -> DataSubjectRequest:  # fmt: skip
+    """Raise a request and carry it out at once, in one transaction: bad input leaves nothing
+    behind, and a refused erasure is kept, with its reason, as a refused request."""
+    from auditlog.context import set_actor
+
+    if kind == DataSubjectRequest.Kind.RECTIFICATION and not corrections:
+        raise ApplicationError("a rectification needs its corrections", field="corrections")
+    if kind != DataSubjectRequest.Kind.RECTIFICATION and corrections:
+        raise ApplicationError("only a rectification carries corrections", field="corrections")
+    with transaction.atomic(), set_actor(actor):
+        request = dsr_open(kind=kind, actor=actor, phone_number=phone_number, email=email)
+        return dsr_process(request=request, actor=actor, corrections=corrections)
+
+
+def dsr_export_read(*, request: DataSubjectRequest, user: User, channel: str, path: str = "") -> bytes:
+    """The access request's ZIP, decrypted, with the read of every record in it in the access log."""
+    from tenants.categories import personal_fields
+    from tenants.gates.signals import report_read
+
+    if not request.export_file:
+        raise ApplicationError("this request has no export", field="export", code="no_export")
+    content = encrypted_file_read(request.export_file)
+    report_read(user=user, channel=channel, model=Contact, object_ids=request.result.get("contact_ids", []),
+                fields=personal_fields(Contact), path=path)  # fmt: skip
+    return content

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from django_cryptography.fields import encrypt
 
 from tenants.categories import not_personal, personal_data
@@ -19,12 +20,12 @@ class AccessLogEntry(models.Model):
     """A read of gated fields, or a refused attempt, on one channel."""
 
     class Channel(models.TextChoices):
-        ADMIN = "admin", "Admin"
-        API = "api", "API"
-        PORTAL = "portal", "Portal"
-        EXPORT = "export", "Export"
-        PLAYBACK = "playback", "Audio playback"
-        TASK = "task", "E-mail or webhook built by a task"
+        ADMIN = "admin", _("Admin")
+        API = "api", _("API")
+        PORTAL = "portal", _("Portal")
+        EXPORT = "export", _("Export")
+        PLAYBACK = "playback", _("Audio playback")
+        TASK = "task", _("E-mail or webhook built by a task")
 
     user = models.ForeignKey("tenants.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     channel = models.CharField(max_length=10, choices=Channel.choices)
@@ -109,14 +110,14 @@ class DataSubjectRequest(models.Model):
     """A data subject's request (Art. 15 access, 16 rectification, 17 erasure), due in one month."""
 
     class Kind(models.TextChoices):
-        ACCESS = "access", "Access (Art. 15)"
-        RECTIFICATION = "rectification", "Rectification (Art. 16)"
-        ERASURE = "erasure", "Erasure (Art. 17)"
+        ACCESS = "access", _("Access (Art. 15)")
+        RECTIFICATION = "rectification", _("Rectification (Art. 16)")
+        ERASURE = "erasure", _("Erasure (Art. 17)")
 
     class Status(models.TextChoices):
-        OPEN = "open", "Open"
-        DONE = "done", "Done"
-        REFUSED = "refused", "Refused"
+        OPEN = "open", _("Open")
+        DONE = "done", _("Done")
+        REFUSED = "refused", _("Refused")
 
     kind = models.CharField(max_length=14, choices=Kind.choices)
     phone_number = encrypt(models.CharField(max_length=20, blank=True))

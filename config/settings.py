@@ -218,6 +218,8 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
 }
 SPECTACULAR_SETTINGS = {"TITLE": "Vastaja client API", "VERSION": "1.0.0"}
+# Requests' and messages' "status" are different choice sets: name them apart in the schema.
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {"DataSubjectRequestStatusEnum": "audit.models.DataSubjectRequest.Status"}
 
 # Celery. With no broker configured the demo uses kombu's filesystem transport in .vastaja/broker,
 # so a real worker and beat run with nothing else installed. Eager execution is for unit tests only.

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AbstractUser
 from django.db import connection, models
+from django.utils.translation import gettext_lazy as _
 from django_tenants.models import DomainMixin, TenantMixin
 from django_tenants.utils import get_creation_fakes_migrations, schema_exists
 
@@ -83,10 +84,10 @@ class User(AbstractUser):
     """A person: provider staff (with a provider role) or a client company's user (without one)."""
 
     class ProviderRole(models.TextChoices):
-        AGENT = "agent", "Agent"
-        SUPERVISOR = "supervisor", "Supervisor"
-        DPO = "dpo", "Data-protection officer"
-        PROVIDER_ADMIN = "provider_admin", "Provider admin"
+        AGENT = "agent", _("Agent")
+        SUPERVISOR = "supervisor", _("Supervisor")
+        DPO = "dpo", _("Data-protection officer")
+        PROVIDER_ADMIN = "provider_admin", _("Provider admin")
 
     provider_role = models.CharField(max_length=20, choices=ProviderRole.choices, blank=True)
 
@@ -99,8 +100,8 @@ class Membership(models.Model):
     """A client user's place in one client company."""
 
     class Role(models.TextChoices):
-        CLIENT_ADMIN = "client_admin", "Client admin"
-        CLIENT_MEMBER = "client_member", "Client member"
+        CLIENT_ADMIN = "client_admin", _("Client admin")
+        CLIENT_MEMBER = "client_member", _("Client member")
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
     company = models.ForeignKey(ClientCompany, on_delete=models.CASCADE, related_name="memberships")

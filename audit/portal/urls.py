@@ -2,11 +2,17 @@
 
 from django.urls import path
 
+from audit.portal import views
 from audit.portal.evidence import audit_evidence, audit_evidence_download
-from audit.views import portal_access_log
 
 urlpatterns = [
-    path("access-log/", portal_access_log, name="portal-access-log"),
+    path("access-log/", views.access_log, name="portal-access-log"),
+    path("access-log/export.csv", views.access_log_csv, name="portal-access-log-csv"),
+    path("data-requests/", views.data_requests, name="portal-data-requests"),
+    path("data-requests/<int:pk>/", views.data_request_detail, name="portal-data-request"),
+    path("data-requests/<int:pk>/export/", views.data_request_export, name="portal-data-request-export"),
+    path("analytics/", views.analytics, name="portal-analytics"),
+    path("analytics/export.csv", views.analytics_csv, name="portal-analytics-csv"),
     path("audits/", audit_evidence, name="portal-audits"),
     path("audits/<int:pk>/download/", audit_evidence_download, name="portal-audit-download"),
 ]

@@ -1,3 +1,10 @@
 """REST API v1 routes of this app (included by config/api_v1.py)."""
 
-urlpatterns = []
+from django.urls import path
+
+from tenants.api.team import TeamListApi, TeamMemberApi
+
+urlpatterns = [
+    path("team/", TeamListApi.as_view(), name="api-team"),
+    path("team/<int:pk>/", TeamMemberApi.as_view(), name="api-team-member"),
+]

@@ -1,3 +1,11 @@
 """Portal pages of this app (see portal/navigation.py for the screen list)."""
 
-urlpatterns = []
+from django.urls import path
+
+from tenants.portal import team
+
+urlpatterns = [
+    path("team/", team.team, name="portal-team"),
+    path("team/<int:pk>/role/", team.team_member_role, name="portal-team-role"),
+    path("team/<int:pk>/remove/", team.team_member_remove, name="portal-team-remove"),
+]

@@ -1,0 +1,62 @@
+"""Putting the shared demo world back after a test that commits (browser tests, races on `live_db`).
+
+A company's audit tables are append-only (a trigger refuses DELETE), as they must be for the
+application. A test that wrote audit rows removes them here with the triggers off for its own
+session (`session_replication_role = replica`, which the test database's superuser may set): only
+the rows added since the test began, so the chain ends where it ended before and still verifies.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+from django.db import connection
+
+AUDIT_TABLES = (("auditlog_logentry", "id"), ("audit_accesslogentry", "id"), ("audit_chainlink", "seq"))
+
+
+def _high_marks(schema: str) -> dict[str, int]:
+    marks = {}
+    with connection.cursor() as cursor:
+        for table, key in AUDIT_TABLES:
+            cursor.execute(f'SELECT COALESCE(MAX({key}), 0) FROM "{schema}"."{table}"')
+            marks[table] = cursor.fetchone()[0]
+    return marks
+
+
+@contextmanager
+def audit_rows_removed_after(*schemas: str):
+    """Delete, on the way out, the audit rows the block added to these companies' schemas."""
+    marks = {schema: _high_marks(schema) for schema in schemas}
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SET session_replication_role = replica")
+            try:
+                for schema, tables in marks.items():
+                    for table, key in AUDIT_TABLES:
+                        cursor.execute(f'DELETE FROM "{schema}"."{table}" WHERE {key} > %s', [tables[table]])
+            finally:
+                cursor.execute("SET session_replication_role = DEFAULT")
+
+
+def users_delete(*usernames: str, membership_ids=(), tenant_schema: str = "initech") -> None:
+    """Delete test users and the public change-log rows about or by them. The user table's reverse
+    relations include tenant tables (object permissions), so the delete runs with a company's schema
+    on the search path; the users must have left no rows in any company's schema."""
+    from auditlog.models import LogEntry
+    from django_tenants.utils import schema_context
+
+    from tenants.models import Membership, User
+
+    connection.set_schema_to_public()
+    users = list(User.objects.filter(username__in=usernames).values_list("pk", flat=True))
+    memberships = {str(pk) for pk in Membership.objects.filter(user__in=users).values_list("pk", flat=True)}
+    memberships |= {str(pk) for pk in membership_ids}  # those already gone, whose change-log rows remain
+    Membership.objects.filter(user__in=users).delete()
+    LogEntry.objects.filter(actor__in=users).delete()
+    LogEntry.objects.filter(content_type__model="membership", object_pk__in=memberships).delete()
+    with schema_context(tenant_schema):
+        User.objects.filter(pk__in=users).delete()
+    connection.set_schema_to_public()
