@@ -56,6 +56,8 @@ SHARED_APPS = [
     "django.contrib.postgres",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and Redoc, vendored: the API docs fetch nothing from a CDN
+    "tenants.tokens.apps.TokensConfig",
     "guardian",
     "auditlog",
     "django_otp",
@@ -156,6 +158,19 @@ CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://vastaja")
 # Keys carry the schema, so one tenant's cached value is never served to another.
 CACHES["default"]["KEY_FUNCTION"] = "django_tenants.cache.make_key"
 CACHES["default"]["REVERSE_KEY_FUNCTION"] = "django_tenants.cache.reverse_key"
+# The API's rate limits count in a cache every web process shares: CACHE_URL when it names a shared
+# cache (Redis, Memcached, the database), else a database table (created by the tokens app's
+# migration, since `createcachetable` skips it under django-tenants' router).
+if CACHES["default"]["BACKEND"].endswith(("locmem.LocMemCache", "dummy.DummyCache")):
+    CACHES["throttle"] = {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "api_throttle_cache",
+        "OPTIONS": {"MAX_ENTRIES": 100_000},
+    }
+else:
+    CACHES["throttle"] = dict(CACHES["default"])
+# Requests per token (and per signed-in person using the API from the portal): "<n>/<s|min|h|day>".
+API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="600/min")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -204,7 +219,16 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
 }
-SPECTACULAR_SETTINGS = {"TITLE": "Vastaja client API", "VERSION": "1.0.0"}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Vastaja client API",
+    "VERSION": "1.0.0",
+    "DESCRIPTION": "The REST API of a client company's host. Authenticate with a session (the portal) or "
+    "`Authorization: Bearer <token>`; each operation needs the scope `<resource>:read` or `<resource>:write`.",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
 
 # Celery. With no broker configured the demo uses kombu's filesystem transport in .vastaja/broker,
 # so a real worker and beat run with nothing else installed. Eager execution is for unit tests only.

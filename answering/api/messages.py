@@ -19,6 +19,7 @@ class MessageOutputSerializer(serializers.ModelSerializer):
 class MessageListApi(TenantAPIView):
     """The company's messages (client users see their own data in full)."""
 
+    api_scope = "messages"
     serializer_class = MessageOutputSerializer
 
     @extend_schema(operation_id="messages_list", responses=MessageOutputSerializer(many=True))
@@ -33,6 +34,7 @@ class MessageListApi(TenantAPIView):
 class MessageDetailApi(TenantAPIView):
     """One message; the client reading it moves it to "read"."""
 
+    api_scope = "messages"
     serializer_class = MessageOutputSerializer
 
     @extend_schema(operation_id="messages_read", responses=MessageOutputSerializer)
@@ -45,6 +47,7 @@ class MessageDetailApi(TenantAPIView):
 
 
 class MessageAcknowledgeApi(TenantAPIView):
+    api_scope = "messages"
     serializer_class = MessageOutputSerializer
 
     @extend_schema(request=None, responses=MessageOutputSerializer)

@@ -9,6 +9,7 @@ from tenants.gates.api import TenantAPIView
 
 
 class LineListApi(TenantAPIView):
+    api_scope = "lines"
     serializer_class = LineOutputSerializer
 
     @extend_schema(responses=LineOutputSerializer(many=True))

@@ -27,6 +27,7 @@ class AccessLogOutputSerializer(serializers.ModelSerializer):
 class AccessLogApi(TenantAPIView):
     """Reads of this company's personal data by the provider's staff and tasks. Client admins only."""
 
+    api_scope = "access_log"
     serializer_class = AccessLogOutputSerializer
 
     @extend_schema(operation_id="access_log_list", responses=AccessLogOutputSerializer(many=True))
@@ -56,6 +57,7 @@ class DsrOutputSerializer(serializers.ModelSerializer):
 class DsrListApi(TenantAPIView):
     """The company's data-subject requests: raise one (client admins), or see them and their due dates."""
 
+    api_scope = "data_requests"
     serializer_class = DsrOutputSerializer
 
     @extend_schema(operation_id="dsr_list", responses=DsrOutputSerializer(many=True))
@@ -84,6 +86,7 @@ class DsrListApi(TenantAPIView):
 class DsrExportApi(TenantAPIView):
     """The ZIP of an access request, decrypted on the way out. Client admins only."""
 
+    api_scope = "data_requests"
     serializer_class = DsrOutputSerializer
 
     @extend_schema(operation_id="dsr_export", responses={(200, "application/zip"): bytes})

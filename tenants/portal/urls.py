@@ -1,3 +1,7 @@
 """Portal pages of this app (see portal/navigation.py for the screen list)."""
 
-urlpatterns = []
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("tenants.tokens.portal.urls")),  # API tokens
+]
