@@ -160,7 +160,7 @@ CACHES["default"]["KEY_FUNCTION"] = "django_tenants.cache.make_key"
 CACHES["default"]["REVERSE_KEY_FUNCTION"] = "django_tenants.cache.reverse_key"
 # The API's rate limits count in a cache every web process shares: CACHE_URL when it names a shared
 # cache (Redis, Memcached, the database), else a database table (created by the tokens app's
-# migration, since `createcachetable` skips it under django-tenants' router).
+# migration, so `migrate_schemas` makes it and no separate `createcachetable` step is needed).
 if CACHES["default"]["BACKEND"].endswith(("locmem.LocMemCache", "dummy.DummyCache")):
     CACHES["throttle"] = {
         "BACKEND": "django.core.cache.backends.db.DatabaseCache",
@@ -214,9 +214,9 @@ AUDIO_MAX_BYTES = env.int("AUDIO_MAX_BYTES", default=10 * 1024 * 1024)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "tenants.gates.schema.TenantAutoSchema",
     "EXCEPTION_HANDLER": "tenants.errors.api_exception_handler",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "tenants.gates.pagination.StrictLimitOffsetPagination",
     "PAGE_SIZE": 50,
 }
 SPECTACULAR_SETTINGS = {
@@ -227,7 +227,6 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
 }
 
 # Celery. With no broker configured the demo uses kombu's filesystem transport in .vastaja/broker,

@@ -1,6 +1,6 @@
-# The database cache table that the API's rate limits count in when no shared CACHE_URL is set.
-# `createcachetable` would skip it (django-tenants' router allows no "django_cache" app), so it is
-# made here, in the public schema, like `createcachetable` would make it.
+# The database cache table that the API's rate limits count in when no shared CACHE_URL is set,
+# made here (in the public schema, as `createcachetable` would make it) so that the one
+# `migrate_schemas` every deploy, the demo and CI already run creates it: no extra step to forget.
 
 from django.db import migrations
 
