@@ -84,7 +84,7 @@ def test_every_operation_answers_as_its_schema_says(api_schema, probe):
         for mode in MODES:
 
             @given(case=operation.as_strategy(generation_mode=mode))
-            @settings(max_examples=12, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+            @settings(max_examples=8, deadline=None, database=None, suppress_health_check=list(HealthCheck))
             def run(case):
                 case.call_and_validate(headers=probe, excluded_checks=[positive_data_acceptance])
 
