@@ -15,6 +15,8 @@ from django.db import IntegrityError, connection, transaction
 
 from answering.models import DeliveryAttempt, DeliveryRoute, Message, WebhookEndpoint
 from answering.selectors import line_list
+from answering.webhooks import webhook_url_check
+from tenants.errors import ApplicationError
 from tenants.gates.signals import report_read
 from tenants.sms import SmsError, sms_send
 
@@ -160,6 +162,15 @@ def deliver_webhook(self, message_id: int, endpoint_id: int) -> str:
     attempt_no = self.request.retries + 1
     if DeliveryAttempt.objects.filter(message=message, webhook=endpoint, status="sent").exists():
         return "already sent"
+    try:
+        # Checked again at each delivery: the host's name may point somewhere else by now.
+        webhook_url_check(endpoint.url)
+    except ApplicationError as exc:
+        DeliveryAttempt.objects.create(message=message, webhook=endpoint, channel="webhook", status="refused",
+                                       error=exc.message[:300],
+                                       key=f"{message.pk}:webhook:{endpoint.pk}:{attempt_no}")  # fmt: skip
+        logger.error("webhook %s refused for message %s: %s", endpoint.pk, message.pk, exc.message)
+        return "refused"
     payload = webhook_payload(message, endpoint)
     body = json.dumps(payload, separators=(",", ":")).encode()
     report_read(user=None, channel="task", model=Message, object_ids=[message.pk], fields=list(payload),

@@ -5,7 +5,7 @@ Every view derives from `tenants.gates.api.TenantAPIView`. Each app keeps its ow
 """
 
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 urlpatterns = [
     path("", include("answering.api.urls")),  # lines, messages, calls, voicemail, webhooks
@@ -15,4 +15,7 @@ urlpatterns = [
     path("", include("audit.api.urls")),  # access log, data-subject requests, analytics
     path("", include("tenants.api.urls")),  # team, API tokens
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    # Swagger UI from drf-spectacular-sidecar's vendored files. (No Redoc: its page loads web
+    # fonts from a CDN, and nothing here may be fetched from elsewhere.)
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

@@ -62,6 +62,8 @@ SHARED_APPS = [
     "django.contrib.postgres",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and Redoc, vendored: the API docs fetch nothing from a CDN
+    "tenants.tokens.apps.TokensConfig",
     "guardian",
     "auditlog",
     "django_otp",
@@ -169,6 +171,19 @@ CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://vastaja")
 # Keys carry the schema, so one tenant's cached value is never served to another.
 CACHES["default"]["KEY_FUNCTION"] = "django_tenants.cache.make_key"
 CACHES["default"]["REVERSE_KEY_FUNCTION"] = "django_tenants.cache.reverse_key"
+# The API's rate limits count in a cache every web process shares: CACHE_URL when it names a shared
+# cache (Redis, Memcached, the database), else a database table (created by the tokens app's
+# migration, so `migrate_schemas` makes it and no separate `createcachetable` step is needed).
+if CACHES["default"]["BACKEND"].endswith(("locmem.LocMemCache", "dummy.DummyCache")):
+    CACHES["throttle"] = {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "api_throttle_cache",
+        "OPTIONS": {"MAX_ENTRIES": 100_000},
+    }
+else:
+    CACHES["throttle"] = dict(CACHES["default"])
+# Requests per token (and per signed-in person using the API from the portal): "<n>/<s|min|h|day>".
+API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="600/min")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -212,12 +227,20 @@ AUDIO_MAX_BYTES = env.int("AUDIO_MAX_BYTES", default=10 * 1024 * 1024)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "tenants.gates.schema.TenantAutoSchema",
     "EXCEPTION_HANDLER": "tenants.errors.api_exception_handler",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "tenants.gates.pagination.StrictLimitOffsetPagination",
     "PAGE_SIZE": 50,
 }
-SPECTACULAR_SETTINGS = {"TITLE": "Vastaja client API", "VERSION": "1.0.0"}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Vastaja client API",
+    "VERSION": "1.0.0",
+    "DESCRIPTION": "The REST API of a client company's host. Authenticate with a session (the portal) or "
+    "`Authorization: Bearer <token>`; each operation needs the scope `<resource>:read` or `<resource>:write`.",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+}
 # Requests' and messages' "status" are different choice sets: name them apart in the schema.
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {"DataSubjectRequestStatusEnum": "audit.models.DataSubjectRequest.Status"}
 

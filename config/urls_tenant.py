@@ -16,3 +16,5 @@ urlpatterns = [
     path("api/v1/", include("config.api_v1")),
     path("", include("portal.urls")),
 ]
+
+handler404 = "tenants.views.not_found"  # JSON under /api/, even for a path that matches no route

@@ -45,8 +45,16 @@ def live_server_port(demo_world, django_db_blocker):
 def live_db(django_db_blocker):
     """Database access with no wrapping transaction: what the test writes, the server sees (the
     blocker is process-wide, so this also lets the server's threads in). Clean up after yourself."""
+    from django.db import connections
+
     with django_db_blocker.unblock():
-        yield
+        try:
+            yield
+        finally:
+            # Playwright's sync API runs the test under its own context variables, so the ORM
+            # calls of a browser test use a connection of their own that nothing else would close;
+            # left open, it keeps the session's test database from being dropped at the end.
+            connections.close_all()
 
 
 @pytest.fixture(scope="session")

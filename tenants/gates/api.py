@@ -1,20 +1,30 @@
 """The gated DRF base view. Every API view of a client company's host derives from it.
 
 Following PostHog's TeamAndOrgViewSetMixin, a subclass may not override the methods through which
-the gates act (`get_queryset`, `get_object`, `get_permissions`, `initial`): it narrows its data in
-`safely_get_queryset` and the base applies the gates around it.
+the gates act (`get_queryset`, `get_object`, `get_permissions`, `initial`, authentication and
+throttling): it narrows its data in `safely_get_queryset` and the base applies the gates around it.
+
+Each view names its resource in `api_scope`; a request needs `<api_scope>:read` for a safe method
+and `<api_scope>:write` for any other. A token has the scopes it was issued with (narrowed to its
+person's role on every request); a session has every scope of the person's role. A view without
+`api_scope` is refused to every token.
 """
 
 from __future__ import annotations
 
 from django.db import connection
 from django.http import Http404
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import IsAuthenticated
 
 from tenants.gates.engine import Role, role_for_request
 from tenants.gates.signals import report_read, report_refused
+from tenants.tokens.authentication import BearerTokenAuthentication
+from tenants.tokens.models import ApiToken
+from tenants.tokens.scopes import RESOURCES, scope_required, scopes_for_role
+from tenants.tokens.throttling import ApiRateThrottle
 
 PROTECTED_METHODS = (
     "get_queryset",
@@ -23,11 +33,20 @@ PROTECTED_METHODS = (
     "initial",
     "check_permissions",
     "finalize_response",
+    "get_authenticators",
+    "perform_authentication",
+    "get_throttles",
+    "check_throttles",
 )
+# Class attributes through which a subclass could swap out a gate: refused like the methods above.
+PROTECTED_ATTRIBUTES = ("authentication_classes", "throttle_classes")
 
 
 class TenantAPIView(GenericAPIView):
     permission_classes = [IsAuthenticated]
+    authentication_classes = [BearerTokenAuthentication, SessionAuthentication]
+    throttle_classes = [ApiRateThrottle]
+    api_scope: str | None = None
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -37,14 +56,47 @@ class TenantAPIView(GenericAPIView):
                     f"{cls.__name__} overrides {name}(), which would let it skip a gate; "
                     "narrow the data in safely_get_queryset() instead"
                 )
+        for name in PROTECTED_ATTRIBUTES:
+            if name in cls.__dict__:
+                raise TypeError(f"{cls.__name__} sets {name}, which would let it skip authentication or rate limits")
+        if cls.api_scope is not None and cls.api_scope not in RESOURCES:
+            raise TypeError(f"{cls.__name__}.api_scope {cls.api_scope!r} is not one of {', '.join(RESOURCES)}")
+
+    def get_authenticators(self):
+        return [BearerTokenAuthentication(), SessionAuthentication()]
+
+    def get_throttles(self):
+        return [ApiRateThrottle()]
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
         company = getattr(request, "tenant", None)
         if company is None or connection.schema_name != company.schema_name:
             raise Http404
-        if role_for_request(request, company) not in Role.CLIENT:
+        role = role_for_request(request, company)
+        if role not in Role.CLIENT:
             raise Http404
+        self.check_scope(request, role)
+
+    def granted_scopes(self, request, role: str) -> frozenset[str]:
+        """What this request may do: a token's own scopes within its person's role (which may
+        have shrunk since it was issued); a session, everything the role allows."""
+        allowed = scopes_for_role(role)
+        if isinstance(request.auth, ApiToken):
+            return allowed & frozenset(request.auth.scopes)
+        return allowed
+
+    def check_scope(self, request, role: str) -> None:
+        token = isinstance(request.auth, ApiToken)
+        if self.api_scope is None:
+            if token:
+                raise PermissionDenied("this endpoint cannot be used with an API token")
+            return
+        needed = scope_required(resource=self.api_scope, method=request.method)
+        if needed not in self.granted_scopes(request, role):
+            if token:
+                raise PermissionDenied(f"this token lacks the scope {needed}")
+            raise PermissionDenied(f"your role does not allow {needed}")
 
     def get_queryset(self):
         return self.safely_get_queryset()

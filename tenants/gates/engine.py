@@ -148,6 +148,13 @@ def role_for_request(request, company: ClientCompany) -> str:
     return memo[company.pk]
 
 
+def role_memo_set(request, company: ClientCompany, role: str) -> None:
+    """Replace the memoised role when the request's person changes after the middleware asked
+    (an API token names its own person, whatever session cookie came along)."""
+    _request_memo(request, "_gate_roles")[company.pk] = role
+    _request_memo(request, "_gate_policies").pop(company.pk, None)
+
+
 def policy_for_request(request, company: ClientCompany) -> Policy:
     """`policy_for`, memoised on the request: one resolution per request, however many cells."""
     memo = _request_memo(request, "_gate_policies")
