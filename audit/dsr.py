@@ -110,6 +110,12 @@ def dsr_erase(*, request: DataSubjectRequest, actor: User) -> DataSubjectRequest
         raise ApplicationError(f"the data subject is under legal hold: {reasons}", field="hold", code="legal_hold")
     now = timezone.now()
     reference = f"request {request.pk}"
+    # An earlier access request's export is a copy of everything the person had: it goes too.
+    earlier_exports = [
+        earlier.pk
+        for earlier in DataSubjectRequest.objects.filter(kind=DataSubjectRequest.Kind.ACCESS).exclude(export_file="")
+        if earlier.pk != request.pk and {c.pk for c in dsr_subjects(earlier)} & set(ids)
+    ]  # fmt: skip
 
     def erase(model, rows, **kwargs) -> int:
         # Row by id, logged in the erasure log (public schema), so a restore from an older backup
@@ -137,6 +143,9 @@ def dsr_erase(*, request: DataSubjectRequest, actor: User) -> DataSubjectRequest
             "other numbers deleted": erase(ContactPhone, ContactPhone.objects.filter(contact__in=ids), delete=True),
             "consent evidence erased": erase(ConsentRecord, ConsentRecord.objects.filter(contact__in=ids),
                                              changes=dict(evidence="")),
+            "earlier access exports deleted": erase(DataSubjectRequest,
+                                                    DataSubjectRequest.objects.filter(pk__in=earlier_exports),
+                                                    files=["export_file"], changes=dict(export_file="")),
             "contacts anonymised": erase(Contact, Contact.objects.filter(pk__in=ids), changes=dict(
                 name="Erased data subject", phone_number="", email="", address="", notes="", health_notes="",
                 phone_bidx="", email_bidx="", name_bidx="", anonymised_at=now)),

@@ -160,6 +160,7 @@ class LineDayStats(models.Model):
 
     class Meta:
         ordering = ["-day", "line"]
+        verbose_name_plural = "line day stats"
         constraints = [models.UniqueConstraint(fields=["line", "day"], name="stats_line_day_once")]
 
     def __str__(self) -> str:

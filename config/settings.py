@@ -231,6 +231,9 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "tenants.errors.api_exception_handler",
     "DEFAULT_PAGINATION_CLASS": "tenants.gates.pagination.StrictLimitOffsetPagination",
     "PAGE_SIZE": 50,
+    # No `?format=` override: a response's type follows the Accept header and the view only (an error
+    # from the audio endpoint is JSON, never "audio/wav").
+    "URL_FORMAT_OVERRIDE": None,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Vastaja client API",
@@ -242,7 +245,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }
 # Requests' and messages' "status" are different choice sets: name them apart in the schema.
-SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {"DataSubjectRequestStatusEnum": "audit.models.DataSubjectRequest.Status"}
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
+    "DataSubjectRequestStatusEnum": "audit.models.DataSubjectRequest.Status",
+    "DataSubjectRequestKindEnum": "audit.models.DataSubjectRequest.Kind",
+    "MembershipRoleEnum": "tenants.models.Membership.Role",
+    "CategoryGrantRoleEnum": "tenants.agreements.models.CategoryGrant.Role",
+}
 
 # Celery. With no broker configured the demo uses kombu's filesystem transport in .vastaja/broker,
 # so a real worker and beat run with nothing else installed. Eager execution is for unit tests only.

@@ -157,6 +157,9 @@ class ReminderSettings(models.Model):
     include_resource = models.BooleanField(default=False)
     notify_changes = models.BooleanField(default=True)
 
+    class Meta:
+        verbose_name_plural = "reminder settings"
+
     def __str__(self) -> str:
         return "Reminder settings"
 

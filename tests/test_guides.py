@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import get_commands
-from django.urls import resolve
+from django.urls import resolve, reverse
 
 from config.help import GUIDES
 
@@ -44,10 +44,13 @@ def test_the_admin_pages_the_staff_guides_name_exist():
 def test_the_portal_screens_the_client_guide_names_are_the_portals():
     from portal.navigation import SCREENS
 
-    labels = {str(label) for _name, label, _admin in SCREENS}
+    urls = {str(label): name for name, label, _admin in SCREENS}
     named = set(re.findall(r"^- \*\*([^*]+)\*\*:", _text("client-admin"), re.M))
     assert named, "the guide lists the screens"
-    assert named - labels == set(), "the guide names screens the portal does not have"
+    assert named - set(urls) == set(), "the guide names screens the portal does not have"
+    for label in named:
+        reverse(urls[label], urlconf="config.urls_tenant")  # the screen is built, not only listed
+    assert set(urls) - named <= {"Help"}, "a portal screen the guide does not describe"
     for path in re.findall(r"`(/api/v1/[\w-]+/[\w/-]*)`", _text("client-admin")):
         resolve(path, urlconf="config.urls_tenant")
 

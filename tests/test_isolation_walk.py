@@ -226,3 +226,38 @@ def test_walk_covers_every_client_company_route_name():
                for r in _walk(get_resolver("config.urls_tenant").url_patterns) if r.name in excluded}  # fmt: skip
     assert {name: why for name, why in reasons.items() if not why} == {}
     assert ClientCompany.objects.filter(schema_name__in=["acme", "globex"]).count() == 2
+
+
+@pytest.fixture
+def globex_token(globex, globex_admin) -> str:
+    from tenants.tokens.scopes import ALL_SCOPES
+    from tenants.tokens.services import token_create
+
+    _token, secret = token_create(company=globex, user=globex_admin, name="isolation walk", scopes=ALL_SCOPES,
+                                  expires_in_days=1, actor=globex_admin)  # fmt: skip
+    return secret
+
+
+def test_with_globex_token_acmes_ids_are_404_on_globex_host_and_acmes_host_refuses_it(
+    client_for, globex_token, acme_ids
+):
+    """A token is a credential for its own company's host only: on acme's host it is refused (401)
+    on every API route, and on globex's host every one of acme's ids is a 404."""
+    api_routes = [r for r in ROUTES if r.pattern.startswith("api/v1/")]
+    assert api_routes
+    bearer = {"HTTP_AUTHORIZATION": f"Bearer {globex_token}"}
+    on_acme = client_for("acme.localhost")
+    on_globex = client_for("globex.localhost")
+    wrong = {}
+    for route in api_routes:
+        for pk in acme_ids if route.takes_id else [None]:
+            url = route.url(pk if pk is not None else "x")
+            for method in ("get", "post"):
+                refused = getattr(on_acme, method)(url, **bearer)
+                if refused.status_code not in (401, 404, 405):
+                    wrong[f"acme host {method.upper()} {url}"] = refused.status_code
+                if route.takes_id:
+                    response = getattr(on_globex, method)(url, **bearer)
+                    if response.status_code not in (404, 405):
+                        wrong[f"globex host {method.upper()} {url}"] = response.status_code
+    assert wrong == {}

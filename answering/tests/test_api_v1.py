@@ -198,4 +198,4 @@ def test_every_answering_api_view_names_its_scope():
     for pattern in api_urls.urlpatterns:
         view = pattern.callback.view_class
         assert issubclass(view, TenantAPIView)
-        assert view.api_scope in ("lines", "messages", "calls", "voicemail"), view
+        assert view.api_scope in ("lines", "messages", "calls", "voicemail", "webhooks"), view

@@ -135,3 +135,29 @@ def test_client_admins_read_the_access_log_in_the_portal(acme, admin_for, client
     assert page.status_code == 200
     assert "agent2" in page.content.decode()
     assert client_for("acme.localhost", globex_admin).get("/access-log/").status_code == 404
+
+
+def test_an_erasure_deletes_the_persons_earlier_access_export(acme, client_for, acme_admin, two_callers,
+                                                               django_capture_on_commit_callbacks):  # fmt: skip
+    from audit.models import DataSubjectRequest
+    from tenants.files import encrypted_file_read
+
+    client = client_for("acme.localhost", acme_admin)
+    access = client.post("/api/v1/data-subject-requests/", {"kind": "access", "phone_number": "+37255581111"},
+                         content_type="application/json").json()  # fmt: skip
+    bystander = client.post("/api/v1/data-subject-requests/", {"kind": "access", "phone_number": "+37255582222"},
+                            content_type="application/json").json()  # fmt: skip
+    with tenant_context(acme):
+        export = DataSubjectRequest.objects.get(pk=access["id"]).export_file
+    assert export
+    with django_capture_on_commit_callbacks(execute=True):
+        erased = client.post("/api/v1/data-subject-requests/", {"kind": "erasure", "email": "subject@example.ee"},
+                             content_type="application/json")  # fmt: skip
+    assert erased.status_code == 201, erased.content
+    assert erased.json()["result"]["erased"]["earlier access exports deleted"] == 1
+    with tenant_context(acme):
+        assert DataSubjectRequest.objects.get(pk=access["id"]).export_file == ""
+        assert DataSubjectRequest.objects.get(pk=bystander["id"]).export_file  # someone else's stays
+    with pytest.raises(FileNotFoundError):
+        encrypted_file_read(export)
+    assert client.get(f"/api/v1/data-subject-requests/{access['id']}/export/").status_code in (404, 410)

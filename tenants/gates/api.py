@@ -15,7 +15,7 @@ from __future__ import annotations
 from django.db import connection
 from django.http import Http404
 from rest_framework.authentication import SessionAuthentication
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import IsAuthenticated
 
@@ -77,6 +77,10 @@ class TenantAPIView(GenericAPIView):
         if role not in Role.CLIENT:
             raise Http404
         self.check_scope(request, role)
+        empty = sorted({name for name, values in request.query_params.lists() if "" in values})
+        if empty:  # `?status=` is neither a filter nor its absence: say so rather than guess
+            raise ValidationError({name: ["This parameter is empty: give it a value, or leave it out."]
+                                   for name in empty})  # fmt: skip
 
     def granted_scopes(self, request, role: str) -> frozenset[str]:
         """What this request may do: a token's own scopes within its person's role (which may

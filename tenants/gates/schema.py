@@ -61,4 +61,8 @@ class TenantAutoSchema(AutoSchema):
                 response["headers"] = {"Retry-After": {"schema": {"type": "integer"}, "required": True,
                                                        "description": "Seconds to wait."}}  # fmt: skip
             bodies[code] = response
+        if self.method in ("POST", "PUT", "PATCH") and "415" not in bodies:
+            response = self._get_response_for_code(ApiErrorSerializer, "415")
+            response["description"] = "The body's media type is not one this operation accepts (send JSON)."
+            bodies["415"] = response
         return bodies
