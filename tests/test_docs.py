@@ -31,3 +31,13 @@ def test_quick_start_is_exactly_two_commands():
     assert len(commands) == 2
     assert commands[0].endswith("manage.py run_demo")
     assert "pytest" in commands[1]
+
+
+def test_every_test_file_is_collected_by_the_test_command():
+    """A test folder outside pyproject's testpaths would silently never run."""
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]
+    roots = {Path(path).parts[0] for path in config["testpaths"]}
+    found = {p.relative_to(ROOT).parts[0] for p in ROOT.rglob("test_*.py") if ".venv" not in p.parts}
+    assert found - roots == set()
