@@ -15,6 +15,7 @@ import unicodedata
 
 import phonenumbers
 from django.conf import settings
+from django.utils.translation import gettext
 
 from tenants.errors import ApplicationError
 
@@ -41,9 +42,10 @@ def phone_normalise(raw: str, *, region: str | None = None, field: str = "phone_
     try:
         parsed = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException:
-        raise ApplicationError(f"'{raw}' is not a phone number (use E.164, such as +3725551234)", field=field) from None
+        message = gettext("'%(value)s' is not a phone number (use E.164, such as +3725551234)") % {"value": raw}
+        raise ApplicationError(message, field=field) from None
     if not phonenumbers.is_valid_number(parsed):
-        raise ApplicationError(f"'{raw}' is not a valid phone number", field=field)
+        raise ApplicationError(gettext("'%(value)s' is not a valid phone number") % {"value": raw}, field=field)
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -63,7 +65,8 @@ def email_normalise(raw: str, *, field: str = "email") -> str:
     try:
         validate_email(value)
     except ValidationError:
-        raise ApplicationError(f"'{value}' is not an e-mail address", field=field) from None
+        message = gettext("'%(value)s' is not an e-mail address") % {"value": value}
+        raise ApplicationError(message, field=field) from None
     local, _, domain = value.rpartition("@")
     return f"{local}@{domain.lower()}"
 

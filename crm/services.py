@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from crm.blind_index import email_normalise, phone_normalise
 from crm.models import ConsentRecord, Contact, ContactMerge, ContactPhone, LawfulBasis
@@ -17,10 +18,10 @@ def contact_create(*, name: str, actor: User | None, phone_number: str = "", ema
                    restricted: bool = False) -> Contact:  # fmt: skip
     """Create a caller record; a malformed number or address is a field error naming it."""
     if not name.strip():
-        raise ApplicationError("a contact needs a name", field="name")
+        raise ApplicationError(_("a contact needs a name"), field="name")
     _check_lengths(name=name, address=address, notes=notes)
     if lawful_basis not in LawfulBasis.values:
-        raise ApplicationError(f"'{lawful_basis}' is not a lawful basis", field="lawful_basis")
+        raise ApplicationError(_("'%(value)s' is not a lawful basis") % {"value": lawful_basis}, field="lawful_basis")
     return Contact.objects.create(
         name=name.strip(), phone_number=phone_normalise(phone_number), email=email_normalise(email),
         address=address, notes=notes, lawful_basis=lawful_basis, restricted=restricted,
@@ -51,9 +52,9 @@ def consent_record(*, contact: Contact, purpose: str, granted: bool, method: str
                    evidence: str = "") -> ConsentRecord:  # fmt: skip
     """Record a consent or its withdrawal as a new entry of the contact's consent history."""
     if method not in ConsentRecord.Method.values:
-        raise ApplicationError(f"'{method}' is not a way of recording consent", field="method")
+        raise ApplicationError(_("'%(value)s' is not a way of recording consent") % {"value": method}, field="method")
     if not purpose.strip():
-        raise ApplicationError("a consent is given for a purpose", field="purpose")
+        raise ApplicationError(_("a consent is given for a purpose"), field="purpose")
     return ConsentRecord.objects.create(contact=contact, purpose=purpose.strip(), granted=granted, method=method,
                                         evidence=evidence, recorded_by=actor)  # fmt: skip
 
@@ -95,4 +96,8 @@ def contact_merge(*, keep: Contact, duplicate: Contact, actor: User | None) -> C
 def _check_lengths(**values: str) -> None:
     for field, value in values.items():
         if value and len(value) > LIMITS[field]:
-            raise ApplicationError(f"{field} is limited to {LIMITS[field]:,} characters", field=field)
+            message = _("%(field)s is limited to %(limit)s characters") % {
+                "field": field,
+                "limit": f"{LIMITS[field]:,}",
+            }
+            raise ApplicationError(message, field=field)

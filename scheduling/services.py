@@ -13,6 +13,8 @@ import secrets
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from scheduling.models import Appointment, Resource, Service
 from scheduling.selectors import availability_windows, blocked_range, require_aware
@@ -23,7 +25,7 @@ from tenants.timers.registry import timer_handler
 from tenants.timers.services import timer_cancel, timer_schedule
 
 HOLD_MINUTES = 10
-SLOT_TAKEN = "That slot is taken: another booking or hold overlaps it. Choose another slot."
+SLOT_TAKEN = gettext_lazy("That slot is taken: another booking or hold overlaps it. Choose another slot.")
 TIMER_HOLD = "scheduling.hold_expire"
 TIMER_REMINDER = "scheduling.reminder"
 
@@ -34,7 +36,7 @@ def appointment_hold(
 ) -> Appointment:  # fmt: skip
     """Hold a slot while the caller decides. The hold expires by itself (a timer row)."""
     if not 1 <= minutes <= 60:
-        raise ApplicationError("a hold lasts between 1 and 60 minutes", field="minutes")
+        raise ApplicationError(_("a hold lasts between 1 and 60 minutes"), field="minutes")
     expires = timezone.now() + dt.timedelta(minutes=minutes)
     appointment = _insert(service=service, resource=resource, starts_at=starts_at, contact=contact, notes="",
                           status=Appointment.Status.HELD, hold_expires_at=expires, actor=actor)  # fmt: skip
@@ -59,7 +61,7 @@ def appointment_book(
 def appointment_reschedule(*, appointment: Appointment, starts_at: dt.datetime, actor: User) -> Appointment:
     """Move a booking. If the new slot cannot be had, the original booking is left exactly as it was."""
     if appointment.status != Appointment.Status.BOOKED:
-        raise ApplicationError("only a booked appointment can be rescheduled", field="status")
+        raise ApplicationError(_("only a booked appointment can be rescheduled"), field="status")
     service = appointment.service
     starts_at, ends_at = _validate_slot(service=service, resource=appointment.resource, starts_at=starts_at)
     try:
@@ -70,7 +72,7 @@ def appointment_reschedule(*, appointment: Appointment, starts_at: dt.datetime, 
             locked.save(update_fields=["starts_at", "ends_at", "blocked"])
     except IntegrityError:
         appointment.refresh_from_db()
-        raise ApplicationError(SLOT_TAKEN, field="starts_at", code="slot_taken") from None
+        raise ApplicationError(str(SLOT_TAKEN), field="starts_at", code="slot_taken") from None
     appointment.refresh_from_db()
     _reminder_schedule(appointment)
     _notice(appointment, kind="changed")
@@ -79,7 +81,9 @@ def appointment_reschedule(*, appointment: Appointment, starts_at: dt.datetime, 
 
 def appointment_cancel(*, appointment: Appointment, actor: User, reason: str = "") -> Appointment:
     if appointment.status not in Appointment.LIVE:
-        raise ApplicationError(f"this appointment is already {appointment.get_status_display().lower()}")
+        raise ApplicationError(
+            _("this appointment is already %(status)s") % {"status": appointment.get_status_display().lower()}
+        )
     with transaction.atomic():
         was_booked = appointment.status == Appointment.Status.BOOKED
         appointment.status = Appointment.Status.CANCELLED
@@ -135,18 +139,20 @@ def feed_token_hash(token: str) -> str:
 def _validate_slot(*, service: Service, resource: Resource, starts_at: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
     starts_at = require_aware(starts_at, "starts_at")
     if not service.active:
-        raise ApplicationError(f"{service.name} is not bookable", field="service")
+        raise ApplicationError(_("%(service)s is not bookable") % {"service": service.name}, field="service")
     if not resource.services.filter(pk=service.pk).exists():
-        raise ApplicationError(f"{resource} does not offer {service.name}", field="resource")
+        message = _("%(resource)s does not offer %(service)s") % {"resource": resource, "service": service.name}
+        raise ApplicationError(message, field="resource")
     ends_at = starts_at + dt.timedelta(minutes=service.duration_minutes)
     if starts_at <= timezone.now():
-        raise ApplicationError("that slot is in the past", field="starts_at")
+        raise ApplicationError(_("that slot is in the past"), field="starts_at")
     if not any(
         opens <= starts_at and ends_at <= closes for opens, closes in availability_windows(resource, starts_at, ends_at)
     ):
-        raise ApplicationError(f"{resource} is not available then: outside its working hours", field="starts_at")
+        message = _("%(resource)s is not available then: outside its working hours") % {"resource": resource}
+        raise ApplicationError(message, field="starts_at")
     if resource.exceptions.filter(starts_at__lt=ends_at, ends_at__gt=starts_at).exists():
-        raise ApplicationError(f"{resource} is away then", field="starts_at")
+        raise ApplicationError(_("%(resource)s is away then") % {"resource": resource}, field="starts_at")
     return starts_at, ends_at
 
 
@@ -168,7 +174,7 @@ def _insert(*, service, resource, starts_at, contact, notes, status, hold_expire
             )  # fmt: skip
     except IntegrityError as exc:
         if "appointment_no_overlap" in str(exc):
-            raise ApplicationError(SLOT_TAKEN, field="starts_at", code="slot_taken") from None
+            raise ApplicationError(str(SLOT_TAKEN), field="starts_at", code="slot_taken") from None
         raise
 
 
@@ -177,7 +183,9 @@ def _hold_confirm(*, hold: Appointment, actor: User, contact, notes: str) -> App
     with transaction.atomic():
         locked = Appointment.objects.select_for_update().get(pk=hold.pk)
         if locked.status != Appointment.Status.HELD or locked.hold_expires_at <= timezone.now():
-            raise ApplicationError("the hold has expired; search for the slot again", field="hold", code="hold_expired")
+            raise ApplicationError(
+                _("the hold has expired; search for the slot again"), field="hold", code="hold_expired"
+            )
         locked.status = Appointment.Status.BOOKED
         locked.hold_expires_at = None
         locked.contact = contact or locked.contact
@@ -193,11 +201,11 @@ def _check_notes_allowed(notes: str, actor: User) -> None:
     if not notes:
         return
     if len(notes) > 2000:
-        raise ApplicationError("notes are limited to 2,000 characters", field="notes")
+        raise ApplicationError(_("notes are limited to 2,000 characters"), field="notes")
     policy = policy_for(user=actor, company=connection.tenant)
     if not policy.can_write(Appointment, "notes"):
         raise ApplicationError(
-            "the data-processing agreement does not allow notes on bookings (user.content.private)", field="notes"
+            _("the data-processing agreement does not allow notes on bookings (user.content.private)"), field="notes"
         )
 
 

@@ -192,3 +192,17 @@ def test_globex_sees_nothing_of_acme(client_for, globex, globex_admin, acme_only
     # and on acme's own host, globex's admin is not let in at all
     assert client_for("acme.localhost", globex_admin).get(f"/contacts/{acme_only.pk}/").status_code == 404
     assert client_for("acme.localhost", globex_admin).get("/api/v1/contacts/").status_code == 404
+
+
+def test_service_errors_speak_the_persons_language():
+    from django.utils import translation
+
+    from crm.blind_index import phone_normalise
+    from tenants.errors import ApplicationError
+
+    with translation.override("et"), pytest.raises(ApplicationError) as refused:
+        phone_normalise("12")
+    assert "ei ole telefoninumber" in str(refused.value)
+    with translation.override("en"), pytest.raises(ApplicationError) as refused:
+        phone_normalise("12")
+    assert "is not a phone number" in str(refused.value)
