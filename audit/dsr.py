@@ -10,6 +10,7 @@ import zipfile
 
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from audit.models import DataSubjectRequest, LegalHold
 from crm.blind_index import blind_index, email_normalise, phone_normalise
@@ -25,10 +26,12 @@ ONE_MONTH = dt.timedelta(days=30)
 
 def dsr_open(*, kind: str, actor: User, phone_number: str = "", email: str = "") -> DataSubjectRequest:
     if kind not in DataSubjectRequest.Kind.values:
-        raise ApplicationError(f"'{kind}' is not a kind of request (access, rectification, erasure)", field="kind")
+        raise ApplicationError(
+            _("'%(kind)s' is not a kind of request (access, rectification, erasure)") % {"kind": kind}, field="kind"
+        )
     phone, address = phone_normalise(phone_number), email_normalise(email)
     if not phone and not address:
-        raise ApplicationError("give the data subject's phone number or e-mail address", field="phone_number")
+        raise ApplicationError(_("give the data subject's phone number or e-mail address"), field="phone_number")
     now = timezone.now()
     return DataSubjectRequest.objects.create(kind=kind, phone_number=phone, email=address, raised_by=actor,
                                              raised_at=now, due_at=now + ONE_MONTH)  # fmt: skip
@@ -107,7 +110,11 @@ def dsr_erase(*, request: DataSubjectRequest, actor: User) -> DataSubjectRequest
         request.result = {"refused": f"under legal hold: {reasons}"}
         request.completed_at = timezone.now()
         request.save(update_fields=["status", "result", "completed_at"])
-        raise ApplicationError(f"the data subject is under legal hold: {reasons}", field="hold", code="legal_hold")
+        raise ApplicationError(
+            _("the data subject is under legal hold: %(reasons)s") % {"reasons": reasons},
+            field="hold",
+            code="legal_hold",
+        )
     now = timezone.now()
     reference = f"request {request.pk}"
     # An earlier access request's export is a copy of everything the person had: it goes too.
@@ -175,7 +182,9 @@ def dsr_rectify(*, request: DataSubjectRequest, corrections: dict, actor: User) 
 
     unknown = set(corrections) - set(RECTIFIABLE)
     if unknown or not corrections:
-        raise ApplicationError(f"corrections may change only {', '.join(RECTIFIABLE)}", field="corrections")
+        raise ApplicationError(
+            _("corrections may change only %(fields)s") % {"fields": ", ".join(RECTIFIABLE)}, field="corrections"
+        )
     contacts = dsr_subjects(request)
     with transaction.atomic():
         for contact in contacts:
@@ -207,9 +216,9 @@ def dsr_raise(*, kind: str, actor: User, phone_number: str = "", email: str = ""
     from auditlog.context import set_actor
 
     if kind == DataSubjectRequest.Kind.RECTIFICATION and not corrections:
-        raise ApplicationError("a rectification needs its corrections", field="corrections")
+        raise ApplicationError(_("a rectification needs its corrections"), field="corrections")
     if kind != DataSubjectRequest.Kind.RECTIFICATION and corrections:
-        raise ApplicationError("only a rectification carries corrections", field="corrections")
+        raise ApplicationError(_("only a rectification carries corrections"), field="corrections")
     with transaction.atomic(), set_actor(actor):
         request = dsr_open(kind=kind, actor=actor, phone_number=phone_number, email=email)
         return dsr_process(request=request, actor=actor, corrections=corrections)
@@ -221,7 +230,7 @@ def dsr_export_read(*, request: DataSubjectRequest, user: User, channel: str, pa
     from tenants.gates.signals import report_read
 
     if not request.export_file:
-        raise ApplicationError("this request has no export", field="export", code="no_export")
+        raise ApplicationError(_("this request has no export"), field="export", code="no_export")
     content = encrypted_file_read(request.export_file)
     report_read(user=user, channel=channel, model=Contact, object_ids=request.result.get("contact_ids", []),
                 fields=personal_fields(Contact), path=path)  # fmt: skip

@@ -11,6 +11,7 @@ import datetime as dt
 from auditlog.context import set_actor
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from tenants.agreements.models import (
     Agreement,
@@ -175,9 +176,11 @@ def dpa_reject_for_client(*, version: AgreementVersion, actor: User, comment: st
     _require_client_admin(version.agreement.company, actor, field="comment")
     comment = (comment or "").strip()
     if not comment:
-        raise ApplicationError("say why the version is rejected, so the provider can revise it", field="comment")
+        raise ApplicationError(
+            gettext("say why the version is rejected, so the provider can revise it"), field="comment"
+        )
     if len(comment) > 5000:
-        raise ApplicationError("a comment is limited to 5,000 characters", field="comment")
+        raise ApplicationError(gettext("a comment is limited to 5,000 characters"), field="comment")
     who = actor.get_full_name() or actor.username
     with transaction.atomic(), set_actor(actor):
         ClientComment.objects.create(version=version, kind=ClientComment.Kind.REJECTION, comment=comment, author=actor)
@@ -195,24 +198,29 @@ def sub_processor_object(*, sub_processor: SubProcessor, actor: User, reason: st
     _require_client_admin(company, actor, field="reason")
     today = today or timezone.localdate()
     if sub_processor.version.status not in (Status.SUBMITTED, Status.UNDER_REVIEW, Status.ACTIVE):
-        raise ApplicationError("this sub-processor belongs to a version that is not current", field="sub_processor")
+        raise ApplicationError(
+            gettext("this sub-processor belongs to a version that is not current"), field="sub_processor"
+        )
     if not sub_processor.authorised_on <= today < sub_processor.objection_window_ends:
         raise ApplicationError(
-            f"the objection window for {sub_processor.name} closed on {sub_processor.objection_window_ends}"
+            gettext("the objection window for %(name)s closed on %(day)s")
+            % {"name": sub_processor.name, "day": sub_processor.objection_window_ends}
             if today >= sub_processor.objection_window_ends
-            else f"the objection window for {sub_processor.name} opens on {sub_processor.authorised_on}",
+            else gettext("the objection window for %(name)s opens on %(day)s")
+            % {"name": sub_processor.name, "day": sub_processor.authorised_on},
             field="sub_processor", code="window_closed",
         )  # fmt: skip
     reason = (reason or "").strip()
     if not reason:
-        raise ApplicationError("an objection needs its reason", field="reason")
+        raise ApplicationError(gettext("an objection needs its reason"), field="reason")
     if len(reason) > 5000:
-        raise ApplicationError("a reason is limited to 5,000 characters", field="reason")
+        raise ApplicationError(gettext("a reason is limited to 5,000 characters"), field="reason")
     try:
         with transaction.atomic(), set_actor(actor):
             return SubProcessorObjection.objects.create(sub_processor=sub_processor, reason=reason, raised_by=actor)
     except IntegrityError:
-        raise ApplicationError(f"your company has already objected to {sub_processor.name}", field="sub_processor",
+        raise ApplicationError(gettext("your company has already objected to %(name)s") % {"name": sub_processor.name},
+                               field="sub_processor",
                                code="already_objected") from None  # fmt: skip
 
 
@@ -339,7 +347,7 @@ def _require_dpia(version: AgreementVersion) -> None:
 def _require_client_admin(company: ClientCompany, actor: User, *, field: str) -> None:
     is_admin = Membership.objects.filter(user=actor, company=company, role=Membership.Role.CLIENT_ADMIN).exists()
     if not is_admin:
-        raise ApplicationError("only a client admin of the company can sign or object to its DPA", field=field,
+        raise ApplicationError(gettext("only a client admin of the company can sign or object to its DPA"), field=field,
                                code="forbidden")  # fmt: skip
 
 

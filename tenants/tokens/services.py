@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from auditlog.context import set_actor
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from tenants.errors import ApplicationError
 from tenants.gates.engine import Role, role_in
@@ -46,24 +47,28 @@ def token_create(
     """
     name = (name or "").strip()
     if not name:
-        raise ApplicationError("give the token a name", field="name")
+        raise ApplicationError(_("give the token a name"), field="name")
     if len(name) > 100:
-        raise ApplicationError("the name is longer than 100 characters", field="name")
+        raise ApplicationError(_("the name is longer than 100 characters"), field="name")
     scopes = sorted(set(scopes))
     if not scopes:
-        raise ApplicationError("choose at least one scope", field="scopes")
+        raise ApplicationError(_("choose at least one scope"), field="scopes")
     unknown = [scope for scope in scopes if scope not in ALL_SCOPES]
     if unknown:
-        raise ApplicationError(f"unknown scope: {', '.join(unknown)}", field="scopes")
+        raise ApplicationError(_("unknown scope: %(scopes)s") % {"scopes": ", ".join(unknown)}, field="scopes")
     role = role_in(user=user, company=company)
     if role not in Role.CLIENT:
-        raise ApplicationError("only a client user of this company can hold a token here", field="user")
+        raise ApplicationError(_("only a client user of this company can hold a token here"), field="user")
     allowed = scopes_for_role(role) if within is None else scopes_for_role(role) & within
     refused = [scope for scope in scopes if scope not in allowed]
     if refused:
-        raise ApplicationError(f"not a scope you may grant: {', '.join(refused)}", field="scopes")
+        raise ApplicationError(
+            _("not a scope you may grant: %(scopes)s") % {"scopes": ", ".join(refused)}, field="scopes"
+        )
     if expires_in_days is not None and not 1 <= expires_in_days <= MAX_LIFETIME_DAYS:
-        raise ApplicationError(f"a token lives from 1 to {MAX_LIFETIME_DAYS} days", field="expires_in_days")
+        raise ApplicationError(
+            _("a token lives from 1 to %(days)s days") % {"days": MAX_LIFETIME_DAYS}, field="expires_in_days"
+        )
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     expires_at = timezone.now() + dt.timedelta(days=expires_in_days) if expires_in_days else None
     with transaction.atomic(), set_actor(actor):
