@@ -7,6 +7,7 @@ import json
 
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from answering.models import Call, Line, Message
 from tenants.categories import field_category
@@ -41,7 +42,9 @@ def message_take(
     if urgency not in Message.Urgency.values:
         raise ApplicationError(f"'{urgency}' is not an urgency (urgent, normal, low)", field="urgency")
     if len(body) > BODY_LIMIT:
-        raise ApplicationError(f"the message is limited to {BODY_LIMIT:,} characters", field="body")
+        raise ApplicationError(
+            _("the message is limited to %(limit)s characters") % {"limit": f"{BODY_LIMIT:,}"}, field="body"
+        )
     caller_number = phone_normalise(caller_number, field="caller_number")
     policy = policy_for(user=actor, company=connection.tenant)
     for name, value in (("caller_name", caller_name), ("caller_number", caller_number), ("body", body)):

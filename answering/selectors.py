@@ -8,6 +8,7 @@ import datetime as dt
 import json
 
 from django.db.models import Exists, F, OuterRef, QuerySet
+from django.utils.translation import gettext as _
 
 from answering.models import Call, DeliveryAttempt, Disposition, Line, Listen, Message, Voicemail
 from tenants.errors import ApplicationError
@@ -41,7 +42,7 @@ def _gated(queryset: QuerySet, *, user: User, policy: Policy) -> QuerySet:
 def _day_range(date_from: dt.date | None, date_to: dt.date | None, zone) -> tuple[dt.datetime | None, ...]:
     """Whole days in the company's zone, as instants: [from 00:00, the day after `to` 00:00)."""
     if date_from and date_to and date_to < date_from:
-        raise ApplicationError("the end date is before the start date", field="date_to")
+        raise ApplicationError(_("the end date is before the start date"), field="date_to")
     start = dt.datetime.combine(date_from, dt.time(0), tzinfo=zone) if date_from else None
     end = dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time(0), tzinfo=zone) if date_to else None
     return start, end
@@ -59,11 +60,13 @@ def message_list(
 ) -> QuerySet[Message]:
     """The messages this person may see, filtered; newest first unless `ordering` says otherwise."""
     if status and status not in Message.Status.values:
-        raise ApplicationError(f"'{status}' is not a message status", field="status")
+        raise ApplicationError(_("'%(value)s' is not a message status") % {"value": status}, field="status")
     if urgency and urgency not in Message.Urgency.values:
-        raise ApplicationError(f"'{urgency}' is not an urgency", field="urgency")
+        raise ApplicationError(_("'%(value)s' is not an urgency") % {"value": urgency}, field="urgency")
     if ordering not in MESSAGE_ORDERINGS:
-        raise ApplicationError(f"ordering must be one of {', '.join(MESSAGE_ORDERINGS)}", field="ordering")
+        raise ApplicationError(
+            _("ordering must be one of %(values)s") % {"values": ", ".join(MESSAGE_ORDERINGS)}, field="ordering"
+        )
     rows = _gated(Message.objects.select_related("line"), user=user, policy=policy)
     if status:
         rows = rows.filter(status=status)
@@ -123,11 +126,13 @@ def call_list(
     """The calls this person may see, filtered by line, whole days (in the company's zone),
     disposition, the agent who took them and status."""
     if disposition and disposition not in Disposition.values:
-        raise ApplicationError(f"'{disposition}' is not a disposition", field="disposition")
+        raise ApplicationError(_("'%(value)s' is not a disposition") % {"value": disposition}, field="disposition")
     if status and status not in Call.Status.values:
-        raise ApplicationError(f"'{status}' is not a call status", field="status")
+        raise ApplicationError(_("'%(value)s' is not a call status") % {"value": status}, field="status")
     if ordering not in CALL_ORDERINGS:
-        raise ApplicationError(f"ordering must be one of {', '.join(CALL_ORDERINGS)}", field="ordering")
+        raise ApplicationError(
+            _("ordering must be one of %(values)s") % {"values": ", ".join(CALL_ORDERINGS)}, field="ordering"
+        )
     start, end = _day_range(date_from, date_to, zone)
     rows = _gated(Call.objects.select_related("line", "agent"), user=user, policy=policy)
     rows = rows.annotate(has_voicemail=Exists(Voicemail.objects.filter(call=OuterRef("pk"))))
@@ -162,7 +167,9 @@ def voicemail_list(
     """The voicemails this person may see, with their call and line. `unheard`: none of the
     company's own people has played it yet."""
     if ordering not in VOICEMAIL_ORDERINGS:
-        raise ApplicationError(f"ordering must be one of {', '.join(VOICEMAIL_ORDERINGS)}", field="ordering")
+        raise ApplicationError(
+            _("ordering must be one of %(values)s") % {"values": ", ".join(VOICEMAIL_ORDERINGS)}, field="ordering"
+        )
     rows = _gated(Voicemail.objects.select_related("call", "call__line"), user=user, policy=policy)
     masked_call = policy.masked(Call)
     if masked_call:

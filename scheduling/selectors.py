@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from django.db import connection
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from scheduling.models import Appointment, AvailabilityException, OnCallShift, Resource, Service, StaffMember
 from tenants.errors import ApplicationError
@@ -36,7 +37,10 @@ def require_aware(value: dt.datetime, field: str) -> dt.datetime:
     a daylight-saving change. All arithmetic here is on UTC instants.
     """
     if not isinstance(value, dt.datetime) or timezone.is_naive(value):
-        raise ApplicationError(f"{field} must be a datetime with a time zone, e.g. 2026-03-29T09:00+03:00", field=field)
+        raise ApplicationError(
+            _("%(field)s must be a datetime with a time zone, e.g. 2026-03-29T09:00+03:00") % {"field": field},
+            field=field,
+        )
     return value.astimezone(dt.UTC)
 
 
@@ -88,9 +92,9 @@ def slots_find(
     start = require_aware(start, "start")
     end = require_aware(end, "end")
     if end <= start:
-        raise ApplicationError("the search must end after it starts", field="end")
+        raise ApplicationError(_("the search must end after it starts"), field="end")
     if end - start > MAX_SEARCH:
-        raise ApplicationError("search at most 62 days at a time", field="end")
+        raise ApplicationError(_("search at most 62 days at a time"), field="end")
     now = require_aware(now or timezone.now(), "now")
     start = max(start, now)
     duration = dt.timedelta(minutes=service.duration_minutes)
@@ -98,7 +102,10 @@ def slots_find(
     slots = []
     for res in resources:
         if not res.services.filter(pk=service.pk).exists():
-            raise ApplicationError(f"{res} does not offer {service.name}", field="resource")
+            raise ApplicationError(
+                _("%(resource)s does not offer %(service)s") % {"resource": res, "service": service.name},
+                field="resource",
+            )
         busy = _busy_intervals(res, start - dt.timedelta(days=1), end + dt.timedelta(days=1), now=now)
         for opens, closes in availability_windows(res, start - duration, end):
             candidate = _align(opens)

@@ -4,6 +4,7 @@ consent history. Client admins write; members read."""
 from __future__ import annotations
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound
@@ -70,7 +71,7 @@ class ContactDetailApi(TenantAPIView):
         self.require_client_admin(request)
         contact = self.get_object()
         if contact.anonymised_at or contact.merged_into_id:
-            raise ApplicationError("this contact was erased or merged and cannot be changed", code="not_editable")
+            raise ApplicationError(_("this contact was erased or merged and cannot be changed"), code="not_editable")
         data = ContactInputSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         if data.validated_data:
