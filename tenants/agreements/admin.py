@@ -241,8 +241,27 @@ class AgreementVersionAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/agreements/decide.html", context)
 
 
+class _ReadOnlyForReaders(admin.ModelAdmin):
+    """Records the DPO and provider admins read and nobody edits here."""
+
+    def has_module_permission(self, request):
+        return _role(request) in READERS
+
+    def has_view_permission(self, request, obj=None):
+        return _role(request) in READERS
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(SubProcessorObjection)
-class SubProcessorObjectionAdmin(admin.ModelAdmin):
+class SubProcessorObjectionAdmin(_ReadOnlyForReaders):
     """Client companies' objections to sub-processors, for the DPO to answer."""
 
     list_display = ["sub_processor", "company", "raised_by", "raised_at"]
@@ -253,40 +272,10 @@ class SubProcessorObjectionAdmin(admin.ModelAdmin):
     def company(self, obj):
         return obj.sub_processor.version.agreement.company
 
-    def has_module_permission(self, request):
-        return _role(request) in READERS
-
-    def has_view_permission(self, request, obj=None):
-        return _role(request) in READERS
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(Agreement)
-class AgreementAdmin(admin.ModelAdmin):
+class AgreementAdmin(_ReadOnlyForReaders):
     list_display = ["company", "created_at"]
-
-    def has_module_permission(self, request):
-        return _role(request) in READERS
-
-    def has_view_permission(self, request, obj=None):
-        return _role(request) in READERS
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 def dpo_workspace_view(admin_site, request):
