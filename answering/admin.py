@@ -3,20 +3,20 @@ import datetime as dt
 from django import forms
 from django.contrib import admin, messages
 from django.db import models, transaction
-from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
 from answering.messages import message_take
-from answering.models import BusinessHours, Call, Disposition, Line, Listen, Message, Voicemail
+from answering.models import BusinessHours, Call, Disposition, Line, Message, Voicemail
+from answering.playback import audio_response, is_continuation, voicemail_audio
 from answering.scripts import question_category, script_current
 from crm.models import Contact
 from crm.services import contact_update
 from scheduling.selectors import rota_gaps
 from tenants.errors import ApplicationError
-from tenants.files import encrypted_file_read
 from tenants.gates.admin import GatedInline, GatedModelAdmin, gated_column
 from tenants.gates.signals import report_read
 
@@ -123,15 +123,11 @@ class VoicemailAdmin(GatedModelAdmin):
 
     def _play(self, request, pk: int):
         voicemail = self.get_queryset(request).filter(pk=pk).first()
-        if voicemail is None or not self.gate_policy(request).can_read(Voicemail, "audio"):
+        if voicemail is None:
             raise Http404("No such voicemail.")  # outside the grants, or voice not granted: the same answer
-        audio = encrypted_file_read(voicemail.audio)
-        Listen.objects.create(voicemail=voicemail, user=request.user)
-        report_read(user=request.user, channel="playback", model=Voicemail, object_ids=[voicemail.pk],
-                    fields=["audio"], path=request.path)  # fmt: skip
-        response = HttpResponse(audio, content_type="audio/wav")
-        response["Cache-Control"] = "private, no-store"
-        return response
+        audio = voicemail_audio(voicemail=voicemail, user=request.user, policy=self.gate_policy(request),
+                                path=request.path, count_play=not is_continuation(request))  # fmt: skip
+        return audio_response(request, audio)
 
 
 def _question_allowed(policy, question: dict) -> bool:
