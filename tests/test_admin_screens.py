@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from tests.browser import screenshot
@@ -47,7 +46,6 @@ def staff(browser, live_server_port):
     yield sign_in
     for context in contexts:
         context.close()
-    connection.close()  # the ORM calls above ran beside Playwright's loop, in a connection of their own
 
 
 def _work_for(page, company_name: str) -> None:

@@ -64,14 +64,6 @@ def acme_world(live_db):
             Call.objects.filter(pk__in=made["calls"]).delete()  # their voicemail and its listens go with them
             for name in made["files"]:
                 encrypted_file_delete(name)
-        _close_this_threads_connection()
-
-
-def _close_this_threads_connection() -> None:
-    """Playwright's sync API runs the test in a context of its own, where Django opens a second
-    connection of the main thread; close it, or the test database cannot be dropped at the end."""
-    connection.set_schema_to_public()
-    connection.close()
 
 
 def _code_from_secret(secret: str, *, at: float | None = None) -> str:
@@ -117,7 +109,6 @@ def test_signing_in_without_and_with_a_required_one_time_code(portal, live_db):
         from django_otp.plugins.otp_totp.models import TOTPDevice
 
         TOTPDevice.objects.filter(user=admin, name="portal").delete()
-        _close_this_threads_connection()
 
 
 def test_today_updates_itself_without_a_reload(portal, acme_world):
