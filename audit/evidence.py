@@ -90,12 +90,13 @@ def _agreement_files(company: ClientCompany) -> list[_File]:
         })  # fmt: skip
     history = [[v.number, v.status, _iso(v.submitted_at), _iso(v.approved_at), _iso(v.activated_at),
                 _iso(v.ended_at), v.end_reason] for v in versions]  # fmt: skip
+    diligence = _due_diligence_by_name()
     sub_rows = []
     for v in versions:
         for sp in v.sub_processors.all():
             window_ends = sp.authorised_on + dt.timedelta(days=sp.objection_window_days)
             sub_rows.append([v.number, sp.name, sp.purpose, sp.location, sp.authorised_on, window_ends,
-                             *_due_diligence(sp)])  # fmt: skip
+                             *diligence.get(sp.name.lower(), NO_DUE_DILIGENCE)])  # fmt: skip
     return [
         _json("agreement.json", "The data-processing agreement: every version, its grants and retention rules",
               {"company": company.name, "versions": data}, len(data)),
@@ -110,15 +111,20 @@ def _agreement_files(company: ClientCompany) -> list[_File]:
 DUE_DILIGENCE_COLUMNS = ["certifications", "last_reviewed_on", "next_review_on", "review_overdue"]
 
 
-def _due_diligence(sub_processor) -> list:
-    """The provider's due diligence on a sub-processor (one record per sub-processor, by name)."""
+NO_DUE_DILIGENCE = ["no due-diligence record", "", "", ""]
+
+
+def _due_diligence_by_name() -> dict[str, list]:
+    """The provider's due diligence per sub-processor (one record each, matched by name, as the
+    risk register matches them), read in one query."""
     from tenants.risks.models import SubProcessorDiligence
 
-    record = SubProcessorDiligence.objects.filter(name__iexact=sub_processor.name).first()
-    if record is None:
-        return ["no due-diligence record", "", "", ""]
-    overdue = record.next_review_on < timezone.localdate()
-    return [record.certifications, record.last_reviewed_on, record.next_review_on, overdue]
+    today = timezone.localdate()
+    return {
+        record.name.lower(): [record.certifications, record.last_reviewed_on, record.next_review_on,
+                              record.next_review_on < today]
+        for record in SubProcessorDiligence.objects.all()
+    }  # fmt: skip
 
 
 def _staff_file(company: ClientCompany) -> _File:
