@@ -37,8 +37,18 @@ class BusinessHoursInline(GatedInline):
 class LineAdmin(GatedModelAdmin):
     list_display = ["name", "phone_number", "oncall_gaps", "created_at"]
     search_fields = ["name", "phone_number"]
-    fields = ["name", "phone_number", "greeting", "recording_policy", "disclosure", "after_hours",
-              "voicemail_max_seconds", "urgent_ack_minutes", "is_support_line", "remote_support_url"]  # fmt: skip
+    fields = [
+        "name",
+        "phone_number",
+        "greeting",
+        "recording_policy",
+        "disclosure",
+        "after_hours",
+        "voicemail_max_seconds",
+        "urgent_ack_minutes",
+        "is_support_line",
+        "remote_support_url",
+    ]
     readonly_fields = ["phone_number"]
     inlines = [BusinessHoursInline, CallInline]
     change_roles = ("supervisor",)
@@ -61,32 +71,61 @@ class IntakeForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.questions = questions
         for question in questions:
-            long = question["target"] in ("message.body", "message.answer", "contact.address",
-                                          "message.technical_details")  # fmt: skip
+            long = question["target"] in (
+                "message.body",
+                "message.answer",
+                "contact.address",
+                "message.technical_details",
+            )
             self.fields[question["key"]] = forms.CharField(
-                label=question["label"], required=False, max_length=5000,
+                label=question["label"],
+                required=False,
+                max_length=5000,
                 widget=forms.Textarea(attrs={"rows": 3}) if long else forms.TextInput,
-            )  # fmt: skip
+            )
 
 
 DEFAULT_SCRIPT = [
-    {"kind": "ask", "prompt": "May I have your name?",
-     "questions": [{"key": "caller_name", "label": "Caller's name", "target": "message.caller_name"}]},
-    {"kind": "ask", "prompt": "How can we help?",
-     "questions": [{"key": "body", "label": "Message", "target": "message.body"}]},
-]  # fmt: skip
+    {
+        "kind": "ask",
+        "prompt": "May I have your name?",
+        "questions": [{"key": "caller_name", "label": "Caller's name", "target": "message.caller_name"}],
+    },
+    {
+        "kind": "ask",
+        "prompt": "How can we help?",
+        "questions": [{"key": "body", "label": "Message", "target": "message.body"}],
+    },
+]
 
 
 @admin.register(Call)
 class CallAdmin(GatedModelAdmin):
-    list_display = ["telephony_sid", "line", "started_at", "direction", "status", "caller_number", "caller_name",
-                    "answer"]  # fmt: skip
+    list_display = [
+        "telephony_sid",
+        "line",
+        "started_at",
+        "direction",
+        "status",
+        "caller_number",
+        "caller_name",
+        "answer",
+    ]
     list_filter = ["status", "direction", ("line", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["telephony_sid"]  # personal fields are encrypted: exact matches use blind indexes
     date_hierarchy = "started_at"
     list_select_related = ["line"]
-    fields = ["telephony_sid", "line", "started_at", "direction", "status", "caller_number", "caller_name", "notes",
-              "contact"]  # fmt: skip
+    fields = [
+        "telephony_sid",
+        "line",
+        "started_at",
+        "direction",
+        "status",
+        "caller_number",
+        "caller_name",
+        "notes",
+        "contact",
+    ]
     readonly_fields = ["telephony_sid", "line", "started_at", "direction", "contact"]
 
     def get_urls(self):
@@ -125,8 +164,13 @@ class VoicemailAdmin(GatedModelAdmin):
         voicemail = self.get_queryset(request).filter(pk=pk).first()
         if voicemail is None:
             raise Http404("No such voicemail.")  # outside the grants, or voice not granted: the same answer
-        audio = voicemail_audio(voicemail=voicemail, user=request.user, policy=self.gate_policy(request),
-                                path=request.path, count_play=not is_continuation(request))  # fmt: skip
+        audio = voicemail_audio(
+            voicemail=voicemail,
+            user=request.user,
+            policy=self.gate_policy(request),
+            path=request.path,
+            count_play=not is_continuation(request),
+        )
         return audio_response(request, audio)
 
 
@@ -159,8 +203,9 @@ class AnswerCallView:
         questions = [q for step in steps for q in step.get("questions", []) if _question_allowed(policy, q)]
         form = IntakeForm(request.POST or None, questions=questions)
         if request.method == "POST" and request.POST.get("disposition") in self.QUICK:
-            Call.objects.filter(pk=call.pk).update(disposition=request.POST["disposition"], agent=request.user,
-                                                   script_version=version)  # fmt: skip
+            Call.objects.filter(pk=call.pk).update(
+                disposition=request.POST["disposition"], agent=request.user, script_version=version
+            )
             messages.success(request, f"{call}: {Disposition(request.POST['disposition']).label}.")
             return HttpResponseRedirect(reverse("admin:answering_call_changelist"))
         if request.method == "POST" and form.is_valid():
@@ -172,13 +217,24 @@ class AnswerCallView:
             else:
                 messages.success(request, f"Message taken for {call.line.name}.")
                 return HttpResponseRedirect(reverse("admin:answering_call_changelist"))
-        report_read(user=request.user, channel="admin", model=Call, object_ids=[call.pk],
-                    fields=[f for f in ("caller_number",) if policy.can_read(Call, f)], path=request.path)  # fmt: skip
+        report_read(
+            user=request.user,
+            channel="admin",
+            model=Call,
+            object_ids=[call.pk],
+            fields=[f for f in ("caller_number",) if policy.can_read(Call, f)],
+            path=request.path,
+        )
         caller = []
         if call.contact is not None:
-            report_read(user=request.user, channel="admin", model=Contact, object_ids=[call.contact.pk],
-                        fields=[f for f in ("name", "phone_number", "email") if policy.can_read(Contact, f)],
-                        path=request.path)  # fmt: skip
+            report_read(
+                user=request.user,
+                channel="admin",
+                model=Contact,
+                object_ids=[call.contact.pk],
+                fields=[f for f in ("name", "phone_number", "email") if policy.can_read(Contact, f)],
+                path=request.path,
+            )
             for field in ("name", "phone_number", "email"):
                 readable = policy.can_read(Contact, field)
                 value = getattr(call.contact, field) if readable else "restricted by DPA"
@@ -216,24 +272,50 @@ class AnswerCallView:
                 }
             else:
                 contact_updates[target.split(".", 1)[1]] = value
-        message_take(line=call.line, actor=request.user, urgency=form.cleaned_data["urgency"], call=call,
-                     contact=call.contact, answers=answers, **values)  # fmt: skip
+        message_take(
+            line=call.line,
+            actor=request.user,
+            urgency=form.cleaned_data["urgency"],
+            call=call,
+            contact=call.contact,
+            answers=answers,
+            **values,
+        )
         if contact_updates and call.contact is not None:
             contact_update(contact=call.contact, actor=request.user, **contact_updates)
-        Call.objects.filter(pk=call.pk).update(disposition=Disposition.MESSAGE_TAKEN, agent=request.user,
-                                               script_version=version)  # fmt: skip
+        Call.objects.filter(pk=call.pk).update(
+            disposition=Disposition.MESSAGE_TAKEN, agent=request.user, script_version=version
+        )
 
 
 @admin.register(Message)
 class MessageAdmin(GatedModelAdmin):
-    list_display = ["__str__", "line", "urgency", "status", "created_at", "caller_name", "caller_number",
-                    "escalation_level"]  # fmt: skip
+    list_display = [
+        "__str__",
+        "line",
+        "urgency",
+        "status",
+        "created_at",
+        "caller_name",
+        "caller_number",
+        "escalation_level",
+    ]
     list_filter = ["urgency", "status", ("line", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["line"]
     date_hierarchy = "created_at"
     # `answers` is left out: each answer carries its own category (health, say), which a single
     # column cannot gate; the portal shows them to the client.
-    fields = ["line", "call", "urgency", "status", "caller_name", "caller_number", "body", "created_at",
-              "acknowledged_at", "escalation_level"]  # fmt: skip
+    fields = [
+        "line",
+        "call",
+        "urgency",
+        "status",
+        "caller_name",
+        "caller_number",
+        "body",
+        "created_at",
+        "acknowledged_at",
+        "escalation_level",
+    ]
     readonly_fields = fields
     change_roles = ()

@@ -19,19 +19,39 @@ from tenants.models import User
 
 NAME_QUESTION = {"key": "caller_name", "label": "Caller's name", "target": "message.caller_name"}
 ASK_NAME = {"kind": "ask", "prompt": "May I have your name, please?", "questions": [NAME_QUESTION]}
-ASK_NUMBER = {"kind": "ask", "prompt": "Which number can we call you back on?",
-              "questions": [{"key": "caller_number", "label": "Call-back number",
-                             "target": "message.caller_number"}]}  # fmt: skip
-ASK_BODY = {"kind": "ask", "prompt": "How can we help?",
-            "questions": [{"key": "body", "label": "Message", "target": "message.body"}]}  # fmt: skip
+ASK_NUMBER = {
+    "kind": "ask",
+    "prompt": "Which number can we call you back on?",
+    "questions": [{"key": "caller_number", "label": "Call-back number", "target": "message.caller_number"}],
+}
+ASK_BODY = {
+    "kind": "ask",
+    "prompt": "How can we help?",
+    "questions": [{"key": "body", "label": "Message", "target": "message.body"}],
+}
 REASONS = {
-    "acme": ["Wants to move Thursday's check-up", "Lost filling, asks for the earliest slot", "Invoice question",
-             "Asks whether the clinic takes new patients", "Child has a toothache since yesterday"],
-    "globex": ["Needs advice on a rental contract", "Asks for a call back about the court date",
-               "Wants to send documents for the case", "Question about the invoice", "New matter: a contract dispute"],
-    "initech": ["Cannot log in to the portal", "Export to CSV fails", "VPN drops every few minutes",
-                "Licence key question", "Printer queue is stuck"],
-}  # fmt: skip
+    "acme": [
+        "Wants to move Thursday's check-up",
+        "Lost filling, asks for the earliest slot",
+        "Invoice question",
+        "Asks whether the clinic takes new patients",
+        "Child has a toothache since yesterday",
+    ],
+    "globex": [
+        "Needs advice on a rental contract",
+        "Asks for a call back about the court date",
+        "Wants to send documents for the case",
+        "Question about the invoice",
+        "New matter: a contract dispute",
+    ],
+    "initech": [
+        "Cannot log in to the portal",
+        "Export to CSV fails",
+        "VPN drops every few minutes",
+        "Licence key question",
+        "Printer queue is stuck",
+    ],
+}
 
 
 def answering_demo(slug: str, rich: bool) -> None:
@@ -67,8 +87,11 @@ def answering_demo(slug: str, rich: bool) -> None:
     contacts = list(Contact.objects.all())
     for _ in range(30):
         number = "+3725" + "".join(str(rng.randrange(10)) for _ in range(7))
-        contacts.append(contact_create(name=fake.name(), phone_number=number, email=fake.email(),
-                                       address=fake.street_address(), actor=None))  # fmt: skip
+        contacts.append(
+            contact_create(
+                name=fake.name(), phone_number=number, email=fake.email(), address=fake.street_address(), actor=None
+            )
+        )
     now = timezone.now()
     audio = tone_wav(0.4)
     for n in range(300):
@@ -77,25 +100,41 @@ def answering_demo(slug: str, rich: bool) -> None:
         started = now - dt.timedelta(minutes=rng.randrange(14 * 24 * 60))
         missed = rng.random() < 0.15
         call = Call.objects.create(
-            line=line, telephony_sid=new_sid("CA"), started_at=started, status="missed" if missed else "completed",
+            line=line,
+            telephony_sid=new_sid("CA"),
+            started_at=started,
+            status="missed" if missed else "completed",
             answered_at=None if missed else started + dt.timedelta(seconds=rng.randrange(3, 25)),
-            ended_at=started + dt.timedelta(seconds=rng.randrange(30, 600)), caller_number=contact.phone_number,
-            caller_name=contact.name, contact=contact, agent=None if missed else agent,
+            ended_at=started + dt.timedelta(seconds=rng.randrange(30, 600)),
+            caller_number=contact.phone_number,
+            caller_name=contact.name,
+            contact=contact,
+            agent=None if missed else agent,
             disposition="" if missed else rng.choice(["message_taken", "info_given", "message_taken"]),
-        )  # fmt: skip
+        )
         if call.disposition == "message_taken":
             Message.objects.create(
-                line=line, call=call, contact=contact, urgency=rng.choice(["normal", "normal", "low", "urgent"]),
-                caller_name=contact.name, body=rng.choice(REASONS[slug]), taken_by=agent,
+                line=line,
+                call=call,
+                contact=contact,
+                urgency=rng.choice(["normal", "normal", "low", "urgent"]),
+                caller_name=contact.name,
+                body=rng.choice(REASONS[slug]),
+                taken_by=agent,
                 caller_number=contact.phone_number if slug == "acme" else "",
                 status=rng.choice(["acknowledged", "read", "sent"]),
                 ticket_reference=f"INC-{4000 + n}" if slug == "initech" else "",
-            )  # fmt: skip
+            )
         elif missed and n % 3 == 0:
             said = f"Hello, {contact.name} here. {rng.choice(REASONS[slug])}."
-            Voicemail.objects.create(call=call, recording_sid=new_sid("RE"), audio_bytes=len(audio),
-                                     audio=encrypted_file_save(folder=f"audio/{slug}", content=audio),
-                                     duration_seconds=rng.randrange(5, 60), transcription=said)  # fmt: skip
+            Voicemail.objects.create(
+                call=call,
+                recording_sid=new_sid("RE"),
+                audio_bytes=len(audio),
+                audio=encrypted_file_save(folder=f"audio/{slug}", content=audio),
+                duration_seconds=rng.randrange(5, 60),
+                transcription=said,
+            )
 
 
 def _publish(line: Line, steps: list, actor: User) -> None:

@@ -62,15 +62,25 @@ def message_take(
                 field=key,
             )
     with transaction.atomic():
-        message = Message.objects.create(line=line, call=call, contact=contact, urgency=urgency,
-                                         caller_name=caller_name, caller_number=caller_number, body=body,
-                                         answers=json.dumps(answers) if answers else "",
-                                         ticket_reference=ticket_reference[:64],
-                                         technical_details=technical_details[:BODY_LIMIT],
-                                         taken_by=actor)  # fmt: skip
+        message = Message.objects.create(
+            line=line,
+            call=call,
+            contact=contact,
+            urgency=urgency,
+            caller_name=caller_name,
+            caller_number=caller_number,
+            body=body,
+            answers=json.dumps(answers) if answers else "",
+            ticket_reference=ticket_reference[:64],
+            technical_details=technical_details[:BODY_LIMIT],
+            taken_by=actor,
+        )
         if urgency == Message.Urgency.URGENT:
-            timer_schedule(kind=TIMER_ESCALATE, target_id=message.pk,
-                           due_at=timezone.now() + dt.timedelta(minutes=line.urgent_ack_minutes))  # fmt: skip
+            timer_schedule(
+                kind=TIMER_ESCALATE,
+                target_id=message.pk,
+                due_at=timezone.now() + dt.timedelta(minutes=line.urgent_ack_minutes),
+            )
     from answering.tasks import deliver_message
 
     transaction.on_commit(lambda: deliver_message.delay(message.pk))
@@ -93,8 +103,13 @@ def message_acknowledge(*, message: Message, actor: User) -> Message:
 
 def message_mark(*, message: Message, status: str) -> Message:
     """Move a message forward (sent -> delivered -> read); never backwards, never past acknowledged."""
-    order = [Message.Status.PENDING, Message.Status.SENT, Message.Status.DELIVERED, Message.Status.READ,
-             Message.Status.ACKNOWLEDGED]  # fmt: skip
+    order = [
+        Message.Status.PENDING,
+        Message.Status.SENT,
+        Message.Status.DELIVERED,
+        Message.Status.READ,
+        Message.Status.ACKNOWLEDGED,
+    ]
     if status not in order:
         raise ApplicationError(f"'{status}' is not a delivery state", field="status")
     Message.objects.filter(pk=message.pk, status__in=order[: order.index(status)]).update(status=status)
@@ -119,5 +134,8 @@ def escalate(target_id: str) -> None:
     person_id = on_call[level - 1].pk
     transaction.on_commit(lambda: send_escalation.delay(message.pk, person_id, level))
     if level < len(on_call):
-        timer_schedule(kind=TIMER_ESCALATE, target_id=message.pk,
-                       due_at=timezone.now() + dt.timedelta(minutes=message.line.urgent_ack_minutes))  # fmt: skip
+        timer_schedule(
+            kind=TIMER_ESCALATE,
+            target_id=message.pk,
+            due_at=timezone.now() + dt.timedelta(minutes=message.line.urgent_ack_minutes),
+        )

@@ -186,15 +186,17 @@ class Call(models.Model):
     answered_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     duration_seconds = models.PositiveIntegerField(null=True, blank=True)
-    recording_consent = models.CharField(max_length=12, choices=RecordingConsent.choices,
-                                         default=RecordingConsent.NOT_RECORDED)  # fmt: skip
+    recording_consent = models.CharField(
+        max_length=12, choices=RecordingConsent.choices, default=RecordingConsent.NOT_RECORDED
+    )
     anonymised_at = models.DateTimeField(null=True, blank=True, help_text="Caller details purged by retention")
     # Keyed per company (never the number itself): lets statistics count repeat callers.
     caller_pseudonym = models.CharField(max_length=64, blank=True)  # counted per line and day: no index needed
     disposition = models.CharField(max_length=20, choices=Disposition.choices, blank=True)
     agent = models.ForeignKey("tenants.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
-    script_version = models.ForeignKey(ScriptVersion, on_delete=models.PROTECT, null=True, blank=True,
-                                       related_name="calls")  # fmt: skip
+    script_version = models.ForeignKey(
+        ScriptVersion, on_delete=models.PROTECT, null=True, blank=True, related_name="calls"
+    )
 
     class Meta:
         ordering = ["-started_at"]
@@ -256,8 +258,9 @@ class Message(models.Model):
     taken_by = models.ForeignKey("tenants.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     acknowledged_at = models.DateTimeField(null=True, blank=True)
-    acknowledged_by = models.ForeignKey("tenants.User", on_delete=models.PROTECT, null=True, blank=True,
-                                        related_name="+")  # fmt: skip
+    acknowledged_by = models.ForeignKey(
+        "tenants.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     escalation_level = models.PositiveSmallIntegerField(default=0)
     purged_at = models.DateTimeField(null=True, blank=True, help_text="Body and answers purged by retention")
 
@@ -381,8 +384,13 @@ personal_data(Voicemail, audio="user.biometrics.voice", transcription="user.cont
 personal_data(Recording, audio="user.biometrics.voice")
 stored_files(Voicemail, "audio")
 stored_files(Recording, "audio")
-personal_data(Message, caller_name="user.contact.name", caller_number="user.contact.phone_number",
-              body="user.content.private", answers="user.content.private")  # fmt: skip
+personal_data(
+    Message,
+    caller_name="user.contact.name",
+    caller_number="user.contact.phone_number",
+    body="user.content.private",
+    answers="user.content.private",
+)
 gate_objects(Script, through="line")
 not_personal(Script, "name", reason="the name of a call script")
 gate_objects(ScriptVersion, through="script")
@@ -390,9 +398,12 @@ personal_data(DeliveryRoute, address="user.contact.email")
 not_personal(DeliveryRoute, "include_caller_name", "include_caller_number", "include_body", reason="settings")
 gate_objects(Message, through="line")
 gate_objects(DeliveryRoute, through="line")
-not_personal(Message, "ticket_reference", "technical_details",
-             reason="a support ticket's reference and the technical description; the support script asks for "
-                    "no personal data")  # fmt: skip
+not_personal(
+    Message,
+    "ticket_reference",
+    "technical_details",
+    reason="a support ticket's reference and the technical description; the support script asks for no personal data",
+)
 not_personal(WebhookEndpoint, "include_caller_name", "include_caller_number", "include_body", reason="settings")
 gate_objects(DeliveryAttempt, through="message")
 not_personal(Voicemail, "audio_bytes", reason="a size")

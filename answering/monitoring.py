@@ -22,8 +22,12 @@ def calls():
     yield (), Call.objects.count()
 
 
-@counter("vastaja_deliveries_failed", "Failed delivery tries recorded one per try: webhook tries (failed or "
-         "dead-lettered) and escalation notices", labels=("channel",), per_tenant=True)  # fmt: skip
+@counter(
+    "vastaja_deliveries_failed",
+    "Failed delivery tries recorded one per try: webhook tries (failed or dead-lettered) and escalation notices",
+    labels=("channel",),
+    per_tenant=True,
+)
 def deliveries_failed():
     rows = (
         DeliveryAttempt.objects.filter(
@@ -43,8 +47,7 @@ def messages_undelivered():
     yield (), Message.objects.filter(status=Message.Status.FAILED).count()
 
 
-@counter("vastaja_escalations", "Escalations of unacknowledged urgent messages to the people on call",
-         per_tenant=True)  # fmt: skip
+@counter("vastaja_escalations", "Escalations of unacknowledged urgent messages to the people on call", per_tenant=True)
 def escalations():
     yield (), Message.objects.aggregate(n=Sum("escalation_level"))["n"] or 0
 
@@ -59,9 +62,13 @@ def dead_letters(now: dt.datetime):
             kind="delivery_dead_letter",
             object_key=f"attempt:{pk}",
             subject=f"Webhook delivery of message #{message_id} dead-lettered",
-            facts=[("Message", f"#{message_id}"), ("Webhook endpoint", f"#{webhook_id}"),
-                   ("Delivery attempt", f"#{pk}"), ("Last try", at.isoformat(timespec="minutes"))],
-        )  # fmt: skip
+            facts=[
+                ("Message", f"#{message_id}"),
+                ("Webhook endpoint", f"#{webhook_id}"),
+                ("Delivery attempt", f"#{pk}"),
+                ("Last try", at.isoformat(timespec="minutes")),
+            ],
+        )
     for pk, at in Message.objects.filter(status=Message.Status.FAILED, created_at__gte=now - RECENT).values_list(
         "pk", "created_at"
     ):
@@ -69,6 +76,9 @@ def dead_letters(now: dt.datetime):
             kind="delivery_dead_letter",
             object_key=f"message:{pk}",
             subject=f"Message #{pk} could not be delivered",
-            facts=[("Message", f"#{pk}"), ("Taken", at.isoformat(timespec="minutes")),
-                   ("State", "every delivery route failed after all retries")],
-        )  # fmt: skip
+            facts=[
+                ("Message", f"#{pk}"),
+                ("Taken", at.isoformat(timespec="minutes")),
+                ("State", "every delivery route failed after all retries"),
+            ],
+        )

@@ -18,8 +18,7 @@ AUDIO_CONTENT_TYPE = "audio/wav"
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
-def voicemail_audio(*, voicemail: Voicemail, user: User, policy: Policy, path: str,
-                    count_play: bool = True) -> bytes:  # fmt: skip
+def voicemail_audio(*, voicemail: Voicemail, user: User, policy: Policy, path: str, count_play: bool = True) -> bytes:
     """The decrypted audio of a voicemail the caller already found through the object gate.
     Refused (404, like a missing one) where the field gate does not give them voice; a play is
     recorded unless `count_play` is False (a browser asking for the rest of a file it is playing)."""
@@ -28,8 +27,9 @@ def voicemail_audio(*, voicemail: Voicemail, user: User, policy: Policy, path: s
     audio = encrypted_file_read(voicemail.audio)
     if count_play:
         Listen.objects.create(voicemail=voicemail, user=user)
-        report_read(user=user, channel="playback", model=Voicemail, object_ids=[voicemail.pk], fields=["audio"],
-                    path=path)  # fmt: skip
+        report_read(
+            user=user, channel="playback", model=Voicemail, object_ids=[voicemail.pk], fields=["audio"], path=path
+        )
     return audio
 
 

@@ -111,11 +111,19 @@ def _validate_shape(steps) -> None:
 
 # A support line's default: a ticket reference and the problem, no personal category.
 SUPPORT_SCRIPT = [
-    {"kind": "ask", "prompt": "Do you have a ticket or case number?",
-     "questions": [{"key": "ticket_reference", "label": "Ticket reference", "target": "message.ticket_reference"}]},
-    {"kind": "ask", "prompt": "What is happening, and on which system?",
-     "questions": [{"key": "technical_details", "label": "Technical details", "target": "message.technical_details"}]},
-]  # fmt: skip
+    {
+        "kind": "ask",
+        "prompt": "Do you have a ticket or case number?",
+        "questions": [{"key": "ticket_reference", "label": "Ticket reference", "target": "message.ticket_reference"}],
+    },
+    {
+        "kind": "ask",
+        "prompt": "What is happening, and on which system?",
+        "questions": [
+            {"key": "technical_details", "label": "Technical details", "target": "message.technical_details"}
+        ],
+    },
+]
 
 
 def support_line_configure(*, line: Line, remote_support_url: str, actor: User) -> Line:

@@ -29,8 +29,7 @@ def line_list() -> QuerySet[Line]:
 def _ordered(rows: QuerySet, ordering: str) -> QuerySet:
     """Order by one allowed field; rows without a value (a call still ringing) come last either way."""
     field = F(ordering.lstrip("-"))
-    return rows.order_by(field.desc(nulls_last=True) if ordering.startswith("-") else field.asc(nulls_last=True),
-                         "-pk")  # fmt: skip
+    return rows.order_by(field.desc(nulls_last=True) if ordering.startswith("-") else field.asc(nulls_last=True), "-pk")
 
 
 def _gated(queryset: QuerySet, *, user: User, policy: Policy) -> QuerySet:
@@ -82,10 +81,16 @@ def message_list(
 def message_today(*, user: User, policy: Policy, limit: int = 10) -> list[Message]:
     """New and urgent messages: urgent ones not yet acknowledged first, then the rest not yet read."""
     rows = _gated(Message.objects.select_related("line"), user=user, policy=policy)
-    urgent = list(rows.filter(urgency=Message.Urgency.URGENT).exclude(status=Message.Status.ACKNOWLEDGED)
-                  .order_by("-created_at")[:limit])  # fmt: skip
-    new = list(rows.filter(status__in=OPEN_MESSAGE_STATES).exclude(pk__in=[m.pk for m in urgent])
-               .order_by("-created_at")[: max(limit - len(urgent), 0)])  # fmt: skip
+    urgent = list(
+        rows.filter(urgency=Message.Urgency.URGENT)
+        .exclude(status=Message.Status.ACKNOWLEDGED)
+        .order_by("-created_at")[:limit]
+    )
+    new = list(
+        rows.filter(status__in=OPEN_MESSAGE_STATES)
+        .exclude(pk__in=[m.pk for m in urgent])
+        .order_by("-created_at")[: max(limit - len(urgent), 0)]
+    )
     return urgent + new
 
 
@@ -99,10 +104,15 @@ def message_answers(message: Message) -> list[dict]:
     except ValueError:
         return []
     return [
-        {"key": key, "label": answer.get("label", key), "category": answer.get("category", ""),
-         "value": answer.get("value", "")}
-        for key, answer in answers.items() if isinstance(answer, dict)
-    ]  # fmt: skip
+        {
+            "key": key,
+            "label": answer.get("label", key),
+            "category": answer.get("category", ""),
+            "value": answer.get("value", ""),
+        }
+        for key, answer in answers.items()
+        if isinstance(answer, dict)
+    ]
 
 
 def message_attempts(*, message: Message) -> QuerySet[DeliveryAttempt]:

@@ -64,19 +64,33 @@ def deliver_message(self, message_id: int) -> list[str]:
         if attempt is None:
             try:
                 with transaction.atomic():
-                    attempt = DeliveryAttempt.objects.create(message=message, route=route, channel=route.channel,
-                                                             key=key)  # fmt: skip
+                    attempt = DeliveryAttempt.objects.create(
+                        message=message, route=route, channel=route.channel, key=key
+                    )
             except IntegrityError:
                 continue  # another worker has it
         try:
             text = message_text(message, route)
-            included = (("caller_name", route.include_caller_name), ("caller_number", route.include_caller_number),
-                        ("body", route.include_body))  # fmt: skip
-            report_read(user=None, channel="task", model=Message, object_ids=[message.pk], path=f"route:{route.pk}",
-                        fields=[f for f, on in included if on and getattr(message, f)])  # fmt: skip
+            included = (
+                ("caller_name", route.include_caller_name),
+                ("caller_number", route.include_caller_number),
+                ("body", route.include_body),
+            )
+            report_read(
+                user=None,
+                channel="task",
+                model=Message,
+                object_ids=[message.pk],
+                path=f"route:{route.pk}",
+                fields=[f for f, on in included if on and getattr(message, f)],
+            )
             if route.channel == DeliveryRoute.Channel.EMAIL:
-                send_mail(f"{message.get_urgency_display()} message #{message.pk}", text, settings.DEFAULT_FROM_EMAIL,
-                          [route.address])  # fmt: skip
+                send_mail(
+                    f"{message.get_urgency_display()} message #{message.pk}",
+                    text,
+                    settings.DEFAULT_FROM_EMAIL,
+                    [route.address],
+                )
             else:
                 attempt.provider_id = sms_send(to=route.address, body=text[:1500])
             attempt.status, attempt.error = "sent", ""
@@ -94,8 +108,9 @@ def deliver_message(self, message_id: int) -> list[str]:
         if self.request.retries < self.max_retries:
             raise self.retry(countdown=min(30 * 2**self.request.retries, 3600))
         Message.objects.filter(pk=message.pk, status=Message.Status.PENDING).update(status=Message.Status.FAILED)
-        logger.error("message %s could not be delivered to routes %s after %s tries", message.pk, failed,
-                     MAX_DELIVERY_ATTEMPTS)  # fmt: skip
+        logger.error(
+            "message %s could not be delivered to routes %s after %s tries", message.pk, failed, MAX_DELIVERY_ATTEMPTS
+        )
     return sent
 
 
@@ -111,12 +126,15 @@ def send_escalation(message_id: int, staff_id: int, level: int) -> str:
     key = f"{message.pk}:escalation:{level}"
     try:
         with transaction.atomic():
-            attempt = DeliveryAttempt.objects.create(message=message, escalation_level=level, key=key,
-                                                     channel="sms" if person.phone_number else "email")  # fmt: skip
+            attempt = DeliveryAttempt.objects.create(
+                message=message, escalation_level=level, key=key, channel="sms" if person.phone_number else "email"
+            )
     except IntegrityError:
         return "already sent"
-    text = (f"Urgent message #{message.pk} for {message.line.name} ({connection.tenant.name}) is not acknowledged. "
-            "Please check the portal.")  # fmt: skip
+    text = (
+        f"Urgent message #{message.pk} for {message.line.name} ({connection.tenant.name}) is not acknowledged. "
+        "Please check the portal."
+    )
     try:
         if person.phone_number:
             attempt.provider_id = sms_send(to=person.phone_number, body=text)
@@ -140,8 +158,13 @@ def webhook_signature(secret: str, timestamp: str, body: bytes) -> str:
 
 
 def webhook_payload(message: Message, endpoint: WebhookEndpoint) -> dict:
-    payload = {"id": message.pk, "company": connection.schema_name, "line": message.line.phone_number,
-               "urgency": message.urgency, "created_at": message.created_at.isoformat()}  # fmt: skip
+    payload = {
+        "id": message.pk,
+        "company": connection.schema_name,
+        "line": message.line.phone_number,
+        "urgency": message.urgency,
+        "created_at": message.created_at.isoformat(),
+    }
     if endpoint.include_caller_name:
         payload["caller_name"] = message.caller_name
     if endpoint.include_caller_number:
@@ -166,24 +189,41 @@ def deliver_webhook(self, message_id: int, endpoint_id: int) -> str:
         # Checked again at each delivery: the host's name may point somewhere else by now.
         webhook_url_check(endpoint.url)
     except ApplicationError as exc:
-        DeliveryAttempt.objects.create(message=message, webhook=endpoint, channel="webhook", status="refused",
-                                       error=exc.message[:300],
-                                       key=f"{message.pk}:webhook:{endpoint.pk}:{attempt_no}")  # fmt: skip
+        DeliveryAttempt.objects.create(
+            message=message,
+            webhook=endpoint,
+            channel="webhook",
+            status="refused",
+            error=exc.message[:300],
+            key=f"{message.pk}:webhook:{endpoint.pk}:{attempt_no}",
+        )
         logger.error("webhook %s refused for message %s: %s", endpoint.pk, message.pk, exc.message)
         return "refused"
     payload = webhook_payload(message, endpoint)
     body = json.dumps(payload, separators=(",", ":")).encode()
-    report_read(user=None, channel="task", model=Message, object_ids=[message.pk], fields=list(payload),
-                path=f"webhook:{endpoint.pk}")  # fmt: skip
+    report_read(
+        user=None,
+        channel="task",
+        model=Message,
+        object_ids=[message.pk],
+        fields=list(payload),
+        path=f"webhook:{endpoint.pk}",
+    )
     timestamp = str(int(time.time()))
-    request = urllib.request.Request(endpoint.url, data=body, method="POST", headers={
-        "Content-Type": "application/json",
-        "X-Vastaja-Timestamp": timestamp,
-        "X-Vastaja-Signature": f"v1={webhook_signature(endpoint.secret, timestamp, body)}",
-        "X-Vastaja-Delivery": f"{message.pk}-{endpoint.pk}",
-    })  # fmt: skip
-    attempt = DeliveryAttempt.objects.create(message=message, webhook=endpoint, channel="webhook",
-                                             key=f"{message.pk}:webhook:{endpoint.pk}:{attempt_no}")  # fmt: skip
+    request = urllib.request.Request(
+        endpoint.url,
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "X-Vastaja-Timestamp": timestamp,
+            "X-Vastaja-Signature": f"v1={webhook_signature(endpoint.secret, timestamp, body)}",
+            "X-Vastaja-Delivery": f"{message.pk}-{endpoint.pk}",
+        },
+    )
+    attempt = DeliveryAttempt.objects.create(
+        message=message, webhook=endpoint, channel="webhook", key=f"{message.pk}:webhook:{endpoint.pk}:{attempt_no}"
+    )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             status = response.status

@@ -90,10 +90,13 @@ def inbound_voice(*, params: dict, callback_base: str, now: dt.datetime | None =
                 return str(response)
     response.say(f"{line.disclosure} Please leave a message after the tone.")
     response.record(
-        max_length=line.voicemail_max_seconds, play_beep=True,
-        recording_status_callback=f"{callback_base}recording/", recording_status_callback_method="POST",
-        transcribe=True, transcribe_callback=f"{callback_base}transcription/",
-    )  # fmt: skip
+        max_length=line.voicemail_max_seconds,
+        play_beep=True,
+        recording_status_callback=f"{callback_base}recording/",
+        recording_status_callback_method="POST",
+        transcribe=True,
+        transcribe_callback=f"{callback_base}transcription/",
+    )
     response.say("We did not receive a message. Goodbye.")
     return str(response)
 
@@ -115,8 +118,15 @@ def consent_gathered(*, params: dict) -> str:
 def call_status(*, params: dict, now: dt.datetime | None = None) -> None:
     """Status callback: the call's status, end time and duration. Unknown calls are ignored."""
     now = now or timezone.now()
-    mapping = {"in-progress": "in_progress", "completed": "completed", "busy": "missed", "no-answer": "missed",
-               "failed": "missed", "canceled": "missed", "ringing": "ringing"}  # fmt: skip
+    mapping = {
+        "in-progress": "in_progress",
+        "completed": "completed",
+        "busy": "missed",
+        "no-answer": "missed",
+        "failed": "missed",
+        "canceled": "missed",
+        "ringing": "ringing",
+    }
     status = mapping.get(params.get("CallStatus", ""))
     if status is None:
         return
@@ -150,11 +160,17 @@ def recording_stored(*, params: dict, fetch=None) -> Voicemail | Recording | Non
     try:
         with transaction.atomic():
             if call.recording_consent in (RecordingConsent.ANNOUNCED, RecordingConsent.GIVEN):
-                return Recording.objects.create(call=call, recording_sid=sid, audio=name, audio_bytes=len(audio),
-                                                duration_seconds=duration,
-                                                consent_evidence=call.get_recording_consent_display())  # fmt: skip
-            return Voicemail.objects.create(call=call, recording_sid=sid, audio=name, audio_bytes=len(audio),
-                                            duration_seconds=duration)  # fmt: skip
+                return Recording.objects.create(
+                    call=call,
+                    recording_sid=sid,
+                    audio=name,
+                    audio_bytes=len(audio),
+                    duration_seconds=duration,
+                    consent_evidence=call.get_recording_consent_display(),
+                )
+            return Voicemail.objects.create(
+                call=call, recording_sid=sid, audio=name, audio_bytes=len(audio), duration_seconds=duration
+            )
     except IntegrityError:
         from tenants.files import encrypted_file_delete
 
@@ -179,8 +195,9 @@ def recording_fetch(url: str) -> bytes:
     if not url.startswith(("https://", "http://127.0.0.1", "http://localhost")):
         raise ApplicationError("the recording URL must be https", field="RecordingUrl")
     credentials = base64.b64encode(f"{settings.TWILIO_ACCOUNT_SID}:{settings.TWILIO_AUTH_TOKEN}".encode()).decode()
-    request = urllib.request.Request(url if url.endswith(".wav") else f"{url}.wav",
-                                     headers={"Authorization": f"Basic {credentials}"})  # fmt: skip
+    request = urllib.request.Request(
+        url if url.endswith(".wav") else f"{url}.wav", headers={"Authorization": f"Basic {credentials}"}
+    )
     try:
         with urllib.request.urlopen(request, timeout=15) as response:
             data = response.read(settings.AUDIO_MAX_BYTES + 1)
@@ -196,9 +213,16 @@ def _call_record(*, line: Line, params: dict, now: dt.datetime) -> Call:
     CallSid, so a replayed webhook changes nothing (one statement, no read-then-write race, and in
     autocommit no BEGIN/COMMIT round trips: this runs on every inbound call)."""
     caller = params.get("From", "")
-    call = Call(telephony_sid=params["CallSid"], line=line, started_at=now, caller_number=caller, status="ringing",
-                direction="inbound", contact_id=contact_id_find_by_phone(number=caller),
-                caller_pseudonym=pseudonym(caller, schema=connection.schema_name))  # fmt: skip
+    call = Call(
+        telephony_sid=params["CallSid"],
+        line=line,
+        started_at=now,
+        caller_number=caller,
+        status="ringing",
+        direction="inbound",
+        contact_id=contact_id_find_by_phone(number=caller),
+        caller_pseudonym=pseudonym(caller, schema=connection.schema_name),
+    )
     fields = [f for f in Call._meta.concrete_fields if not f.primary_key]
     quote = connection.ops.quote_name
     sql = (

@@ -28,8 +28,12 @@ def _signed(handler):
         if not telephony.signature_valid(
             url=url, params=params, signature=request.headers.get("X-Twilio-Signature", "")
         ):
-            logger.warning("telephony webhook with a bad signature: %s %s from %s", request.tenant.schema_name,
-                           request.path, request.META.get("REMOTE_ADDR"))  # fmt: skip
+            logger.warning(
+                "telephony webhook with a bad signature: %s %s from %s",
+                request.tenant.schema_name,
+                request.path,
+                request.META.get("REMOTE_ADDR"),
+            )
             return HttpResponseForbidden("invalid signature", content_type="text/plain")
         try:
             return handler(request, params)

@@ -54,8 +54,9 @@ def webhook_url_check(url: str, *, production: bool | None = None) -> str:
         raise ApplicationError("this is not a valid URL", field="url") from None
     allowed = ("https",) if production else ("https", "http")
     if parts.scheme not in allowed or not parts.hostname:
-        raise ApplicationError("the URL must start with https://" if production else "the URL must be http(s)://",
-                               field="url")  # fmt: skip
+        raise ApplicationError(
+            "the URL must start with https://" if production else "the URL must be http(s)://", field="url"
+        )
     if parts.username or parts.password:
         raise ApplicationError("the URL must not carry credentials (user:password@)", field="url")
     for name in parse_qs(parts.query):
@@ -86,8 +87,14 @@ def webhook_create(
     url = webhook_url_check(url)
     secret = _new_secret()
     with transaction.atomic(), set_actor(actor):
-        endpoint = WebhookEndpoint(url=url, secret=secret, active=active, include_caller_name=include_caller_name,
-                                   include_caller_number=include_caller_number, include_body=include_body)  # fmt: skip
+        endpoint = WebhookEndpoint(
+            url=url,
+            secret=secret,
+            active=active,
+            include_caller_name=include_caller_name,
+            include_caller_number=include_caller_number,
+            include_body=include_body,
+        )
         # The URL was checked above by the environment's rule (the model's own validator wants https always).
         endpoint.full_clean(exclude=["url"])
         endpoint.save()

@@ -20,8 +20,19 @@ gate_objects(LineDayStats, through="line")
 class LineDayStatsAdmin(GatedModelAdmin):
     """Per-line, per-day statistics over pseudonymised data, with bars drawn on the server."""
 
-    list_display = ["day", "line", "offered", "answered", "answered_bar", "answer_p50_seconds", "answer_p90_seconds",
-                    "within_target_share", "voicemails", "messages", "repeat_caller_share"]  # fmt: skip
+    list_display = [
+        "day",
+        "line",
+        "offered",
+        "answered",
+        "answered_bar",
+        "answer_p50_seconds",
+        "answer_p90_seconds",
+        "within_target_share",
+        "voicemails",
+        "messages",
+        "repeat_caller_share",
+    ]
     list_filter = [("line", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["line"]
     date_hierarchy = "day"
@@ -33,8 +44,10 @@ class LineDayStatsAdmin(GatedModelAdmin):
         return format_html(
             '<svg width="120" height="12" role="img" aria-label="{}% answered"><rect width="120" height="12" '
             'fill="#e3e6ee"/><rect width="{}" height="12" fill="#2a7d4f"/></svg> {}%',
-            round(share * 100), round(share * 120), round(share * 100),
-        )  # fmt: skip
+            round(share * 100),
+            round(share * 120),
+            round(share * 100),
+        )
 
 
 class RaiseRequestForm(forms.Form):
@@ -71,6 +84,10 @@ class DataSubjectRequestAdmin(GatedModelAdmin):
             else:
                 messages.success(request, f"{dsr}: {dsr.get_status_display()}.")
                 return HttpResponseRedirect(reverse("admin:audit_datasubjectrequest_changelist"))
-        context = {**self.admin_site.each_context(request), "title": "Raise a data-subject request",
-                   "opts": self.model._meta, "form": form}  # fmt: skip
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Raise a data-subject request",
+            "opts": self.model._meta,
+            "form": form,
+        }
         return TemplateResponse(request, "admin/audit/raise_request.html", context)

@@ -31,8 +31,11 @@ def analytics_rollup(*, day: dt.date) -> list[LineDayStats]:
     end = start + dt.timedelta(days=1)
     rows = []
     for line in Line.objects.all():
-        calls = list(Call.objects.filter(line=line, started_at__gte=start, started_at__lt=end, direction="inbound")
-                     .only("started_at", "answered_at", "ended_at", "status", "caller_pseudonym"))  # fmt: skip
+        calls = list(
+            Call.objects.filter(line=line, started_at__gte=start, started_at__lt=end, direction="inbound").only(
+                "started_at", "answered_at", "ended_at", "status", "caller_pseudonym"
+            )
+        )
         answered = [c for c in calls if c.answered_at]
         waits = sorted((c.answered_at - c.started_at).total_seconds() for c in answered)
         handles = [(c.ended_at - c.answered_at).total_seconds() for c in answered if c.ended_at]
@@ -40,18 +43,21 @@ def analytics_rollup(*, day: dt.date) -> list[LineDayStats]:
         seen = Counter(c.caller_pseudonym for c in calls if c.caller_pseudonym)
         in_target = (sum(w <= line.answer_target_seconds for w in waits) / len(waits)) if waits else None
         stats, _ = LineDayStats.objects.update_or_create(
-            line=line, day=day,
+            line=line,
+            day=day,
             defaults={
-                "offered": len(calls), "answered": len(answered),
+                "offered": len(calls),
+                "answered": len(answered),
                 "abandoned": max(0, len(calls) - len(answered) - voicemails),
-                "answer_p50_seconds": _percentile(waits, 0.5), "answer_p90_seconds": _percentile(waits, 0.9),
+                "answer_p50_seconds": _percentile(waits, 0.5),
+                "answer_p90_seconds": _percentile(waits, 0.9),
                 "handle_avg_seconds": statistics.fmean(handles) if handles else None,
                 "within_target_share": in_target,
                 "voicemails": voicemails,
                 "messages": Message.objects.filter(line=line, created_at__gte=start, created_at__lt=end).count(),
                 "repeat_caller_share": (sum(1 for n in seen.values() if n > 1) / len(seen)) if seen else None,
             },
-        )  # fmt: skip
+        )
         rows.append(stats)
     return rows
 

@@ -22,8 +22,9 @@ class AuditConfig(AppConfig):
                 auditlog.register(model)
         for model in {entry.model for entry in registry()}:
             if not auditlog.contains(model):
-                auditlog.register(model, mask_fields=sorted(personal_fields(model)),
-                                  mask_callable="audit.masking.mask_value")  # fmt: skip
+                auditlog.register(
+                    model, mask_fields=sorted(personal_fields(model)), mask_callable="audit.masking.mask_value"
+                )
         from tenants.demo import DEMO_EXTENSIONS
 
         if audit_demo not in DEMO_EXTENSIONS:

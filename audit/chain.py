@@ -23,17 +23,26 @@ def content_of_change(entry) -> dict:
     # dict: hash the parsed form, so both sides agree.
     changes = json.loads(entry.changes) if isinstance(entry.changes, str) else entry.changes
     return {
-        "content_type": entry.content_type_id, "object_pk": str(entry.object_pk), "action": entry.action,
-        "changes": changes, "actor": entry.actor_id, "timestamp": entry.timestamp.isoformat(),
-    }  # fmt: skip
+        "content_type": entry.content_type_id,
+        "object_pk": str(entry.object_pk),
+        "action": entry.action,
+        "changes": changes,
+        "actor": entry.actor_id,
+        "timestamp": entry.timestamp.isoformat(),
+    }
 
 
 def content_of_access(entry: AccessLogEntry) -> dict:
     return {
-        "user": entry.user_id, "channel": entry.channel, "object_type": entry.object_type,
-        "object_ids": entry.object_ids, "fields": entry.fields, "refused": entry.refused, "path": entry.path,
+        "user": entry.user_id,
+        "channel": entry.channel,
+        "object_type": entry.object_type,
+        "object_ids": entry.object_ids,
+        "fields": entry.fields,
+        "refused": entry.refused,
+        "path": entry.path,
         "at": entry.at.isoformat(),
-    }  # fmt: skip
+    }
 
 
 def digest(content: dict) -> str:
@@ -52,8 +61,13 @@ def chain_append(*, kind: str, ref_id: int, content: dict) -> ChainLink:
             cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"audit-chain:{connection.schema_name}"])
         last = ChainLink.objects.order_by("-seq").values_list("hash", flat=True).first() or GENESIS
         content_digest = digest(content)
-        return ChainLink.objects.create(kind=kind, ref_id=ref_id, content_digest=content_digest, prev_hash=last,
-                                        hash=link_hash(last, content_digest))  # fmt: skip
+        return ChainLink.objects.create(
+            kind=kind,
+            ref_id=ref_id,
+            content_digest=content_digest,
+            prev_hash=last,
+            hash=link_hash(last, content_digest),
+        )
 
 
 @dataclass(frozen=True)

@@ -35,8 +35,16 @@ def nice_ceiling(value: float) -> float:
     return 10 * power
 
 
-def _frame(*, chart_id: str, title: str, description: str, labels: Sequence[str], top: float,
-           y_format: Callable[[float], str], series: Sequence[Series]) -> list[str]:  # fmt: skip
+def _frame(
+    *,
+    chart_id: str,
+    title: str,
+    description: str,
+    labels: Sequence[str],
+    top: float,
+    y_format: Callable[[float], str],
+    series: Sequence[Series],
+) -> list[str]:
     parts = [
         f'<svg class="chart" id="{escape(chart_id)}" viewBox="0 0 {WIDTH} {HEIGHT}" width="100%" role="img" '
         f'aria-labelledby="{escape(chart_id)}-title {escape(chart_id)}-desc" '
@@ -48,15 +56,17 @@ def _frame(*, chart_id: str, title: str, description: str, labels: Sequence[str]
         value = top * n / 4
         y = TOP + PLOT_H - PLOT_H * n / 4
         parts.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" stroke="{GRID}"/>')
-        parts.append(f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" fill="{INK}">'
-                     f"{escape(y_format(value))}</text>")  # fmt: skip
+        parts.append(
+            f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" fill="{INK}">{escape(y_format(value))}</text>'
+        )
     every = max(1, math.ceil(len(labels) / 7))  # at most seven dates under the axis, so they never overlap
     slot = PLOT_W / max(1, len(labels))
     for i, label in enumerate(labels):
         if i % every == 0:
             x = LEFT + slot * (i + 0.5)
-            parts.append(f'<text x="{x:.1f}" y="{HEIGHT - 10}" text-anchor="middle" fill="{INK}">'
-                         f"{escape(label)}</text>")  # fmt: skip
+            parts.append(
+                f'<text x="{x:.1f}" y="{HEIGHT - 10}" text-anchor="middle" fill="{INK}">{escape(label)}</text>'
+            )
     x = LEFT
     for item in series:  # the legend, across the top
         parts.append(f'<rect x="{x}" y="8" width="12" height="12" fill="{item.colour}"/>')
@@ -65,13 +75,27 @@ def _frame(*, chart_id: str, title: str, description: str, labels: Sequence[str]
     return parts
 
 
-def stacked_bars(*, chart_id: str, title: str, description: str, labels: Sequence[str], series: Sequence[Series],
-                 y_format: Callable[[float], str] = lambda v: f"{v:g}") -> SafeString:  # fmt: skip
+def stacked_bars(
+    *,
+    chart_id: str,
+    title: str,
+    description: str,
+    labels: Sequence[str],
+    series: Sequence[Series],
+    y_format: Callable[[float], str] = lambda v: f"{v:g}",
+) -> SafeString:
     """One bar per label, its series stacked bottom-up (missing values count as nothing)."""
     totals = [sum(s.values[i] or 0 for s in series) for i in range(len(labels))]
     top = nice_ceiling(max(totals, default=0))
-    parts = _frame(chart_id=chart_id, title=title, description=description, labels=labels, top=top,
-                   y_format=y_format, series=series)  # fmt: skip
+    parts = _frame(
+        chart_id=chart_id,
+        title=title,
+        description=description,
+        labels=labels,
+        top=top,
+        y_format=y_format,
+        series=series,
+    )
     slot = PLOT_W / max(1, len(labels))
     bar = max(1.0, slot * 0.7)
     for i, label in enumerate(labels):
@@ -83,20 +107,37 @@ def stacked_bars(*, chart_id: str, title: str, description: str, labels: Sequenc
                 continue
             height = PLOT_H * value / top
             base -= height
-            parts.append(f'<rect x="{x:.1f}" y="{base:.1f}" width="{bar:.1f}" height="{height:.1f}" '
-                         f'fill="{item.colour}"><title>{escape(label)}: {escape(item.name)} '
-                         f"{escape(y_format(value))}</title></rect>")  # fmt: skip
+            parts.append(
+                f'<rect x="{x:.1f}" y="{base:.1f}" width="{bar:.1f}" height="{height:.1f}" '
+                f'fill="{item.colour}"><title>{escape(label)}: {escape(item.name)} '
+                f"{escape(y_format(value))}</title></rect>"
+            )
     parts.append("</svg>")
     return mark_safe("".join(parts))  # every piece of text above is escaped
 
 
-def lines(*, chart_id: str, title: str, description: str, labels: Sequence[str], series: Sequence[Series],
-          top: float | None = None, y_format: Callable[[float], str] = lambda v: f"{v:g}") -> SafeString:  # fmt: skip
+def lines(
+    *,
+    chart_id: str,
+    title: str,
+    description: str,
+    labels: Sequence[str],
+    series: Sequence[Series],
+    top: float | None = None,
+    y_format: Callable[[float], str] = lambda v: f"{v:g}",
+) -> SafeString:
     """One line per series; a missing value breaks the line, and a lone point is drawn as a dot."""
     values = [v for s in series for v in s.values if v is not None]
     top = top if top is not None else nice_ceiling(max(values, default=0))
-    parts = _frame(chart_id=chart_id, title=title, description=description, labels=labels, top=top,
-                   y_format=y_format, series=series)  # fmt: skip
+    parts = _frame(
+        chart_id=chart_id,
+        title=title,
+        description=description,
+        labels=labels,
+        top=top,
+        y_format=y_format,
+        series=series,
+    )
     slot = PLOT_W / max(1, len(labels))
     for item in series:
         run: list[tuple[float, float]] = []

@@ -40,8 +40,9 @@ def evidence_download_view(request, slug: str, pk: int):
         pack = EvidencePack.objects.filter(pk=pk).first()
         if pack is None:
             raise Http404
-        content = evidence_pack_read(pack=pack, actor=request.user, channel=AccessLogEntry.Channel.ADMIN,
-                                     path=request.path)  # fmt: skip
+        content = evidence_pack_read(
+            pack=pack, actor=request.user, channel=AccessLogEntry.Channel.ADMIN, path=request.path
+        )
     response = HttpResponse(content, content_type="application/zip")
     response["Content-Disposition"] = f'attachment; filename="audit-evidence-{slug}-{pk}.zip"'
     return response

@@ -33,8 +33,9 @@ def dsr_open(*, kind: str, actor: User, phone_number: str = "", email: str = "")
     if not phone and not address:
         raise ApplicationError(_("give the data subject's phone number or e-mail address"), field="phone_number")
     now = timezone.now()
-    return DataSubjectRequest.objects.create(kind=kind, phone_number=phone, email=address, raised_by=actor,
-                                             raised_at=now, due_at=now + ONE_MONTH)  # fmt: skip
+    return DataSubjectRequest.objects.create(
+        kind=kind, phone_number=phone, email=address, raised_by=actor, raised_at=now, due_at=now + ONE_MONTH
+    )
 
 
 def dsr_subjects(request: DataSubjectRequest) -> list[Contact]:
@@ -61,33 +62,81 @@ def dsr_access(*, request: DataSubjectRequest, actor: User) -> DataSubjectReques
     calls = list(Call.objects.filter(contact__in=ids).select_related("line"))
     data = {
         "request": {"id": request.pk, "company": connection.tenant.name, "made": timezone.now().isoformat()},
-        "contacts": [{"id": c.pk, "name": c.name, "phone_number": c.phone_number, "email": c.email,
-                      "address": c.address, "notes": c.notes, "health_notes": c.health_notes,
-                      "lawful_basis": c.lawful_basis, "other_numbers": [p.number for p in c.phones.all()],
-                      "consents": [{"purpose": r.purpose, "granted": r.granted, "method": r.method,
-                                    "recorded_at": r.recorded_at.isoformat()} for r in c.consents.all()]}
-                     for c in contacts],
-        "calls": [{"id": call.pk, "line": call.line.name, "started_at": call.started_at.isoformat(),
-                   "caller_number": call.caller_number, "caller_name": call.caller_name, "notes": call.notes,
-                   "status": call.status} for call in calls],
-        "messages": [{"id": m.pk, "created_at": m.created_at.isoformat(), "caller_name": m.caller_name,
-                      "caller_number": m.caller_number, "body": m.body, "answers": m.answers}
-                     for m in Message.objects.filter(contact__in=ids)],
-        "appointments": [{"id": a.pk, "service": a.service.name, "starts_at": a.starts_at.isoformat(),
-                          "status": a.status, "notes": a.notes}
-                         for a in Appointment.objects.filter(contact__in=ids).select_related("service")],
-    }  # fmt: skip
+        "contacts": [
+            {
+                "id": c.pk,
+                "name": c.name,
+                "phone_number": c.phone_number,
+                "email": c.email,
+                "address": c.address,
+                "notes": c.notes,
+                "health_notes": c.health_notes,
+                "lawful_basis": c.lawful_basis,
+                "other_numbers": [p.number for p in c.phones.all()],
+                "consents": [
+                    {
+                        "purpose": r.purpose,
+                        "granted": r.granted,
+                        "method": r.method,
+                        "recorded_at": r.recorded_at.isoformat(),
+                    }
+                    for r in c.consents.all()
+                ],
+            }
+            for c in contacts
+        ],
+        "calls": [
+            {
+                "id": call.pk,
+                "line": call.line.name,
+                "started_at": call.started_at.isoformat(),
+                "caller_number": call.caller_number,
+                "caller_name": call.caller_name,
+                "notes": call.notes,
+                "status": call.status,
+            }
+            for call in calls
+        ],
+        "messages": [
+            {
+                "id": m.pk,
+                "created_at": m.created_at.isoformat(),
+                "caller_name": m.caller_name,
+                "caller_number": m.caller_number,
+                "body": m.body,
+                "answers": m.answers,
+            }
+            for m in Message.objects.filter(contact__in=ids)
+        ],
+        "appointments": [
+            {
+                "id": a.pk,
+                "service": a.service.name,
+                "starts_at": a.starts_at.isoformat(),
+                "status": a.status,
+                "notes": a.notes,
+            }
+            for a in Appointment.objects.filter(contact__in=ids).select_related("service")
+        ],
+    }
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("records.json", json.dumps(data, indent=2, ensure_ascii=False))
-        for kind, rows in (("voicemail", Voicemail.objects.filter(call__in=calls).exclude(audio="")),
-                           ("recording", Recording.objects.filter(call__in=calls).exclude(audio=""))):  # fmt: skip
+        for kind, rows in (
+            ("voicemail", Voicemail.objects.filter(call__in=calls).exclude(audio="")),
+            ("recording", Recording.objects.filter(call__in=calls).exclude(audio="")),
+        ):
             for row in rows:
                 archive.writestr(f"audio/{kind}-{row.recording_sid}.wav", encrypted_file_read(row.audio))
     with transaction.atomic():
         request.export_file = encrypted_file_save(folder=f"dsr/{connection.schema_name}", content=buffer.getvalue())
-        request.result = {"contacts": len(contacts), "calls": len(calls), "messages": len(data["messages"]),
-                          "appointments": len(data["appointments"]), "contact_ids": ids}  # fmt: skip
+        request.result = {
+            "contacts": len(contacts),
+            "calls": len(calls),
+            "messages": len(data["messages"]),
+            "appointments": len(data["appointments"]),
+            "contact_ids": ids,
+        }
         request.status = DataSubjectRequest.Status.DONE
         request.completed_at = timezone.now()
         request.save(update_fields=["export_file", "result", "status", "completed_at"])
@@ -122,13 +171,18 @@ def dsr_erase(*, request: DataSubjectRequest, actor: User) -> DataSubjectRequest
         earlier.pk
         for earlier in DataSubjectRequest.objects.filter(kind=DataSubjectRequest.Kind.ACCESS).exclude(export_file="")
         if earlier.pk != request.pk and {c.pk for c in dsr_subjects(earlier)} & set(ids)
-    ]  # fmt: skip
+    ]
 
     def erase(model, rows, **kwargs) -> int:
         # Row by id, logged in the erasure log (public schema), so a restore from an older backup
         # erases them again.
-        count, names = erasure_apply(model=model, ids=rows.values_list("pk", flat=True), reference=reference,
-                                     source=ErasureRecord.Source.ERASURE_REQUEST, **kwargs)  # fmt: skip
+        count, names = erasure_apply(
+            model=model,
+            ids=rows.values_list("pk", flat=True),
+            reference=reference,
+            source=ErasureRecord.Source.ERASURE_REQUEST,
+            **kwargs,
+        )
         audio.extend(names)
         return count
 
@@ -138,25 +192,57 @@ def dsr_erase(*, request: DataSubjectRequest, actor: User) -> DataSubjectRequest
         voicemails = Voicemail.objects.filter(call__in=calls)
         recordings = Recording.objects.filter(call__in=calls)
         done = {
-            "calls anonymised": erase(Call, calls, changes=dict(caller_number="", caller_name="", notes="",
-                                                               caller_pseudonym="", anonymised_at=now)),
-            "voicemail erased": erase(Voicemail, voicemails, files=["audio"],
-                                      changes=dict(audio="", transcription="", transcription_purged=True)),
+            "calls anonymised": erase(
+                Call,
+                calls,
+                changes=dict(caller_number="", caller_name="", notes="", caller_pseudonym="", anonymised_at=now),
+            ),
+            "voicemail erased": erase(
+                Voicemail,
+                voicemails,
+                files=["audio"],
+                changes=dict(audio="", transcription="", transcription_purged=True),
+            ),
             "recordings erased": erase(Recording, recordings, files=["audio"], changes=dict(audio="")),
-            "messages erased": erase(Message, Message.objects.filter(contact__in=ids), changes=dict(
-                caller_name="", caller_number="", body="", answers="", technical_details="", purged_at=now)),
-            "appointments unlinked": erase(Appointment, Appointment.objects.filter(contact__in=ids),
-                                           changes=dict(notes="", notes_purged=True, contact=None)),
+            "messages erased": erase(
+                Message,
+                Message.objects.filter(contact__in=ids),
+                changes=dict(
+                    caller_name="", caller_number="", body="", answers="", technical_details="", purged_at=now
+                ),
+            ),
+            "appointments unlinked": erase(
+                Appointment,
+                Appointment.objects.filter(contact__in=ids),
+                changes=dict(notes="", notes_purged=True, contact=None),
+            ),
             "other numbers deleted": erase(ContactPhone, ContactPhone.objects.filter(contact__in=ids), delete=True),
-            "consent evidence erased": erase(ConsentRecord, ConsentRecord.objects.filter(contact__in=ids),
-                                             changes=dict(evidence="")),
-            "earlier access exports deleted": erase(DataSubjectRequest,
-                                                    DataSubjectRequest.objects.filter(pk__in=earlier_exports),
-                                                    files=["export_file"], changes=dict(export_file="")),
-            "contacts anonymised": erase(Contact, Contact.objects.filter(pk__in=ids), changes=dict(
-                name="Erased data subject", phone_number="", email="", address="", notes="", health_notes="",
-                phone_bidx="", email_bidx="", name_bidx="", anonymised_at=now)),
-        }  # fmt: skip
+            "consent evidence erased": erase(
+                ConsentRecord, ConsentRecord.objects.filter(contact__in=ids), changes=dict(evidence="")
+            ),
+            "earlier access exports deleted": erase(
+                DataSubjectRequest,
+                DataSubjectRequest.objects.filter(pk__in=earlier_exports),
+                files=["export_file"],
+                changes=dict(export_file=""),
+            ),
+            "contacts anonymised": erase(
+                Contact,
+                Contact.objects.filter(pk__in=ids),
+                changes=dict(
+                    name="Erased data subject",
+                    phone_number="",
+                    email="",
+                    address="",
+                    notes="",
+                    health_notes="",
+                    phone_bidx="",
+                    email_bidx="",
+                    name_bidx="",
+                    anonymised_at=now,
+                ),
+            ),
+        }
         request.result = {
             "erased": done,
             "kept": [
@@ -209,8 +295,9 @@ def dsr_process(*, request: DataSubjectRequest, actor: User, corrections: dict |
         return request
 
 
-def dsr_raise(*, kind: str, actor: User, phone_number: str = "", email: str = "",
-              corrections: dict | None = None) -> DataSubjectRequest:  # fmt: skip
+def dsr_raise(
+    *, kind: str, actor: User, phone_number: str = "", email: str = "", corrections: dict | None = None
+) -> DataSubjectRequest:
     """Raise a request and carry it out at once, in one transaction: bad input leaves nothing
     behind, and a refused erasure is kept, with its reason, as a refused request."""
     from auditlog.context import set_actor
@@ -232,6 +319,12 @@ def dsr_export_read(*, request: DataSubjectRequest, user: User, channel: str, pa
     if not request.export_file:
         raise ApplicationError(_("this request has no export"), field="export", code="no_export")
     content = encrypted_file_read(request.export_file)
-    report_read(user=user, channel=channel, model=Contact, object_ids=request.result.get("contact_ids", []),
-                fields=personal_fields(Contact), path=path)  # fmt: skip
+    report_read(
+        user=user,
+        channel=channel,
+        model=Contact,
+        object_ids=request.result.get("contact_ids", []),
+        fields=personal_fields(Contact),
+        path=path,
+    )
     return content

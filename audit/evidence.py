@@ -67,45 +67,101 @@ def _agreement_files(company: ClientCompany) -> list[_File]:
     agreement = Agreement.objects.filter(company=company).first()
     versions = []
     if agreement:
-        versions = list(agreement.versions.order_by("number").prefetch_related("grants", "retention_rules",
-                                                                                "sub_processors"))  # fmt: skip
+        versions = list(
+            agreement.versions.order_by("number").prefetch_related("grants", "retention_rules", "sub_processors")
+        )
     data = []
     for v in versions:
-        data.append({
-            "number": v.number, "status": v.status, "start_date": v.start_date, "end_date": v.end_date,
-            "subject_matter": v.subject_matter, "nature_and_purpose": v.nature_and_purpose,
-            "data_subject_categories": v.data_subject_categories, "security_measures": v.security_measures,
-            "data_subject_rights_assistance": v.data_subject_rights_assistance,
-            "end_of_processing": v.end_of_processing, "audit_rights": v.audit_rights,
-            "staff_confidentiality": v.staff_confidentiality,
-            "breach_notification_hours": v.breach_notification_hours,
-            "client_signed_by": v.client_signed_by, "client_signed_at": v.client_signed_at,
-            "submitted_at": v.submitted_at, "approved_by": v.approved_by.username if v.approved_by_id else "",
-            "approved_at": v.approved_at, "activated_at": v.activated_at, "ended_at": v.ended_at,
-            "end_reason": v.end_reason, "rejection_reason": v.rejection_reason,
-            "grants": sorted(({"role": g.role, "category": g.category, "action": g.action} for g in v.grants.all()),
-                             key=lambda g: (g["role"], g["category"], g["action"])),
-            "retention_rules": sorted(({"category": r.category, "days": r.days} for r in v.retention_rules.all()),
-                                      key=lambda r: r["category"]),
-        })  # fmt: skip
-    history = [[v.number, v.status, _iso(v.submitted_at), _iso(v.approved_at), _iso(v.activated_at),
-                _iso(v.ended_at), v.end_reason] for v in versions]  # fmt: skip
+        data.append(
+            {
+                "number": v.number,
+                "status": v.status,
+                "start_date": v.start_date,
+                "end_date": v.end_date,
+                "subject_matter": v.subject_matter,
+                "nature_and_purpose": v.nature_and_purpose,
+                "data_subject_categories": v.data_subject_categories,
+                "security_measures": v.security_measures,
+                "data_subject_rights_assistance": v.data_subject_rights_assistance,
+                "end_of_processing": v.end_of_processing,
+                "audit_rights": v.audit_rights,
+                "staff_confidentiality": v.staff_confidentiality,
+                "breach_notification_hours": v.breach_notification_hours,
+                "client_signed_by": v.client_signed_by,
+                "client_signed_at": v.client_signed_at,
+                "submitted_at": v.submitted_at,
+                "approved_by": v.approved_by.username if v.approved_by_id else "",
+                "approved_at": v.approved_at,
+                "activated_at": v.activated_at,
+                "ended_at": v.ended_at,
+                "end_reason": v.end_reason,
+                "rejection_reason": v.rejection_reason,
+                "grants": sorted(
+                    ({"role": g.role, "category": g.category, "action": g.action} for g in v.grants.all()),
+                    key=lambda g: (g["role"], g["category"], g["action"]),
+                ),
+                "retention_rules": sorted(
+                    ({"category": r.category, "days": r.days} for r in v.retention_rules.all()),
+                    key=lambda r: r["category"],
+                ),
+            }
+        )
+    history = [
+        [
+            v.number,
+            v.status,
+            _iso(v.submitted_at),
+            _iso(v.approved_at),
+            _iso(v.activated_at),
+            _iso(v.ended_at),
+            v.end_reason,
+        ]
+        for v in versions
+    ]
     diligence = _due_diligence_by_name()
     sub_rows = []
     for v in versions:
         for sp in v.sub_processors.all():
             window_ends = sp.authorised_on + dt.timedelta(days=sp.objection_window_days)
-            sub_rows.append([v.number, sp.name, sp.purpose, sp.location, sp.authorised_on, window_ends,
-                             *diligence.get(sp.name.lower(), NO_DUE_DILIGENCE)])  # fmt: skip
+            sub_rows.append(
+                [
+                    v.number,
+                    sp.name,
+                    sp.purpose,
+                    sp.location,
+                    sp.authorised_on,
+                    window_ends,
+                    *diligence.get(sp.name.lower(), NO_DUE_DILIGENCE),
+                ]
+            )
     return [
-        _json("agreement.json", "The data-processing agreement: every version, its grants and retention rules",
-              {"company": company.name, "versions": data}, len(data)),
-        _csv("agreement_history.csv", "The agreement's history, version by version",
-             ["version", "status", "submitted_at", "approved_at", "activated_at", "ended_at", "end_reason"], history),
-        _csv("sub_processors.csv", "Sub-processors authorised in each version, with their due diligence",
-             ["version", "name", "purpose", "location", "authorised_on", "objection_window_ends",
-              *DUE_DILIGENCE_COLUMNS], sub_rows),
-    ]  # fmt: skip
+        _json(
+            "agreement.json",
+            "The data-processing agreement: every version, its grants and retention rules",
+            {"company": company.name, "versions": data},
+            len(data),
+        ),
+        _csv(
+            "agreement_history.csv",
+            "The agreement's history, version by version",
+            ["version", "status", "submitted_at", "approved_at", "activated_at", "ended_at", "end_reason"],
+            history,
+        ),
+        _csv(
+            "sub_processors.csv",
+            "Sub-processors authorised in each version, with their due diligence",
+            [
+                "version",
+                "name",
+                "purpose",
+                "location",
+                "authorised_on",
+                "objection_window_ends",
+                *DUE_DILIGENCE_COLUMNS,
+            ],
+            sub_rows,
+        ),
+    ]
 
 
 DUE_DILIGENCE_COLUMNS = ["certifications", "last_reviewed_on", "next_review_on", "review_overdue"]
@@ -121,10 +177,14 @@ def _due_diligence_by_name() -> dict[str, list]:
 
     today = timezone.localdate()
     return {
-        record.name.lower(): [record.certifications, record.last_reviewed_on, record.next_review_on,
-                              record.next_review_on < today]
+        record.name.lower(): [
+            record.certifications,
+            record.last_reviewed_on,
+            record.next_review_on,
+            record.next_review_on < today,
+        ]
         for record in SubProcessorDiligence.objects.all()
-    }  # fmt: skip
+    }
 
 
 def _staff_file(company: ClientCompany) -> _File:
@@ -136,18 +196,34 @@ def _staff_file(company: ClientCompany) -> _File:
     rows = []
     for status in training_status_for_company(company):
         user = status.user
-        person = [user.username, user.get_full_name(), user.get_provider_role_display(),
-                  _iso(status.commitment_signed_on)]  # fmt: skip
+        person = [
+            user.username,
+            user.get_full_name(),
+            user.get_provider_role_display(),
+            _iso(status.commitment_signed_on),
+        ]
         for course in status.courses or [None]:
             if course is None:
                 rows.append([*person, "", "", "", "", ""])
                 continue
             valid = bool(course.expires_on and course.completed_on and course.expires_on >= today)
-            rows.append([*person, course.code, course.title, _iso(course.completed_on), _iso(course.expires_on),
-                         valid])  # fmt: skip
-    return _csv("staff.csv", "Provider staff assigned to the company: confidentiality and training (names and dates)",
-                ["username", "name", "role", "confidentiality_signed_on", "course", "course_title", "completed_on",
-                 "expires_on", "valid_today"], rows)  # fmt: skip
+            rows.append([*person, course.code, course.title, _iso(course.completed_on), _iso(course.expires_on), valid])
+    return _csv(
+        "staff.csv",
+        "Provider staff assigned to the company: confidentiality and training (names and dates)",
+        [
+            "username",
+            "name",
+            "role",
+            "confidentiality_signed_on",
+            "course",
+            "course_title",
+            "completed_on",
+            "expires_on",
+            "valid_today",
+        ],
+        rows,
+    )
 
 
 def _access_log_file() -> _File:
@@ -156,10 +232,16 @@ def _access_log_file() -> _File:
     counts: Counter = Counter()
     refused: Counter = Counter()
     entries = AccessLogEntry.objects.select_related("user").exclude(user__provider_role="").exclude(user=None)
-    for entry in entries.only("at", "channel", "object_type", "refused", "object_ids", "user__username",
-                              "user__provider_role").iterator():  # fmt: skip
-        key = (entry.at.strftime("%Y-%m"), entry.user.username, entry.user.provider_role, entry.channel,
-               entry.object_type)  # fmt: skip
+    for entry in entries.only(
+        "at", "channel", "object_type", "refused", "object_ids", "user__username", "user__provider_role"
+    ).iterator():
+        key = (
+            entry.at.strftime("%Y-%m"),
+            entry.user.username,
+            entry.user.provider_role,
+            entry.channel,
+            entry.object_type,
+        )
         (refused if entry.refused else counts)[key] += 1 if entry.refused else max(len(entry.object_ids), 1)
     keys = sorted(set(counts) | set(refused))
     rows = [[*key, counts[key], refused[key]] for key in keys]
@@ -173,20 +255,39 @@ def _access_log_file() -> _File:
 
 def _retention_file() -> _File:
     runs = RetentionRun.objects.order_by("started_at")
-    rows = [[r.pk, _iso(r.started_at), _iso(r.finished_at), r.dry_run, json.dumps(r.report.get("purged", {})),
-             json.dumps(r.report.get("held", {})), r.report.get("policy", "")] for r in runs]  # fmt: skip
-    return _csv("retention_runs.csv", "Retention purges: what each run purged, and what legal holds kept",
-                ["run", "started_at", "finished_at", "dry_run", "purged", "held", "note"], rows)  # fmt: skip
+    rows = [
+        [
+            r.pk,
+            _iso(r.started_at),
+            _iso(r.finished_at),
+            r.dry_run,
+            json.dumps(r.report.get("purged", {})),
+            json.dumps(r.report.get("held", {})),
+            r.report.get("policy", ""),
+        ]
+        for r in runs
+    ]
+    return _csv(
+        "retention_runs.csv",
+        "Retention purges: what each run purged, and what legal holds kept",
+        ["run", "started_at", "finished_at", "dry_run", "purged", "held", "note"],
+        rows,
+    )
 
 
 def _dsr_file(now: dt.datetime) -> _File:
     rows = []
-    for r in DataSubjectRequest.objects.order_by("raised_at").only("kind", "status", "raised_at", "due_at",
-                                                                   "completed_at"):  # fmt: skip
+    for r in DataSubjectRequest.objects.order_by("raised_at").only(
+        "kind", "status", "raised_at", "due_at", "completed_at"
+    ):
         on_time = (r.completed_at <= r.due_at) if r.completed_at else (now <= r.due_at)
         rows.append([r.pk, r.kind, r.status, _iso(r.raised_at), _iso(r.due_at), _iso(r.completed_at), on_time])
-    return _csv("data_subject_requests.csv", "Data-subject requests and their deadlines (without who asked)",
-                ["request", "kind", "status", "raised_at", "due_at", "completed_at", "on_time"], rows)  # fmt: skip
+    return _csv(
+        "data_subject_requests.csv",
+        "Data-subject requests and their deadlines (without who asked)",
+        ["request", "kind", "status", "raised_at", "due_at", "completed_at", "on_time"],
+        rows,
+    )
 
 
 def _incident_file(company: ClientCompany) -> _File:
@@ -196,16 +297,27 @@ def _incident_file(company: ClientCompany) -> _File:
     affected = IncidentCompany.objects.filter(company=company).select_related("incident").order_by("deadline")
     for a in affected.prefetch_related("notifications"):
         i = a.incident
-        data.append({
-            "incident": i.pk, "title": i.title, "description": i.description, "severity": i.severity,
-            "detected_at": i.detected_at, "contained_at": i.contained_at, "reported_at": i.reported_at,
-            "categories": i.categories, "estimated_subjects_all_companies": i.estimated_subjects,
-            "notification_hours": a.notification_hours, "deadline": a.deadline, "notified_at": a.notified_at,
-            "notified_in_time": bool(a.notified_at and a.notified_at <= a.deadline),
-            "notifications": [{"sent_at": n.sent_at, "channel": n.channel} for n in a.notifications.all()],
-        })  # fmt: skip
-    return _json("incidents.json", "Incidents that affected the company, with its notification deadlines", data,
-                 len(data))  # fmt: skip
+        data.append(
+            {
+                "incident": i.pk,
+                "title": i.title,
+                "description": i.description,
+                "severity": i.severity,
+                "detected_at": i.detected_at,
+                "contained_at": i.contained_at,
+                "reported_at": i.reported_at,
+                "categories": i.categories,
+                "estimated_subjects_all_companies": i.estimated_subjects,
+                "notification_hours": a.notification_hours,
+                "deadline": a.deadline,
+                "notified_at": a.notified_at,
+                "notified_in_time": bool(a.notified_at and a.notified_at <= a.deadline),
+                "notifications": [{"sent_at": n.sent_at, "channel": n.channel} for n in a.notifications.all()],
+            }
+        )
+    return _json(
+        "incidents.json", "Incidents that affected the company, with its notification deadlines", data, len(data)
+    )
 
 
 def _security_file(company: ClientCompany) -> _File:
@@ -218,18 +330,18 @@ def _security_file(company: ClientCompany) -> _File:
     data = {
         "agreed_measures": version.security_measures if version else "",
         "encryption_at_rest": {"personal_fields_encrypted": encrypted, "files_encrypted": True},
-        "encryption_in_transit": {"https_redirect": settings.SECURE_SSL_REDIRECT,
-                                  "hsts_seconds": settings.SECURE_HSTS_SECONDS,
-                                  "secure_cookies": settings.SESSION_COOKIE_SECURE},
-        "staff_sign_in": {"second_factor_required_in_admin": True,
-                          "failed_sign_in_limit": settings.AXES_FAILURE_LIMIT},
+        "encryption_in_transit": {
+            "https_redirect": settings.SECURE_SSL_REDIRECT,
+            "hsts_seconds": settings.SECURE_HSTS_SECONDS,
+            "secure_cookies": settings.SESSION_COOKIE_SECURE,
+        },
+        "staff_sign_in": {"second_factor_required_in_admin": True, "failed_sign_in_limit": settings.AXES_FAILURE_LIMIT},
         "access_control": "Provider staff see only the companies they are assigned to, the records they are "
-                          "granted, and the data categories the agreement in force grants their role.",
+        "granted, and the data categories the agreement in force grants their role.",
         "audit_trail": {"hash_chain_links_verified": checked, "hash_chain_intact": broken is None},
         "retention": "A daily job purges personal data past the retention periods of the agreement in force.",
-    }  # fmt: skip
-    return _json("security_measures.json", "Security measures in force (Art. 32), read from the configuration",
-                 data, 1)  # fmt: skip
+    }
+    return _json("security_measures.json", "Security measures in force (Art. 32), read from the configuration", data, 1)
 
 
 def _index(company: ClientCompany, actor: User, made: dt.datetime, files: list[_File]) -> bytes:
@@ -260,10 +372,21 @@ def evidence_pack_produce(*, actor: User) -> EvidencePack:
     if not getattr(company, "is_client", False):
         raise ApplicationError("an evidence pack is made inside a client company")
     made = timezone.now()
-    files = [*_agreement_files(company), _staff_file(company), _access_log_file(), _retention_file(), _dsr_file(made),
-             _incident_file(company), _security_file(company)]  # fmt: skip
-    manifest = {"company": company.schema_name, "generated_at": made.isoformat(), "requested_by": actor.username,
-                "files": {f.name: hashlib.sha256(f.content).hexdigest() for f in files}}  # fmt: skip
+    files = [
+        *_agreement_files(company),
+        _staff_file(company),
+        _access_log_file(),
+        _retention_file(),
+        _dsr_file(made),
+        _incident_file(company),
+        _security_file(company),
+    ]
+    manifest = {
+        "company": company.schema_name,
+        "generated_at": made.isoformat(),
+        "requested_by": actor.username,
+        "files": {f.name: hashlib.sha256(f.content).hexdigest() for f in files},
+    }
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("index.html", _index(company, actor, made, files))
@@ -272,13 +395,23 @@ def evidence_pack_produce(*, actor: User) -> EvidencePack:
             archive.writestr(f.name, f.content)
     content = buffer.getvalue()
     return EvidencePack.objects.create(
-        requested_by=actor, file=encrypted_file_save(folder="evidence", content=content),
-        sha256=hashlib.sha256(content).hexdigest(), size=len(content), contents={f.name: f.rows for f in files},
-    )  # fmt: skip
+        requested_by=actor,
+        file=encrypted_file_save(folder="evidence", content=content),
+        sha256=hashlib.sha256(content).hexdigest(),
+        size=len(content),
+        contents={f.name: f.rows for f in files},
+    )
 
 
 def evidence_pack_read(*, pack: EvidencePack, actor: User, channel: str, path: str = "") -> bytes:
     """The pack's ZIP; every download is in the access log."""
-    fields_read.send(sender=EvidencePack, user=actor, channel=channel, model=EvidencePack, object_ids=[pack.pk],
-                     fields=["file"], path=path)  # fmt: skip
+    fields_read.send(
+        sender=EvidencePack,
+        user=actor,
+        channel=channel,
+        model=EvidencePack,
+        object_ids=[pack.pk],
+        fields=["file"],
+        path=path,
+    )
     return encrypted_file_read(pack.file)

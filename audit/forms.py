@@ -49,15 +49,23 @@ class AccessLogFilterForm(DateRangeMixin, forms.Form):
     reader = forms.ChoiceField(label=_("Read by"), choices=READERS, required=False)
     person = forms.ChoiceField(label=_("Person"), required=False)
     record_type = forms.ChoiceField(label=_("Record type"), required=False)
-    channel = forms.ChoiceField(label=_("Channel"), required=False,
-                                choices=_any(_("Any channel")) + list(AccessLogEntry.Channel.choices))  # fmt: skip
+    channel = forms.ChoiceField(
+        label=_("Channel"), required=False, choices=_any(_("Any channel")) + list(AccessLogEntry.Channel.choices)
+    )
     date_from = forms.DateField(label=_("From"), required=False, widget=DateInput)
     date_to = forms.DateField(label=_("To"), required=False, widget=DateInput)
-    outcome = forms.ChoiceField(label=_("Outcome"), required=False, choices=[
-        ("", _("Any outcome")), ("shown", _("Shown")), ("refused", _("Refused")),
-    ])  # fmt: skip
-    ordering = forms.ChoiceField(required=False, choices=[(o, o) for o in ACCESS_LOG_ORDERINGS],
-                                 widget=forms.HiddenInput)  # fmt: skip
+    outcome = forms.ChoiceField(
+        label=_("Outcome"),
+        required=False,
+        choices=[
+            ("", _("Any outcome")),
+            ("shown", _("Shown")),
+            ("refused", _("Refused")),
+        ],
+    )
+    ordering = forms.ChoiceField(
+        required=False, choices=[(o, o) for o in ACCESS_LOG_ORDERINGS], widget=forms.HiddenInput
+    )
 
     def __init__(self, data=None, **kwargs):
         super().__init__(data, **kwargs)
@@ -70,19 +78,24 @@ class AccessLogFilterForm(DateRangeMixin, forms.Form):
     def filters(self) -> AccessLogFilter:
         data = self.cleaned_data
         return AccessLogFilter(
-            reader=data.get("reader") or READER_PROVIDER, person=data.get("person") or "",
-            record_type=data.get("record_type") or "", channel=data.get("channel") or "",
-            date_from=data.get("date_from"), date_to=data.get("date_to"),
+            reader=data.get("reader") or READER_PROVIDER,
+            person=data.get("person") or "",
+            record_type=data.get("record_type") or "",
+            channel=data.get("channel") or "",
+            date_from=data.get("date_from"),
+            date_to=data.get("date_to"),
             refused={"shown": False, "refused": True}.get(data.get("outcome") or ""),
             ordering=data.get("ordering") or "-at",
-        )  # fmt: skip
+        )
 
 
 class DsrFilterForm(forms.Form):
-    kind = forms.ChoiceField(label=_("Kind"), required=False,
-                             choices=_any(_("Any kind")) + list(DataSubjectRequest.Kind.choices))  # fmt: skip
-    status = forms.ChoiceField(label=_("Status"), required=False,
-                               choices=_any(_("Any status")) + list(DataSubjectRequest.Status.choices))  # fmt: skip
+    kind = forms.ChoiceField(
+        label=_("Kind"), required=False, choices=_any(_("Any kind")) + list(DataSubjectRequest.Kind.choices)
+    )
+    status = forms.ChoiceField(
+        label=_("Status"), required=False, choices=_any(_("Any status")) + list(DataSubjectRequest.Status.choices)
+    )
     ordering = forms.ChoiceField(required=False, choices=[(o, o) for o in DSR_ORDERINGS], widget=forms.HiddenInput)
 
 
@@ -91,20 +104,33 @@ class DsrRaiseForm(forms.Form):
     an erasure, which cannot be undone, must be confirmed."""
 
     kind = forms.ChoiceField(label=_("Kind of request"), choices=DataSubjectRequest.Kind.choices)
-    phone_number = forms.CharField(label=_("The person's phone number"), required=False, max_length=30,
-                                   widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "off"}))  # fmt: skip
-    email = forms.EmailField(label=_("The person's e-mail address"), required=False, max_length=254,
-                             widget=forms.EmailInput(attrs={"autocomplete": "off"}))  # fmt: skip
+    phone_number = forms.CharField(
+        label=_("The person's phone number"),
+        required=False,
+        max_length=30,
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "off"}),
+    )
+    email = forms.EmailField(
+        label=_("The person's e-mail address"),
+        required=False,
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "off"}),
+    )
     new_name = forms.CharField(label=_("Correct name"), required=False, max_length=200)
     new_phone_number = forms.CharField(label=_("Correct phone number"), required=False, max_length=30)
     new_email = forms.EmailField(label=_("Correct e-mail address"), required=False, max_length=254)
     new_address = forms.CharField(label=_("Correct postal address"), required=False, max_length=2000)
     confirm_erasure = forms.BooleanField(
-        label=_("I understand that an erasure cannot be undone"), required=False,
-    )  # fmt: skip
+        label=_("I understand that an erasure cannot be undone"),
+        required=False,
+    )
 
-    CORRECTIONS = {"new_name": "name", "new_phone_number": "phone_number", "new_email": "email",
-                   "new_address": "address"}  # fmt: skip
+    CORRECTIONS = {
+        "new_name": "name",
+        "new_phone_number": "phone_number",
+        "new_email": "email",
+        "new_address": "address",
+    }
 
     def _phone(self, name: str) -> str:
         from crm.blind_index import phone_normalise
@@ -115,8 +141,9 @@ class DsrRaiseForm(forms.Form):
         except ApplicationError:
             raise forms.ValidationError(
                 _("“%(value)s” is not a phone number: write it with its country code, such as +3725551234."),
-                params={"value": self.cleaned_data.get(name)}, code="invalid_phone",
-            ) from None  # fmt: skip
+                params={"value": self.cleaned_data.get(name)},
+                code="invalid_phone",
+            ) from None
 
     def clean_phone_number(self):
         return self._phone("phone_number")

@@ -25,8 +25,12 @@ def purge_runs():
     yield (), RetentionRun.objects.filter(dry_run=False, finished_at__isnull=False).count()
 
 
-@counter("vastaja_purged_rows", "Rows purged by retention, by kind of record (dry runs excluded)",
-         labels=("kind",), per_tenant=True)  # fmt: skip
+@counter(
+    "vastaja_purged_rows",
+    "Rows purged by retention, by kind of record (dry runs excluded)",
+    labels=("kind",),
+    per_tenant=True,
+)
 def purged_rows():
     with connection.cursor() as cursor:
         cursor.execute(
@@ -57,8 +61,10 @@ def purge_runs_failed():
 
 @gauge("vastaja_dsars_overdue", "Open data-subject requests past their due date", per_tenant=True)
 def dsars_overdue():
-    yield (), DataSubjectRequest.objects.filter(status=DataSubjectRequest.Status.OPEN,
-                                                due_at__lt=timezone.now()).count()  # fmt: skip
+    yield (
+        (),
+        DataSubjectRequest.objects.filter(status=DataSubjectRequest.Status.OPEN, due_at__lt=timezone.now()).count(),
+    )
 
 
 @alert_source("purge_failed", per_tenant=True)
@@ -68,10 +74,16 @@ def purge_failed(now: dt.datetime):
             kind="purge_failed",
             object_key=f"run:{pk}",
             subject=f"Retention purge run #{pk} failed",
-            facts=[("Retention run", f"#{pk}"), ("Started", started.isoformat(timespec="minutes")),
-                   ("What to do", "see the worker's log; the next run resumes where this one stopped "
-                                  "(manage.py retention_purge --tenant <company>)")],
-        )  # fmt: skip
+            facts=[
+                ("Retention run", f"#{pk}"),
+                ("Started", started.isoformat(timespec="minutes")),
+                (
+                    "What to do",
+                    "see the worker's log; the next run resumes where this one stopped "
+                    "(manage.py retention_purge --tenant <company>)",
+                ),
+            ],
+        )
 
 
 @alert_source("dsar_due", per_tenant=True)
@@ -83,6 +95,9 @@ def dsar_due(now: dt.datetime):
             kind="dsar_due",
             object_key=f"dsr:{pk}:{due:%Y-%m-%d}",
             subject=f"Data-subject request #{pk} {state} {due:%Y-%m-%d %H:%M} UTC",
-            facts=[("Request", f"#{pk} ({kind})"), ("Due", due.isoformat(timespec="minutes")),
-                   ("Hours left", f"{(due - now).total_seconds() / 3600:.0f}")],
-        )  # fmt: skip
+            facts=[
+                ("Request", f"#{pk} ({kind})"),
+                ("Due", due.isoformat(timespec="minutes")),
+                ("Hours left", f"{(due - now).total_seconds() / 3600:.0f}"),
+            ],
+        )

@@ -22,10 +22,14 @@ def _log(*, user, channel, model, object_ids, fields, path, refused: bool, **sig
     if not _in_a_company():
         return
     AccessLogEntry.objects.create(
-        user=user if getattr(user, "is_authenticated", False) else None, channel=channel,
-        object_type=model._meta.label, object_ids=[str(pk) for pk in object_ids], fields=list(fields),
-        refused=refused, path=path[:300],
-    )  # fmt: skip
+        user=user if getattr(user, "is_authenticated", False) else None,
+        channel=channel,
+        object_type=model._meta.label,
+        object_ids=[str(pk) for pk in object_ids],
+        fields=list(fields),
+        refused=refused,
+        path=path[:300],
+    )
 
 
 @receiver(fields_read, dispatch_uid="audit.fields_read")

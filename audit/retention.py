@@ -48,33 +48,79 @@ def _targets() -> list[Target]:
     from scheduling.models import Appointment
 
     return [
-        Target("voicemail audio", "user.biometrics.voice",
-               lambda cutoff: Voicemail.objects.filter(created_at__lt=cutoff).exclude(audio=""),
-               "call__contact", lambda now: {"audio": ""}, files=("audio",)),
-        Target("call recordings", "user.biometrics.voice",
-               lambda cutoff: Recording.objects.filter(created_at__lt=cutoff).exclude(audio=""),
-               "call__contact", lambda now: {"audio": ""}, files=("audio",)),
-        Target("message bodies and answers", "user.content.private",
-               lambda cutoff: Message.objects.filter(created_at__lt=cutoff, purged_at__isnull=True),
-               "contact", lambda now: {"body": "", "answers": "", "technical_details": "", "purged_at": now}),
-        Target("voicemail transcriptions", "user.content.private",
-               lambda cutoff: Voicemail.objects.filter(created_at__lt=cutoff, transcription_purged=False),
-               "call__contact", lambda now: {"transcription": "", "transcription_purged": True}),
-        Target("call notes and caller details", "user.contact",
-               lambda cutoff: Call.objects.filter(started_at__lt=cutoff, anonymised_at__isnull=True),
-               "contact",
-               lambda now: {"caller_number": "", "caller_name": "", "notes": "", "caller_pseudonym": "",
-                            "anonymised_at": now}),
-        Target("appointment notes", "user.content.private",
-               lambda cutoff: Appointment.objects.filter(ends_at__lt=cutoff, notes_purged=False),
-               "contact", lambda now: {"notes": "", "notes_purged": True}),
-        Target("inactive contacts", "user.contact",
-               lambda cutoff: Contact.objects.filter(anonymised_at__isnull=True, merged_into__isnull=True)
-               .exclude(calls__started_at__gte=cutoff).exclude(created_at__gte=cutoff),
-               "", lambda now: {"name": ANONYMISED, "phone_number": "", "email": "", "address": "", "notes": "",
-                                "health_notes": "", "phone_bidx": "", "email_bidx": "", "name_bidx": "",
-                                "anonymised_at": now}),
-    ]  # fmt: skip
+        Target(
+            "voicemail audio",
+            "user.biometrics.voice",
+            lambda cutoff: Voicemail.objects.filter(created_at__lt=cutoff).exclude(audio=""),
+            "call__contact",
+            lambda now: {"audio": ""},
+            files=("audio",),
+        ),
+        Target(
+            "call recordings",
+            "user.biometrics.voice",
+            lambda cutoff: Recording.objects.filter(created_at__lt=cutoff).exclude(audio=""),
+            "call__contact",
+            lambda now: {"audio": ""},
+            files=("audio",),
+        ),
+        Target(
+            "message bodies and answers",
+            "user.content.private",
+            lambda cutoff: Message.objects.filter(created_at__lt=cutoff, purged_at__isnull=True),
+            "contact",
+            lambda now: {"body": "", "answers": "", "technical_details": "", "purged_at": now},
+        ),
+        Target(
+            "voicemail transcriptions",
+            "user.content.private",
+            lambda cutoff: Voicemail.objects.filter(created_at__lt=cutoff, transcription_purged=False),
+            "call__contact",
+            lambda now: {"transcription": "", "transcription_purged": True},
+        ),
+        Target(
+            "call notes and caller details",
+            "user.contact",
+            lambda cutoff: Call.objects.filter(started_at__lt=cutoff, anonymised_at__isnull=True),
+            "contact",
+            lambda now: {
+                "caller_number": "",
+                "caller_name": "",
+                "notes": "",
+                "caller_pseudonym": "",
+                "anonymised_at": now,
+            },
+        ),
+        Target(
+            "appointment notes",
+            "user.content.private",
+            lambda cutoff: Appointment.objects.filter(ends_at__lt=cutoff, notes_purged=False),
+            "contact",
+            lambda now: {"notes": "", "notes_purged": True},
+        ),
+        Target(
+            "inactive contacts",
+            "user.contact",
+            lambda cutoff: (
+                Contact.objects.filter(anonymised_at__isnull=True, merged_into__isnull=True)
+                .exclude(calls__started_at__gte=cutoff)
+                .exclude(created_at__gte=cutoff)
+            ),
+            "",
+            lambda now: {
+                "name": ANONYMISED,
+                "phone_number": "",
+                "email": "",
+                "address": "",
+                "notes": "",
+                "health_notes": "",
+                "phone_bidx": "",
+                "email_bidx": "",
+                "name_bidx": "",
+                "anonymised_at": now,
+            },
+        ),
+    ]
 
 
 def retention_days(version, category: str) -> int | None:
@@ -85,8 +131,13 @@ def retention_days(version, category: str) -> int | None:
     return min(matching) if matching else None
 
 
-def retention_purge(*, dry_run: bool = False, now: dt.datetime | None = None, batch: int = BATCH,
-                    progress: Callable[[str], None] | None = None) -> RetentionRun:  # fmt: skip
+def retention_purge(
+    *,
+    dry_run: bool = False,
+    now: dt.datetime | None = None,
+    batch: int = BATCH,
+    progress: Callable[[str], None] | None = None,
+) -> RetentionRun:
     """Purge what the current company's DPA lets the provider keep no longer."""
     now = now or timezone.now()
     version = dpa_in_force(company=connection.tenant)
@@ -121,10 +172,14 @@ def retention_purge(*, dry_run: bool = False, now: dt.datetime | None = None, ba
                     # The batch's ids are read first: the erasure log records them, so a restore
                     # from an older backup purges exactly these rows again.
                     ids = list(purgeable.values_list("pk", flat=True)[:batch])
-                    count, names = erasure_apply(model=candidates.model, ids=ids, files=target.files,
-                                                 changes=target.changes(timezone.now()),
-                                                 source=ErasureRecord.Source.RETENTION,
-                                                 reference=f"retention run {run.pk}: {target.name}")  # fmt: skip
+                    count, names = erasure_apply(
+                        model=candidates.model,
+                        ids=ids,
+                        files=target.files,
+                        changes=target.changes(timezone.now()),
+                        source=ErasureRecord.Source.RETENTION,
+                        reference=f"retention run {run.pk}: {target.name}",
+                    )
                     for name in names:
                         encrypted_file_delete(name)
                     if count:

@@ -21,8 +21,11 @@ from tenants.models import User
 READER_PROVIDER = "provider"
 READER_COMPANY = "company"
 READER_ALL = "all"
-READERS = [(READER_PROVIDER, _("The provider (staff and automatic tasks)")),
-           (READER_COMPANY, _("Your own people")), (READER_ALL, _("Everyone"))]  # fmt: skip
+READERS = [
+    (READER_PROVIDER, _("The provider (staff and automatic tasks)")),
+    (READER_COMPANY, _("Your own people")),
+    (READER_ALL, _("Everyone")),
+]
 PERSON_TASK = "task"  # the `person` filter's value for entries written by a task (no user)
 
 # Names for the record types the access log holds, in the portal's languages.
@@ -122,9 +125,14 @@ class AccessLogFilter:
     ordering: str = "-at"
 
 
-ACCESS_LOG_ORDERINGS = {"at": ["at", "pk"], "-at": ["-at", "-pk"], "channel": ["channel", "-at", "-pk"],
-                        "-channel": ["-channel", "-at", "-pk"], "object_type": ["object_type", "-at", "-pk"],
-                        "-object_type": ["-object_type", "-at", "-pk"]}  # fmt: skip
+ACCESS_LOG_ORDERINGS = {
+    "at": ["at", "pk"],
+    "-at": ["-at", "-pk"],
+    "channel": ["channel", "-at", "-pk"],
+    "-channel": ["-channel", "-at", "-pk"],
+    "object_type": ["object_type", "-at", "-pk"],
+    "-object_type": ["-object_type", "-at", "-pk"],
+}
 
 
 def access_log_list(*, filters: AccessLogFilter) -> QuerySet[AccessLogEntry]:
@@ -151,8 +159,12 @@ def access_log_list(*, filters: AccessLogFilter) -> QuerySet[AccessLogEntry]:
 # ---- data-subject requests ---------------------------------------------------------------------
 
 
-DSR_ORDERINGS = {"raised_at": ["raised_at", "pk"], "-raised_at": ["-raised_at", "-pk"],
-                 "due_at": ["due_at", "pk"], "-due_at": ["-due_at", "-pk"]}  # fmt: skip
+DSR_ORDERINGS = {
+    "raised_at": ["raised_at", "pk"],
+    "-raised_at": ["-raised_at", "-pk"],
+    "due_at": ["due_at", "pk"],
+    "-due_at": ["-due_at", "-pk"],
+}
 
 
 def dsr_list(*, kind: str = "", status: str = "", ordering: str = "-raised_at") -> QuerySet[DataSubjectRequest]:
@@ -171,8 +183,13 @@ def dsr_list(*, kind: str = "", status: str = "", ordering: str = "-raised_at") 
 STATS_ORDERINGS = {"day": ["day", "line_id"], "-day": ["-day", "line_id"]}
 
 
-def line_day_stats_list(*, date_from: dt.date | None = None, date_to: dt.date | None = None, line_id: int | None = None,
-                        ordering: str = "day") -> QuerySet[LineDayStats]:  # fmt: skip
+def line_day_stats_list(
+    *,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    line_id: int | None = None,
+    ordering: str = "day",
+) -> QuerySet[LineDayStats]:
     """The per-line daily rollups (no person in them), narrowed to a period and a line."""
     stats = LineDayStats.objects.select_related("line")
     if date_from:
@@ -208,8 +225,10 @@ class DaySeries:
 
 def analytics_series(*, date_from: dt.date, date_to: dt.date, line_id: int | None = None) -> list[DaySeries]:
     """One `DaySeries` per day of the period, days without a rollup included (has_data False)."""
-    days = {date_from + dt.timedelta(days=n): DaySeries(day=date_from + dt.timedelta(days=n))
-            for n in range((date_to - date_from).days + 1)}  # fmt: skip
+    days = {
+        date_from + dt.timedelta(days=n): DaySeries(day=date_from + dt.timedelta(days=n))
+        for n in range((date_to - date_from).days + 1)
+    }
     weights: dict[dt.date, dict[str, float]] = {}
     for row in line_day_stats_list(date_from=date_from, date_to=date_to, line_id=line_id):
         day = days[row.day]

@@ -28,8 +28,14 @@ def bench_database():
 
     db = dict(settings.DATABASES["default"])
     name = f"vastaja_bench_{os.getpid()}"
-    admin = dict(host=db["HOST"] or None, port=db["PORT"] or None, user=db["USER"] or None,
-                 password=db["PASSWORD"] or None, dbname="postgres", autocommit=True)  # fmt: skip
+    admin = dict(
+        host=db["HOST"] or None,
+        port=db["PORT"] or None,
+        user=db["USER"] or None,
+        password=db["PASSWORD"] or None,
+        dbname="postgres",
+        autocommit=True,
+    )
     with psycopg.connect(**admin) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     # No connection has been opened yet, so pointing the settings elsewhere is enough.
@@ -74,8 +80,10 @@ def bench_company(
     provider_ensure(domain="localhost")
     template_ensure()
     company = client_onboard(slug=slug, name=slug.title(), domain=f"{slug}.localhost")
-    people = {"dpo": User.objects.create_user("dpo", password="x", provider_role="dpo", is_staff=True),
-              "client": User.objects.create_user("client", password="x")}  # fmt: skip
+    people = {
+        "dpo": User.objects.create_user("dpo", password="x", provider_role="dpo", is_staff=True),
+        "client": User.objects.create_user("client", password="x"),
+    }
     Membership.objects.create(user=people["client"], company=company, role="client_admin")
     for role in staff:
         people[role] = User.objects.create_user(role, password="x", provider_role=role, is_staff=True)
@@ -86,17 +94,31 @@ def bench_company(
     # The training gate: each member of staff has signed the commitment and holds the general course.
     from tenants.training import services as training
 
-    course = training.course_ensure(code="dp-essentials", title="Data protection essentials", validity_months=12,
-                                    required_for_all_staff=True, actor=dpo)  # fmt: skip
+    course = training.course_ensure(
+        code="dp-essentials",
+        title="Data protection essentials",
+        validity_months=12,
+        required_for_all_staff=True,
+        actor=dpo,
+    )
     for role in staff:
         training.commitment_record(user=people[role], document_version="bench", signed_on=today, actor=dpo)
         training.training_record_add(user=people[role], course=course, completed_on=today, actor=dpo)
     version = dpa.dpa_draft_create(
-        company=company, actor=dpo, subject_matter="x", nature_and_purpose="x", start_date=today,
-        end_date=today + dt.timedelta(days=30), data_subject_categories="x", security_measures="x",
-        data_subject_rights_assistance="x", end_of_processing="delete", audit_rights="x",
-        staff_confidentiality="x", breach_notification_hours=24,
-    )  # fmt: skip
+        company=company,
+        actor=dpo,
+        subject_matter="x",
+        nature_and_purpose="x",
+        start_date=today,
+        end_date=today + dt.timedelta(days=30),
+        data_subject_categories="x",
+        security_measures="x",
+        data_subject_rights_assistance="x",
+        end_of_processing="delete",
+        audit_rights="x",
+        staff_confidentiality="x",
+        breach_notification_hours=24,
+    )
     for category in read_grants:
         for role in ("agent", "supervisor"):
             dpa.dpa_grant_add(version=version, role=role, category=category, action="read", actor=dpo)

@@ -62,9 +62,15 @@ def main() -> None:
             def __str__(self) -> str:
                 return f"Contact #{self.pk}"
 
-        personal_data(PlainContact, name="user.contact.name", phone_number="user.contact.phone_number",
-                      email="user.contact.email", address="user.contact.address", notes="user.content.private",
-                      health_notes="user.health")  # fmt: skip
+        personal_data(
+            PlainContact,
+            name="user.contact.name",
+            phone_number="user.contact.phone_number",
+            email="user.contact.email",
+            address="user.contact.address",
+            notes="user.content.private",
+            health_notes="user.health",
+        )
         gate_objects(PlainContact, open_unless="restricted")
 
         columns = ["__str__", "name", "phone_number", "email", "address", "notes", "created_at"]
@@ -85,9 +91,14 @@ def main() -> None:
             now = timezone.now()
             encrypted, plain = [], []
             for i in range(args.contacts):
-                row = {"name": f"Caller {i}", "phone_number": f"+3725{i:07d}", "email": f"caller{i}@example.ee",
-                       "address": f"Street {i}, Tallinn", "notes": f"Notes about caller {i} " * 4,
-                       "health_notes": f"Health remark {i}"}  # fmt: skip
+                row = {
+                    "name": f"Caller {i}",
+                    "phone_number": f"+3725{i:07d}",
+                    "email": f"caller{i}@example.ee",
+                    "address": f"Street {i}, Tallinn",
+                    "notes": f"Notes about caller {i} " * 4,
+                    "health_notes": f"Health remark {i}",
+                }
                 encrypted.append(Contact(**row, phone_bidx=blind_index(row["phone_number"])))
                 plain.append(PlainContact(**row, created_at=now - dt.timedelta(seconds=i)))
             Contact.objects.bulk_create(encrypted, batch_size=5000)

@@ -35,8 +35,9 @@ def main() -> None:
         from answering.admin import CallAdmin
         from answering.models import Call, Line
 
-        company, people = bench_company(slug="bench", staff=("agent", "supervisor"),
-                                        read_grants=("user.contact.name", "user.contact.phone_number"))  # fmt: skip
+        company, people = bench_company(
+            slug="bench", staff=("agent", "supervisor"), read_grants=("user.contact.name", "user.contact.phone_number")
+        )
         agent, supervisor = people["agent"], people["supervisor"]
 
         print(f"bench: creating {args.calls:,} calls on 10 lines ...", flush=True)
@@ -46,10 +47,15 @@ def main() -> None:
             start = timezone.now() - dt.timedelta(days=365)
             batch = []
             for i in range(args.calls):
-                batch.append(Call(
-                    line=lines[i % 10], telephony_sid=f"CA{i:032d}", started_at=start + dt.timedelta(minutes=5 * i),
-                    caller_number=f"+3725{i:07d}", caller_name=f"Caller {i}",
-                ))  # fmt: skip
+                batch.append(
+                    Call(
+                        line=lines[i % 10],
+                        telephony_sid=f"CA{i:032d}",
+                        started_at=start + dt.timedelta(minutes=5 * i),
+                        caller_number=f"+3725{i:07d}",
+                        caller_name=f"Caller {i}",
+                    )
+                )
                 if len(batch) == 5000:
                     Call.objects.bulk_create(batch)
                     batch.clear()
@@ -58,8 +64,10 @@ def main() -> None:
             with connection.cursor() as cursor:
                 cursor.execute("ANALYZE")
 
-        clients = {"gated (agent, 10% of rows)": admin_client(agent, "bench"),
-                   "unfiltered (supervisor)": admin_client(supervisor, "bench")}  # fmt: skip
+        clients = {
+            "gated (agent, 10% of rows)": admin_client(agent, "bench"),
+            "unfiltered (supervisor)": admin_client(supervisor, "bench"),
+        }
         url = "/admin/answering/call/"
         for client in clients.values():  # warm up
             assert client.get(url).status_code == 200

@@ -60,12 +60,20 @@ def main() -> None:
         url = "http://hooks.localhost/telephony/voice/"
 
         def webhook() -> None:
-            params = {"CallSid": new_sid("CA"), "From": "+37255000123", "To": "+3726005001", "CallStatus": "ringing",
-                      "Direction": "inbound", "AccountSid": settings.TWILIO_ACCOUNT_SID}  # fmt: skip
-            response = client.post("/telephony/voice/", urllib.parse.urlencode(params),
-                                   content_type="application/x-www-form-urlencoded",
-                                   HTTP_X_TWILIO_SIGNATURE=sign(auth_token=settings.TWILIO_AUTH_TOKEN, url=url,
-                                                                params=params))  # fmt: skip
+            params = {
+                "CallSid": new_sid("CA"),
+                "From": "+37255000123",
+                "To": "+3726005001",
+                "CallStatus": "ringing",
+                "Direction": "inbound",
+                "AccountSid": settings.TWILIO_ACCOUNT_SID,
+            }
+            response = client.post(
+                "/telephony/voice/",
+                urllib.parse.urlencode(params),
+                content_type="application/x-www-form-urlencoded",
+                HTTP_X_TWILIO_SIGNATURE=sign(auth_token=settings.TWILIO_AUTH_TOKEN, url=url, params=params),
+            )
             if response.status_code != 200 or b"<Response>" not in response.content:
                 raise SystemExit(f"the webhook answered {response.status_code}: {response.content[:200]!r}")
 

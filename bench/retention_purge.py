@@ -51,8 +51,17 @@ def main() -> None:
             batch, made = [], 0
             for i in range(total_calls):
                 number = f"+3725{i % 10**7:07d}"
-                batch.append(Call(line=line, telephony_sid=f"CA{i:032d}", started_at=old, caller_number=number,
-                                  caller_name=f"Caller {i}", notes="Old", caller_pseudonym=f"{i:064x}"))  # fmt: skip
+                batch.append(
+                    Call(
+                        line=line,
+                        telephony_sid=f"CA{i:032d}",
+                        started_at=old,
+                        caller_number=number,
+                        caller_name=f"Caller {i}",
+                        notes="Old",
+                        caller_pseudonym=f"{i:064x}",
+                    )
+                )
                 if len(batch) == 10_000:
                     made += len(Call.objects.bulk_create(batch))
                     batch.clear()
@@ -60,14 +69,22 @@ def main() -> None:
                         print(f"  {made:,} calls", flush=True)
             Call.objects.bulk_create(batch)
             first = Call.objects.order_by("pk").values_list("pk", flat=True).first()
-            messages = [Message(line=line, call_id=first + i, body="Old message body", caller_name="Caller")
-                        for i in range(args.messages)]  # fmt: skip
+            messages = [
+                Message(line=line, call_id=first + i, body="Old message body", caller_name="Caller")
+                for i in range(args.messages)
+            ]
             Message.objects.bulk_create(messages, batch_size=10_000)
             Message.objects.update(created_at=old)
             audio = tone_wav(0.2)
-            voicemails = [Voicemail(call_id=first + i, recording_sid=f"RE{i:032d}", audio_bytes=len(audio),
-                                    audio=encrypted_file_save(folder="audio/purge", content=audio))
-                          for i in range(args.files)]  # fmt: skip
+            voicemails = [
+                Voicemail(
+                    call_id=first + i,
+                    recording_sid=f"RE{i:032d}",
+                    audio_bytes=len(audio),
+                    audio=encrypted_file_save(folder="audio/purge", content=audio),
+                )
+                for i in range(args.files)
+            ]
             Voicemail.objects.bulk_create(voicemails, batch_size=5_000)
             Voicemail.objects.update(created_at=old)
             with connection.cursor() as cursor:

@@ -41,8 +41,9 @@ class Contact(models.Model):
     email_bidx = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
     name_bidx = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
     anonymised_at = models.DateTimeField(null=True, blank=True, editable=False)
-    merged_into = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="merged",
-                                    editable=False)  # fmt: skip
+    merged_into = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="merged", editable=False
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

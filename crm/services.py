@@ -13,9 +13,17 @@ from tenants.models import User
 LIMITS = {"name": 200, "address": 2000, "notes": 10000, "health_notes": 10000}
 
 
-def contact_create(*, name: str, actor: User | None, phone_number: str = "", email: str = "", address: str = "",
-                   notes: str = "", lawful_basis: str = LawfulBasis.LEGITIMATE_INTERESTS,
-                   restricted: bool = False) -> Contact:  # fmt: skip
+def contact_create(
+    *,
+    name: str,
+    actor: User | None,
+    phone_number: str = "",
+    email: str = "",
+    address: str = "",
+    notes: str = "",
+    lawful_basis: str = LawfulBasis.LEGITIMATE_INTERESTS,
+    restricted: bool = False,
+) -> Contact:
     """Create a caller record; a malformed number or address is a field error naming it."""
     if not name.strip():
         raise ApplicationError(_("a contact needs a name"), field="name")
@@ -23,9 +31,14 @@ def contact_create(*, name: str, actor: User | None, phone_number: str = "", ema
     if lawful_basis not in LawfulBasis.values:
         raise ApplicationError(_("'%(value)s' is not a lawful basis") % {"value": lawful_basis}, field="lawful_basis")
     return Contact.objects.create(
-        name=name.strip(), phone_number=phone_normalise(phone_number), email=email_normalise(email),
-        address=address, notes=notes, lawful_basis=lawful_basis, restricted=restricted,
-    )  # fmt: skip
+        name=name.strip(),
+        phone_number=phone_normalise(phone_number),
+        email=email_normalise(email),
+        address=address,
+        notes=notes,
+        lawful_basis=lawful_basis,
+        restricted=restricted,
+    )
 
 
 def contact_update(*, contact: Contact, actor: User | None, **fields) -> Contact:
@@ -48,15 +61,17 @@ def contact_phone_add(*, contact: Contact, number: str, label: str = "", actor: 
     return ContactPhone.objects.create(contact=contact, number=phone_normalise(number, field="number"), label=label)
 
 
-def consent_record(*, contact: Contact, purpose: str, granted: bool, method: str, actor: User | None,
-                   evidence: str = "") -> ConsentRecord:  # fmt: skip
+def consent_record(
+    *, contact: Contact, purpose: str, granted: bool, method: str, actor: User | None, evidence: str = ""
+) -> ConsentRecord:
     """Record a consent or its withdrawal as a new entry of the contact's consent history."""
     if method not in ConsentRecord.Method.values:
         raise ApplicationError(_("'%(value)s' is not a way of recording consent") % {"value": method}, field="method")
     if not purpose.strip():
         raise ApplicationError(_("a consent is given for a purpose"), field="purpose")
-    return ConsentRecord.objects.create(contact=contact, purpose=purpose.strip(), granted=granted, method=method,
-                                        evidence=evidence, recorded_by=actor)  # fmt: skip
+    return ConsentRecord.objects.create(
+        contact=contact, purpose=purpose.strip(), granted=granted, method=method, evidence=evidence, recorded_by=actor
+    )
 
 
 @transaction.atomic

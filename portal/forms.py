@@ -18,8 +18,11 @@ class TenantPasswordResetForm(PasswordResetForm):
         self.company = company
 
     def get_users(self, email):
-        return (user for user in super().get_users(email)
-                if not user.is_provider_staff and user.memberships.filter(company=self.company).exists())  # fmt: skip
+        return (
+            user
+            for user in super().get_users(email)
+            if not user.is_provider_staff and user.memberships.filter(company=self.company).exists()
+        )
 
 
 class OneTimeCodeForm(forms.Form):

@@ -76,9 +76,11 @@ class SecondFactorMiddleware:
             return self.get_response(request)
         if request.path.startswith("/api/"):
             return JsonResponse(
-                {"detail": "A one-time code is required: finish signing in on the portal.",
-                 "code": "second_factor_required"},
+                {
+                    "detail": "A one-time code is required: finish signing in on the portal.",
+                    "code": "second_factor_required",
+                },
                 status=403,
-            )  # fmt: skip
+            )
         target = reverse("second-factor")
         return HttpResponseRedirect(f"{target}?{urlencode({'next': request.get_full_path()})}")

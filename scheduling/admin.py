@@ -139,9 +139,14 @@ class AppointmentAdmin(GatedModelAdmin):
                 starts_at = dt.datetime.fromisoformat(request.POST["starts_at"])
                 contact_id = request.POST.get("contact") or None
                 contact = Contact.objects.filter(pk=contact_id).first() if contact_id else None
-                appointment = appointment_book(service=service, resource=resource, starts_at=starts_at,
-                                               contact=contact, notes=request.POST.get("notes", ""),
-                                               actor=request.user)  # fmt: skip
+                appointment = appointment_book(
+                    service=service,
+                    resource=resource,
+                    starts_at=starts_at,
+                    contact=contact,
+                    notes=request.POST.get("notes", ""),
+                    actor=request.user,
+                )
             except ApplicationError as exc:
                 messages.error(request, exc.message)
             except (Service.DoesNotExist, Resource.DoesNotExist, ValueError):
@@ -159,8 +164,12 @@ class AppointmentAdmin(GatedModelAdmin):
             day = form.cleaned_data["day"]
             start = dt.datetime.combine(day, dt.time(0), tzinfo=zone)
             try:
-                slots = slots_find(service=form.cleaned_data["service"], resource=form.cleaned_data["resource"],
-                                   start=start, end=start + dt.timedelta(days=1))  # fmt: skip
+                slots = slots_find(
+                    service=form.cleaned_data["service"],
+                    resource=form.cleaned_data["resource"],
+                    start=start,
+                    end=start + dt.timedelta(days=1),
+                )
             except ApplicationError as exc:
                 form.add_error(None, exc.message)
         shows_names = policy.can_read(Contact, "name")

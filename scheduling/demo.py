@@ -43,8 +43,9 @@ def _acme() -> None:
         room.services.set([cleaning])
     for resource in Resource.objects.all():
         for weekday in range(5):
-            WeeklyAvailability.objects.create(resource=resource, weekday=weekday, start_time=dt.time(9),
-                                              end_time=dt.time(17))  # fmt: skip
+            WeeklyAvailability.objects.create(
+                resource=resource, weekday=weekday, start_time=dt.time(9), end_time=dt.time(17)
+            )
 
     booker = User.objects.get(username="acme-admin")
     contacts = list(Contact.objects.order_by("pk"))
@@ -61,9 +62,13 @@ def _acme() -> None:
             )
             if len(slots) > 4 * (n + 1):
                 try:
-                    appointment_book(service=service, resource=resource, starts_at=slots[4 * (n + 1)].starts_at,
-                                     contact=contacts[(day + n) % len(contacts)] if contacts else None,
-                                     actor=booker)  # fmt: skip
+                    appointment_book(
+                        service=service,
+                        resource=resource,
+                        starts_at=slots[4 * (n + 1)].starts_at,
+                        contact=contacts[(day + n) % len(contacts)] if contacts else None,
+                        actor=booker,
+                    )
                     booked += 1
                 except ApplicationError:
                     pass  # the demo's slot picking met a buffer; fewer appointments is fine

@@ -83,9 +83,13 @@ def _wall_to_aware(day: dt.date, wall: dt.time, zone: zoneinfo.ZoneInfo) -> dt.d
 
 
 def slots_find(
-    *, service: Service, start: dt.datetime, end: dt.datetime, resource: Resource | None = None,
+    *,
+    service: Service,
+    start: dt.datetime,
+    end: dt.datetime,
+    resource: Resource | None = None,
     now: dt.datetime | None = None,
-) -> list[Slot]:  # fmt: skip
+) -> list[Slot]:
     """Free slots for `service` between `start` and `end`, on one resource or on every resource
     that offers the service, in time order (UTC instants). Past slots, absences and live bookings
     (with their buffers) are left out."""
@@ -174,9 +178,12 @@ def rota_gaps(*, line, start: dt.datetime, end: dt.datetime) -> list[tuple[dt.da
 
 
 def appointment_list(
-    *, start: dt.datetime | None = None, end: dt.datetime | None = None, resource: Resource | int | None = None,
+    *,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+    resource: Resource | int | None = None,
     statuses: tuple[str, ...] | None = None,
-) -> QuerySet[Appointment]:  # fmt: skip
+) -> QuerySet[Appointment]:
     """Appointments starting in [start, end), in time order, with their service, resource and
     contact joined (one query for a week's calendar)."""
     appointments = Appointment.objects.select_related("service", "resource", "contact").order_by("starts_at", "pk")
@@ -216,8 +223,9 @@ def appointment_upcoming(*, user, policy, limit: int = 10) -> list[Appointment]:
     from crm.models import Contact
     from tenants.gates.engine import objects_visible
 
-    rows = objects_visible(policy=policy, user=user,
-                           queryset=Appointment.objects.select_related("service", "resource", "contact"))  # fmt: skip
+    rows = objects_visible(
+        policy=policy, user=user, queryset=Appointment.objects.select_related("service", "resource", "contact")
+    )
     masked = [f"contact__{name}" for name in policy.masked(Contact)] + list(policy.masked(Appointment))
     if masked:
         rows = rows.defer(*masked)

@@ -31,29 +31,56 @@ TIMER_REMINDER = "scheduling.reminder"
 
 
 def appointment_hold(
-    *, service: Service, resource: Resource, starts_at: dt.datetime, actor: User, contact=None,
+    *,
+    service: Service,
+    resource: Resource,
+    starts_at: dt.datetime,
+    actor: User,
+    contact=None,
     minutes: int = HOLD_MINUTES,
-) -> Appointment:  # fmt: skip
+) -> Appointment:
     """Hold a slot while the caller decides. The hold expires by itself (a timer row)."""
     if not 1 <= minutes <= 60:
         raise ApplicationError(_("a hold lasts between 1 and 60 minutes"), field="minutes")
     expires = timezone.now() + dt.timedelta(minutes=minutes)
-    appointment = _insert(service=service, resource=resource, starts_at=starts_at, contact=contact, notes="",
-                          status=Appointment.Status.HELD, hold_expires_at=expires, actor=actor)  # fmt: skip
+    appointment = _insert(
+        service=service,
+        resource=resource,
+        starts_at=starts_at,
+        contact=contact,
+        notes="",
+        status=Appointment.Status.HELD,
+        hold_expires_at=expires,
+        actor=actor,
+    )
     timer_schedule(kind=TIMER_HOLD, target_id=appointment.pk, due_at=expires)
     return appointment
 
 
 def appointment_book(
-    *, service: Service, resource: Resource, starts_at: dt.datetime, actor: User, contact=None, notes: str = "",
+    *,
+    service: Service,
+    resource: Resource,
+    starts_at: dt.datetime,
+    actor: User,
+    contact=None,
+    notes: str = "",
     hold: Appointment | None = None,
-) -> Appointment:  # fmt: skip
+) -> Appointment:
     """Book a slot (or confirm a hold on it). Refused with a clear error when the slot is outside
     the resource's hours, in the past, or taken."""
     if hold is not None:
         return _hold_confirm(hold=hold, actor=actor, contact=contact, notes=notes)
-    appointment = _insert(service=service, resource=resource, starts_at=starts_at, contact=contact, notes=notes,
-                          status=Appointment.Status.BOOKED, hold_expires_at=None, actor=actor)  # fmt: skip
+    appointment = _insert(
+        service=service,
+        resource=resource,
+        starts_at=starts_at,
+        contact=contact,
+        notes=notes,
+        status=Appointment.Status.BOOKED,
+        hold_expires_at=None,
+        actor=actor,
+    )
     _reminder_schedule(appointment)
     return appointment
 
@@ -164,14 +191,22 @@ def _insert(*, service, resource, starts_at, contact, notes, status, hold_expire
         with transaction.atomic():
             # A hold past its expiry that the sweep has not reached yet must not block the slot.
             Appointment.objects.filter(
-                resource=resource, status=Appointment.Status.HELD, hold_expires_at__lte=timezone.now(),
+                resource=resource,
+                status=Appointment.Status.HELD,
+                hold_expires_at__lte=timezone.now(),
                 blocked__overlap=block,
-            ).update(status=Appointment.Status.EXPIRED)  # fmt: skip
+            ).update(status=Appointment.Status.EXPIRED)
             return Appointment.objects.create(
-                service=service, resource=resource, contact=contact, starts_at=starts_at, ends_at=ends_at,
-                blocked=block, status=status, hold_expires_at=hold_expires_at,
+                service=service,
+                resource=resource,
+                contact=contact,
+                starts_at=starts_at,
+                ends_at=ends_at,
+                blocked=block,
+                status=status,
+                hold_expires_at=hold_expires_at,
                 notes=notes,
-            )  # fmt: skip
+            )
     except IntegrityError as exc:
         if "appointment_no_overlap" in str(exc):
             raise ApplicationError(str(SLOT_TAKEN), field="starts_at", code="slot_taken") from None

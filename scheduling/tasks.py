@@ -44,15 +44,21 @@ def send_appointment_message(appointment_id: int, kind: str, key: str | None = N
     from crm.models import Contact
     from tenants.gates.signals import report_read
 
-    report_read(user=None, channel="task", model=Contact, object_ids=[contact.pk],
-                fields=["email" if c == Notification.Channel.EMAIL else "phone_number" for c, _ in channels],
-                path=f"appointment:{appointment.pk}:{kind}")  # fmt: skip
+    report_read(
+        user=None,
+        channel="task",
+        model=Contact,
+        object_ids=[contact.pk],
+        fields=["email" if c == Notification.Channel.EMAIL else "phone_number" for c, _ in channels],
+        path=f"appointment:{appointment.pk}:{kind}",
+    )
     for channel, address in channels:
         unique = f"{appointment.pk}:{kind}:{key or appointment.starts_at.isoformat()}:{channel}"
         try:
             with transaction.atomic():
-                record = Notification.objects.create(appointment=appointment, kind=kind, channel=channel, key=unique,
-                                                     status="sending")  # fmt: skip
+                record = Notification.objects.create(
+                    appointment=appointment, kind=kind, channel=channel, key=unique, status="sending"
+                )
         except IntegrityError:
             continue  # already sent for this event
         try:

@@ -33,13 +33,22 @@ def calendar_feed(request, token: str):
     now = timezone.now()
     appointments = (
         Appointment.objects.filter(
-            resource=resource, status=Appointment.Status.BOOKED,
-            starts_at__gte=now - FEED_PAST, starts_at__lt=now + FEED_FUTURE,
+            resource=resource,
+            status=Appointment.Status.BOOKED,
+            starts_at__gte=now - FEED_PAST,
+            starts_at__lt=now + FEED_FUTURE,
         ).select_related("service", "contact")
-    ).defer("notes")  # fmt: skip
+    ).defer("notes")
     if not show_names:
-        appointments = appointments.defer("notes", "contact__name", "contact__phone_number", "contact__email",
-                                          "contact__address", "contact__notes", "contact__health_notes")  # fmt: skip
+        appointments = appointments.defer(
+            "notes",
+            "contact__name",
+            "contact__phone_number",
+            "contact__email",
+            "contact__address",
+            "contact__notes",
+            "contact__health_notes",
+        )
     calendar = Calendar()
     calendar.add("prodid", "-//Vastaja//Scheduling feed//EN")
     calendar.add("version", "2.0")
@@ -59,8 +68,14 @@ def calendar_feed(request, token: str):
         from crm.models import Contact
         from tenants.gates.signals import report_read
 
-        report_read(user=None, channel="export", model=Contact, path=f"calendar feed of {resource.label}",
-                    object_ids=[a.contact_id for a in appointments if a.contact_id], fields=["name"])  # fmt: skip
+        report_read(
+            user=None,
+            channel="export",
+            model=Contact,
+            path=f"calendar feed of {resource.label}",
+            object_ids=[a.contact_id for a in appointments if a.contact_id],
+            fields=["name"],
+        )
     response = HttpResponse(calendar.to_ical(), content_type="text/calendar; charset=utf-8")
     response["Cache-Control"] = "private, no-store"
     return response

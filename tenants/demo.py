@@ -56,11 +56,16 @@ LINE_GRANTS = {"agent1": None, "agent2": ["+3726001001"]}
 # health; globex only names and content, so agents never see a caller's number; initech has only
 # a submitted version, so agents see no personal field there.
 DPA_GRANTS = {
-    "acme": ["user.contact.name", "user.contact.phone_number", "user.contact.email", "user.content.private",
-             "user.biometrics.voice"],
+    "acme": [
+        "user.contact.name",
+        "user.contact.phone_number",
+        "user.contact.email",
+        "user.content.private",
+        "user.biometrics.voice",
+    ],
     "globex": ["user.contact.name", "user.content.private"],
     "initech": ["user.contact.name", "user.contact.phone_number", "user.content.private"],
-}  # fmt: skip
+}
 DPA_ACTIVE = {"acme", "globex"}
 # Courses each DPA requires of agents and supervisors (tenants/training/demo.py makes them).
 DPA_COURSES = {"acme": ["health-data"]}
@@ -115,8 +120,9 @@ def demo_seed(*, log: Callable[[str], None] = print, rich: bool = True) -> dict[
 
     for slug, company in companies.items():
         company.refresh_from_db()
-        admin = _user_ensure(f"{slug}-admin", provider_role="", is_staff=False, is_superuser=False,
-                             email=f"admin@{slug}.example")  # fmt: skip
+        admin = _user_ensure(
+            f"{slug}-admin", provider_role="", is_staff=False, is_superuser=False, email=f"admin@{slug}.example"
+        )
         Membership.objects.get_or_create(user=admin, company=company, defaults={"role": Membership.Role.CLIENT_ADMIN})
         if not hasattr(company, "agreement"):
             log(f"  {slug}: data-processing agreement")
@@ -158,10 +164,11 @@ def _calls_seed(slug: str) -> None:
 
     start = timezone.now().replace(minute=0, second=0, microsecond=0) - dt.timedelta(days=1)
     contacts = [
-        Contact.objects.create(name=name, phone_number=phone, email=email, notes=f"Prefers morning calls ({slug})",
-                               restricted=(i == 0))
+        Contact.objects.create(
+            name=name, phone_number=phone, email=email, notes=f"Prefers morning calls ({slug})", restricted=(i == 0)
+        )
         for i, (name, phone, email) in enumerate(CALLERS)
-    ]  # fmt: skip
+    ]
     for n, line in enumerate(Line.objects.order_by("phone_number")):
         for i, contact in enumerate(contacts):
             Call.objects.create(
@@ -212,9 +219,13 @@ def _dpa_seed(company: ClientCompany, *, admin: User, dpo: User, drafter: User) 
         days = 90 if category.startswith("user.biometrics") else 365
         dpa.dpa_retention_set(version=version, category=category, days=days, actor=drafter)
     dpa.dpa_sub_processor_add(
-        version=version, name="Twilio Ireland Ltd", purpose="Telephony", location="EU (Ireland)",
-        authorised_on=today - dt.timedelta(days=60), actor=drafter,
-    )  # fmt: skip
+        version=version,
+        name="Twilio Ireland Ltd",
+        purpose="Telephony",
+        location="EU (Ireland)",
+        authorised_on=today - dt.timedelta(days=60),
+        actor=drafter,
+    )
     for code in DPA_COURSES.get(company.schema_name, []):
         dpa.dpa_course_require(version=version, course=Course.objects.get(code=code), actor=drafter)
     dpa.dpa_submit(version=version, actor=drafter)

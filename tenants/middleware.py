@@ -52,10 +52,16 @@ def _log_cross_tenant_attempt(request, company) -> None:
     """Someone signed in, but not one of this company's client users, asked for one of its pages:
     the company's access log records the refusal (with who and which path), and so does the log."""
     channel = "api" if request.path.startswith("/api/") else "portal"
-    access_refused.send(sender=ClientCompany, user=request.user, channel=channel, model=ClientCompany,
-                        object_ids=[str(company.pk)], fields=[], path=request.path)  # fmt: skip
-    logger.warning("cross-tenant request refused: user %s on %s %s", request.user.pk, company.schema_name,
-                   request.path)  # fmt: skip
+    access_refused.send(
+        sender=ClientCompany,
+        user=request.user,
+        channel=channel,
+        model=ClientCompany,
+        object_ids=[str(company.pk)],
+        fields=[],
+        path=request.path,
+    )
+    logger.warning("cross-tenant request refused: user %s on %s %s", request.user.pk, company.schema_name, request.path)
 
 
 def not_found(request):

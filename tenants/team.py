@@ -42,8 +42,9 @@ def team_member_get(*, company: ClientCompany, membership_id: int) -> Membership
 
 def _require_admin(*, company: ClientCompany, actor: User) -> None:
     if not Membership.objects.filter(company=company, user=actor, role=Membership.Role.CLIENT_ADMIN).exists():
-        raise ApplicationError(_("Only a client admin of this company may change its team."), field="actor",
-                               code="forbidden")  # fmt: skip
+        raise ApplicationError(
+            _("Only a client admin of this company may change its team."), field="actor", code="forbidden"
+        )
 
 
 def _check_role(role: str) -> None:
@@ -60,8 +61,16 @@ def password_set_link(*, user: User, site_url: str) -> str:
     return site_url.rstrip("/") + path
 
 
-def member_invite(*, company: ClientCompany, email: str, role: str, actor: User, site_url: str,
-                  first_name: str = "", last_name: str = "") -> Membership:  # fmt: skip
+def member_invite(
+    *,
+    company: ClientCompany,
+    email: str,
+    role: str,
+    actor: User,
+    site_url: str,
+    first_name: str = "",
+    last_name: str = "",
+) -> Membership:
     """Add a person to the company's team by e-mail address.
 
     A new address gets a user with an unusable password and an e-mail with a link to set one. An
@@ -88,23 +97,31 @@ def member_invite(*, company: ClientCompany, email: str, role: str, actor: User,
             User.objects.filter(email__iexact=address).order_by("pk").first()
         )
         if user is not None and user.is_provider_staff:
-            raise ApplicationError(_("This address belongs to the provider's staff, who cannot be client users."),
-                                   field="email", code="provider_staff")  # fmt: skip
+            raise ApplicationError(
+                _("This address belongs to the provider's staff, who cannot be client users."),
+                field="email",
+                code="provider_staff",
+            )
         if user is not None and Membership.objects.filter(company=company, user=user).exists():
             raise ApplicationError(
                 _("%(address)s is already in the team.") % {"address": address}, field="email", code="already_member"
             )
         created = user is None
         if created:
-            user = User(username=username, email=address, first_name=(first_name or "").strip(),
-                        last_name=(last_name or "").strip())  # fmt: skip
+            user = User(
+                username=username,
+                email=address,
+                first_name=(first_name or "").strip(),
+                last_name=(last_name or "").strip(),
+            )
             user.set_unusable_password()
             try:
                 user.full_clean(exclude=["password"])
             except ValidationError as exc:
                 field, problems = next(iter(exc.message_dict.items()))
-                raise ApplicationError(f"{address}: {' '.join(problems)}",
-                                       field="email" if field == "username" else field) from None  # fmt: skip
+                raise ApplicationError(
+                    f"{address}: {' '.join(problems)}", field="email" if field == "username" else field
+                ) from None
             user.save()
         membership = Membership(company=company, user=user, role=role)
         membership.full_clean()
@@ -117,14 +134,22 @@ def member_invite(*, company: ClientCompany, email: str, role: str, actor: User,
                 "%(inviter)s has added you to the portal of %(company)s.\n\n"
                 "Choose your password here (the link works once, for a limited time):\n%(link)s\n\n"
                 "Your user name is %(username)s."
-            ) % {"inviter": actor.get_full_name() or actor.username, "company": company.name, "link": link,
-                 "username": user.username}  # fmt: skip
+            ) % {
+                "inviter": actor.get_full_name() or actor.username,
+                "company": company.name,
+                "link": link,
+                "username": user.username,
+            }
         else:
             body = _(
                 "%(inviter)s has added you to the portal of %(company)s.\n\n"
                 "Sign in with your existing user name, %(username)s, at:\n%(link)s"
-            ) % {"inviter": actor.get_full_name() or actor.username, "company": company.name, "link": link,
-                 "username": user.username}  # fmt: skip
+            ) % {
+                "inviter": actor.get_full_name() or actor.username,
+                "company": company.name,
+                "link": link,
+                "username": user.username,
+            }
         recipient = user.email or address
         transaction.on_commit(lambda: send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [recipient]))
     return membership
@@ -140,8 +165,9 @@ def member_role_set(*, membership: Membership, role: str, actor: User) -> Member
     company = membership.company
     _check_role(role)
     if membership.user_id == actor.pk:
-        raise ApplicationError(_("You cannot change your own role; ask another client admin."), field="role",
-                               code="self")  # fmt: skip
+        raise ApplicationError(
+            _("You cannot change your own role; ask another client admin."), field="role", code="self"
+        )
     with transaction.atomic(), set_actor(actor):
         admins = _admins_locked(company)
         _require_admin(company=company, actor=actor)  # again, under the lock: an admin may just have left
@@ -149,8 +175,9 @@ def member_role_set(*, membership: Membership, role: str, actor: User) -> Member
         if membership.role == role:
             return membership
         if membership.role == Membership.Role.CLIENT_ADMIN and len(admins) <= 1:
-            raise ApplicationError(_("The company must keep at least one client admin."), field="role",
-                                   code="last_admin")  # fmt: skip
+            raise ApplicationError(
+                _("The company must keep at least one client admin."), field="role", code="last_admin"
+            )
         membership.role = role
         membership.full_clean()
         membership.save(update_fields=["role"])
@@ -162,8 +189,9 @@ def member_remove(*, membership: Membership, actor: User) -> None:
     they can no longer enter this company."""
     company = membership.company
     if membership.user_id == actor.pk:
-        raise ApplicationError(_("You cannot remove yourself; ask another client admin."), field="membership",
-                               code="self")  # fmt: skip
+        raise ApplicationError(
+            _("You cannot remove yourself; ask another client admin."), field="membership", code="self"
+        )
     with transaction.atomic(), set_actor(actor):
         admins = _admins_locked(company)
         _require_admin(company=company, actor=actor)  # again, under the lock: an admin may just have left
@@ -171,6 +199,7 @@ def member_remove(*, membership: Membership, actor: User) -> None:
         if membership is None:
             return
         if membership.role == Membership.Role.CLIENT_ADMIN and len(admins) <= 1:
-            raise ApplicationError(_("The company must keep at least one client admin."), field="membership",
-                                   code="last_admin")  # fmt: skip
+            raise ApplicationError(
+                _("The company must keep at least one client admin."), field="membership", code="last_admin"
+            )
         membership.delete()

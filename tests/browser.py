@@ -83,8 +83,9 @@ def portal(browser, live_server_port, live_db):
     contexts = []
 
     def open_page(username: str | None, slug: str, *, password: str = DEMO_PASSWORD):
-        context = browser.new_context(base_url=f"http://{slug}.localhost:{live_server_port}",
-                                      viewport={"width": 1280, "height": 860})  # fmt: skip
+        context = browser.new_context(
+            base_url=f"http://{slug}.localhost:{live_server_port}", viewport={"width": 1280, "height": 860}
+        )
         context.set_default_timeout(15_000)
         contexts.append(context)
         page = context.new_page()

@@ -189,17 +189,39 @@ def celery_worker_queue(django_db_blocker, twilio):
     queue = f"vastaja-test-{uuid.uuid4().hex[:8]}"
     with django_db_blocker.unblock():
         env = in_subprocess_env(connection.settings_dict)
-    env.update(CELERY_QUEUE=queue, TWILIO_API_BASE=twilio.base_url, TWILIO_ACCOUNT_SID=TWILIO_TEST_SID,
-               TWILIO_FROM_NUMBER="+3725550000")  # fmt: skip
+    env.update(
+        CELERY_QUEUE=queue,
+        TWILIO_API_BASE=twilio.base_url,
+        TWILIO_ACCOUNT_SID=TWILIO_TEST_SID,
+        TWILIO_FROM_NUMBER="+3725550000",
+    )
     env.pop("CELERY_TASK_ALWAYS_EAGER", None)
     log_path = Path(settings.DATA_DIR) / f"test-worker-{queue}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)  # with DATABASE_URL and Redis set, nothing else made it
     with open(log_path, "w+") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "solo", "-Q", queue,
-             "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel", "INFO"],
-            cwd=Path(__file__).resolve().parent.parent, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "--pool",
+                "solo",
+                "-Q",
+                queue,
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "--loglevel",
+                "INFO",
+            ],
+            cwd=Path(__file__).resolve().parent.parent,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         try:
             yield queue
         finally:

@@ -25,8 +25,9 @@ def staff(browser, live_server_port):
     contexts = []
 
     def sign_in(username: str):
-        context = browser.new_context(base_url=f"http://localhost:{live_server_port}",
-                                      viewport={"width": 1280, "height": 860})  # fmt: skip
+        context = browser.new_context(
+            base_url=f"http://localhost:{live_server_port}", viewport={"width": 1280, "height": 860}
+        )
         context.set_default_timeout(15_000)
         contexts.append(context)
         page = context.new_page()

@@ -9,9 +9,14 @@ pytestmark = pytest.mark.django_db
 
 @pytest.mark.parametrize(
     ("query", "field"),
-    [("limit=abc", "limit"), ("limit=0", "limit"), ("limit=501", "limit"), ("offset=-1", "offset"),
-     ("offset=1.5", "offset")],
-)  # fmt: skip
+    [
+        ("limit=abc", "limit"),
+        ("limit=0", "limit"),
+        ("limit=501", "limit"),
+        ("offset=-1", "offset"),
+        ("offset=1.5", "offset"),
+    ],
+)
 def test_bad_pagination_is_a_400_naming_the_parameter(client_for, acme_admin, query, field):
     response = client_for("acme.localhost", acme_admin).get(f"/api/v1/lines/?{query}")
     assert response.status_code == 400

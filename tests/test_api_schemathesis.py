@@ -34,8 +34,9 @@ def probe(db, tmp_path):
     company = client_onboard(slug="probe", name="Probe Ltd", domain=PROBE_HOST)
     admin = User.objects.create_user("probe-admin", password="x")
     Membership.objects.create(user=admin, company=company, role=Membership.Role.CLIENT_ADMIN)
-    _, secret = token_create(company=company, user=admin, name="schemathesis", scopes=ALL_SCOPES,
-                             expires_in_days=1, actor=admin)  # fmt: skip
+    _, secret = token_create(
+        company=company, user=admin, name="schemathesis", scopes=ALL_SCOPES, expires_in_days=1, actor=admin
+    )
     with tenant_context(company):
         line = Line.objects.create(name="Probe line", phone_number="+3726009001")
         Message.objects.create(line=line, caller_name="Probe Caller", body="Please call back")

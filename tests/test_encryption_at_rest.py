@@ -28,9 +28,13 @@ def _every_row_as_text(schema: str) -> str:
 
 def test_no_table_of_a_company_holds_plaintext_personal_data(acme):
     with tenant_context(acme):
-        message_take(line=Line.objects.get(phone_number="+3726001001"), actor=User.objects.get(username="agent1"),
-                     caller_name="Sigrid Sibul", caller_number="+37255577777",
-                     body="Broken tooth, very painful")  # fmt: skip
+        message_take(
+            line=Line.objects.get(phone_number="+3726001001"),
+            actor=User.objects.get(username="agent1"),
+            caller_name="Sigrid Sibul",
+            caller_number="+37255577777",
+            body="Broken tooth, very painful",
+        )
     dump = _every_row_as_text("acme")
     assert "Acme Dental reception" in dump  # the scan reads real rows (business data is plain)
     seeded = [value for caller in CALLERS for value in caller]

@@ -67,13 +67,21 @@ def test_a_call_from_webhook_to_acknowledgement(committed, twilio, celery_worker
     agent, client_admin = User.objects.get(username="agent1"), User.objects.get(username="globex-admin")
 
     # 1. The telephony provider posts the inbound call (signed, as Twilio would).
-    params = {"CallSid": new_sid("CA"), "From": "+37251234502", "To": "+3726002001", "CallStatus": "ringing",
-              "Direction": "inbound", "AccountSid": "AC" + "0" * 32}  # fmt: skip
+    params = {
+        "CallSid": new_sid("CA"),
+        "From": "+37251234502",
+        "To": "+3726002001",
+        "CallStatus": "ringing",
+        "Direction": "inbound",
+        "AccountSid": "AC" + "0" * 32,
+    }
     url = "http://globex.localhost/telephony/voice/"
     response = Client(HTTP_HOST="globex.localhost").post(
-        "/telephony/voice/", urllib.parse.urlencode(params), content_type="application/x-www-form-urlencoded",
+        "/telephony/voice/",
+        urllib.parse.urlencode(params),
+        content_type="application/x-www-form-urlencoded",
         HTTP_X_TWILIO_SIGNATURE=sign(auth_token=settings.TWILIO_AUTH_TOKEN, url=url, params=params),
-    )  # fmt: skip
+    )
     assert response.status_code == 200
     with tenant_context(globex):
         line = Line.objects.get(phone_number="+3726002001")
@@ -81,15 +89,22 @@ def test_a_call_from_webhook_to_acknowledgement(committed, twilio, celery_worker
         line.refresh_from_db()
         call = Call.objects.get(telephony_sid=params["CallSid"])
         created["calls"].append(call.pk)
-        route = DeliveryRoute.objects.create(line=line, channel="sms", address="+37255520000",
-                                             include_caller_number=True)  # fmt: skip
+        route = DeliveryRoute.objects.create(
+            line=line, channel="sms", address="+37255520000", include_caller_number=True
+        )
         created["routes"].append(route.pk)
         on_call = oncall_for_line(line=line)
         assert on_call, "the demo rota covers today"
 
         # 2. The agent takes an urgent message; globex's DPA does not let them record the number.
-        message = message_take(line=line, actor=agent, urgency="urgent", caller_name="Jaan Kask",
-                               body="Arrested, needs a lawyer now", call=call)  # fmt: skip
+        message = message_take(
+            line=line,
+            actor=agent,
+            urgency="urgent",
+            caller_name="Jaan Kask",
+            body="Arrested, needs a lawyer now",
+            call=call,
+        )
 
     # 3. The worker delivers it to the client's route by SMS, with no number in it.
     def delivered():

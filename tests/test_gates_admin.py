@@ -146,8 +146,12 @@ def test_globex_agents_never_see_a_callers_number(admin_for, agent1, globex):
 
 def test_acme_agents_see_granted_contact_fields_but_never_health(admin_for, agent1, acme):
     with tenant_context(acme):
-        contact = Contact.objects.create(name="Tiina Vaher", phone_number="+37255500001", email="tiina@example.ee",
-                                         health_notes="Allergic to penicillin")  # fmt: skip
+        contact = Contact.objects.create(
+            name="Tiina Vaher",
+            phone_number="+37255500001",
+            email="tiina@example.ee",
+            health_notes="Allergic to penicillin",
+        )
     page = admin_for(agent1, "acme").get(f"{CONTACTS}{contact.pk}/change/").content.decode()
     assert "Tiina Vaher" in page
     assert "+37255500001" in page
@@ -330,8 +334,13 @@ def test_masked_fields_are_never_decrypted_not_even_of_related_records(admin_for
     assert decrypted, "the pages do decrypt what the DPA grants"
     # globex grants names and content: no number, e-mail, address or health note is ever decrypted,
     # neither the call's own nor those of the contact the call names.
-    assert {"call.caller_number", "contact.phone_number", "contact.email", "contact.address",
-            "contact.health_notes"}.isdisjoint(decrypted)  # fmt: skip
+    assert {
+        "call.caller_number",
+        "contact.phone_number",
+        "contact.email",
+        "contact.address",
+        "contact.health_notes",
+    }.isdisjoint(decrypted)
 
 
 def test_the_changelist_makes_as_many_queries_for_many_rows_as_for_few(admin_for, supervisor, acme):
@@ -351,6 +360,7 @@ def test_the_changelist_makes_as_many_queries_for_many_rows_as_for_few(admin_for
         line = Line.objects.get(phone_number="+3726001002")
         contact = Contact.objects.first()
         for n in range(30):
-            Call.objects.create(line=line, telephony_sid=f"CAmany{n:02d}".ljust(34, "x"), started_at=timezone.now(),
-                                contact=contact)  # fmt: skip
+            Call.objects.create(
+                line=line, telephony_sid=f"CAmany{n:02d}".ljust(34, "x"), started_at=timezone.now(), contact=contact
+            )
     assert queries() == few

@@ -60,13 +60,22 @@ def test_no_admin_response_contains_an_ungranted_value(admin_for, acme, granted,
         with tenant_context(acme):
             line = Line.objects.get(phone_number="+3726001001")
             contact = Contact.objects.create(
-                name=values[0], phone_number=values[1], email=values[2], address=values[3], notes=values[4],
+                name=values[0],
+                phone_number=values[1],
+                email=values[2],
+                address=values[3],
+                notes=values[4],
                 health_notes=values[5],
-            )  # fmt: skip
+            )
             call = Call.objects.create(
-                line=line, telephony_sid=f"CAprop{uuid.uuid4().hex}", started_at=timezone.now(), caller_name=values[6],
-                caller_number=values[7], notes=values[8], contact=contact,
-            )  # fmt: skip
+                line=line,
+                telephony_sid=f"CAprop{uuid.uuid4().hex}",
+                started_at=timezone.now(),
+                caller_name=values[6],
+                caller_number=values[7],
+                notes=values[8],
+                contact=contact,
+            )
 
         client = admin_for(user, "acme")
         pages = [

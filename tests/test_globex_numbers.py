@@ -18,21 +18,31 @@ def test_no_admin_page_shows_a_globex_callers_number(globex, admin_for, agent1):
     with tenant_context(globex):
         line = Line.objects.get(phone_number="+3726002001")
         contact = Contact.objects.create(name="Numbered Caller", phone_number=NUMBER)
-        call = Call.objects.create(line=line, telephony_sid="CAnum" + "0" * 29, started_at=timezone.now(),
-                                   caller_number=NUMBER, caller_name="Numbered Caller", contact=contact)  # fmt: skip
+        call = Call.objects.create(
+            line=line,
+            telephony_sid="CAnum" + "0" * 29,
+            started_at=timezone.now(),
+            caller_number=NUMBER,
+            caller_name="Numbered Caller",
+            contact=contact,
+        )
         message = Message.objects.create(line=line, call=call, contact=contact, caller_number=NUMBER, body="Hi")
-        voicemail = Voicemail.objects.create(call=call, recording_sid="RE" + "5" * 32, audio="none",
-                                             transcription="Numbered Caller here")  # fmt: skip
+        voicemail = Voicemail.objects.create(
+            call=call, recording_sid="RE" + "5" * 32, audio="none", transcription="Numbered Caller here"
+        )
     client = admin_for(agent1, "globex")
     urls = [
         "/admin/answering/call/",
         f"/admin/answering/call/{call.pk}/change/",
         f"/admin/answering/call/{call.pk}/answer/",
-        "/admin/answering/message/", f"/admin/answering/message/{message.pk}/change/",
-        "/admin/answering/voicemail/", f"/admin/answering/voicemail/{voicemail.pk}/change/",
-        "/admin/crm/contact/", f"/admin/crm/contact/{contact.pk}/change/",
+        "/admin/answering/message/",
+        f"/admin/answering/message/{message.pk}/change/",
+        "/admin/answering/voicemail/",
+        f"/admin/answering/voicemail/{voicemail.pk}/change/",
+        "/admin/crm/contact/",
+        f"/admin/crm/contact/{contact.pk}/change/",
         f"/admin/answering/line/{line.pk}/change/",
-    ]  # fmt: skip
+    ]
     for url in urls:
         response = client.get(url)
         assert response.status_code == 200, url

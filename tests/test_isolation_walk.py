@@ -68,8 +68,9 @@ def _walk(patterns, prefix: str = ""):
 
 def tenant_routes() -> list[Route]:
     routes = {r for r in _walk(get_resolver("config.urls_tenant").url_patterns)}
-    return sorted((r for r in routes if not any(re.match(skip, r.pattern) for skip in NOT_WALKED)),
-                  key=lambda r: r.pattern)  # fmt: skip
+    return sorted(
+        (r for r in routes if not any(re.match(skip, r.pattern) for skip in NOT_WALKED)), key=lambda r: r.pattern
+    )
 
 
 ROUTES = tenant_routes()
@@ -107,19 +108,33 @@ def acme_ids(acme):
     with tenant_context(acme):
         line = Line.objects.get(phone_number="+3726001001")
         contact = Contact.objects.create(pk=FAR + 1, name="Farah Acmeson", phone_number="+37255577001")
-        call = Call.objects.create(pk=FAR + 2, line=line, telephony_sid="CA" + "7" * 32, started_at=now,
-                                   caller_number="+37255577001", contact=contact)  # fmt: skip
+        call = Call.objects.create(
+            pk=FAR + 2,
+            line=line,
+            telephony_sid="CA" + "7" * 32,
+            started_at=now,
+            caller_number="+37255577001",
+            contact=contact,
+        )
         Message.objects.create(pk=FAR + 3, line=line, call=call, contact=contact, body="Far message")
         Voicemail.objects.create(pk=FAR + 4, call=call, recording_sid="RE" + "7" * 32, audio="none")
-        Appointment.objects.create(pk=FAR + 5, resource=Resource.objects.first(), service=Service.objects.first(),
-                                   contact=contact, starts_at=far_future, ends_at=far_future + half_hour,
-                                   blocked=(far_future, far_future + half_hour))  # fmt: skip
-        DataSubjectRequest.objects.create(pk=FAR + 6, kind="access", phone_number="+37255577001", raised_by=admin,
-                                          due_at=now + dt.timedelta(days=30))  # fmt: skip
+        Appointment.objects.create(
+            pk=FAR + 5,
+            resource=Resource.objects.first(),
+            service=Service.objects.first(),
+            contact=contact,
+            starts_at=far_future,
+            ends_at=far_future + half_hour,
+            blocked=(far_future, far_future + half_hour),
+        )
+        DataSubjectRequest.objects.create(
+            pk=FAR + 6, kind="access", phone_number="+37255577001", raised_by=admin, due_at=now + dt.timedelta(days=30)
+        )
         EvidencePack.objects.create(pk=FAR + 7, requested_by=admin, file="none", sha256="0" * 64, size=0)
     version = AgreementVersion.objects.create(pk=FAR + 8, agreement=Agreement.objects.get(company=acme), number=99)
-    SubProcessor.objects.create(pk=FAR + 9, version=version, name="Far Sub Ltd", purpose="testing", location="EE",
-                                authorised_on=now.date())  # fmt: skip
+    SubProcessor.objects.create(
+        pk=FAR + 9, version=version, name="Far Sub Ltd", purpose="testing", location="EE", authorised_on=now.date()
+    )
     member = User.objects.create_user("acme-far-member", password="x", pk=FAR + 10)
     Membership.objects.create(pk=FAR + 11, user=member, company=acme, role=Membership.Role.CLIENT_MEMBER)
     ids = list(range(FAR + 1, FAR + 12))
@@ -191,8 +206,7 @@ def test_on_globex_host_acmes_ids_are_404_everywhere(client_for, globex_admin, a
 SEARCH_PARAMS = ("q", "search", "phone", "name", "contact", "caller")
 
 
-def test_no_list_search_or_export_on_globex_host_holds_acmes_values(client_for, acme, globex, globex_admin,
-                                                                       acme_ids):  # fmt: skip
+def test_no_list_search_or_export_on_globex_host_holds_acmes_values(client_for, acme, globex, globex_admin, acme_ids):
     client = client_for("globex.localhost", globex_admin)
     values = _acme_values(acme, globex)
     assert {"Farah Acmeson", "+37255577001", "Far Sub Ltd"} <= values
@@ -222,8 +236,11 @@ def test_walk_covers_every_client_company_route_name():
     walked = {r.name for r in ROUTES}
     everything = {r.name for r in _walk(get_resolver("config.urls_tenant").url_patterns)}
     excluded = everything - walked
-    reasons = {r.name: next((why for skip, why in NOT_WALKED.items() if re.match(skip, r.pattern)), None)
-               for r in _walk(get_resolver("config.urls_tenant").url_patterns) if r.name in excluded}  # fmt: skip
+    reasons = {
+        r.name: next((why for skip, why in NOT_WALKED.items() if re.match(skip, r.pattern)), None)
+        for r in _walk(get_resolver("config.urls_tenant").url_patterns)
+        if r.name in excluded
+    }
     assert {name: why for name, why in reasons.items() if not why} == {}
     assert ClientCompany.objects.filter(schema_name__in=["acme", "globex"]).count() == 2
 
@@ -233,8 +250,14 @@ def globex_token(globex, globex_admin) -> str:
     from tenants.tokens.scopes import ALL_SCOPES
     from tenants.tokens.services import token_create
 
-    _token, secret = token_create(company=globex, user=globex_admin, name="isolation walk", scopes=ALL_SCOPES,
-                                  expires_in_days=1, actor=globex_admin)  # fmt: skip
+    _token, secret = token_create(
+        company=globex,
+        user=globex_admin,
+        name="isolation walk",
+        scopes=ALL_SCOPES,
+        expires_in_days=1,
+        actor=globex_admin,
+    )
     return secret
 
 

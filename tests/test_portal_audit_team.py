@@ -45,10 +45,12 @@ def test_the_access_log_and_its_filters(portal, acme_company):
     with audit_rows_removed_after("acme"):
         with tenant_context(acme_company):
             contact, call = Contact.objects.order_by("pk").first(), Call.objects.order_by("pk").first()
-            reads = [(agent1, "admin", Contact, contact, ["name", "phone_number"], dt.datetime(2026, 2, 2, 9, 15)),
-                     (agent2, "api", Call, call, ["caller_name", "notes"], dt.datetime(2026, 2, 3, 14, 40)),
-                     (None, "task", Call, call, ["caller_number"], dt.datetime(2026, 2, 3, 15, 5)),
-                     (agent1, "admin", Call, call, ["caller_name"], dt.datetime(2026, 2, 4, 8, 0))]  # fmt: skip
+            reads = [
+                (agent1, "admin", Contact, contact, ["name", "phone_number"], dt.datetime(2026, 2, 2, 9, 15)),
+                (agent2, "api", Call, call, ["caller_name", "notes"], dt.datetime(2026, 2, 3, 14, 40)),
+                (None, "task", Call, call, ["caller_number"], dt.datetime(2026, 2, 3, 15, 5)),
+                (agent1, "admin", Call, call, ["caller_name"], dt.datetime(2026, 2, 4, 8, 0)),
+            ]
             for user, channel, model, row, fields, at in reads:
                 with mock.patch("django.utils.timezone.now", return_value=at.replace(tzinfo=TALLINN)):
                     report_read(user=user, channel=channel, model=model, object_ids=[row.pk], fields=fields)
@@ -109,11 +111,17 @@ def test_raising_an_erasure_request(portal, acme_company):
     with audit_rows_removed_after("acme"):
         with tenant_context(acme_company):
             line = Line.objects.get(phone_number="+3726001001")
-            person = contact_create(name="Erase Me Browser", phone_number="+37255597777", email="erase@example.ee",
-                                    actor=None)  # fmt: skip
-            call = Call.objects.create(line=line, telephony_sid="CAbrowsererase".ljust(34, "0"), contact=person,
-                                       started_at=timezone.now(), caller_number=person.phone_number,
-                                       caller_name=person.name)  # fmt: skip
+            person = contact_create(
+                name="Erase Me Browser", phone_number="+37255597777", email="erase@example.ee", actor=None
+            )
+            call = Call.objects.create(
+                line=line,
+                telephony_sid="CAbrowsererase".ljust(34, "0"),
+                contact=person,
+                started_at=timezone.now(),
+                caller_number=person.phone_number,
+                caller_name=person.name,
+            )
             Message.objects.create(line=line, call=call, contact=person, body="Please erase everything about me")
             before = set(DataSubjectRequest.objects.values_list("pk", flat=True))
         try:
@@ -165,13 +173,20 @@ def test_the_statistics_page(portal, acme_company):
                 )
                 answered = round(offered * rng.uniform(0.75, 0.95))
                 voicemails = min(offered - answered, rng.randrange(3))
-                made.append(LineDayStats.objects.create(
-                    line=line, day=yesterday - dt.timedelta(days=n), offered=offered, answered=answered,
-                    voicemails=voicemails, abandoned=offered - answered - voicemails, messages=answered // 3,
-                    answer_p50_seconds=rng.uniform(6, 14) if answered else None,
-                    answer_p90_seconds=rng.uniform(18, 40) if answered else None,
-                    within_target_share=rng.uniform(0.7, 0.98) if answered else None,
-                ).pk)  # fmt: skip
+                made.append(
+                    LineDayStats.objects.create(
+                        line=line,
+                        day=yesterday - dt.timedelta(days=n),
+                        offered=offered,
+                        answered=answered,
+                        voicemails=voicemails,
+                        abandoned=offered - answered - voicemails,
+                        messages=answered // 3,
+                        answer_p50_seconds=rng.uniform(6, 14) if answered else None,
+                        answer_p90_seconds=rng.uniform(18, 40) if answered else None,
+                        within_target_share=rng.uniform(0.7, 0.98) if answered else None,
+                    ).pk
+                )
     try:
         page = portal("acme-admin", "acme")
         page.get_by_role("link", name="Analytics").click()

@@ -45,14 +45,25 @@ def acme_world(live_db):
     def voicemail(caller: str) -> Voicemail:
         with tenant_context(acme):
             line = Line.objects.get(phone_number="+3726001002")
-            call = Call.objects.create(line=line, telephony_sid=new_sid("CA"), status="missed", caller_name=caller,
-                                       caller_number="+37251238888", started_at=timezone.now())  # fmt: skip
+            call = Call.objects.create(
+                line=line,
+                telephony_sid=new_sid("CA"),
+                status="missed",
+                caller_name=caller,
+                caller_number="+37251238888",
+                started_at=timezone.now(),
+            )
             made["calls"].append(call.pk)
             name = encrypted_file_save(folder="audio/browser-test", content=AUDIO)
             made["files"].append(name)
-            return Voicemail.objects.create(call=call, recording_sid=new_sid("RE"), audio=name,
-                                            audio_bytes=len(AUDIO), duration_seconds=4,
-                                            transcription=f"{caller}: please call back")  # fmt: skip
+            return Voicemail.objects.create(
+                call=call,
+                recording_sid=new_sid("RE"),
+                audio=name,
+                audio_bytes=len(AUDIO),
+                duration_seconds=4,
+                transcription=f"{caller}: please call back",
+            )
 
     try:
         yield acme, message, voicemail

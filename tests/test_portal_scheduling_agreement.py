@@ -125,10 +125,16 @@ def consents(live_db):
     with tenant_context(acme):
         contact = contact_find_by_phone(number="+37251234502")
         made = [
-            consent_record(contact=contact, purpose="sms_reminders", granted=True, method="call", actor=None,
-                           evidence="Agreed on the call"),
+            consent_record(
+                contact=contact,
+                purpose="sms_reminders",
+                granted=True,
+                method="call",
+                actor=None,
+                evidence="Agreed on the call",
+            ),
             consent_record(contact=contact, purpose="call_recording", granted=False, method="portal", actor=None),
-        ]  # fmt: skip
+        ]
     connection.set_schema_to_public()
     yield contact
     with tenant_context(acme):

@@ -34,8 +34,9 @@ def expired_messages(django_db_blocker):
         acme = ClientCompany.objects.get(schema_name="acme")
         with tenant_context(acme):
             line = Line.objects.create(name="Purge test line", phone_number="+3726001777")
-            Message.objects.bulk_create([Message(line=line, body=f"Expired body {i}") for i in range(ROWS)],
-                                        batch_size=5000)  # fmt: skip
+            Message.objects.bulk_create(
+                [Message(line=line, body=f"Expired body {i}") for i in range(ROWS)], batch_size=5000
+            )
             Message.objects.filter(line=line).update(created_at=timezone.now() - dt.timedelta(days=500))
         try:
             yield acme, line
@@ -55,15 +56,32 @@ def test_a_killed_purge_resumes_without_loss_or_double_work(expired_messages, dj
         env = in_subprocess_env(connection.settings_dict)
     env["CELERY_QUEUE"] = queue
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "solo", "-Q", queue,
-         "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel", "WARNING"],
-        cwd=Path(__file__).resolve().parent.parent, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--pool",
+            "solo",
+            "-Q",
+            queue,
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "--loglevel",
+            "WARNING",
+        ],
+        cwd=Path(__file__).resolve().parent.parent,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         with django_db_blocker.unblock(), tenant_context(acme):
             started = timezone.now()
-            app.send_task("audit.retention_purge", kwargs={"batch": 200}, queue=queue,
-                          headers={"_schema_name": "acme"})  # fmt: skip
+            app.send_task("audit.retention_purge", kwargs={"batch": 200}, queue=queue, headers={"_schema_name": "acme"})
             deadline = time.monotonic() + 60
             done = 0
             while time.monotonic() < deadline:

@@ -30,8 +30,14 @@ class TwilioStandIn:
                 pass
 
             def _error(self, status: int, code: int, message: str):
-                body = json.dumps({"code": code, "message": message, "status": status,
-                                   "more_info": f"https://www.twilio.com/docs/errors/{code}"}).encode()  # fmt: skip
+                body = json.dumps(
+                    {
+                        "code": code,
+                        "message": message,
+                        "status": status,
+                        "more_info": f"https://www.twilio.com/docs/errors/{code}",
+                    }
+                ).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
@@ -51,9 +57,16 @@ class TwilioStandIn:
                     return self._error(400, 21211, f"The 'To' number {form.get('To')} is not a valid phone number.")
                 if not form.get("Body"):
                     return self._error(400, 21602, "Message body is required.")
-                message = {"sid": "SM" + secrets.token_hex(16), "account_sid": standin.account_sid,
-                           "to": form["To"], "from": form.get("From"), "body": form["Body"], "status": "queued",
-                           "num_segments": "1", "api_version": "2010-04-01"}  # fmt: skip
+                message = {
+                    "sid": "SM" + secrets.token_hex(16),
+                    "account_sid": standin.account_sid,
+                    "to": form["To"],
+                    "from": form.get("From"),
+                    "body": form["Body"],
+                    "status": "queued",
+                    "num_segments": "1",
+                    "api_version": "2010-04-01",
+                }
                 standin.messages.append(message)
                 body = json.dumps(message).encode()
                 self.send_response(201)

@@ -18,14 +18,30 @@ class CallOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Call
-        fields = ["id", "line", "line_id", "direction", "status", "started_at", "answered_at", "ended_at",
-                  "duration_seconds", "caller_name", "caller_number", "notes", "disposition", "agent",
-                  "recording_consent", "has_voicemail"]  # fmt: skip
+        fields = [
+            "id",
+            "line",
+            "line_id",
+            "direction",
+            "status",
+            "started_at",
+            "answered_at",
+            "ended_at",
+            "duration_seconds",
+            "caller_name",
+            "caller_number",
+            "notes",
+            "disposition",
+            "agent",
+            "recording_consent",
+            "has_voicemail",
+        ]
 
 
 def _calls(request, **filters):
-    return call_list(user=request.user, policy=policy_for_request(request, request.tenant), zone=company_zone(),
-                     **filters)  # fmt: skip
+    return call_list(
+        user=request.user, policy=policy_for_request(request, request.tenant), zone=company_zone(), **filters
+    )
 
 
 class CallListApi(TenantAPIView):
@@ -35,8 +51,9 @@ class CallListApi(TenantAPIView):
     api_scope = "calls"
     serializer_class = CallOutputSerializer
 
-    @extend_schema(operation_id="calls_list", parameters=[CallFilterSerializer],
-                   responses=CallOutputSerializer(many=True))  # fmt: skip
+    @extend_schema(
+        operation_id="calls_list", parameters=[CallFilterSerializer], responses=CallOutputSerializer(many=True)
+    )
     def get(self, request):
         filters = CallFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)

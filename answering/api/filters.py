@@ -52,6 +52,7 @@ class CallFilterSerializer(serializers.Serializer):
 
 class VoicemailFilterSerializer(serializers.Serializer):
     line = LineFilterField(required=False, help_text="a line's id")
-    unheard = serializers.BooleanField(required=False, default=False,
-                                       help_text="only voicemail nobody of the company has played")  # fmt: skip
+    unheard = serializers.BooleanField(
+        required=False, default=False, help_text="only voicemail nobody of the company has played"
+    )
     ordering = serializers.ChoiceField(choices=VOICEMAIL_ORDERINGS, required=False, default="-created_at")

@@ -25,8 +25,22 @@ class MessageOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Message
-        fields = ["id", "line", "line_id", "call_id", "urgency", "caller_name", "caller_number", "body", "answers",
-                  "ticket_reference", "status", "created_at", "acknowledged_at", "escalation_level"]  # fmt: skip
+        fields = [
+            "id",
+            "line",
+            "line_id",
+            "call_id",
+            "urgency",
+            "caller_name",
+            "caller_number",
+            "body",
+            "answers",
+            "ticket_reference",
+            "status",
+            "created_at",
+            "acknowledged_at",
+            "escalation_level",
+        ]
 
     @extend_schema_field(AnswerSerializer(many=True))
     def get_answers(self, message):
@@ -43,13 +57,17 @@ class MessageListApi(TenantAPIView):
     api_scope = "messages"
     serializer_class = MessageOutputSerializer
 
-    @extend_schema(operation_id="messages_list", parameters=[MessageFilterSerializer],
-                   responses=MessageOutputSerializer(many=True))  # fmt: skip
+    @extend_schema(
+        operation_id="messages_list", parameters=[MessageFilterSerializer], responses=MessageOutputSerializer(many=True)
+    )
     def get(self, request):
         filters = MessageFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        rows = message_list(user=request.user, policy=policy_for_request(request, request.tenant),
-                            **{k: v for k, v in filters.validated_data.items()})  # fmt: skip
+        rows = message_list(
+            user=request.user,
+            policy=policy_for_request(request, request.tenant),
+            **{k: v for k, v in filters.validated_data.items()},
+        )
         page = self.paginate_queryset(rows)
         return self.get_paginated_response(MessageOutputSerializer(page, many=True).data)
 

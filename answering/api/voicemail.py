@@ -26,8 +26,18 @@ class VoicemailOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Voicemail
-        fields = ["id", "call_id", "line", "caller_name", "caller_number", "duration_seconds", "created_at",
-                  "transcription", "heard_by_client", "audio_url"]  # fmt: skip
+        fields = [
+            "id",
+            "call_id",
+            "line",
+            "caller_name",
+            "caller_number",
+            "duration_seconds",
+            "created_at",
+            "transcription",
+            "heard_by_client",
+            "audio_url",
+        ]
 
     def get_audio_url(self, voicemail) -> str:
         return reverse("api-voicemail-audio", args=[voicemail.pk], request=self.context.get("request"))
@@ -39,8 +49,14 @@ def _voicemails(request, **filters):
 
 def _report_callers(request, voicemails) -> None:
     # The caller's name and number are the call's fields: the access log names them as such.
-    report_read(user=request.user, channel="api", model=Call, object_ids=[v.call_id for v in voicemails],
-                fields=["caller_name", "caller_number"], path=request.path)  # fmt: skip
+    report_read(
+        user=request.user,
+        channel="api",
+        model=Call,
+        object_ids=[v.call_id for v in voicemails],
+        fields=["caller_name", "caller_number"],
+        path=request.path,
+    )
 
 
 class VoicemailListApi(TenantAPIView):
@@ -49,8 +65,11 @@ class VoicemailListApi(TenantAPIView):
     api_scope = "voicemail"
     serializer_class = VoicemailOutputSerializer
 
-    @extend_schema(operation_id="voicemail_list", parameters=[VoicemailFilterSerializer],
-                   responses=VoicemailOutputSerializer(many=True))  # fmt: skip
+    @extend_schema(
+        operation_id="voicemail_list",
+        parameters=[VoicemailFilterSerializer],
+        responses=VoicemailOutputSerializer(many=True),
+    )
     def get(self, request):
         filters = VoicemailFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
@@ -106,9 +125,13 @@ class VoicemailAudioApi(TenantAPIView):
     )
     def get(self, request, pk: int):
         voicemail = self.get_object()
-        audio = voicemail_audio(voicemail=voicemail, user=request.user,
-                                policy=policy_for_request(request, request.tenant), path=request.path,
-                                count_play=not is_continuation(request))  # fmt: skip
+        audio = voicemail_audio(
+            voicemail=voicemail,
+            user=request.user,
+            policy=policy_for_request(request, request.tenant),
+            path=request.path,
+            count_play=not is_continuation(request),
+        )
         return audio_response(request, audio)
 
     def safely_get_queryset(self):

@@ -52,8 +52,9 @@ class WebhookListApi(TenantAPIView):
         page = self.paginate_queryset(self.safely_get_queryset())
         return self.get_paginated_response(WebhookOutputSerializer(page, many=True).data)
 
-    @extend_schema(operation_id="webhooks_create", request=WebhookInputSerializer,
-                   responses={201: WebhookCreatedSerializer})  # fmt: skip
+    @extend_schema(
+        operation_id="webhooks_create", request=WebhookInputSerializer, responses={201: WebhookCreatedSerializer}
+    )
     def post(self, request):
         self.require_client_admin(request)
         data = WebhookInputSerializer(data=request.data)

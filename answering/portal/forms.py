@@ -48,21 +48,26 @@ class AgentChoiceField(forms.ModelChoiceField):
 
 
 class MessageFilterForm(forms.Form):
-    status = forms.ChoiceField(label=_("Status"), required=False,
-                               choices=[("", _("Any status")), *MESSAGE_STATUS_LABELS.items()])  # fmt: skip
-    urgency = forms.ChoiceField(label=_("Urgency"), required=False,
-                                choices=[("", _("Any urgency")), *URGENCY_LABELS.items()])  # fmt: skip
-    line = LineChoiceField(label=_("Line"), required=False, queryset=Line.objects.order_by("name"),
-                           empty_label=_("All lines"))  # fmt: skip
+    status = forms.ChoiceField(
+        label=_("Status"), required=False, choices=[("", _("Any status")), *MESSAGE_STATUS_LABELS.items()]
+    )
+    urgency = forms.ChoiceField(
+        label=_("Urgency"), required=False, choices=[("", _("Any urgency")), *URGENCY_LABELS.items()]
+    )
+    line = LineChoiceField(
+        label=_("Line"), required=False, queryset=Line.objects.order_by("name"), empty_label=_("All lines")
+    )
 
 
 class CallFilterForm(forms.Form):
-    line = LineChoiceField(label=_("Line"), required=False, queryset=Line.objects.order_by("name"),
-                           empty_label=_("All lines"))  # fmt: skip
+    line = LineChoiceField(
+        label=_("Line"), required=False, queryset=Line.objects.order_by("name"), empty_label=_("All lines")
+    )
     date_from = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    disposition = forms.ChoiceField(label=_("Outcome"), required=False,
-                                    choices=[("", _("Any outcome")), *DISPOSITION_LABELS.items()])  # fmt: skip
+    disposition = forms.ChoiceField(
+        label=_("Outcome"), required=False, choices=[("", _("Any outcome")), *DISPOSITION_LABELS.items()]
+    )
     agent = AgentChoiceField(label=_("Agent"), required=False, queryset=None, empty_label=_("Any agent"))
 
     def __init__(self, *args, **kwargs):

@@ -50,8 +50,14 @@ def _viewer(request) -> dict:
 
 def _shown(request, model, rows, fields) -> None:
     """Tell the access log which personal fields of which rows this page showed."""
-    report_read(user=request.user, channel="portal", model=model, object_ids=[row.pk for row in rows],
-                fields=fields, path=request.path)  # fmt: skip
+    report_read(
+        user=request.user,
+        channel="portal",
+        model=model,
+        object_ids=[row.pk for row in rows],
+        fields=fields,
+        path=request.path,
+    )
 
 
 def _render(request, template: str, context: dict):
@@ -139,8 +145,12 @@ def message_index(request):
     page = None
     if not form.is_bound or form.is_valid():
         filters = form.cleaned_data if form.is_bound else {}
-        rows = message_list(**_viewer(request), status=filters.get("status", ""),
-                            urgency=filters.get("urgency", ""), line=filters.get("line"))  # fmt: skip
+        rows = message_list(
+            **_viewer(request),
+            status=filters.get("status", ""),
+            urgency=filters.get("urgency", ""),
+            line=filters.get("line"),
+        )
         page = _page(request, rows)
         _shown(request, Message, page.object_list, MESSAGE_LIST_FIELDS)
     context = {"form": form, "page": page, "query": _query_without_page(request)}
@@ -185,9 +195,15 @@ def call_index(request):
     page = None
     if not form.is_bound or form.is_valid():
         filters = form.cleaned_data if form.is_bound else {}
-        rows = call_list(**_viewer(request), zone=company_zone(), line=filters.get("line"),
-                         date_from=filters.get("date_from"), date_to=filters.get("date_to"),
-                         disposition=filters.get("disposition", ""), agent=filters.get("agent"))  # fmt: skip
+        rows = call_list(
+            **_viewer(request),
+            zone=company_zone(),
+            line=filters.get("line"),
+            date_from=filters.get("date_from"),
+            date_to=filters.get("date_to"),
+            disposition=filters.get("disposition", ""),
+            agent=filters.get("agent"),
+        )
         page = _page(request, rows)
         _shown(request, Call, page.object_list, CALL_LIST_FIELDS)
     context = {"form": form, "page": page, "query": _query_without_page(request)}
@@ -234,6 +250,5 @@ def voicemail_play(request, pk: int):
     voicemail = voicemail_list(**viewer).filter(pk=pk).first()
     if voicemail is None:
         raise Http404("No such voicemail.")
-    audio = voicemail_audio(voicemail=voicemail, **viewer, path=request.path,
-                            count_play=not is_continuation(request))  # fmt: skip
+    audio = voicemail_audio(voicemail=voicemail, **viewer, path=request.path, count_play=not is_continuation(request))
     return audio_response(request, audio)

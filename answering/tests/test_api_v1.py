@@ -41,19 +41,47 @@ def acme_data(acme, agent1):
         line = Line.objects.get(phone_number="+3726001001")
         other = Line.objects.get(phone_number="+3726001002")
         now = timezone.now()
-        call = Call.objects.create(pk=8_000_001, line=line, telephony_sid=new_sid("CA"), started_at=now,
-                                   caller_name="Api Anu", caller_number="+37251239999", agent=agent1,
-                                   disposition="message_taken", duration_seconds=300, status="completed")  # fmt: skip
-        old = Call.objects.create(pk=8_000_002, line=other, telephony_sid=new_sid("CA"),
-                                  started_at=now - dt.timedelta(days=30), caller_name="Old Olev",
-                                  status="missed", duration_seconds=5)  # fmt: skip
-        voicemail = Voicemail.objects.create(pk=8_000_003, call=old, recording_sid=new_sid("RE"),
-                                             audio=encrypted_file_save(folder="audio/test", content=AUDIO),
-                                             audio_bytes=len(AUDIO), duration_seconds=9,
-                                             transcription="Old Olev: call me")  # fmt: skip
+        call = Call.objects.create(
+            pk=8_000_001,
+            line=line,
+            telephony_sid=new_sid("CA"),
+            started_at=now,
+            caller_name="Api Anu",
+            caller_number="+37251239999",
+            agent=agent1,
+            disposition="message_taken",
+            duration_seconds=300,
+            status="completed",
+        )
+        old = Call.objects.create(
+            pk=8_000_002,
+            line=other,
+            telephony_sid=new_sid("CA"),
+            started_at=now - dt.timedelta(days=30),
+            caller_name="Old Olev",
+            status="missed",
+            duration_seconds=5,
+        )
+        voicemail = Voicemail.objects.create(
+            pk=8_000_003,
+            call=old,
+            recording_sid=new_sid("RE"),
+            audio=encrypted_file_save(folder="audio/test", content=AUDIO),
+            audio_bytes=len(AUDIO),
+            duration_seconds=9,
+            transcription="Old Olev: call me",
+        )
         answers = {"allergy": {"label": "Allergies", "category": "user.health", "value": "penicillin"}}
-        message = Message.objects.create(pk=8_000_004, line=line, call=call, caller_name="Api Anu", body="Crown fell",
-                                         urgency="urgent", status="sent", answers=json.dumps(answers))  # fmt: skip
+        message = Message.objects.create(
+            pk=8_000_004,
+            line=line,
+            call=call,
+            caller_name="Api Anu",
+            body="Crown fell",
+            urgency="urgent",
+            status="sent",
+            answers=json.dumps(answers),
+        )
     return {"line": line, "other": other, "call": call, "old": old, "voicemail": voicemail, "message": message}
 
 
@@ -143,8 +171,9 @@ def test_voicemail_list_detail_and_audio(acme, acme_api, acme_data, acme_admin):
 def test_messages_filter_order_and_carry_their_answers(acme_api, acme_data):
     rows = _rows(acme_api.get(f"/api/v1/messages/?urgency=urgent&status=sent&line={acme_data['line'].pk}"))
     row = next(row for row in rows if row["id"] == acme_data["message"].pk)
-    assert row["answers"] == [{"key": "allergy", "label": "Allergies", "category": "user.health",
-                               "value": "penicillin"}]  # fmt: skip
+    assert row["answers"] == [
+        {"key": "allergy", "label": "Allergies", "category": "user.health", "value": "penicillin"}
+    ]
     assert row["call_id"] == acme_data["call"].pk
     assert acme_api.get("/api/v1/messages/?ordering=created_at").status_code == 200
     bad = acme_api.get("/api/v1/messages/?urgency=sometime&ordering=body")
@@ -167,9 +196,12 @@ def test_acknowledging_over_the_api_cancels_the_escalation_timer(acme, acme_api,
 
 
 def test_globex_gets_404_for_every_acme_id_and_the_refusal_is_logged(globex, globex_api, acme_data):
-    for path in (f"/api/v1/calls/{acme_data['call'].pk}/", f"/api/v1/voicemail/{acme_data['voicemail'].pk}/",
-                 f"/api/v1/voicemail/{acme_data['voicemail'].pk}/audio/",
-                 f"/api/v1/messages/{acme_data['message'].pk}/"):  # fmt: skip
+    for path in (
+        f"/api/v1/calls/{acme_data['call'].pk}/",
+        f"/api/v1/voicemail/{acme_data['voicemail'].pk}/",
+        f"/api/v1/voicemail/{acme_data['voicemail'].pk}/audio/",
+        f"/api/v1/messages/{acme_data['message'].pk}/",
+    ):
         assert globex_api.get(path).status_code == 404, path
     assert globex_api.post(f"/api/v1/messages/{acme_data['message'].pk}/acknowledge/").status_code == 404
     with tenant_context(globex):
@@ -178,8 +210,13 @@ def test_globex_gets_404_for_every_acme_id_and_the_refusal_is_logged(globex, glo
 
 
 def test_no_globex_list_contains_an_acme_row(globex_api, acme_data):
-    for path in ("/api/v1/calls/?limit=500", "/api/v1/voicemail/?limit=500", "/api/v1/messages/?limit=500",
-                 "/api/v1/calls/?ordering=-duration_seconds", "/api/v1/messages/?urgency=urgent"):  # fmt: skip
+    for path in (
+        "/api/v1/calls/?limit=500",
+        "/api/v1/voicemail/?limit=500",
+        "/api/v1/messages/?limit=500",
+        "/api/v1/calls/?ordering=-duration_seconds",
+        "/api/v1/messages/?urgency=urgent",
+    ):
         body = globex_api.get(path).content.decode()
         assert "Api Anu" not in body, path
         assert "Old Olev" not in body, path

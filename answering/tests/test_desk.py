@@ -17,14 +17,23 @@ from tenants.models import User
 pytestmark = pytest.mark.django_db
 
 DISCLOSURE = {"kind": "disclosure", "prompt": "This call may be recorded."}
-NAME = {"kind": "ask", "prompt": "Your name?",
-        "questions": [{"key": "name", "label": "Caller's name", "target": "message.caller_name"}]}  # fmt: skip
-NUMBER = {"kind": "ask", "prompt": "Your number?",
-          "questions": [{"key": "number", "label": "Call-back number", "target": "message.caller_number"}]}  # fmt: skip
+NAME = {
+    "kind": "ask",
+    "prompt": "Your name?",
+    "questions": [{"key": "name", "label": "Caller's name", "target": "message.caller_name"}],
+}
+NUMBER = {
+    "kind": "ask",
+    "prompt": "Your number?",
+    "questions": [{"key": "number", "label": "Call-back number", "target": "message.caller_number"}],
+}
 PAIN = {"key": "pain", "label": "Pain", "target": "message.answer", "category": "user.health"}
 HEALTH = {"kind": "ask", "prompt": "Are you in pain?", "questions": [PAIN]}
-BODY = {"kind": "ask", "prompt": "What is it about?",
-        "questions": [{"key": "body", "label": "Message", "target": "message.body"}]}  # fmt: skip
+BODY = {
+    "kind": "ask",
+    "prompt": "What is it about?",
+    "questions": [{"key": "body", "label": "Message", "target": "message.body"}],
+}
 
 
 @pytest.fixture
@@ -103,8 +112,12 @@ def test_malformed_scripts_are_refused_with_the_step_named(acme):
 
 def _incoming(company, number: str) -> Call:
     with tenant_context(company):
-        return Call.objects.create(line=Line.objects.get(phone_number=number), telephony_sid="CAdesk" + "0" * 28,
-                                   started_at=timezone.now(), caller_number="+37251234599")  # fmt: skip
+        return Call.objects.create(
+            line=Line.objects.get(phone_number=number),
+            telephony_sid="CAdesk" + "0" * 28,
+            started_at=timezone.now(),
+            caller_number="+37251234599",
+        )
 
 
 def test_globex_desk_never_shows_or_sends_the_callers_number(admin_for, agent1, globex):
@@ -115,8 +128,10 @@ def test_globex_desk_never_shows_or_sends_the_callers_number(admin_for, agent1, 
     page = client.get(f"/admin/answering/call/{call.pk}/answer/").content.decode()
     assert "+37251234599" not in page
     assert "restricted by DPA" in page
-    saved = client.post(f"/admin/answering/call/{call.pk}/answer/",
-                        {"urgency": "normal", "caller_name": "Jaan", "body": "Please call back"})  # fmt: skip
+    saved = client.post(
+        f"/admin/answering/call/{call.pk}/answer/",
+        {"urgency": "normal", "caller_name": "Jaan", "body": "Please call back"},
+    )
     assert saved.status_code == 302
     with tenant_context(globex):
         message = Message.objects.get(call=call)
@@ -140,8 +155,9 @@ def test_acme_desk_form_holds_only_writable_questions(admin_for, agent1, acme, s
 
 def test_a_quick_disposition_closes_the_call_without_a_message(admin_for, agent1, acme):
     call = _incoming(acme, "+3726001001")
-    response = admin_for(agent1, "acme").post(f"/admin/answering/call/{call.pk}/answer/",
-                                              {"disposition": "wrong_number"})  # fmt: skip
+    response = admin_for(agent1, "acme").post(
+        f"/admin/answering/call/{call.pk}/answer/", {"disposition": "wrong_number"}
+    )
     assert response.status_code == 302
     with tenant_context(acme):
         assert Call.objects.get(pk=call.pk).disposition == "wrong_number"
@@ -179,17 +195,23 @@ def test_a_support_line_asks_nothing_personal_and_hands_off_a_link(initech, admi
 
     with tenant_context(initech):
         line = Line.objects.get(phone_number="+3726003001")
-        support_line_configure(line=line, remote_support_url="https://support.initech.example/join?room=7",
-                               actor=supervisor)  # fmt: skip
+        support_line_configure(
+            line=line, remote_support_url="https://support.initech.example/join?room=7", actor=supervisor
+        )
         call = Call.objects.create(line=line, telephony_sid="CAsupport" + "0" * 25, started_at=timezone.now())
     # initech has no DPA in force, yet the support script works: it asks for no personal category.
     client = admin_for(agent1, "initech")
     page = client.get(f"/admin/answering/call/{call.pk}/answer/").content.decode()
     assert 'name="ticket_reference"' in page
     assert 'name="caller_name"' not in page
-    saved = client.post(f"/admin/answering/call/{call.pk}/answer/", {
-        "urgency": "normal", "ticket_reference": "INC-4711", "technical_details": "VPN drops every 5 minutes",
-    })  # fmt: skip
+    saved = client.post(
+        f"/admin/answering/call/{call.pk}/answer/",
+        {
+            "urgency": "normal",
+            "ticket_reference": "INC-4711",
+            "technical_details": "VPN drops every 5 minutes",
+        },
+    )
     assert saved.status_code == 302
     with tenant_context(initech):
         message = Message.objects.get(call=call)
@@ -220,14 +242,17 @@ def test_delivery_moves_through_delivered_and_read_to_acknowledged(globex, clien
         line = Line.objects.get(phone_number="+3726002001")
         route = DeliveryRoute.objects.create(line=line, channel="sms", address="+37255520001")
         message = Message.objects.create(line=line, body="Call back", status="sent")
-        DeliveryAttempt.objects.create(message=message, route=route, channel="sms", key="k1", status="sent",
-                                       provider_id="SM" + "1" * 32)  # fmt: skip
+        DeliveryAttempt.objects.create(
+            message=message, route=route, channel="sms", key="k1", status="sent", provider_id="SM" + "1" * 32
+        )
     params = {"MessageSid": "SM" + "1" * 32, "MessageStatus": "delivered", "AccountSid": "AC" + "0" * 32}
     url = "http://globex.localhost/telephony/sms-status/"
     response = Client(HTTP_HOST="globex.localhost").post(
-        "/telephony/sms-status/", urllib.parse.urlencode(params), content_type="application/x-www-form-urlencoded",
+        "/telephony/sms-status/",
+        urllib.parse.urlencode(params),
+        content_type="application/x-www-form-urlencoded",
         HTTP_X_TWILIO_SIGNATURE=sign(auth_token=settings.TWILIO_AUTH_TOKEN, url=url, params=params),
-    )  # fmt: skip
+    )
     assert response.status_code == 204
     api = client_for("globex.localhost", globex_admin)
     with tenant_context(globex):

@@ -25,17 +25,29 @@ AUDIO = tone_wav(0.2)
 
 
 def _call(line: Line, **fields) -> Call:
-    values = {"telephony_sid": new_sid("CA"), "started_at": timezone.now() - dt.timedelta(minutes=5),
-              "caller_name": "Kalle Kaalikas", "caller_number": "+37251230000", **fields}  # fmt: skip
+    values = {
+        "telephony_sid": new_sid("CA"),
+        "started_at": timezone.now() - dt.timedelta(minutes=5),
+        "caller_name": "Kalle Kaalikas",
+        "caller_number": "+37251230000",
+        **fields,
+    }
     return Call.objects.create(line=line, **values)
 
 
-def _voicemail(line: Line, *, pk: int | None = None, call_pk: int | None = None,
-               caller: str = "Kalle Kaalikas") -> Voicemail:  # fmt: skip
+def _voicemail(
+    line: Line, *, pk: int | None = None, call_pk: int | None = None, caller: str = "Kalle Kaalikas"
+) -> Voicemail:
     call = _call(line, pk=call_pk, status="missed", caller_name=caller)
-    return Voicemail.objects.create(pk=pk, call=call, recording_sid=new_sid("RE"), audio_bytes=len(AUDIO),
-                                    audio=encrypted_file_save(folder="audio/test", content=AUDIO),
-                                    duration_seconds=7, transcription=f"{caller}: please call me back")  # fmt: skip
+    return Voicemail.objects.create(
+        pk=pk,
+        call=call,
+        recording_sid=new_sid("RE"),
+        audio_bytes=len(AUDIO),
+        audio=encrypted_file_save(folder="audio/test", content=AUDIO),
+        duration_seconds=7,
+        transcription=f"{caller}: please call me back",
+    )
 
 
 def _message(line: Line, *, pk: int | None = None, **fields) -> Message:
@@ -59,8 +71,9 @@ def acme_member(acme):
 # ---- Today -------------------------------------------------------------------------------------
 
 
-def test_today_shows_new_and_urgent_messages_calls_voicemail_appointments_and_lines(acme, acme_line, client_for,
-                                                                                   acme_admin):  # fmt: skip
+def test_today_shows_new_and_urgent_messages_calls_voicemail_appointments_and_lines(
+    acme, acme_line, client_for, acme_admin
+):
     with tenant_context(acme):
         _message(acme_line, urgency="urgent", caller_name="Urgent Ursula")
         _message(acme_line, caller_name="Read Rein", status="read")
@@ -115,14 +128,21 @@ def test_message_list_filters_and_shows_a_bad_filter_next_to_its_field(acme, acm
     assert "Open Olev" not in html
 
 
-def test_message_detail_shows_answers_with_their_categories_and_the_delivery_history(acme, acme_line, client_for,
-                                                                                     acme_admin):  # fmt: skip
+def test_message_detail_shows_answers_with_their_categories_and_the_delivery_history(
+    acme, acme_line, client_for, acme_admin
+):
     answers = {"pain": {"label": "Pain level", "category": "user.health", "value": "7 of 10"}}
     with tenant_context(acme):
         message = _message(acme_line, answers=json.dumps(answers), status="delivered")
         DeliveryAttempt.objects.create(message=message, channel="email", key=f"t-{message.pk}-0", status="sent")
-        DeliveryAttempt.objects.create(message=message, channel="sms", key=f"t-{message.pk}-1", status="failed",
-                                       escalation_level=1, error="unreachable")  # fmt: skip
+        DeliveryAttempt.objects.create(
+            message=message,
+            channel="sms",
+            key=f"t-{message.pk}-1",
+            status="failed",
+            escalation_level=1,
+            error="unreachable",
+        )
     page = client_for("acme.localhost", acme_admin).get(f"/messages/{message.pk}/")
     html = page.content.decode()
     assert "Pain level" in html
@@ -139,11 +159,13 @@ def test_message_detail_shows_answers_with_their_categories_and_the_delivery_his
     assert "answers" in entry.fields
 
 
-def test_acknowledging_an_urgent_message_in_the_portal_cancels_its_escalation(acme, acme_line, client_for,
-                                                                              acme_admin, agent1):  # fmt: skip
+def test_acknowledging_an_urgent_message_in_the_portal_cancels_its_escalation(
+    acme, acme_line, client_for, acme_admin, agent1
+):
     with tenant_context(acme):
-        message = message_take(line=acme_line, actor=agent1, urgency="urgent", caller_name="Mari Tamm",
-                               body="Swollen cheek")  # fmt: skip
+        message = message_take(
+            line=acme_line, actor=agent1, urgency="urgent", caller_name="Mari Tamm", body="Swollen cheek"
+        )
         timer = Timer.objects.get(kind=TIMER_ESCALATE, target_id=str(message.pk))
         assert timer.cancelled_at is None
     client = client_for("acme.localhost", acme_admin)
@@ -232,8 +254,7 @@ def test_call_detail_shows_the_call_its_messages_and_voicemail(acme, acme_line, 
 # ---- Voicemail ---------------------------------------------------------------------------------
 
 
-def test_a_portal_play_streams_the_audio_and_is_in_listen_and_the_access_log(acme, acme_line, client_for,
-                                                                             acme_admin):  # fmt: skip
+def test_a_portal_play_streams_the_audio_and_is_in_listen_and_the_access_log(acme, acme_line, client_for, acme_admin):
     with tenant_context(acme):
         voicemail = _voicemail(acme_line, caller="Played Piret")
     client = client_for("acme.localhost", acme_admin)
@@ -281,16 +302,19 @@ def acme_rows(acme, acme_line):
     """Acme rows with ids no globex row has, so a 404 on globex means "not found", not "another row"."""
     with tenant_context(acme):
         voicemail = _voicemail(acme_line, pk=9_000_001, call_pk=9_000_002, caller="Secret Sirje")
-        message = _message(acme_line, pk=9_000_003, caller_name="Secret Sirje", urgency="urgent",
-                           call_id=9_000_002)  # fmt: skip
+        message = _message(acme_line, pk=9_000_003, caller_name="Secret Sirje", urgency="urgent", call_id=9_000_002)
     return {"message": message.pk, "call": 9_000_002, "voicemail": voicemail.pk}
 
 
-def test_globex_admin_gets_404_for_acme_ids_and_no_acme_row_in_any_list(acme, globex, acme_rows, client_for,
-                                                                        globex_admin):  # fmt: skip
+def test_globex_admin_gets_404_for_acme_ids_and_no_acme_row_in_any_list(
+    acme, globex, acme_rows, client_for, globex_admin
+):
     client = client_for("globex.localhost", globex_admin)
-    for path in (f"/messages/{acme_rows['message']}/", f"/calls/{acme_rows['call']}/",
-                 f"/voicemail/{acme_rows['voicemail']}/audio/"):  # fmt: skip
+    for path in (
+        f"/messages/{acme_rows['message']}/",
+        f"/calls/{acme_rows['call']}/",
+        f"/voicemail/{acme_rows['voicemail']}/audio/",
+    ):
         assert client.get(path).status_code == 404, path
     assert client.post(f"/messages/{acme_rows['message']}/acknowledge/").status_code == 404
     for path in ("/", "/today/panel/", "/messages/", "/calls/", "/voicemail/", "/messages/?urgency=urgent"):
@@ -306,8 +330,14 @@ def test_globex_admin_gets_404_for_acme_ids_and_no_acme_row_in_any_list(acme, gl
 
 def test_acme_pages_are_404_to_globex_admin_on_acmes_host(acme_rows, client_for, globex_admin):
     client = client_for("acme.localhost", globex_admin)
-    for path in ("/", "/messages/", f"/messages/{acme_rows['message']}/", "/calls/", "/voicemail/",
-                 f"/voicemail/{acme_rows['voicemail']}/audio/"):  # fmt: skip
+    for path in (
+        "/",
+        "/messages/",
+        f"/messages/{acme_rows['message']}/",
+        "/calls/",
+        "/voicemail/",
+        f"/voicemail/{acme_rows['voicemail']}/audio/",
+    ):
         response = client.get(path)
         assert response.status_code == 404, path
         assert b"Secret Sirje" not in response.content

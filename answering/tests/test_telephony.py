@@ -36,21 +36,32 @@ def post(path: str, params: dict, *, host: str = HOST, signature: str | None = N
     if signature is None:
         signature = sign(auth_token=settings.TWILIO_AUTH_TOKEN, url=url, params=sign_params or params)
     headers = {"HTTP_X_TWILIO_SIGNATURE": signature} if signature else {}
-    return Client(HTTP_HOST=host).post(path, urllib.parse.urlencode(params),
-                                       content_type="application/x-www-form-urlencoded", **headers)  # fmt: skip
+    return Client(HTTP_HOST=host).post(
+        path, urllib.parse.urlencode(params), content_type="application/x-www-form-urlencoded", **headers
+    )
 
 
 def inbound(call_sid: str | None = None, *, caller: str = "+37251234501", to: str = RECEPTION) -> dict:
-    return {"CallSid": call_sid or new_sid("CA"), "From": caller, "To": to, "CallStatus": "ringing",
-            "Direction": "inbound", "AccountSid": "AC" + "0" * 32}  # fmt: skip
+    return {
+        "CallSid": call_sid or new_sid("CA"),
+        "From": caller,
+        "To": to,
+        "CallStatus": "ringing",
+        "Direction": "inbound",
+        "AccountSid": "AC" + "0" * 32,
+    }
 
 
 @pytest.fixture
 def open_all_day(acme):
     with tenant_context(acme):
         for weekday in range(7):
-            BusinessHours.objects.create(line=Line.objects.get(phone_number=RECEPTION), weekday=weekday,
-                                         opens=dt.time(0), closes=dt.time(23, 59, 59))  # fmt: skip
+            BusinessHours.objects.create(
+                line=Line.objects.get(phone_number=RECEPTION),
+                weekday=weekday,
+                opens=dt.time(0),
+                closes=dt.time(23, 59, 59),
+            )
 
 
 def test_signed_inbound_call_in_hours_is_queued_and_recorded_with_its_caller(acme, open_all_day):
@@ -80,8 +91,9 @@ def test_unsigned_tampered_and_misaddressed_webhooks_are_403_and_store_nothing(a
 
 def test_a_signature_for_another_company_does_not_open_this_one(acme, open_all_day):
     params = inbound()
-    signature = sign(auth_token=settings.TWILIO_AUTH_TOKEN, url="http://globex.localhost/telephony/voice/",
-                     params=params)  # fmt: skip
+    signature = sign(
+        auth_token=settings.TWILIO_AUTH_TOKEN, url="http://globex.localhost/telephony/voice/", params=params
+    )
     assert post("/telephony/voice/", params, signature=signature).status_code == 403
 
 
@@ -122,12 +134,21 @@ def test_after_hours_voicemail_is_fetched_encrypted_stored_and_transcribed_once(
     audio = tone_wav(1.0)
     with RecordingMediaServer(account_sid=settings.TWILIO_ACCOUNT_SID, auth_token=settings.TWILIO_AUTH_TOKEN) as media:
         sid, url = media.add(audio)
-        callback = {**params, "RecordingSid": sid, "RecordingUrl": url, "RecordingStatus": "completed",
-                    "RecordingDuration": "1"}  # fmt: skip
+        callback = {
+            **params,
+            "RecordingSid": sid,
+            "RecordingUrl": url,
+            "RecordingStatus": "completed",
+            "RecordingDuration": "1",
+        }
         assert post("/telephony/recording/", callback).status_code == 204
         assert post("/telephony/recording/", callback).status_code == 204  # replay
-    transcript = {**params, "RecordingSid": sid, "TranscriptionText": "Please call me about my crown",
-                  "TranscriptionStatus": "completed"}  # fmt: skip
+    transcript = {
+        **params,
+        "RecordingSid": sid,
+        "TranscriptionText": "Please call me about my crown",
+        "TranscriptionStatus": "completed",
+    }
     assert post("/telephony/transcription/", transcript).status_code == 204
 
     with tenant_context(acme):
@@ -151,8 +172,10 @@ def test_oversized_audio_is_refused_before_anything_is_stored(acme, settings, me
     post("/telephony/voice/", params)
     with RecordingMediaServer(account_sid=settings.TWILIO_ACCOUNT_SID, auth_token=settings.TWILIO_AUTH_TOKEN) as media:
         sid, url = media.add(tone_wav(1.0))
-        response = post("/telephony/recording/", {**params, "RecordingSid": sid, "RecordingUrl": url,
-                                                  "RecordingStatus": "completed"})  # fmt: skip
+        response = post(
+            "/telephony/recording/",
+            {**params, "RecordingSid": sid, "RecordingUrl": url, "RecordingStatus": "completed"},
+        )
     assert response.status_code == 400
     assert "larger than 1,000 bytes" in response.json()["detail"]
     with tenant_context(acme):
@@ -209,8 +232,11 @@ def _left_voicemail(company_host: str, to: str) -> str:
     post("/telephony/voice/", params, host=company_host)
     with RecordingMediaServer(account_sid=settings.TWILIO_ACCOUNT_SID, auth_token=settings.TWILIO_AUTH_TOKEN) as media:
         sid, url = media.add(tone_wav(0.5))
-        post("/telephony/recording/", {**params, "RecordingSid": sid, "RecordingUrl": url,
-                                       "RecordingStatus": "completed"}, host=company_host)  # fmt: skip
+        post(
+            "/telephony/recording/",
+            {**params, "RecordingSid": sid, "RecordingUrl": url, "RecordingStatus": "completed"},
+            host=company_host,
+        )
     return sid
 
 

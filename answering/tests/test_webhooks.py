@@ -31,8 +31,9 @@ class Receiver:
             def do_POST(self):
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 expected = "v1=" + webhook_signature(SECRET, self.headers["X-Vastaja-Timestamp"], body)
-                receiver.received.append({"valid": self.headers["X-Vastaja-Signature"] == expected,
-                                          "json": json.loads(body)})  # fmt: skip
+                receiver.received.append(
+                    {"valid": self.headers["X-Vastaja-Signature"] == expected, "json": json.loads(body)}
+                )
                 self.send_response(500 if fail else 204)
                 self.end_headers()
 

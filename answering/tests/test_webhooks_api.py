@@ -44,8 +44,11 @@ def test_change_rotate_and_delete(acme, client_for, acme_admin):
     api = client_for("acme.localhost", acme_admin)
     created = _create(api).json()
 
-    changed = api.patch(f"/api/v1/webhooks/{created['id']}/", {"url": "https://crm.example.com/in", "active": False},
-                        content_type="application/json")  # fmt: skip
+    changed = api.patch(
+        f"/api/v1/webhooks/{created['id']}/",
+        {"url": "https://crm.example.com/in", "active": False},
+        content_type="application/json",
+    )
     rotated = api.post(f"/api/v1/webhooks/{created['id']}/rotate-secret/")
 
     assert changed.status_code == 200
@@ -74,9 +77,16 @@ def test_the_change_log_never_holds_the_secret(acme, client_for, acme_admin):
 
 @pytest.mark.parametrize(
     "url",
-    ["ftp://hooks.example.com/", "not a url", "https://user:pw@hooks.example.com/", "https://hooks.example.com/?token=1",
-     "https://hooks.example.com:99999/", "", "https://" + "a" * 500 + ".com/"],
-)  # fmt: skip
+    [
+        "ftp://hooks.example.com/",
+        "not a url",
+        "https://user:pw@hooks.example.com/",
+        "https://hooks.example.com/?token=1",
+        "https://hooks.example.com:99999/",
+        "",
+        "https://" + "a" * 500 + ".com/",
+    ],
+)
 def test_bad_urls_are_a_400_naming_url(acme, client_for, acme_admin, url):
     response = _create(client_for("acme.localhost", acme_admin), url=url)
     assert response.status_code == 400
@@ -87,10 +97,18 @@ def test_bad_urls_are_a_400_naming_url(acme, client_for, acme_admin, url):
 
 @pytest.mark.parametrize(
     "url",
-    ["http://hooks.example.com/", "https://127.0.0.1/", "https://localhost/", "https://10.1.2.3/",
-     "https://192.168.0.10/", "https://169.254.169.254/latest/", "https://[::1]/", "https://[fd00::1]/",
-     "https://0.0.0.0/"],
-)  # fmt: skip
+    [
+        "http://hooks.example.com/",
+        "https://127.0.0.1/",
+        "https://localhost/",
+        "https://10.1.2.3/",
+        "https://192.168.0.10/",
+        "https://169.254.169.254/latest/",
+        "https://[::1]/",
+        "https://[fd00::1]/",
+        "https://0.0.0.0/",
+    ],
+)
 def test_production_refuses_http_and_non_public_addresses(url):
     with pytest.raises(ApplicationError) as refused:
         webhook_url_check(url, production=True)
@@ -138,8 +156,9 @@ def test_members_and_narrow_tokens_are_refused(acme, acme_admin, client_for):
     assert client_for("acme.localhost", member).get("/api/v1/webhooks/").status_code == 403
     assert _create(client_for("acme.localhost", member)).status_code == 403
 
-    _, reader = token_create(company=acme, user=acme_admin, name="r", scopes=["webhooks:read"], expires_in_days=1,
-                             actor=acme_admin)  # fmt: skip
+    _, reader = token_create(
+        company=acme, user=acme_admin, name="r", scopes=["webhooks:read"], expires_in_days=1, actor=acme_admin
+    )
     api = client_for("acme.localhost")
     api.defaults["HTTP_AUTHORIZATION"] = f"Bearer {reader}"
     assert api.get("/api/v1/webhooks/").status_code == 200

@@ -98,8 +98,9 @@ class DsrInputSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=DataSubjectRequest.Kind.choices)
     phone_number = serializers.CharField(required=False, allow_blank=True, default="", max_length=30)
     email = serializers.CharField(required=False, allow_blank=True, default="", max_length=254)
-    corrections = serializers.DictField(child=serializers.CharField(allow_blank=True, max_length=2000), required=False,
-                                        default=dict)  # fmt: skip
+    corrections = serializers.DictField(
+        child=serializers.CharField(allow_blank=True, max_length=2000), required=False, default=dict
+    )
 
 
 class DsrOutputSerializer(serializers.ModelSerializer):
@@ -115,8 +116,18 @@ class DsrDetailOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = DataSubjectRequest
-        fields = ["id", "kind", "status", "raised_at", "due_at", "completed_at", "result", "phone_number", "email",
-                  "has_export"]  # fmt: skip
+        fields = [
+            "id",
+            "kind",
+            "status",
+            "raised_at",
+            "due_at",
+            "completed_at",
+            "result",
+            "phone_number",
+            "email",
+            "has_export",
+        ]
 
     def get_has_export(self, dsr) -> bool:
         return bool(dsr.export_file)
@@ -200,9 +211,22 @@ class LineDayStatsOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = LineDayStats
-        fields = ["id", "day", "line", "line_name", "offered", "answered", "abandoned", "voicemails", "messages",
-                  "answer_p50_seconds", "answer_p90_seconds", "handle_avg_seconds", "within_target_share",
-                  "repeat_caller_share"]  # fmt: skip
+        fields = [
+            "id",
+            "day",
+            "line",
+            "line_name",
+            "offered",
+            "answered",
+            "abandoned",
+            "voicemails",
+            "messages",
+            "answer_p50_seconds",
+            "answer_p90_seconds",
+            "handle_avg_seconds",
+            "within_target_share",
+            "repeat_caller_share",
+        ]
 
 
 class LineDayStatsApi(TenantAPIView):
@@ -224,9 +248,12 @@ class LineDayStatsApi(TenantAPIView):
     )
     def get(self, request):
         data = validated(AnalyticsFilterForm, request).cleaned_data
-        stats = line_day_stats_list(date_from=data["date_from"], date_to=data["date_to"],
-                                    line_id=data["line"].pk if data["line"] else None,
-                                    ordering=data["ordering"] or "day")  # fmt: skip
+        stats = line_day_stats_list(
+            date_from=data["date_from"],
+            date_to=data["date_to"],
+            line_id=data["line"].pk if data["line"] else None,
+            ordering=data["ordering"] or "day",
+        )
         page = self.paginate_queryset(stats)
         return self.get_paginated_response(LineDayStatsOutputSerializer(page, many=True).data)
 

@@ -30,8 +30,9 @@ def audit_evidence_download(request, pk: int):
     pack = EvidencePack.objects.filter(pk=pk).first()
     if pack is None:
         raise Http404
-    content = evidence_pack_read(pack=pack, actor=request.user, channel=AccessLogEntry.Channel.PORTAL,
-                                 path=request.path)  # fmt: skip
+    content = evidence_pack_read(
+        pack=pack, actor=request.user, channel=AccessLogEntry.Channel.PORTAL, path=request.path
+    )
     response = HttpResponse(content, content_type="application/zip")
     stamp = pack.requested_at.strftime("%Y%m%d-%H%M")
     response["Content-Disposition"] = f'attachment; filename="audit-evidence-{request.tenant.schema_name}-{stamp}.zip"'

@@ -43,7 +43,7 @@ def _access_rows(entries):
             "role": _role_label(entry.user),
             "record_type": record_type_label(entry.object_type),
             "fields": field_labels(entry.object_type, entry.fields),
-        }  # fmt: skip
+        }
 
 
 def _role_label(user) -> str:
@@ -59,11 +59,20 @@ def access_log(request):
     form = AccessLogFilterForm(request.GET or None)
     valid = form.is_valid() if form.is_bound else True
     filters = form.filters() if form.is_bound and valid else AccessLogFilter()
-    page = Paginator(access_log_list(filters=filters) if valid else AccessLogEntry.objects.none(),
-                     PAGE_SIZE).get_page(request.GET.get("page"))  # fmt: skip
-    return render(request, "audit/portal/access_log.html", {
-        "form": form, "page": page, "rows": list(_access_rows(page.object_list)), "zone": company_zone().key,
-    }, status=200 if valid else 400)  # fmt: skip
+    page = Paginator(access_log_list(filters=filters) if valid else AccessLogEntry.objects.none(), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request,
+        "audit/portal/access_log.html",
+        {
+            "form": form,
+            "page": page,
+            "rows": list(_access_rows(page.object_list)),
+            "zone": company_zone().key,
+        },
+        status=200 if valid else 400,
+    )
 
 
 @require_GET
@@ -77,8 +86,16 @@ def access_log_csv(request):
     def row(e: AccessLogEntry) -> list:
         who, role = (e.user.username, e.user.provider_role or "company") if e.user else ("", "task")
         refused = "yes" if e.refused else "no"
-        return [e.at.astimezone(zone).isoformat(), who, role, e.channel, e.object_type, " ".join(e.object_ids),
-                " ".join(e.fields), refused]  # fmt: skip
+        return [
+            e.at.astimezone(zone).isoformat(),
+            who,
+            role,
+            e.channel,
+            e.object_type,
+            " ".join(e.object_ids),
+            " ".join(e.fields),
+            refused,
+        ]
 
     entries = access_log_list(filters=form.filters()).iterator(chunk_size=2000)
     return csv_response(
@@ -104,14 +121,22 @@ def data_requests(request):
     if request.method == "POST" and raise_form.is_valid():
         data = raise_form.cleaned_data
         try:
-            dsr = dsr_raise(kind=data["kind"], actor=request.user, phone_number=data["phone_number"],
-                            email=data["email"], corrections=raise_form.corrections() or None)  # fmt: skip
+            dsr = dsr_raise(
+                kind=data["kind"],
+                actor=request.user,
+                phone_number=data["phone_number"],
+                email=data["email"],
+                corrections=raise_form.corrections() or None,
+            )
         except ApplicationError as exc:
             raise_form.add_error(exc.field if exc.field in raise_form.fields else None, exc.message)
         else:
             if dsr.status == DataSubjectRequest.Status.REFUSED:
-                messages.error(request, _("%(request)s was refused: %(reason)s")
-                               % {"request": _request_name(dsr), "reason": dsr.result.get("refused", "")})  # fmt: skip
+                messages.error(
+                    request,
+                    _("%(request)s was refused: %(reason)s")
+                    % {"request": _request_name(dsr), "reason": dsr.result.get("refused", "")},
+                )
             else:
                 messages.success(request, _("%(request)s is done.") % {"request": _request_name(dsr)})
             return redirect("portal-data-request", pk=dsr.pk)
@@ -120,13 +145,19 @@ def data_requests(request):
     chosen = filter_form.cleaned_data if filter_form.is_bound and valid else {}
     requests = DataSubjectRequest.objects.none()
     if valid:
-        requests = dsr_list(kind=chosen.get("kind", ""), status=chosen.get("status", ""),
-                            ordering=chosen.get("ordering") or "-raised_at")  # fmt: skip
+        requests = dsr_list(
+            kind=chosen.get("kind", ""),
+            status=chosen.get("status", ""),
+            ordering=chosen.get("ordering") or "-raised_at",
+        )
     page = Paginator(requests, PAGE_SIZE).get_page(request.GET.get("page"))
     status = 400 if (request.method == "POST" or not valid) else 200
-    return render(request, "audit/portal/data_requests.html",
-                  {"page": page, "filter_form": filter_form, "raise_form": raise_form, "is_admin": admin},
-                  status=status)  # fmt: skip
+    return render(
+        request,
+        "audit/portal/data_requests.html",
+        {"page": page, "filter_form": filter_form, "raise_form": raise_form, "is_admin": admin},
+        status=status,
+    )
 
 
 def _request_name(dsr: DataSubjectRequest) -> str:
@@ -138,14 +169,27 @@ def _request_name(dsr: DataSubjectRequest) -> str:
 def data_request_detail(request, pk: int):
     dsr = get_object_or_404(DataSubjectRequest, pk=pk)
     shown = [name for name in ("phone_number", "email") if getattr(dsr, name)]
-    report_read(user=request.user, channel="portal", model=DataSubjectRequest, object_ids=[dsr.pk], fields=shown,
-                path=request.path)  # fmt: skip
-    return render(request, "audit/portal/data_request_detail.html", {
-        "dsr": dsr, "name": _request_name(dsr), "is_admin": is_client_admin(request),
-        "erased": [(str(ERASED_LABELS.get(k, k)), v) for k, v in (dsr.result.get("erased") or {}).items()],
-        "kept": [str(KEPT_LABELS.get(k, k)) for k in dsr.result.get("kept") or []],
-        "refused": dsr.result.get("refused", ""), "counts": _access_counts(dsr),
-    })  # fmt: skip
+    report_read(
+        user=request.user,
+        channel="portal",
+        model=DataSubjectRequest,
+        object_ids=[dsr.pk],
+        fields=shown,
+        path=request.path,
+    )
+    return render(
+        request,
+        "audit/portal/data_request_detail.html",
+        {
+            "dsr": dsr,
+            "name": _request_name(dsr),
+            "is_admin": is_client_admin(request),
+            "erased": [(str(ERASED_LABELS.get(k, k)), v) for k, v in (dsr.result.get("erased") or {}).items()],
+            "kept": [str(KEPT_LABELS.get(k, k)) for k in dsr.result.get("kept") or []],
+            "refused": dsr.result.get("refused", ""),
+            "counts": _access_counts(dsr),
+        },
+    )
 
 
 # The result is stored as audit.dsr writes it (in English); these are the words the portal shows.
@@ -160,23 +204,30 @@ ERASED_LABELS = {
     "contacts anonymised": gettext_lazy("Contact records anonymised"),
 }
 KEPT_LABELS = {
-    "call stubs (line, times, status) without any personal field, for statistics":
-        gettext_lazy("Call stubs (line, times, status) without any personal field, for statistics"),
-    "consent records' purposes and dates, as proof of what was agreed (GDPR Art. 7(1))":
-        gettext_lazy("Consent records' purposes and dates, as proof of what was agreed (GDPR Art. 7(1))"),
-    "the change and access logs, which hold no personal values":
-        gettext_lazy("The change and access logs, which hold no personal values"),
-    "this request, with the number and address it was made for (encrypted), as proof of the erasure":
-        gettext_lazy("This request, with the number and address it was made for (encrypted), as proof of the "
-                     "erasure"),
-}  # fmt: skip
+    "call stubs (line, times, status) without any personal field, for statistics": gettext_lazy(
+        "Call stubs (line, times, status) without any personal field, for statistics"
+    ),
+    "consent records' purposes and dates, as proof of what was agreed (GDPR Art. 7(1))": gettext_lazy(
+        "Consent records' purposes and dates, as proof of what was agreed (GDPR Art. 7(1))"
+    ),
+    "the change and access logs, which hold no personal values": gettext_lazy(
+        "The change and access logs, which hold no personal values"
+    ),
+    "this request, with the number and address it was made for (encrypted), as proof of the erasure": gettext_lazy(
+        "This request, with the number and address it was made for (encrypted), as proof of the erasure"
+    ),
+}
 
 
 def _access_counts(dsr: DataSubjectRequest) -> list[tuple[str, int]]:
     if dsr.kind == DataSubjectRequest.Kind.RECTIFICATION:
         return [(_("Records corrected"), dsr.result.get("contacts corrected", 0))]
-    labels = {"contacts": _("Contact records"), "calls": _("Calls"), "messages": _("Messages"),
-              "appointments": _("Appointments")}  # fmt: skip
+    labels = {
+        "contacts": _("Contact records"),
+        "calls": _("Calls"),
+        "messages": _("Messages"),
+        "appointments": _("Appointments"),
+    }
     return [(label, dsr.result[key]) for key, label in labels.items() if key in dsr.result]
 
 
@@ -222,47 +273,81 @@ def analytics(request):
     period = _("%(start)s to %(end)s") % {"start": formats.date_format(start), "end": formats.date_format(end)}
     with_data = [d for d in days if d.has_data]
     totals = {
-        "offered": sum(d.offered for d in with_data), "answered": sum(d.answered for d in with_data),
-        "abandoned": sum(d.abandoned for d in with_data), "voicemails": sum(d.voicemails for d in with_data),
+        "offered": sum(d.offered for d in with_data),
+        "answered": sum(d.answered for d in with_data),
+        "abandoned": sum(d.abandoned for d in with_data),
+        "voicemails": sum(d.voicemails for d in with_data),
         "messages": sum(d.messages for d in with_data),
-    }  # fmt: skip
+    }
     answered_weight = sum(d.answered for d in with_data if d.within_target_share is not None)
     totals["within_target_share"] = (
-        sum(d.within_target_share * d.answered for d in with_data if d.within_target_share is not None)
-        / answered_weight) if answered_weight else None  # fmt: skip
+        (
+            sum(d.within_target_share * d.answered for d in with_data if d.within_target_share is not None)
+            / answered_weight
+        )
+        if answered_weight
+        else None
+    )
     totals["abandoned_share"] = totals["abandoned"] / totals["offered"] if totals["offered"] else None
     chart_list = [
         charts.stacked_bars(
-            chart_id="chart-volume", title=_("Calls offered per day"), labels=labels,
+            chart_id="chart-volume",
+            title=_("Calls offered per day"),
+            labels=labels,
             description=_("Stacked bars per day, %(period)s: answered, to voicemail and abandoned calls.")
             % {"period": period},
-            series=[charts.Series(_("Answered"), COLOURS["answered"], [d.answered for d in days]),
-                    charts.Series(_("Voicemail"), COLOURS["voicemail"], [d.voicemails for d in days]),
-                    charts.Series(_("Abandoned"), COLOURS["abandoned"], [d.abandoned for d in days])],
+            series=[
+                charts.Series(_("Answered"), COLOURS["answered"], [d.answered for d in days]),
+                charts.Series(_("Voicemail"), COLOURS["voicemail"], [d.voicemails for d in days]),
+                charts.Series(_("Abandoned"), COLOURS["abandoned"], [d.abandoned for d in days]),
+            ],
         ),
         charts.lines(
-            chart_id="chart-answer-times", title=_("Time to answer"), labels=labels, y_format=_seconds,
+            chart_id="chart-answer-times",
+            title=_("Time to answer"),
+            labels=labels,
+            y_format=_seconds,
             description=_("Seconds to answer per day, %(period)s: the median and the 90th percentile.")
             % {"period": period},
-            series=[charts.Series(_("Median"), COLOURS["answered"], [d.answer_p50_seconds for d in days]),
-                    charts.Series(_("90th percentile"), COLOURS["p90"], [d.answer_p90_seconds for d in days])],
+            series=[
+                charts.Series(_("Median"), COLOURS["answered"], [d.answer_p50_seconds for d in days]),
+                charts.Series(_("90th percentile"), COLOURS["p90"], [d.answer_p90_seconds for d in days]),
+            ],
         ),
         charts.lines(
-            chart_id="chart-target", title=_("Answered within the target time"), labels=labels, top=1.0,
-            y_format=_percent, description=_("Share of answered calls answered within the line's target, per "
-                                             "day, %(period)s.") % {"period": period},
+            chart_id="chart-target",
+            title=_("Answered within the target time"),
+            labels=labels,
+            top=1.0,
+            y_format=_percent,
+            description=_("Share of answered calls answered within the line's target, per day, %(period)s.")
+            % {"period": period},
             series=[charts.Series(_("Within target"), COLOURS["answered"], [d.within_target_share for d in days])],
         ),
         charts.lines(
-            chart_id="chart-abandoned", title=_("Abandoned calls"), labels=labels, top=1.0, y_format=_percent,
+            chart_id="chart-abandoned",
+            title=_("Abandoned calls"),
+            labels=labels,
+            top=1.0,
+            y_format=_percent,
             description=_("Share of offered calls the caller abandoned, per day, %(period)s.") % {"period": period},
             series=[charts.Series(_("Abandoned"), COLOURS["abandoned"], [d.abandoned_share for d in days])],
         ),
-    ]  # fmt: skip
-    return render(request, "audit/portal/analytics.html", {
-        "form": form, "days": days, "charts": chart_list, "totals": totals, "period": period,
-        "has_data": bool(with_data), "line": line,
-    }, status=200 if valid else 400)  # fmt: skip
+    ]
+    return render(
+        request,
+        "audit/portal/analytics.html",
+        {
+            "form": form,
+            "days": days,
+            "charts": chart_list,
+            "totals": totals,
+            "period": period,
+            "has_data": bool(with_data),
+            "line": line,
+        },
+        status=200 if valid else 400,
+    )
 
 
 @require_GET
@@ -272,14 +357,43 @@ def analytics_csv(request):
     if not form.is_valid():
         return HttpResponseBadRequest(form.errors.as_text(), content_type="text/plain; charset=utf-8")
     data = form.cleaned_data
-    stats = line_day_stats_list(date_from=data["date_from"], date_to=data["date_to"],
-                                line_id=data["line"].pk if data["line"] else None)  # fmt: skip
-    rows = ((s.day.isoformat(), s.line.name, s.line.phone_number, s.offered, s.answered, s.abandoned, s.voicemails,
-             s.messages, s.answer_p50_seconds, s.answer_p90_seconds, s.handle_avg_seconds, s.within_target_share,
-             s.repeat_caller_share) for s in stats.iterator(chunk_size=2000))  # fmt: skip
+    stats = line_day_stats_list(
+        date_from=data["date_from"], date_to=data["date_to"], line_id=data["line"].pk if data["line"] else None
+    )
+    rows = (
+        (
+            s.day.isoformat(),
+            s.line.name,
+            s.line.phone_number,
+            s.offered,
+            s.answered,
+            s.abandoned,
+            s.voicemails,
+            s.messages,
+            s.answer_p50_seconds,
+            s.answer_p90_seconds,
+            s.handle_avg_seconds,
+            s.within_target_share,
+            s.repeat_caller_share,
+        )
+        for s in stats.iterator(chunk_size=2000)
+    )
     return csv_response(
-        filename=f"analytics-{request.tenant.schema_name}-{data['date_from']}-{data['date_to']}.csv", rows=rows,
-        header=["day", "line", "line_number", "offered", "answered", "abandoned", "voicemails", "messages",
-                "answer_p50_seconds", "answer_p90_seconds", "handle_avg_seconds", "within_target_share",
-                "repeat_caller_share"],
-    )  # fmt: skip
+        filename=f"analytics-{request.tenant.schema_name}-{data['date_from']}-{data['date_to']}.csv",
+        rows=rows,
+        header=[
+            "day",
+            "line",
+            "line_number",
+            "offered",
+            "answered",
+            "abandoned",
+            "voicemails",
+            "messages",
+            "answer_p50_seconds",
+            "answer_p90_seconds",
+            "handle_avg_seconds",
+            "within_target_share",
+            "repeat_caller_share",
+        ],
+    )

@@ -26,14 +26,21 @@ def a_day_of_calls(acme):
         line = Line.objects.get(phone_number="+3726001002")
         start = dt.datetime.combine(DAY, dt.time(10), tzinfo=TALLINN)
         # (caller, seconds to answer or None, seconds talking)
-        for n, (caller, wait, talk) in enumerate([("+37255590001", 5, 60), ("+37255590001", 30, 120),
-                                                  ("+37255590002", 10, 90), ("+37255590003", None, 0)]):  # fmt: skip
+        for n, (caller, wait, talk) in enumerate(
+            [("+37255590001", 5, 60), ("+37255590001", 30, 120), ("+37255590002", 10, 90), ("+37255590003", None, 0)]
+        ):
             begun = start + dt.timedelta(minutes=10 * n)
             answered = begun + dt.timedelta(seconds=wait) if wait is not None else None
-            Call.objects.create(line=line, telephony_sid=f"CAstat{n}".ljust(34, "0"), started_at=begun,
-                                caller_number=caller, caller_name="Stat Person", answered_at=answered,
-                                ended_at=(answered or begun) + dt.timedelta(seconds=talk),
-                                status="completed" if answered else "missed")  # fmt: skip
+            Call.objects.create(
+                line=line,
+                telephony_sid=f"CAstat{n}".ljust(34, "0"),
+                started_at=begun,
+                caller_number=caller,
+                caller_name="Stat Person",
+                answered_at=answered,
+                ended_at=(answered or begun) + dt.timedelta(seconds=talk),
+                status="completed" if answered else "missed",
+            )
         yield line
 
 

@@ -48,8 +48,12 @@ def test_admin_pages_exports_and_refusals_are_in_the_access_log(acme, admin_for,
     client.get(f"/admin/answering/call/{hidden.pk}/change/")
     with tenant_context(acme):
         entries = list(AccessLogEntry.objects.order_by("pk")[before:])
-    assert [(e.channel, e.refused) for e in entries] == [("admin", False), ("admin", False), ("export", False),
-                                                          ("admin", True)]  # fmt: skip
+    assert [(e.channel, e.refused) for e in entries] == [
+        ("admin", False),
+        ("admin", False),
+        ("export", False),
+        ("admin", True),
+    ]
     listing, form, _, refused = entries
     assert str(granted.pk) in listing.object_ids
     assert str(hidden.pk) not in listing.object_ids

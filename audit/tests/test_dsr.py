@@ -24,21 +24,30 @@ pytestmark = pytest.mark.django_db
 def two_callers(acme):
     with tenant_context(acme):
         line = Line.objects.get(phone_number="+3726001001")
-        mine = contact_create(name="Subject Person", phone_number="+37255581111", email="subject@example.ee",
-                              actor=None)  # fmt: skip
+        mine = contact_create(
+            name="Subject Person", phone_number="+37255581111", email="subject@example.ee", actor=None
+        )
         other = contact_create(name="Bystander Person", phone_number="+37255582222", actor=None)
         for contact, sid in ((mine, "CAdsr1"), (other, "CAdsr2")):
-            call = Call.objects.create(line=line, telephony_sid=sid + "0" * 28, started_at=timezone.now(),
-                                       caller_number=contact.phone_number, caller_name=contact.name,
-                                       contact=contact)  # fmt: skip
+            call = Call.objects.create(
+                line=line,
+                telephony_sid=sid + "0" * 28,
+                started_at=timezone.now(),
+                caller_number=contact.phone_number,
+                caller_name=contact.name,
+                contact=contact,
+            )
             Message.objects.create(line=line, call=call, contact=contact, body=f"Message of {contact.name}")
         yield mine, other
 
 
 def test_an_access_request_returns_everything_theirs_and_nothing_else(client_for, acme_admin, two_callers):
     client = client_for("acme.localhost", acme_admin)
-    created = client.post("/api/v1/data-subject-requests/", {"kind": "access", "phone_number": "+372 5558 1111"},
-                          content_type="application/json")  # fmt: skip
+    created = client.post(
+        "/api/v1/data-subject-requests/",
+        {"kind": "access", "phone_number": "+372 5558 1111"},
+        content_type="application/json",
+    )
     assert created.status_code == 201, created.content
     body = created.json()
     assert body["status"] == "done"
@@ -56,9 +65,10 @@ def test_an_access_request_returns_everything_theirs_and_nothing_else(client_for
 def test_an_erasure_leaves_no_trace_beyond_what_it_says_it_keeps(acme, client_for, acme_admin, two_callers):
     mine, other = two_callers
     response = client_for("acme.localhost", acme_admin).post(
-        "/api/v1/data-subject-requests/", {"kind": "erasure", "email": "subject@example.ee"},
+        "/api/v1/data-subject-requests/",
+        {"kind": "erasure", "email": "subject@example.ee"},
         content_type="application/json",
-    )  # fmt: skip
+    )
     result = response.json()["result"]
     assert response.json()["status"] == "done"
     assert result["erased"]["contacts anonymised"] == 1
@@ -79,12 +89,17 @@ def test_an_erasure_under_legal_hold_is_refused_with_the_reason(acme, client_for
     mine, _ = two_callers
     with tenant_context(acme):
         dpo = User.objects.get(username="dpo")
-        LegalHold.objects.create(contact=mine, reason="Pending malpractice claim", created_by=dpo,
-                                 expires_at=timezone.now() + dt.timedelta(days=90))  # fmt: skip
+        LegalHold.objects.create(
+            contact=mine,
+            reason="Pending malpractice claim",
+            created_by=dpo,
+            expires_at=timezone.now() + dt.timedelta(days=90),
+        )
     response = client_for("acme.localhost", acme_admin).post(
-        "/api/v1/data-subject-requests/", {"kind": "erasure", "phone_number": "+37255581111"},
+        "/api/v1/data-subject-requests/",
+        {"kind": "erasure", "phone_number": "+37255581111"},
         content_type="application/json",
-    )  # fmt: skip
+    )
     assert response.json()["status"] == "refused"
     assert "Pending malpractice claim" in response.json()["result"]["refused"]
     with tenant_context(acme):
@@ -93,8 +108,9 @@ def test_an_erasure_under_legal_hold_is_refused_with_the_reason(acme, client_for
 
 def test_requests_are_for_client_admins_and_need_an_identifier(client_for, acme, globex_admin, acme_admin):
     assert client_for("acme.localhost", globex_admin).get("/api/v1/data-subject-requests/").status_code == 404
-    bad = client_for("acme.localhost", acme_admin).post("/api/v1/data-subject-requests/", {"kind": "access"},
-                                                         content_type="application/json")  # fmt: skip
+    bad = client_for("acme.localhost", acme_admin).post(
+        "/api/v1/data-subject-requests/", {"kind": "access"}, content_type="application/json"
+    )
     assert bad.status_code == 400
     assert bad.json()["field"] == "phone_number"
 
@@ -102,15 +118,21 @@ def test_requests_are_for_client_admins_and_need_an_identifier(client_for, acme,
 def test_a_rectification_corrects_every_record_of_the_person(acme, client_for, acme_admin, two_callers):
     mine, other = two_callers
     client = client_for("acme.localhost", acme_admin)
-    correction = {"kind": "rectification", "phone_number": "+37255581111",
-                  "corrections": {"name": "Subject Person-Corrected"}}  # fmt: skip
+    correction = {
+        "kind": "rectification",
+        "phone_number": "+37255581111",
+        "corrections": {"name": "Subject Person-Corrected"},
+    }
     response = client.post("/api/v1/data-subject-requests/", correction, content_type="application/json")
     assert response.json()["status"] == "done"
     with tenant_context(acme):
         assert Contact.objects.get(pk=mine.pk).name == "Subject Person-Corrected"
         assert Contact.objects.get(pk=other.pk).name == "Bystander Person"
-    refused = client.post("/api/v1/data-subject-requests/", {"kind": "rectification", "phone_number": "+37255581111",
-                          "corrections": {"health_notes": "x"}}, content_type="application/json")  # fmt: skip
+    refused = client.post(
+        "/api/v1/data-subject-requests/",
+        {"kind": "rectification", "phone_number": "+37255581111", "corrections": {"health_notes": "x"}},
+        content_type="application/json",
+    )
     assert refused.status_code == 400
     assert refused.json()["field"] == "corrections"
 
@@ -120,8 +142,7 @@ def test_the_dpo_raises_a_request_in_the_admin_without_seeing_content(acme, admi
     client = admin_for(dpo, "acme")
     page = client.get("/admin/audit/datasubjectrequest/raise/")
     assert page.status_code == 200
-    raised = client.post("/admin/audit/datasubjectrequest/raise/",
-                         {"kind": "access", "phone_number": "+37255581111"})  # fmt: skip
+    raised = client.post("/admin/audit/datasubjectrequest/raise/", {"kind": "access", "phone_number": "+37255581111"})
     assert raised.status_code == 302
     listing = client.get("/admin/audit/datasubjectrequest/").content.decode()
     assert "Done" in listing
@@ -137,22 +158,32 @@ def test_client_admins_read_the_access_log_in_the_portal(acme, admin_for, client
     assert client_for("acme.localhost", globex_admin).get("/access-log/").status_code == 404
 
 
-def test_an_erasure_deletes_the_persons_earlier_access_export(acme, client_for, acme_admin, two_callers,
-                                                               django_capture_on_commit_callbacks):  # fmt: skip
+def test_an_erasure_deletes_the_persons_earlier_access_export(
+    acme, client_for, acme_admin, two_callers, django_capture_on_commit_callbacks
+):
     from audit.models import DataSubjectRequest
     from tenants.files import encrypted_file_read
 
     client = client_for("acme.localhost", acme_admin)
-    access = client.post("/api/v1/data-subject-requests/", {"kind": "access", "phone_number": "+37255581111"},
-                         content_type="application/json").json()  # fmt: skip
-    bystander = client.post("/api/v1/data-subject-requests/", {"kind": "access", "phone_number": "+37255582222"},
-                            content_type="application/json").json()  # fmt: skip
+    access = client.post(
+        "/api/v1/data-subject-requests/",
+        {"kind": "access", "phone_number": "+37255581111"},
+        content_type="application/json",
+    ).json()
+    bystander = client.post(
+        "/api/v1/data-subject-requests/",
+        {"kind": "access", "phone_number": "+37255582222"},
+        content_type="application/json",
+    ).json()
     with tenant_context(acme):
         export = DataSubjectRequest.objects.get(pk=access["id"]).export_file
     assert export
     with django_capture_on_commit_callbacks(execute=True):
-        erased = client.post("/api/v1/data-subject-requests/", {"kind": "erasure", "email": "subject@example.ee"},
-                             content_type="application/json")  # fmt: skip
+        erased = client.post(
+            "/api/v1/data-subject-requests/",
+            {"kind": "erasure", "email": "subject@example.ee"},
+            content_type="application/json",
+        )
     assert erased.status_code == 201, erased.content
     assert erased.json()["result"]["erased"]["earlier access exports deleted"] == 1
     with tenant_context(acme):

@@ -50,25 +50,40 @@ def _seeded_values(company) -> set[str]:
 @pytest.fixture
 def shared_incident(acme, globex):
     dpo = User.objects.get(username="dpo")
-    incident = Incident.objects.create(title="Mis-sent voicemail e-mails", description="A routing rule sent e-mails "
-                                       "to the wrong mailbox.", detected_at=timezone.now(), recorded_by=dpo,
-                                       categories=["user.voice"])  # fmt: skip
+    incident = Incident.objects.create(
+        title="Mis-sent voicemail e-mails",
+        description="A routing rule sent e-mails to the wrong mailbox.",
+        detected_at=timezone.now(),
+        recorded_by=dpo,
+        categories=["user.voice"],
+    )
     for company in (acme, globex):
-        IncidentCompany.objects.create(incident=incident, company=company, notification_hours=24,
-                                       deadline=timezone.now() + dt.timedelta(hours=24))  # fmt: skip
+        IncidentCompany.objects.create(
+            incident=incident, company=company, notification_hours=24, deadline=timezone.now() + dt.timedelta(hours=24)
+        )
     return incident
 
 
-def test_acmes_pack_holds_its_records_and_nothing_about_globex(client_for, acme, globex, acme_admin,
-                                                                  shared_incident):  # fmt: skip
+def test_acmes_pack_holds_its_records_and_nothing_about_globex(client_for, acme, globex, acme_admin, shared_incident):
     with tenant_context(globex):
-        contact_create(name="Gregor Globexian", phone_number="+37255590001", email="gregor@globex-client.ee",
-                       actor=None)  # fmt: skip
+        contact_create(
+            name="Gregor Globexian", phone_number="+37255590001", email="gregor@globex-client.ee", actor=None
+        )
     with tenant_context(acme):
         _pack, files = _produce(client_for, acme_admin)
-    assert {"index.html", "manifest.json", "agreement.json", "agreement_history.csv", "sub_processors.csv",
-            "staff.csv", "access_log_summary.csv", "retention_runs.csv", "data_subject_requests.csv",
-            "incidents.json", "security_measures.json"} <= set(files)  # fmt: skip
+    assert {
+        "index.html",
+        "manifest.json",
+        "agreement.json",
+        "agreement_history.csv",
+        "sub_processors.csv",
+        "staff.csv",
+        "access_log_summary.csv",
+        "retention_runs.csv",
+        "data_subject_requests.csv",
+        "incidents.json",
+        "security_measures.json",
+    } <= set(files)
 
     # It is generated from acme's records.
     agreement = json.loads(files["agreement.json"])
@@ -100,8 +115,11 @@ def test_acmes_pack_holds_its_records_and_nothing_about_globex(client_for, acme,
 def test_producing_and_downloading_a_pack_are_logged(client_for, acme, acme_admin):
     with tenant_context(acme):
         pack, _files = _produce(client_for, acme_admin)
-        created = LogEntry.objects.get(content_type=ContentType.objects.get_for_model(EvidencePack),
-                                       object_pk=str(pack.pk), action=LogEntry.Action.CREATE)  # fmt: skip
+        created = LogEntry.objects.get(
+            content_type=ContentType.objects.get_for_model(EvidencePack),
+            object_pk=str(pack.pk),
+            action=LogEntry.Action.CREATE,
+        )
         assert created.actor == acme_admin
         download = AccessLogEntry.objects.get(object_type="audit.EvidencePack")
         assert (download.user, download.channel, download.object_ids) == (acme_admin, "portal", [str(pack.pk)])

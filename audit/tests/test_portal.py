@@ -502,9 +502,13 @@ def test_members_see_the_statistics_and_globex_sees_none_of_acmes(acme, client_f
 
 @pytest.mark.parametrize(
     ("url", "estonian"),
-    [("/access-log/", "Juurdepääsulogi"), ("/data-requests/", "Esita taotlus"), ("/analytics/", "Vali periood"),
-     ("/team/", "Kutsu kedagi")],
-)  # fmt: skip
+    [
+        ("/access-log/", "Juurdepääsulogi"),
+        ("/data-requests/", "Esita taotlus"),
+        ("/analytics/", "Vali periood"),
+        ("/team/", "Kutsu kedagi"),
+    ],
+)
 def test_the_pages_speak_estonian(client_for, acme_admin, url, estonian):
     from django.conf import settings
 

@@ -27,14 +27,25 @@ def seeded(acme):
         kept = Contact.objects.create(name="Held Person", phone_number="+37255571111")
         gone = Contact.objects.create(name="Purged Person", phone_number="+37255572222")
         for contact, sid in ((kept, "CAkeep"), (gone, "CAgone")):
-            call = Call.objects.create(line=line, telephony_sid=sid + "0" * 28, started_at=timezone.now(),
-                                       caller_number=contact.phone_number, caller_name=contact.name,
-                                       notes=f"Notes of {contact.name}", contact=contact)  # fmt: skip
-            Message.objects.create(line=line, call=call, contact=contact, body=f"Body of {contact.name}",
-                                   caller_name=contact.name)  # fmt: skip
+            call = Call.objects.create(
+                line=line,
+                telephony_sid=sid + "0" * 28,
+                started_at=timezone.now(),
+                caller_number=contact.phone_number,
+                caller_name=contact.name,
+                notes=f"Notes of {contact.name}",
+                contact=contact,
+            )
+            Message.objects.create(
+                line=line, call=call, contact=contact, body=f"Body of {contact.name}", caller_name=contact.name
+            )
         dpo = User.objects.get(username="dpo")
-        LegalHold.objects.create(contact=kept, reason="Court order 2-26-1234", created_by=dpo,
-                                 expires_at=timezone.now() + dt.timedelta(days=800))  # fmt: skip
+        LegalHold.objects.create(
+            contact=kept,
+            reason="Court order 2-26-1234",
+            created_by=dpo,
+            expires_at=timezone.now() + dt.timedelta(days=800),
+        )
         yield kept, gone
 
 

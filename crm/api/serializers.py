@@ -5,10 +5,12 @@ from crm.models import ConsentRecord, Contact, LawfulBasis
 
 class ContactQuerySerializer(serializers.Serializer):
     q = serializers.CharField(
-        required=False, allow_blank=True, max_length=200,
+        required=False,
+        allow_blank=True,
+        max_length=200,
         help_text="Exact match through the blind indexes: a phone number (any spelling), an e-mail address, "
         "or a whole name (case and spacing do not matter; a part of a name matches nothing).",
-    )  # fmt: skip
+    )
     ordering = serializers.ChoiceField(choices=["created_at", "-created_at"], required=False, default="-created_at")
 
 
@@ -25,8 +27,20 @@ class ContactInputSerializer(serializers.Serializer):
 class ContactOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = Contact
-        fields = ["id", "name", "phone_number", "email", "address", "notes", "health_notes", "lawful_basis",
-                  "restricted", "created_at", "anonymised_at", "merged_into"]  # fmt: skip
+        fields = [
+            "id",
+            "name",
+            "phone_number",
+            "email",
+            "address",
+            "notes",
+            "health_notes",
+            "lawful_basis",
+            "restricted",
+            "created_at",
+            "anonymised_at",
+            "merged_into",
+        ]
 
 
 class ConsentOutputSerializer(serializers.ModelSerializer):

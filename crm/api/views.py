@@ -29,8 +29,9 @@ class ContactListApi(TenantAPIView):
     api_scope = "contacts"
     serializer_class = ContactOutputSerializer
 
-    @extend_schema(operation_id="contacts_list", parameters=[ContactQuerySerializer],
-                   responses=ContactOutputSerializer(many=True))  # fmt: skip
+    @extend_schema(
+        operation_id="contacts_list", parameters=[ContactQuerySerializer], responses=ContactOutputSerializer(many=True)
+    )
     def get(self, request):
         query = ContactQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
@@ -39,8 +40,9 @@ class ContactListApi(TenantAPIView):
         page = self.paginate_queryset(contacts.order_by(ordering, ordering.replace("created_at", "pk")))
         return self.get_paginated_response(ContactOutputSerializer(page, many=True).data)
 
-    @extend_schema(operation_id="contacts_create", request=ContactInputSerializer,
-                   responses={201: ContactOutputSerializer})  # fmt: skip
+    @extend_schema(
+        operation_id="contacts_create", request=ContactInputSerializer, responses={201: ContactOutputSerializer}
+    )
     def post(self, request):
         self.require_client_admin(request)
         data = ContactInputSerializer(data=request.data)
@@ -65,8 +67,9 @@ class ContactDetailApi(TenantAPIView):
     def get(self, request, pk: int):
         return Response(ContactOutputSerializer(self.get_object()).data)
 
-    @extend_schema(operation_id="contacts_update", request=ContactInputSerializer(partial=True),
-                   responses=ContactOutputSerializer)  # fmt: skip
+    @extend_schema(
+        operation_id="contacts_update", request=ContactInputSerializer(partial=True), responses=ContactOutputSerializer
+    )
     def patch(self, request, pk: int):
         self.require_client_admin(request)
         contact = self.get_object()

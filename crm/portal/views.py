@@ -36,10 +36,20 @@ def contacts_list(request):
             form.add_error("q", exc.message)
             contacts = Contact.objects.none()
     page = Paginator(contacts.defer("address", "notes", "health_notes"), PAGE_SIZE).get_page(request.GET.get("page"))
-    report_read(user=request.user, channel="portal", model=Contact, object_ids=[c.pk for c in page],
-                fields=["name", "phone_number", "email"], path=request.path)  # fmt: skip
-    context = {"form": form, "page": page, "query": form.cleaned_data.get("q", "") if form.is_valid() else "",
-               "can_edit": is_client_admin(request)}  # fmt: skip
+    report_read(
+        user=request.user,
+        channel="portal",
+        model=Contact,
+        object_ids=[c.pk for c in page],
+        fields=["name", "phone_number", "email"],
+        path=request.path,
+    )
+    context = {
+        "form": form,
+        "page": page,
+        "query": form.cleaned_data.get("q", "") if form.is_valid() else "",
+        "can_edit": is_client_admin(request),
+    }
     partial = request.headers.get("HX-Request") and not request.headers.get("HX-History-Restore-Request")
     template = "crm/portal/contacts_results.html" if partial else "crm/portal/contacts.html"
     return render(request, template, context)
@@ -50,10 +60,19 @@ def contacts_list(request):
 def contact_detail(request, pk: int):
     contact = _contact_or_404(request, pk)
     consents = list(consent_history(contact=contact))
-    report_read(user=request.user, channel="portal", model=Contact, object_ids=[contact.pk],
-                fields=personal_fields(Contact), path=request.path)  # fmt: skip
-    return render(request, "crm/portal/contact_detail.html",
-                  {"contact": contact, "consents": consents, "can_edit": is_client_admin(request)})  # fmt: skip
+    report_read(
+        user=request.user,
+        channel="portal",
+        model=Contact,
+        object_ids=[contact.pk],
+        fields=personal_fields(Contact),
+        path=request.path,
+    )
+    return render(
+        request,
+        "crm/portal/contact_detail.html",
+        {"contact": contact, "consents": consents, "can_edit": is_client_admin(request)},
+    )
 
 
 @client_admin_page

@@ -19,10 +19,21 @@ pytestmark = pytest.mark.django_db
 def acme_only(acme):
     """A contact that exists in acme only (its id does not exist in globex either)."""
     with tenant_context(acme):
-        contact = contact_create(name="Ülle Õunapuu", phone_number="+37255577001", email="ulle@acme-only.example",
-                                 notes="Allergic to latex", actor=None)  # fmt: skip
-        consent_record(contact=contact, purpose="sms_reminders", granted=True, method="call", actor=None,
-                       evidence="Said yes on the call")  # fmt: skip
+        contact = contact_create(
+            name="Ülle Õunapuu",
+            phone_number="+37255577001",
+            email="ulle@acme-only.example",
+            notes="Allergic to latex",
+            actor=None,
+        )
+        consent_record(
+            contact=contact,
+            purpose="sms_reminders",
+            granted=True,
+            method="call",
+            actor=None,
+            evidence="Said yes on the call",
+        )
         consent_record(contact=contact, purpose="sms_reminders", granted=False, method="portal", actor=None)
     return contact
 
@@ -91,8 +102,15 @@ def test_portal_lists_searches_and_shows_consent_history(client_for, acme_admin,
 
 def test_portal_edit_saves_and_shows_errors_inline(client_for, acme, acme_admin, acme_only):
     client = client_for("acme.localhost", acme_admin)
-    form = {"name": "Ülle Õunapuu-Kask", "phone_number": "5550", "email": "", "address": "", "notes": "",
-            "health_notes": "", "lawful_basis": "contract"}  # fmt: skip
+    form = {
+        "name": "Ülle Õunapuu-Kask",
+        "phone_number": "5550",
+        "email": "",
+        "address": "",
+        "notes": "",
+        "health_notes": "",
+        "lawful_basis": "contract",
+    }
     refused = client.post(f"/contacts/{acme_only.pk}/edit/", form)
     assert refused.status_code == 200
     assert "is not a phone number" in refused.content.decode()
@@ -110,8 +128,10 @@ def test_portal_edit_saves_and_shows_errors_inline(client_for, acme, acme_admin,
 
 def test_portal_create_contact(client_for, acme, acme_admin):
     client = client_for("acme.localhost", acme_admin)
-    response = client.post("/contacts/new/", {"name": "Uus Inimene", "phone_number": "+37255577123",
-                                              "lawful_basis": "consent", "health_notes": "none"})  # fmt: skip
+    response = client.post(
+        "/contacts/new/",
+        {"name": "Uus Inimene", "phone_number": "+37255577123", "lawful_basis": "consent", "health_notes": "none"},
+    )
     assert response.status_code == 302
     with tenant_context(acme):
         contact = contact_search(query="uus inimene").get()
@@ -143,8 +163,9 @@ def test_api_search_create_update_and_consents(client_for, acme, acme_admin, acm
     assert created.status_code == 201
     assert created.json()["phone_number"] == "+37255577999"
 
-    patched = client.patch(f"/api/v1/contacts/{acme_only.pk}/", {"email": "new@acme-only.example"},
-                           content_type="application/json")  # fmt: skip
+    patched = client.patch(
+        f"/api/v1/contacts/{acme_only.pk}/", {"email": "new@acme-only.example"}, content_type="application/json"
+    )
     assert patched.status_code == 200
     assert patched.json()["email"] == "new@acme-only.example"
 
@@ -179,11 +200,17 @@ def test_globex_sees_nothing_of_acme(client_for, globex, globex_admin, acme_only
     with tenant_context(globex):
         assert not Contact.objects.filter(pk=acme_only.pk).exists()
     client = client_for("globex.localhost", globex_admin)
-    for path in [f"/contacts/{acme_only.pk}/", f"/contacts/{acme_only.pk}/edit/", f"/api/v1/contacts/{acme_only.pk}/",
-                 f"/api/v1/contacts/{acme_only.pk}/consents/"]:  # fmt: skip
+    for path in [
+        f"/contacts/{acme_only.pk}/",
+        f"/contacts/{acme_only.pk}/edit/",
+        f"/api/v1/contacts/{acme_only.pk}/",
+        f"/api/v1/contacts/{acme_only.pk}/consents/",
+    ]:
         assert client.get(path).status_code == 404, path
-    assert client.patch(f"/api/v1/contacts/{acme_only.pk}/", {"name": "x"},
-                        content_type="application/json").status_code == 404  # fmt: skip
+    assert (
+        client.patch(f"/api/v1/contacts/{acme_only.pk}/", {"name": "x"}, content_type="application/json").status_code
+        == 404
+    )
     for query in ["", "Ülle Õunapuu", "+37255577001", "ulle@acme-only.example"]:
         page = client.get("/contacts/", {"q": query}, HTTP_HX_REQUEST="true").content.decode()
         assert "Õunapuu" not in page

@@ -63,10 +63,17 @@ def test_the_lookup_is_an_index_scan_not_a_decrypting_scan(in_acme):
 
 
 def test_raw_sql_shows_no_plaintext_personal_values(in_acme):
-    contact = contact_create(name="Plain Text Probe", phone_number="+37255504444", email="probe@example.ee",
-                             address="Probe street 1", notes="Probe note", actor=None)  # fmt: skip
-    consent_record(contact=contact, purpose="call_recording", granted=True, method="call", actor=None,
-                   evidence="Probe evidence")  # fmt: skip
+    contact = contact_create(
+        name="Plain Text Probe",
+        phone_number="+37255504444",
+        email="probe@example.ee",
+        address="Probe street 1",
+        notes="Probe note",
+        actor=None,
+    )
+    consent_record(
+        contact=contact, purpose="call_recording", granted=True, method="call", actor=None, evidence="Probe evidence"
+    )
     with connection.cursor() as cursor:
         cursor.execute("SELECT row_to_json(c)::text FROM crm_contact c")
         contacts = " ".join(row[0] for row in cursor.fetchall())
@@ -98,8 +105,9 @@ def test_merging_moves_everything_and_keeps_the_trail(in_acme):
     consent_record(contact=duplicate, purpose="call_recording", granted=True, method="call", actor=None)
     from django.utils import timezone
 
-    call = Call.objects.create(line=Line.objects.first(), telephony_sid="CAmerge" + "0" * 27,
-                               started_at=timezone.now(), contact=duplicate)  # fmt: skip
+    call = Call.objects.create(
+        line=Line.objects.first(), telephony_sid="CAmerge" + "0" * 27, started_at=timezone.now(), contact=duplicate
+    )
 
     contact_merge(keep=keep, duplicate=duplicate, actor=None)
 

@@ -70,8 +70,11 @@ def test_password_reset_by_email_on_the_companys_own_host(acme_admin):
 
 def test_no_link_goes_to_other_companies_users_or_provider_staff():
     User.objects.filter(username="agent1").update(email="agent1@provider.example")
-    for host, email in (("globex.localhost", "admin@acme.example"), ("acme.localhost", "agent1@provider.example"),
-                        ("acme.localhost", "nobody@example.com")):  # fmt: skip
+    for host, email in (
+        ("globex.localhost", "admin@acme.example"),
+        ("acme.localhost", "agent1@provider.example"),
+        ("acme.localhost", "nobody@example.com"),
+    ):
         response = Client(HTTP_HOST=host).post("/accounts/password-reset/", {"email": email})
         assert response.status_code == 302  # the same page whoever asked: it tells nothing
     assert mail.outbox == []

@@ -54,16 +54,36 @@ class AppointmentOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Appointment
-        fields = ["id", "service", "service_name", "resource", "resource_label", "contact", "contact_name",
-                  "starts_at", "ends_at", "status", "hold_expires_at", "notes", "cancelled_reason",
-                  "created_at"]  # fmt: skip
+        fields = [
+            "id",
+            "service",
+            "service_name",
+            "resource",
+            "resource_label",
+            "contact",
+            "contact_name",
+            "starts_at",
+            "ends_at",
+            "status",
+            "hold_expires_at",
+            "notes",
+            "cancelled_reason",
+            "created_at",
+        ]
 
 
 class ServiceOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = Service
-        fields = ["id", "name", "duration_minutes", "buffer_before_minutes", "buffer_after_minutes", "active",
-                  "resources"]  # fmt: skip
+        fields = [
+            "id",
+            "name",
+            "duration_minutes",
+            "buffer_before_minutes",
+            "buffer_after_minutes",
+            "active",
+            "resources",
+        ]
 
 
 class ResourceOutputSerializer(serializers.ModelSerializer):

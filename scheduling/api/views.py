@@ -29,21 +29,29 @@ class AppointmentListApi(TenantAPIView):
     api_scope = "appointments"
     serializer_class = AppointmentOutputSerializer
 
-    @extend_schema(operation_id="appointments_list", parameters=[AppointmentQuerySerializer],
-                   responses=AppointmentOutputSerializer(many=True))  # fmt: skip
+    @extend_schema(
+        operation_id="appointments_list",
+        parameters=[AppointmentQuerySerializer],
+        responses=AppointmentOutputSerializer(many=True),
+    )
     def get(self, request):
         query = AppointmentQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         params = query.validated_data
         appointments = appointment_list(
-            start=params.get("starts_after"), end=params.get("starts_before"), resource=params.get("resource"),
+            start=params.get("starts_after"),
+            end=params.get("starts_before"),
+            resource=params.get("resource"),
             statuses=(params["status"],) if "status" in params else None,
-        ).order_by(params["ordering"], "pk")  # fmt: skip
+        ).order_by(params["ordering"], "pk")
         page = self.paginate_queryset(appointments)
         return self.get_paginated_response(AppointmentOutputSerializer(page, many=True).data)
 
-    @extend_schema(operation_id="appointments_create", request=AppointmentCreateSerializer,
-                   responses={201: AppointmentOutputSerializer})  # fmt: skip
+    @extend_schema(
+        operation_id="appointments_create",
+        request=AppointmentCreateSerializer,
+        responses={201: AppointmentOutputSerializer},
+    )
     def post(self, request):
         self.require_client_admin(request)
         data = AppointmentCreateSerializer(data=request.data)
@@ -72,8 +80,9 @@ class AppointmentCancelApi(TenantAPIView):
     api_scope = "appointments"
     serializer_class = AppointmentOutputSerializer
 
-    @extend_schema(operation_id="appointments_cancel", request=AppointmentCancelSerializer,
-                   responses=AppointmentOutputSerializer)  # fmt: skip
+    @extend_schema(
+        operation_id="appointments_cancel", request=AppointmentCancelSerializer, responses=AppointmentOutputSerializer
+    )
     def post(self, request, pk: int):
         self.require_client_admin(request)
         appointment = self.get_object()
@@ -90,8 +99,11 @@ class AppointmentRescheduleApi(TenantAPIView):
     api_scope = "appointments"
     serializer_class = AppointmentOutputSerializer
 
-    @extend_schema(operation_id="appointments_reschedule", request=AppointmentRescheduleSerializer,
-                   responses=AppointmentOutputSerializer)  # fmt: skip
+    @extend_schema(
+        operation_id="appointments_reschedule",
+        request=AppointmentRescheduleSerializer,
+        responses=AppointmentOutputSerializer,
+    )
     def post(self, request, pk: int):
         self.require_client_admin(request)
         appointment = self.get_object()
@@ -141,8 +153,9 @@ class SlotListApi(TenantAPIView):
     serializer_class = SlotOutputSerializer
     pagination_class = None
 
-    @extend_schema(operation_id="slots_list", parameters=[SlotQuerySerializer],
-                   responses=SlotOutputSerializer(many=True))  # fmt: skip
+    @extend_schema(
+        operation_id="slots_list", parameters=[SlotQuerySerializer], responses=SlotOutputSerializer(many=True)
+    )
     def get(self, request):
         query = SlotQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)

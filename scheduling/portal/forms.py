@@ -28,11 +28,14 @@ class _SlotFields(forms.Form):
 class BookingForm(_SlotFields):
     service = forms.ModelChoiceField(label=_("Service"), queryset=Service.objects.none())
     resource = forms.ModelChoiceField(label=_("With"), queryset=Resource.objects.none())
-    contact_phone = forms.CharField(label=_("Caller's phone number"), required=False, max_length=40,
-                                    widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "off"}),
-                                    help_text=_("Optional. Finds the contact by number."))  # fmt: skip
-    notes = forms.CharField(label=_("Notes"), required=False, max_length=2000,
-                            widget=forms.Textarea(attrs={"rows": 2}))  # fmt: skip
+    contact_phone = forms.CharField(
+        label=_("Caller's phone number"),
+        required=False,
+        max_length=40,
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "off"}),
+        help_text=_("Optional. Finds the contact by number."),
+    )
+    notes = forms.CharField(label=_("Notes"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
 
     field_order = ["service", "resource", "date", "time", "contact_phone", "notes"]
 

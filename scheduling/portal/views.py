@@ -49,16 +49,26 @@ def appointment_book_view(request):
         if not form.errors:
             try:
                 appointment = appointment_book(
-                    service=form.cleaned_data["service"], resource=form.cleaned_data["resource"],
-                    starts_at=form.starts_at(), contact=contact, notes=form.cleaned_data["notes"], actor=request.user,
-                )  # fmt: skip
+                    service=form.cleaned_data["service"],
+                    resource=form.cleaned_data["resource"],
+                    starts_at=form.starts_at(),
+                    contact=contact,
+                    notes=form.cleaned_data["notes"],
+                    actor=request.user,
+                )
             except ApplicationError as exc:
                 form.add_error(FORM_FIELD.get(exc.field), exc.message)
             else:
                 local = timezone.localtime(appointment.starts_at)
-                messages.success(request, _("Booked: %(service)s with %(resource)s, %(when)s.") % {
-                    "service": appointment.service.name, "resource": appointment.resource.label,
-                    "when": local.strftime("%Y-%m-%d %H:%M")})  # fmt: skip
+                messages.success(
+                    request,
+                    _("Booked: %(service)s with %(resource)s, %(when)s.")
+                    % {
+                        "service": appointment.service.name,
+                        "resource": appointment.resource.label,
+                        "when": local.strftime("%Y-%m-%d %H:%M"),
+                    },
+                )
                 return redirect(f"{reverse('portal-appointments')}?week={local.date().isoformat()}")
     week = form.cleaned_data.get("date") if form.is_bound and "date" in form.cleaned_data else None
     return _week_page(request, booking=form, day=week)
@@ -73,8 +83,12 @@ def free_times(request):
     if form.is_valid():
         start = dt.datetime.combine(form.cleaned_data["date"], dt.time(0), tzinfo=company_zone())
         try:
-            slots = slots_find(service=form.cleaned_data["service"], resource=form.cleaned_data["resource"],
-                               start=start, end=start + dt.timedelta(days=1))  # fmt: skip
+            slots = slots_find(
+                service=form.cleaned_data["service"],
+                resource=form.cleaned_data["resource"],
+                start=start,
+                end=start + dt.timedelta(days=1),
+            )
         except ApplicationError as exc:
             error = exc.message
     elif form.is_bound:
@@ -148,13 +162,18 @@ def _week_page(request, *, booking: BookingForm, day: dt.date | None = None):
         for date in (monday + dt.timedelta(days=offset) for offset in range(7))
     ]
     context = {
-        "days": days, "monday": monday, "sunday": monday + dt.timedelta(days=6),
+        "days": days,
+        "monday": monday,
+        "sunday": monday + dt.timedelta(days=6),
         "previous_week": (monday - dt.timedelta(days=7)).isoformat(),
         "next_week": (monday + dt.timedelta(days=7)).isoformat(),
         "this_week": week_bounds(timezone.localdate())[0].isoformat(),
-        "resources": Resource.objects.order_by("label"), "resource": resource,
-        "booking": booking, "can_book": is_client_admin(request), "zone": company_zone(),
-    }  # fmt: skip
+        "resources": Resource.objects.order_by("label"),
+        "resource": resource,
+        "booking": booking,
+        "can_book": is_client_admin(request),
+        "zone": company_zone(),
+    }
     # htmx swaps just the calendar; restoring history after a cache miss needs the whole page.
     if request.headers.get("HX-Request") and not request.headers.get("HX-History-Restore-Request"):
         return render(request, "scheduling/portal/week.html", context)
@@ -165,13 +184,14 @@ def _detail_page(request, appointment, *, cancel=None, reschedule=None):
     local = timezone.localtime(appointment.starts_at)
     _report(request, [appointment], notes=True)
     context = {
-        "appointment": appointment, "can_change": is_client_admin(request) and appointment.status in Appointment.LIVE,
+        "appointment": appointment,
+        "can_change": is_client_admin(request) and appointment.status in Appointment.LIVE,
         "cancel": cancel or CancelForm(),
         "reschedule": reschedule or RescheduleForm(initial={"date": local.date(), "time": local.time()}),
         "week": local.date().isoformat(),
         # A refusal on a booking no longer open to changes is still said, above the details.
         "forms_with_errors": [form for form in (cancel, reschedule) if form is not None and form.errors],
-    }  # fmt: skip
+    }
     return render(request, "scheduling/portal/appointment_detail.html", context)
 
 
@@ -198,7 +218,19 @@ def _appointment_or_404(request, pk: int) -> Appointment:
 def _report(request, appointments: list[Appointment], *, notes: bool = False) -> None:
     """The calendar shows callers' names (and a booking its notes): logged, as on every channel."""
     if notes:
-        report_read(user=request.user, channel="portal", model=Appointment, object_ids=[a.pk for a in appointments],
-                    fields=["notes"], path=request.path)  # fmt: skip
-    report_read(user=request.user, channel="portal", model=Contact, path=request.path,
-                object_ids=[a.contact_id for a in appointments if a.contact_id], fields=["name"])  # fmt: skip
+        report_read(
+            user=request.user,
+            channel="portal",
+            model=Appointment,
+            object_ids=[a.pk for a in appointments],
+            fields=["notes"],
+            path=request.path,
+        )
+    report_read(
+        user=request.user,
+        channel="portal",
+        model=Contact,
+        path=request.path,
+        object_ids=[a.contact_id for a in appointments if a.contact_id],
+        fields=["name"],
+    )

@@ -31,19 +31,26 @@ def _free_weekday(weeks_ahead: int = 3) -> dt.date:
 def clinic(acme):
     with tenant_context(acme):
         return {
-            "kask": Resource.objects.get(label="Dr. Kask"), "tamm": Resource.objects.get(label="Dr. Tamm"),
-            "room": Resource.objects.get(label="Room 1"), "checkup": Service.objects.get(name="Check-up"),
+            "kask": Resource.objects.get(label="Dr. Kask"),
+            "tamm": Resource.objects.get(label="Dr. Tamm"),
+            "room": Resource.objects.get(label="Room 1"),
+            "checkup": Service.objects.get(name="Check-up"),
             "caller": Contact.objects.create(name="Calendar Caller", phone_number="+37255588001"),
-        }  # fmt: skip
+        }
 
 
 @pytest.fixture
 def booked(acme, acme_admin, clinic):
     """A booking at 10:00 Tallinn time, three weeks ahead, with Dr. Kask."""
     with tenant_context(acme):
-        return appointment_book(service=clinic["checkup"], resource=clinic["kask"], contact=clinic["caller"],
-                                starts_at=dt.datetime.combine(_free_weekday(), dt.time(10), tzinfo=TALLINN),
-                                notes="Bring the X-ray", actor=acme_admin)  # fmt: skip
+        return appointment_book(
+            service=clinic["checkup"],
+            resource=clinic["kask"],
+            contact=clinic["caller"],
+            starts_at=dt.datetime.combine(_free_weekday(), dt.time(10), tzinfo=TALLINN),
+            notes="Bring the X-ray",
+            actor=acme_admin,
+        )
 
 
 @pytest.fixture
@@ -54,8 +61,15 @@ def acme_member(acme):
 
 
 def _booking(clinic, day: dt.date, time: str, **extra) -> dict:
-    return {"service": clinic["checkup"].pk, "resource": clinic["kask"].pk, "date": day.isoformat(), "time": time,
-            "contact_phone": "", "notes": "", **extra}  # fmt: skip
+    return {
+        "service": clinic["checkup"].pk,
+        "resource": clinic["kask"].pk,
+        "date": day.isoformat(),
+        "time": time,
+        "contact_phone": "",
+        "notes": "",
+        **extra,
+    }
 
 
 def test_week_view_shows_the_days_and_bookings_in_the_company_zone(client_for, acme_admin, booked):
@@ -81,13 +95,15 @@ def test_week_view_shows_the_days_and_bookings_in_the_company_zone(client_for, a
 def test_booking_from_the_portal(client_for, acme, acme_admin, clinic):
     client = client_for("acme.localhost", acme_admin)
     day = _free_weekday()
-    response = client.post("/appointments/book/", _booking(clinic, day, "11:30", contact_phone="+372 5558 8001",
-                                                           notes="First visit"))  # fmt: skip
+    response = client.post(
+        "/appointments/book/", _booking(clinic, day, "11:30", contact_phone="+372 5558 8001", notes="First visit")
+    )
     assert response.status_code == 302
     assert f"week={day.isoformat()}" in response["Location"]
     with tenant_context(acme):
-        appointment = Appointment.objects.get(resource=clinic["kask"], starts_at=dt.datetime.combine(
-            day, dt.time(11, 30), tzinfo=TALLINN))  # fmt: skip
+        appointment = Appointment.objects.get(
+            resource=clinic["kask"], starts_at=dt.datetime.combine(day, dt.time(11, 30), tzinfo=TALLINN)
+        )
         assert (appointment.status, appointment.contact, appointment.notes) == (
             "booked",
             clinic["caller"],
@@ -105,8 +121,9 @@ def test_booking_from_the_portal(client_for, acme, acme_admin, clinic):
         ("11:00", {"contact_phone": "12"}, "is not a phone number"),
     ],
 )
-def test_a_booking_that_cannot_be_had_is_an_inline_error(client_for, acme, acme_admin, clinic, booked, time, extra,
-                                                          message):  # fmt: skip
+def test_a_booking_that_cannot_be_had_is_an_inline_error(
+    client_for, acme, acme_admin, clinic, booked, time, extra, message
+):
     with tenant_context(acme):
         before = Appointment.objects.count()
     response = client_for("acme.localhost", acme_admin).post(
@@ -153,8 +170,12 @@ def test_cancel_and_reschedule_from_the_detail_page(client_for, acme, acme_admin
     assert "Calendar Caller" in detail
     day = booked.starts_at.astimezone(TALLINN).date()
     with tenant_context(acme):
-        other = appointment_book(service=clinic["checkup"], resource=clinic["kask"], actor=acme_admin,
-                                 starts_at=dt.datetime.combine(day, dt.time(14), tzinfo=TALLINN))  # fmt: skip
+        other = appointment_book(
+            service=clinic["checkup"],
+            resource=clinic["kask"],
+            actor=acme_admin,
+            starts_at=dt.datetime.combine(day, dt.time(14), tzinfo=TALLINN),
+        )
 
     taken = client.post(f"/appointments/{booked.pk}/reschedule/", {"date": day.isoformat(), "time": "14:00"})
     assert "That slot is taken" in taken.content.decode()
@@ -196,15 +217,25 @@ def test_api_books_lists_cancels_and_reschedules(client_for, acme_admin, clinic)
     client = client_for("acme.localhost", acme_admin)
     day = _free_weekday(4)
     starts = dt.datetime.combine(day, dt.time(9), tzinfo=TALLINN)
-    created = client.post("/api/v1/appointments/", {"service": clinic["checkup"].pk, "resource": clinic["tamm"].pk,
-                          "starts_at": starts.isoformat(), "contact": clinic["caller"].pk},
-                          content_type="application/json")  # fmt: skip
+    created = client.post(
+        "/api/v1/appointments/",
+        {
+            "service": clinic["checkup"].pk,
+            "resource": clinic["tamm"].pk,
+            "starts_at": starts.isoformat(),
+            "contact": clinic["caller"].pk,
+        },
+        content_type="application/json",
+    )
     assert created.status_code == 201, created.content
     body = created.json()
     assert (body["status"], body["contact_name"], body["resource_label"]) == ("booked", "Calendar Caller", "Dr. Tamm")
 
-    twice = client.post("/api/v1/appointments/", {"service": clinic["checkup"].pk, "resource": clinic["tamm"].pk,
-                        "starts_at": starts.isoformat()}, content_type="application/json")  # fmt: skip
+    twice = client.post(
+        "/api/v1/appointments/",
+        {"service": clinic["checkup"].pk, "resource": clinic["tamm"].pk, "starts_at": starts.isoformat()},
+        content_type="application/json",
+    )
     assert twice.status_code == 400
     assert (twice.json()["code"], twice.json()["field"]) == ("slot_taken", "starts_at")
 
@@ -216,8 +247,9 @@ def test_api_books_lists_cancels_and_reschedules(client_for, acme_admin, clinic)
     moved = client.post(f"/api/v1/appointments/{body['id']}/reschedule/", later, content_type="application/json")
     assert moved.status_code == 200
     assert moved.json()["starts_at"].startswith(f"{day.isoformat()}T")
-    cancelled = client.post(f"/api/v1/appointments/{body['id']}/cancel/", {"reason": "No longer needed"},
-                            content_type="application/json")  # fmt: skip
+    cancelled = client.post(
+        f"/api/v1/appointments/{body['id']}/cancel/", {"reason": "No longer needed"}, content_type="application/json"
+    )
     assert cancelled.json()["status"] == "cancelled"
     assert (
         client.post(f"/api/v1/appointments/{body['id']}/cancel/", {}, content_type="application/json").status_code
@@ -228,9 +260,15 @@ def test_api_books_lists_cancels_and_reschedules(client_for, acme_admin, clinic)
     assert {s["name"] for s in services} == {"Check-up", "Dental cleaning", "Filling"}
     resources = client.get("/api/v1/resources/").json()["results"]
     assert {r["label"] for r in resources} >= {"Dr. Kask", "Room 1"}
-    slots = client.get("/api/v1/slots/", {"service": clinic["checkup"].pk, "resource": clinic["tamm"].pk,
-                                          "start": starts.isoformat(),
-                                          "end": (starts + dt.timedelta(hours=1)).isoformat()}).json()  # fmt: skip
+    slots = client.get(
+        "/api/v1/slots/",
+        {
+            "service": clinic["checkup"].pk,
+            "resource": clinic["tamm"].pk,
+            "start": starts.isoformat(),
+            "end": (starts + dt.timedelta(hours=1)).isoformat(),
+        },
+    ).json()
     assert slots[0]["starts_at"].startswith(f"{day.isoformat()}T")
     assert slots[0]["resource_label"] == "Dr. Tamm"
 
@@ -250,15 +288,19 @@ def test_api_books_lists_cancels_and_reschedules(client_for, acme_admin, clinic)
 )
 def test_api_bad_booking_is_a_400_naming_the_field(client_for, acme, acme_admin, clinic, payload, field):
     day = _free_weekday(5)
-    data = {"service": clinic["checkup"].pk, "resource": clinic["kask"].pk,
-            "starts_at": dt.datetime.combine(day, dt.time(10), tzinfo=TALLINN).isoformat()}  # fmt: skip
+    data = {
+        "service": clinic["checkup"].pk,
+        "resource": clinic["kask"].pk,
+        "starts_at": dt.datetime.combine(day, dt.time(10), tzinfo=TALLINN).isoformat(),
+    }
     data.update({k: v.format(day=day.isoformat()) if isinstance(v, str) else v for k, v in payload.items()})
     if data["resource"] == "room":
         data["resource"] = clinic["room"].pk
     with tenant_context(acme):
         before = Appointment.objects.count()
-    response = client_for("acme.localhost", acme_admin).post("/api/v1/appointments/", data,
-                                                             content_type="application/json")  # fmt: skip
+    response = client_for("acme.localhost", acme_admin).post(
+        "/api/v1/appointments/", data, content_type="application/json"
+    )
     assert response.status_code == 400
     body = response.json()
     assert body.get("field") == field or field in body, body
@@ -266,8 +308,9 @@ def test_api_bad_booking_is_a_400_naming_the_field(client_for, acme, acme_admin,
         assert Appointment.objects.count() == before
 
 
-@pytest.mark.parametrize("query", [{"ordering": "notes"}, {"status": "lost"}, {"starts_after": "2030-01-01T10:00"},
-                                   {"resource": "x"}])  # fmt: skip
+@pytest.mark.parametrize(
+    "query", [{"ordering": "notes"}, {"status": "lost"}, {"starts_after": "2030-01-01T10:00"}, {"resource": "x"}]
+)
 def test_api_bad_list_query_is_a_400(client_for, acme_admin, query):
     response = client_for("acme.localhost", acme_admin).get("/api/v1/appointments/", query)
     assert response.status_code == 400
@@ -290,8 +333,11 @@ def test_globex_sees_nothing_of_acme(client_for, globex, globex_admin, booked):
     assert booked.pk not in [row["id"] for row in listed["results"]]
     assert "Check-up" not in str(client.get("/api/v1/services/").json())
     # globex's admin cannot book on acme's resources from its own host either
-    refused = client.post("/api/v1/appointments/", {"service": booked.service_id, "resource": booked.resource_id,
-                          "starts_at": booked.starts_at.isoformat()}, content_type="application/json")  # fmt: skip
+    refused = client.post(
+        "/api/v1/appointments/",
+        {"service": booked.service_id, "resource": booked.resource_id, "starts_at": booked.starts_at.isoformat()},
+        content_type="application/json",
+    )
     assert refused.status_code == 400
     assert client_for("acme.localhost", globex_admin).get(f"/api/v1/appointments/{booked.pk}/").status_code == 404
     assert client_for("acme.localhost", globex_admin).get("/appointments/").status_code == 404

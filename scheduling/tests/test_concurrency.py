@@ -31,8 +31,9 @@ def committed_clinic(django_db_blocker):
             resource = Resource.objects.create(label="Race chair", kind="room")
             resource.services.add(service)
             for weekday in range(7):
-                WeeklyAvailability.objects.create(resource=resource, weekday=weekday, start_time=dt.time(8),
-                                                  end_time=dt.time(18))  # fmt: skip
+                WeeklyAvailability.objects.create(
+                    resource=resource, weekday=weekday, start_time=dt.time(8), end_time=dt.time(18)
+                )
         yield acme, service, resource
         with tenant_context(acme):
             ids = [str(pk) for pk in Appointment.objects.filter(resource=resource).values_list("pk", flat=True)]

@@ -42,8 +42,9 @@ def clinic(in_acme):
     resource = Resource.objects.create(label="Test chair", kind="room")
     resource.services.add(service)
     for weekday in range(7):
-        WeeklyAvailability.objects.create(resource=resource, weekday=weekday, start_time=dt.time(2),
-                                          end_time=dt.time(17))  # fmt: skip
+        WeeklyAvailability.objects.create(
+            resource=resource, weekday=weekday, start_time=dt.time(2), end_time=dt.time(17)
+        )
     return service, resource
 
 
@@ -65,8 +66,13 @@ def test_spring_forward_skips_the_missing_hour(clinic):
     WeeklyAvailability.objects.filter(resource=resource).update(start_time=dt.time(2), end_time=dt.time(5))
     # 2027-03-28: at 03:00 EET the clocks go to 04:00 EEST.
     day = dt.datetime(2027, 3, 28, tzinfo=TALLINN)
-    slots = slots_find(service=service, resource=resource, start=day, end=day + dt.timedelta(days=1),
-                       now=dt.datetime(2027, 1, 1, tzinfo=dt.UTC))  # fmt: skip
+    slots = slots_find(
+        service=service,
+        resource=resource,
+        start=day,
+        end=day + dt.timedelta(days=1),
+        now=dt.datetime(2027, 1, 1, tzinfo=dt.UTC),
+    )
     local = [slot.starts_at.astimezone(TALLINN).strftime("%H:%M") for slot in slots]
     assert local == ["02:00", "02:15", "02:30", "02:45", "04:00", "04:15", "04:30"]
     assert all(slot.ends_at - slot.starts_at == dt.timedelta(minutes=30) for slot in slots)
@@ -77,8 +83,13 @@ def test_fall_back_gives_the_repeated_hour_its_real_length(clinic):
     WeeklyAvailability.objects.filter(resource=resource).update(start_time=dt.time(2), end_time=dt.time(5))
     # 2027-10-31: at 04:00 EEST the clocks go back to 03:00 EET; 02:00-05:00 is four real hours.
     day = dt.datetime(2027, 10, 31, tzinfo=TALLINN)
-    slots = slots_find(service=service, resource=resource, start=day, end=day + dt.timedelta(days=1),
-                       now=dt.datetime(2027, 1, 1, tzinfo=dt.UTC))  # fmt: skip
+    slots = slots_find(
+        service=service,
+        resource=resource,
+        start=day,
+        end=day + dt.timedelta(days=1),
+        now=dt.datetime(2027, 1, 1, tzinfo=dt.UTC),
+    )
     assert len(slots) == 15  # starts every 15 minutes from 0 to 210 real minutes
     assert slots[-1].ends_at - slots[0].starts_at == dt.timedelta(hours=4)
 
@@ -87,10 +98,20 @@ def test_nine_oclock_stays_nine_oclock_across_the_change(clinic):
     service, resource = clinic
     WeeklyAvailability.objects.filter(resource=resource).update(start_time=dt.time(9))
     now = dt.datetime(2027, 1, 1, tzinfo=dt.UTC)
-    friday = slots_find(service=service, resource=resource, start=dt.datetime(2027, 3, 26, tzinfo=TALLINN),
-                        end=dt.datetime(2027, 3, 27, tzinfo=TALLINN), now=now)  # fmt: skip
-    monday = slots_find(service=service, resource=resource, start=dt.datetime(2027, 3, 29, tzinfo=TALLINN),
-                        end=dt.datetime(2027, 3, 30, tzinfo=TALLINN), now=now)  # fmt: skip
+    friday = slots_find(
+        service=service,
+        resource=resource,
+        start=dt.datetime(2027, 3, 26, tzinfo=TALLINN),
+        end=dt.datetime(2027, 3, 27, tzinfo=TALLINN),
+        now=now,
+    )
+    monday = slots_find(
+        service=service,
+        resource=resource,
+        start=dt.datetime(2027, 3, 29, tzinfo=TALLINN),
+        end=dt.datetime(2027, 3, 30, tzinfo=TALLINN),
+        now=now,
+    )
     assert friday[0].starts_at.astimezone(TALLINN).hour == monday[0].starts_at.astimezone(TALLINN).hour == 9
     assert friday[0].starts_at.astimezone(dt.UTC).hour == 7
     assert monday[0].starts_at.astimezone(dt.UTC).hour == 6
@@ -102,8 +123,9 @@ def test_slot_search_leaves_out_bookings_with_their_buffers(clinic, booker):
     service.refresh_from_db()
     start = _next_day_at(10)
     appointment_book(service=service, resource=resource, starts_at=start, actor=booker)
-    slots = {s.starts_at for s in slots_find(service=service, resource=resource, start=_next_day_at(9),
-                                             end=_next_day_at(12))}  # fmt: skip
+    slots = {
+        s.starts_at for s in slots_find(service=service, resource=resource, start=_next_day_at(9), end=_next_day_at(12))
+    }
     assert start not in slots
     assert start + dt.timedelta(minutes=30) not in slots  # inside the 15-minute buffer after
     assert start + dt.timedelta(minutes=45) in slots
@@ -116,8 +138,9 @@ def test_overlapping_booking_gets_slot_taken(clinic, booker):
     service, resource = clinic
     appointment_book(service=service, resource=resource, starts_at=_next_day_at(10), actor=booker)
     with pytest.raises(ApplicationError) as refused:
-        appointment_book(service=service, resource=resource, starts_at=_next_day_at(10) + dt.timedelta(minutes=15),
-                         actor=booker)  # fmt: skip
+        appointment_book(
+            service=service, resource=resource, starts_at=_next_day_at(10) + dt.timedelta(minutes=15), actor=booker
+        )
     assert refused.value.code == "slot_taken"
     assert "taken" in refused.value.message
 
@@ -155,8 +178,9 @@ def test_a_failed_reschedule_leaves_the_booking_intact(clinic, booker):
 def test_notes_only_where_the_dpa_grants_content(clinic):
     service, resource = clinic
     agent = User.objects.get(username="agent1")
-    booking = appointment_book(service=service, resource=resource, starts_at=_next_day_at(10), actor=agent,
-                               notes="Sensitive teeth")  # fmt: skip
+    booking = appointment_book(
+        service=service, resource=resource, starts_at=_next_day_at(10), actor=agent, notes="Sensitive teeth"
+    )
     assert booking.notes == "Sensitive teeth"  # acme's DPA grants agents user.content.private
     dpo = User.objects.get(username="dpo")
     with pytest.raises(ApplicationError, match=r"user\.content\.private"):
@@ -214,11 +238,18 @@ def test_confirming_a_hold_books_it_and_cancels_its_timer(clinic, booker):
 
 def test_reminder_is_scheduled_and_sent_once_with_only_what_the_client_chose(clinic, booker):
     service, resource = clinic
-    ReminderSettings.objects.update_or_create(pk=1, defaults={"lead_hours": 24, "include_service": True,
-                                                              "include_resource": False})  # fmt: skip
+    ReminderSettings.objects.update_or_create(
+        pk=1, defaults={"lead_hours": 24, "include_service": True, "include_resource": False}
+    )
     contact = Contact.objects.create(name="Reminder Person", email="reminder@example.ee", phone_number="+37255500002")
-    booking = appointment_book(service=service, resource=resource, starts_at=_next_day_at(10), actor=booker,
-                               contact=contact, notes="Private remark")  # fmt: skip
+    booking = appointment_book(
+        service=service,
+        resource=resource,
+        starts_at=_next_day_at(10),
+        actor=booker,
+        contact=contact,
+        notes="Private remark",
+    )
     timer = Timer.objects.get(kind="scheduling.reminder", target_id=str(booking.pk), fired_at__isnull=True)
     assert timer.due_at == booking.starts_at - dt.timedelta(hours=24)
 
@@ -240,8 +271,9 @@ def test_sms_reminders_go_through_twilios_rest_protocol(clinic, booker, settings
     service, resource = clinic
     ReminderSettings.objects.update_or_create(pk=1, defaults={"email_enabled": False, "sms_enabled": True})
     contact = Contact.objects.create(name="Sms Person", phone_number="+37255500003")
-    booking = appointment_book(service=service, resource=resource, starts_at=_next_day_at(10), actor=booker,
-                               contact=contact)  # fmt: skip
+    booking = appointment_book(
+        service=service, resource=resource, starts_at=_next_day_at(10), actor=booker, contact=contact
+    )
     sid, token = "AC" + "1" * 32, "secret-token"
     with TwilioStandIn(sid, token) as twilio:
         settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN = sid, token
@@ -253,8 +285,9 @@ def test_sms_reminders_go_through_twilios_rest_protocol(clinic, booker, settings
         assert record.provider_id == twilio.messages[0]["sid"]
 
         settings.TWILIO_AUTH_TOKEN = "wrong"
-        other = appointment_book(service=service, resource=resource, starts_at=_next_day_at(12), actor=booker,
-                                 contact=contact)  # fmt: skip
+        other = appointment_book(
+            service=service, resource=resource, starts_at=_next_day_at(12), actor=booker, contact=contact
+        )
         assert send_appointment_message(other.pk, "reminder") == []
         failed = Notification.objects.get(appointment=other, channel="sms")
         assert failed.status == "failed"
@@ -274,8 +307,9 @@ def eager_tasks():
 def test_a_reschedule_sends_a_change_notice(clinic, booker, django_capture_on_commit_callbacks, eager_tasks):
     service, resource = clinic
     contact = Contact.objects.create(name="Moved Person", email="moved@example.ee")
-    booking = appointment_book(service=service, resource=resource, starts_at=_next_day_at(10), actor=booker,
-                               contact=contact)  # fmt: skip
+    booking = appointment_book(
+        service=service, resource=resource, starts_at=_next_day_at(10), actor=booker, contact=contact
+    )
     with django_capture_on_commit_callbacks(execute=True):
         appointment_reschedule(appointment=booking, starts_at=_next_day_at(14), actor=booker)
     assert [m.subject for m in mail.outbox] == ["Your appointment has moved"]

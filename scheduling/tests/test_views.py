@@ -35,9 +35,14 @@ def booked_feed(acme):
         day = timezone.localdate() + dt.timedelta(days=14)
         while day.weekday() > 4:
             day += dt.timedelta(days=1)
-        appointment = appointment_book(service=service, resource=resource, contact=contact, actor=booker,
-                                       starts_at=dt.datetime.combine(day, dt.time(16), tzinfo=TALLINN),
-                                       notes="Feed booking note")  # fmt: skip
+        appointment = appointment_book(
+            service=service,
+            resource=resource,
+            contact=contact,
+            actor=booker,
+            starts_at=dt.datetime.combine(day, dt.time(16), tzinfo=TALLINN),
+            notes="Feed booking note",
+        )
         token = feed_issue(resource=resource, actor=booker)
     return resource, appointment, token
 
@@ -71,8 +76,11 @@ def test_names_appear_only_where_the_client_opted_in_and_the_dpa_grants_them(cli
         logged = AccessLogEntry.objects.order_by("-pk").first()
     assert (logged.channel, logged.fields) == ("export", ["name"])  # names sent in a feed are reads too
 
-    dpa.dpa_terminate(version=AgreementVersion.objects.get(agreement__company=acme, status="active"),
-                      actor=User.objects.get(username="dpo"), reason="ended")  # fmt: skip
+    dpa.dpa_terminate(
+        version=AgreementVersion.objects.get(agreement__company=acme, status="active"),
+        actor=User.objects.get(username="dpo"),
+        reason="ended",
+    )
     response = client_for("acme.localhost").get(f"/calendar/{token}.ics")
     assert b"Feed Caller" not in response.content
     assert len(_events(response)) >= 1
@@ -144,22 +152,35 @@ def test_an_agent_finds_a_slot_and_books_it_in_the_admin(admin_for, agent2, acme
     day = timezone.localdate() + dt.timedelta(days=20)
     while day.weekday() > 4:
         day += dt.timedelta(days=1)
-    page = client.get("/admin/scheduling/appointment/book/",
-                      {"service": service.pk, "resource": resource.pk, "day": day.isoformat()})  # fmt: skip
+    page = client.get(
+        "/admin/scheduling/appointment/book/", {"service": service.pk, "resource": resource.pk, "day": day.isoformat()}
+    )
     assert page.status_code == 200
     assert "Free slots" in page.content.decode()
     starts = dt.datetime.combine(day, dt.time(9), tzinfo=TALLINN)
-    booked = client.post("/admin/scheduling/appointment/book/", {
-        "service": service.pk, "resource": resource.pk, "starts_at": starts.isoformat(), "contact": contact.pk,
-    })  # fmt: skip
+    booked = client.post(
+        "/admin/scheduling/appointment/book/",
+        {
+            "service": service.pk,
+            "resource": resource.pk,
+            "starts_at": starts.isoformat(),
+            "contact": contact.pk,
+        },
+    )
     assert booked.status_code == 302
     with tenant_context(acme):
         assert Appointment.objects.filter(
             resource=resource, starts_at=starts, contact=contact, status="booked"
         ).exists()
-    again = client.post("/admin/scheduling/appointment/book/", {
-        "service": service.pk, "resource": resource.pk, "starts_at": starts.isoformat(),
-    }, follow=True)  # fmt: skip
+    again = client.post(
+        "/admin/scheduling/appointment/book/",
+        {
+            "service": service.pk,
+            "resource": resource.pk,
+            "starts_at": starts.isoformat(),
+        },
+        follow=True,
+    )
     assert "That slot is taken" in again.content.decode()
 
 

@@ -150,9 +150,18 @@ class AgreementVersionAdmin(admin.ModelAdmin):
         ClientCommentInline,
     ]
     WORKFLOW = [
-        "status", "client_signed_by", "client_signed_at", "submitted_at", "review_started_at", "approved_by",
-        "approved_at", "rejection_reason", "activated_at", "ended_at", "end_reason",
-    ]  # fmt: skip
+        "status",
+        "client_signed_by",
+        "client_signed_at",
+        "submitted_at",
+        "review_started_at",
+        "approved_by",
+        "approved_at",
+        "rejection_reason",
+        "activated_at",
+        "ended_at",
+        "end_reason",
+    ]
 
     def has_module_permission(self, request):
         return _role(request) in READERS

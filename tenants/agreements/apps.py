@@ -12,7 +12,14 @@ class AgreementsConfig(AppConfig):
         from tenants.agreements import models
 
         # Every DPA decision is in the change log, with its actor.
-        for model in (models.Agreement, models.AgreementVersion, models.CategoryGrant, models.RetentionRule,
-                      models.SubProcessor, models.CourseRequirement, models.ClientComment,
-                      models.SubProcessorObjection):  # fmt: skip
+        for model in (
+            models.Agreement,
+            models.AgreementVersion,
+            models.CategoryGrant,
+            models.RetentionRule,
+            models.SubProcessor,
+            models.CourseRequirement,
+            models.ClientComment,
+            models.SubProcessorObjection,
+        ):
             auditlog.register(model)

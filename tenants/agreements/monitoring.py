@@ -13,11 +13,15 @@ from tenants.monitoring.registry import Alert, alert_source, gauge
 EXPIRY_WARNING_DAYS = 14
 
 
-@gauge("vastaja_dpas_expiring", f"1 when the company's active DPA ends within {EXPIRY_WARNING_DAYS} days",
-       labels=("tenant",))  # fmt: skip
+@gauge(
+    "vastaja_dpas_expiring",
+    f"1 when the company's active DPA ends within {EXPIRY_WARNING_DAYS} days",
+    labels=("tenant",),
+)
 def dpas_expiring():
-    ending = set(dpa_expiring(within_days=EXPIRY_WARNING_DAYS).values_list("agreement__company__schema_name",
-                                                                            flat=True))  # fmt: skip
+    ending = set(
+        dpa_expiring(within_days=EXPIRY_WARNING_DAYS).values_list("agreement__company__schema_name", flat=True)
+    )
     companies = ClientCompany.objects.filter(kind=ClientCompany.Kind.CLIENT).exclude(
         status=ClientCompany.Status.OFFBOARDED
     )
@@ -35,6 +39,9 @@ def dpa_expiring_alerts(now: dt.datetime):
             company=slug,
             object_key=f"version:{version.pk}:{version.end_date}",
             subject=f"The DPA of {slug} ends on {version.end_date}",
-            facts=[("Agreement version", f"#{version.pk} (v{version.number})"),
-                   ("Ends", str(version.end_date)), ("Days left", str((version.end_date - today).days))],
-        )  # fmt: skip
+            facts=[
+                ("Agreement version", f"#{version.pk} (v{version.number})"),
+                ("Ends", str(version.end_date)),
+                ("Days left", str((version.end_date - today).days)),
+            ],
+        )

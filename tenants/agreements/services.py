@@ -44,8 +44,9 @@ REQUIRED_TEXT = {
 EDITABLE = (Status.DRAFT,)
 
 
-def dpa_draft_create(*, company: ClientCompany, actor: User, copy_from: AgreementVersion | None = None,
-                     **fields) -> AgreementVersion:  # fmt: skip
+def dpa_draft_create(
+    *, company: ClientCompany, actor: User, copy_from: AgreementVersion | None = None, **fields
+) -> AgreementVersion:
     """Start a new draft version of the company's agreement, optionally copying another version."""
     if not company.is_client:
         raise ApplicationError("only a client company has a DPA", field="company")
@@ -61,14 +62,20 @@ def dpa_draft_create(*, company: ClientCompany, actor: User, copy_from: Agreemen
         _save(version)
         if copy_from is not None:
             for grant in copy_from.grants.all():
-                CategoryGrant.objects.create(version=version, role=grant.role, category=grant.category,
-                                             action=grant.action)  # fmt: skip
+                CategoryGrant.objects.create(
+                    version=version, role=grant.role, category=grant.category, action=grant.action
+                )
             for rule in copy_from.retention_rules.all():
                 RetentionRule.objects.create(version=version, category=rule.category, days=rule.days)
             for sub in copy_from.sub_processors.all():
-                SubProcessor.objects.create(version=version, name=sub.name, purpose=sub.purpose, location=sub.location,
-                                            authorised_on=sub.authorised_on,
-                                            objection_window_days=sub.objection_window_days)  # fmt: skip
+                SubProcessor.objects.create(
+                    version=version,
+                    name=sub.name,
+                    purpose=sub.purpose,
+                    location=sub.location,
+                    authorised_on=sub.authorised_on,
+                    objection_window_days=sub.objection_window_days,
+                )
             for requirement in copy_from.course_requirements.all():
                 CourseRequirement.objects.create(version=version, course_id=requirement.course_id)
     return version
@@ -115,8 +122,14 @@ def dpa_sub_processor_add(
 ) -> SubProcessor:
     _require_status(version, EDITABLE, "sub-processors can change only on a draft")
     with transaction.atomic(), set_actor(actor):
-        sub = SubProcessor(version=version, name=name, purpose=purpose, location=location,
-                           authorised_on=authorised_on, objection_window_days=objection_window_days)  # fmt: skip
+        sub = SubProcessor(
+            version=version,
+            name=name,
+            purpose=purpose,
+            location=location,
+            authorised_on=authorised_on,
+            objection_window_days=objection_window_days,
+        )
         _save(sub)
     return sub
 
@@ -162,8 +175,9 @@ def dpa_sign_for_client(*, version: AgreementVersion, actor: User) -> AgreementV
         version, (Status.DRAFT, Status.SUBMITTED, Status.UNDER_REVIEW), "this version can no longer be signed"
     )
     _require_client_admin(version.agreement.company, actor, field="client_signed_by")
-    return _transition(version, actor, client_signed_by=actor.get_full_name() or actor.username,
-                       client_signed_at=timezone.now())  # fmt: skip
+    return _transition(
+        version, actor, client_signed_by=actor.get_full_name() or actor.username, client_signed_at=timezone.now()
+    )
 
 
 def dpa_reject_for_client(*, version: AgreementVersion, actor: User, comment: str) -> AgreementVersion:
@@ -184,14 +198,24 @@ def dpa_reject_for_client(*, version: AgreementVersion, actor: User, comment: st
     who = actor.get_full_name() or actor.username
     with transaction.atomic(), set_actor(actor):
         ClientComment.objects.create(version=version, kind=ClientComment.Kind.REJECTION, comment=comment, author=actor)
-        _transition(version, actor, status=Status.DRAFT, rejection_reason=f"Rejected by the client ({who}): {comment}",
-                    client_signed_by="", client_signed_at=None, approved_by=None, approved_at=None,
-                    submitted_at=None, review_started_at=None)  # fmt: skip
+        _transition(
+            version,
+            actor,
+            status=Status.DRAFT,
+            rejection_reason=f"Rejected by the client ({who}): {comment}",
+            client_signed_by="",
+            client_signed_at=None,
+            approved_by=None,
+            approved_at=None,
+            submitted_at=None,
+            review_started_at=None,
+        )
     return version
 
 
-def sub_processor_object(*, sub_processor: SubProcessor, actor: User, reason: str,
-                         today: dt.date | None = None) -> SubProcessorObjection:  # fmt: skip
+def sub_processor_object(
+    *, sub_processor: SubProcessor, actor: User, reason: str, today: dt.date | None = None
+) -> SubProcessorObjection:
     """A client admin objects to a sub-processor while its objection window is open. Recorded for
     the DPO (the workspace lists objections); one objection per sub-processor."""
     company = sub_processor.version.agreement.company
@@ -208,8 +232,9 @@ def sub_processor_object(*, sub_processor: SubProcessor, actor: User, reason: st
             if today >= sub_processor.objection_window_ends
             else gettext("the objection window for %(name)s opens on %(day)s")
             % {"name": sub_processor.name, "day": sub_processor.authorised_on},
-            field="sub_processor", code="window_closed",
-        )  # fmt: skip
+            field="sub_processor",
+            code="window_closed",
+        )
     reason = (reason or "").strip()
     if not reason:
         raise ApplicationError(gettext("an objection needs its reason"), field="reason")
@@ -219,9 +244,11 @@ def sub_processor_object(*, sub_processor: SubProcessor, actor: User, reason: st
         with transaction.atomic(), set_actor(actor):
             return SubProcessorObjection.objects.create(sub_processor=sub_processor, reason=reason, raised_by=actor)
     except IntegrityError:
-        raise ApplicationError(gettext("your company has already objected to %(name)s") % {"name": sub_processor.name},
-                               field="sub_processor",
-                               code="already_objected") from None  # fmt: skip
+        raise ApplicationError(
+            gettext("your company has already objected to %(name)s") % {"name": sub_processor.name},
+            field="sub_processor",
+            code="already_objected",
+        ) from None
 
 
 def dpa_review_start(*, version: AgreementVersion, actor: User) -> AgreementVersion:
@@ -238,8 +265,14 @@ def dpa_approve(*, version: AgreementVersion, actor: User) -> AgreementVersion:
     if missing:
         raise ApplicationError("The agreement is incomplete. Missing: " + "; ".join(missing) + ".", code="incomplete")
     _require_dpia(version)
-    return _transition(version, actor, status=Status.UNDER_REVIEW, approved_by=actor, approved_at=timezone.now(),
-                       review_started_at=version.review_started_at or timezone.now())  # fmt: skip
+    return _transition(
+        version,
+        actor,
+        status=Status.UNDER_REVIEW,
+        approved_by=actor,
+        approved_at=timezone.now(),
+        review_started_at=version.review_started_at or timezone.now(),
+    )
 
 
 def dpa_reject(*, version: AgreementVersion, actor: User, reason: str) -> AgreementVersion:
@@ -248,8 +281,16 @@ def dpa_reject(*, version: AgreementVersion, actor: User, reason: str) -> Agreem
     _require_status(version, (Status.SUBMITTED, Status.UNDER_REVIEW), "only a version in review can be rejected")
     if not reason.strip():
         raise ApplicationError("a rejection needs a reason", field="rejection_reason")
-    return _transition(version, actor, status=Status.DRAFT, rejection_reason=reason.strip(), approved_by=None,
-                       approved_at=None, submitted_at=None, review_started_at=None)  # fmt: skip
+    return _transition(
+        version,
+        actor,
+        status=Status.DRAFT,
+        rejection_reason=reason.strip(),
+        approved_by=None,
+        approved_at=None,
+        submitted_at=None,
+        review_started_at=None,
+    )
 
 
 def dpa_activate(*, version: AgreementVersion, actor: User) -> AgreementVersion:
@@ -263,8 +304,9 @@ def dpa_activate(*, version: AgreementVersion, actor: User) -> AgreementVersion:
         problems.append("the DPO's approval")
     problems += [f"an impact assessment (DPIA) covering {category}" for category in dpia_missing(version=version)]
     if problems:
-        raise ApplicationError("The version cannot be activated. Missing: " + "; ".join(problems) + ".",
-                               code="not_activatable")  # fmt: skip
+        raise ApplicationError(
+            "The version cannot be activated. Missing: " + "; ".join(problems) + ".", code="not_activatable"
+        )
     now = timezone.now()
     if version.end_date is not None and version.end_date < timezone.localdate(now):
         raise ApplicationError("the version's end date has already passed", field="end_date")
@@ -347,8 +389,9 @@ def _require_dpia(version: AgreementVersion) -> None:
 def _require_client_admin(company: ClientCompany, actor: User, *, field: str) -> None:
     is_admin = Membership.objects.filter(user=actor, company=company, role=Membership.Role.CLIENT_ADMIN).exists()
     if not is_admin:
-        raise ApplicationError(gettext("only a client admin of the company can sign or object to its DPA"), field=field,
-                               code="forbidden")  # fmt: skip
+        raise ApplicationError(
+            gettext("only a client admin of the company can sign or object to its DPA"), field=field, code="forbidden"
+        )
 
 
 def _require_dpo(actor: User) -> None:

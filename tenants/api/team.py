@@ -22,8 +22,7 @@ class TeamMemberOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Membership
-        fields = ["id", "user_id", "username", "email", "first_name", "last_name", "role", "created_at",
-                  "password_set"]  # fmt: skip
+        fields = ["id", "user_id", "username", "email", "first_name", "last_name", "role", "created_at", "password_set"]
 
     def get_password_set(self, membership) -> bool:
         return membership.user.has_usable_password()
@@ -52,14 +51,16 @@ class TeamListApi(TenantAPIView):
         page = self.paginate_queryset(self.safely_get_queryset())
         return self.get_paginated_response(TeamMemberOutputSerializer(page, many=True).data)
 
-    @extend_schema(operation_id="team_invite", request=TeamInviteInputSerializer,
-                   responses={201: TeamMemberOutputSerializer})  # fmt: skip
+    @extend_schema(
+        operation_id="team_invite", request=TeamInviteInputSerializer, responses={201: TeamMemberOutputSerializer}
+    )
     def post(self, request):
         self.require_client_admin(request)
         data = TeamInviteInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        membership = member_invite(company=request.tenant, actor=request.user,
-                                   site_url=request.build_absolute_uri("/"), **data.validated_data)  # fmt: skip
+        membership = member_invite(
+            company=request.tenant, actor=request.user, site_url=request.build_absolute_uri("/"), **data.validated_data
+        )
         return Response(TeamMemberOutputSerializer(membership).data, status=201)
 
     def safely_get_queryset(self):
@@ -77,8 +78,9 @@ class TeamMemberApi(TenantAPIView):
         self.require_client_admin(request)
         return Response(TeamMemberOutputSerializer(self.get_object()).data)
 
-    @extend_schema(operation_id="team_member_update", request=TeamRoleInputSerializer,
-                   responses=TeamMemberOutputSerializer)  # fmt: skip
+    @extend_schema(
+        operation_id="team_member_update", request=TeamRoleInputSerializer, responses=TeamMemberOutputSerializer
+    )
     def patch(self, request, pk: int):
         self.require_client_admin(request)
         membership = self.get_object()

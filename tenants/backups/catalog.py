@@ -121,9 +121,12 @@ def company_log(company: ClientCompany, action: int, what: str, header: dict) ->
     """A change-log entry on the company (public schema): who took or restored which backup."""
     connection.set_schema_to_public()
     LogEntry.objects.log_create(
-        company, force_log=True, action=action, changes={"backup": [header["created_at"], what]},
+        company,
+        force_log=True,
+        action=action,
+        changes={"backup": [header["created_at"], what]},
         additional_data={"backup_id": header["backup_id"], "by": os_user(), "schema": header["schema"]},
-    )  # fmt: skip
+    )
 
 
 def os_user() -> str:

@@ -123,8 +123,13 @@ def tenant_restore(
     try:
         with transaction.atomic():
             _restore_in_transaction(state, header, created_at)
-            company_log(company, LogEntry.Action.UPDATE, f"restored {where} from backup {header['backup_id']} "
-                 f"({state.erasures:,} logged erasures applied again)", header)  # fmt: skip
+            company_log(
+                company,
+                LogEntry.Action.UPDATE,
+                f"restored {where} from backup {header['backup_id']} "
+                f"({state.erasures:,} logged erasures applied again)",
+                header,
+            )
             if in_place:
                 names = set(state.files_to_delete)
                 transaction.on_commit(lambda: [default_storage.delete(n) for n in names if default_storage.exists(n)])

@@ -36,13 +36,38 @@ STAFF_ROLES = (Role.AGENT, Role.SUPERVISOR, Role.DPO, Role.PROVIDER_ADMIN)
 EDITING_ROLES = (Role.AGENT, Role.SUPERVISOR)
 
 _PROTECTED = (
-    "get_queryset", "get_object", "get_fields", "get_fieldsets", "get_readonly_fields", "get_form", "get_formset",
-    "get_list_display", "get_list_display_links", "get_search_fields", "get_list_filter", "get_ordering",
-    "get_sortable_by", "lookup_allowed", "get_search_results", "get_actions", "get_exclude",
-    "has_view_permission", "has_change_permission", "has_add_permission", "has_delete_permission",
-    "has_module_permission", "changelist_view", "change_view", "add_view", "delete_view", "history_view",
-    "changeform_view", "get_changelist_instance", "get_inline_instances", "get_formsets_with_inlines",
-)  # fmt: skip
+    "get_queryset",
+    "get_object",
+    "get_fields",
+    "get_fieldsets",
+    "get_readonly_fields",
+    "get_form",
+    "get_formset",
+    "get_list_display",
+    "get_list_display_links",
+    "get_search_fields",
+    "get_list_filter",
+    "get_ordering",
+    "get_sortable_by",
+    "lookup_allowed",
+    "get_search_results",
+    "get_actions",
+    "get_exclude",
+    "has_view_permission",
+    "has_change_permission",
+    "has_add_permission",
+    "has_delete_permission",
+    "has_module_permission",
+    "changelist_view",
+    "change_view",
+    "add_view",
+    "delete_view",
+    "history_view",
+    "changeform_view",
+    "get_changelist_instance",
+    "get_inline_instances",
+    "get_formsets_with_inlines",
+)
 
 
 def gated_column(*fields: str, description: str = ""):
@@ -260,12 +285,24 @@ class GatedModelAdmin(_GateMixin, admin.ModelAdmin):
                 reads = getattr(getattr(self, name, None), "gated_fields", (name,)) if isinstance(name, str) else ()
                 shown.update(reads)
             objects = [obj.pk for obj in context["cl"].result_list]
-            report_read(user=request.user, channel="admin", model=self.model, object_ids=objects,
-                        fields=readable & shown, path=request.path)  # fmt: skip
+            report_read(
+                user=request.user,
+                channel="admin",
+                model=self.model,
+                object_ids=objects,
+                fields=readable & shown,
+                path=request.path,
+            )
         elif context.get("original") is not None:
             shown = set(flatten_fieldsets(self.get_fieldsets(request, context["original"])))
-            report_read(user=request.user, channel="admin", model=self.model, object_ids=[context["original"].pk],
-                        fields=readable & shown, path=request.path)  # fmt: skip
+            report_read(
+                user=request.user,
+                channel="admin",
+                model=self.model,
+                object_ids=[context["original"].pk],
+                fields=readable & shown,
+                path=request.path,
+            )
 
     def changelist_view(self, request, extra_context=None):
         return self._in_company(request, super().changelist_view, extra_context=extra_context)
@@ -349,8 +386,9 @@ class GatedModelAdmin(_GateMixin, admin.ModelAdmin):
         ):
             writer.writerow(row)
             ids.append(row[columns.index(self.model._meta.pk.name)])
-        report_read(user=request.user, channel="export", model=self.model, object_ids=ids, fields=columns,
-                    path=request.path)  # fmt: skip
+        report_read(
+            user=request.user, channel="export", model=self.model, object_ids=ids, fields=columns, path=request.path
+        )
         return response
 
 

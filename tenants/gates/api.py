@@ -79,8 +79,9 @@ class TenantAPIView(GenericAPIView):
         self.check_scope(request, role)
         empty = sorted({name for name, values in request.query_params.lists() if "" in values})
         if empty:  # `?status=` is neither a filter nor its absence: say so rather than guess
-            raise ValidationError({name: ["This parameter is empty: give it a value, or leave it out."]
-                                   for name in empty})  # fmt: skip
+            raise ValidationError(
+                {name: ["This parameter is empty: give it a value, or leave it out."] for name in empty}
+            )
 
     def granted_scopes(self, request, role: str) -> frozenset[str]:
         """What this request may do: a token's own scopes within its person's role (which may
@@ -119,8 +120,14 @@ class TenantAPIView(GenericAPIView):
             rows = data.get("results", [data]) if isinstance(data, dict) else data
             rows = [row for row in rows if isinstance(row, dict) and "id" in row]
             if rows:
-                report_read(user=request.user, channel="api", model=model, object_ids=[row["id"] for row in rows],
-                            fields=set().union(*(row.keys() for row in rows)), path=request.path)  # fmt: skip
+                report_read(
+                    user=request.user,
+                    channel="api",
+                    model=model,
+                    object_ids=[row["id"] for row in rows],
+                    fields=set().union(*(row.keys() for row in rows)),
+                    path=request.path,
+                )
         return response
 
     def safely_get_queryset(self):

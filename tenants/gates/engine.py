@@ -159,8 +159,7 @@ def policy_for_request(request, company: ClientCompany) -> Policy:
     """`policy_for`, memoised on the request: one resolution per request, however many cells."""
     memo = _request_memo(request, "_gate_policies")
     if company.pk not in memo:
-        memo[company.pk] = policy_for(user=request.user, company=company,
-                                      role=role_for_request(request, company))  # fmt: skip
+        memo[company.pk] = policy_for(user=request.user, company=company, role=role_for_request(request, company))
     return memo[company.pk]
 
 

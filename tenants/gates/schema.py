@@ -50,16 +50,22 @@ class TenantAutoSchema(AutoSchema):
         if direction != "response" or not self._gated():
             return bodies
         # Bad query parameters (pagination, filters) are a 400 on any method, bad bodies on writes.
-        bodies.setdefault("400", {"content": {"application/json": {"schema": VALIDATION_BODY}},
-                                  "description": "Bad input: the body names each field and its rule."})  # fmt: skip
+        bodies.setdefault(
+            "400",
+            {
+                "content": {"application/json": {"schema": VALIDATION_BODY}},
+                "description": "Bad input: the body names each field and its rule.",
+            },
+        )
         for code, description in REFUSALS.items():
             if code in bodies:
                 continue
             response = self._get_response_for_code(ApiErrorSerializer, code)
             response["description"] = description
             if code == "429":
-                response["headers"] = {"Retry-After": {"schema": {"type": "integer"}, "required": True,
-                                                       "description": "Seconds to wait."}}  # fmt: skip
+                response["headers"] = {
+                    "Retry-After": {"schema": {"type": "integer"}, "required": True, "description": "Seconds to wait."}
+                }
             bodies[code] = response
         if self.method in ("POST", "PUT", "PATCH") and "415" not in bodies:
             response = self._get_response_for_code(ApiErrorSerializer, "415")

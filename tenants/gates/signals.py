@@ -18,10 +18,12 @@ def report_read(*, user, channel: str, model, object_ids, fields, path: str = ""
     personal = sorted(set(fields) & set(personal_fields(model)))
     ids = [int(pk) for pk in object_ids if pk is not None]
     if personal and ids:
-        fields_read.send(sender=model, user=user, channel=channel, model=model, object_ids=ids, fields=personal,
-                         path=path)  # fmt: skip
+        fields_read.send(
+            sender=model, user=user, channel=channel, model=model, object_ids=ids, fields=personal, path=path
+        )
 
 
 def report_refused(*, user, channel: str, model, object_id, path: str = "") -> None:
-    access_refused.send(sender=model, user=user, channel=channel, model=model,
-                        object_ids=[str(object_id)], fields=[], path=path)  # fmt: skip
+    access_refused.send(
+        sender=model, user=user, channel=channel, model=model, object_ids=[str(object_id)], fields=[], path=path
+    )

@@ -77,8 +77,10 @@ class IncidentAdmin(admin.ModelAdmin):
     actions = ["activate_checklist", "notify_affected"]
 
     def get_urls(self):
-        return [path("record/", self.admin_site.admin_view(self.record_view), name="incidents_incident_record"),
-                *super().get_urls()]  # fmt: skip
+        return [
+            path("record/", self.admin_site.admin_view(self.record_view), name="incidents_incident_record"),
+            *super().get_urls(),
+        ]
 
     def record_view(self, request):
         """Record an incident: the deadlines are computed from each affected company's DPA."""
@@ -89,18 +91,26 @@ class IncidentAdmin(admin.ModelAdmin):
             data = form.cleaned_data
             try:
                 incident = incident_record(
-                    title=data["title"], description=data["description"], severity=data["severity"],
-                    detected_at=data["detected_at"], companies=list(data["companies"]),
-                    categories=list(data["categories"]), estimated_subjects=data["estimated_subjects"],
+                    title=data["title"],
+                    description=data["description"],
+                    severity=data["severity"],
+                    detected_at=data["detected_at"],
+                    companies=list(data["companies"]),
+                    categories=list(data["categories"]),
+                    estimated_subjects=data["estimated_subjects"],
                     actor=request.user,
-                )  # fmt: skip
+                )
             except ApplicationError as exc:
                 form.add_error(exc.field if exc.field in form.fields else None, exc.message)
             else:
                 messages.success(request, f"{incident} recorded; the deadlines are counting.")
                 return HttpResponseRedirect(reverse("admin:incidents_incident_change", args=[incident.pk]))
-        context = {**self.admin_site.each_context(request), "title": "Record an incident", "opts": self.model._meta,
-                   "form": form}  # fmt: skip
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Record an incident",
+            "opts": self.model._meta,
+            "form": form,
+        }
         return TemplateResponse(request, "admin/incidents/record.html", context)
 
     @admin.display(description="controllers' 72 h (Art. 33)")

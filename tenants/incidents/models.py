@@ -76,8 +76,9 @@ class ChecklistItem(models.Model):
     position = models.PositiveSmallIntegerField()
     text = models.CharField(max_length=200)
     done_at = models.DateTimeField(null=True, blank=True)
-    done_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
-                                related_name="+")  # fmt: skip
+    done_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         ordering = ["incident", "position"]

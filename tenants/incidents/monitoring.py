@@ -25,7 +25,9 @@ def incident_deadlines(now: dt.datetime):
             company=slug,
             object_key=f"affected:{row.pk}",
             subject=f"Incident #{row.incident_id}: notification of {slug} {state} {row.deadline:%Y-%m-%d %H:%M} UTC",
-            facts=[("Incident", f"#{row.incident_id}"),
-                   ("Deadline", row.deadline.isoformat(timespec="minutes")),
-                   ("Hours left", f"{(row.deadline - now).total_seconds() / 3600:.1f}")],
-        )  # fmt: skip
+            facts=[
+                ("Incident", f"#{row.incident_id}"),
+                ("Deadline", row.deadline.isoformat(timespec="minutes")),
+                ("Hours left", f"{(row.deadline - now).total_seconds() / 3600:.1f}"),
+            ],
+        )

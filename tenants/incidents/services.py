@@ -27,9 +27,17 @@ from tenants.models import ClientCompany, Membership, User
 DEFAULT_HOURS = 24
 
 
-def incident_record(*, title: str, description: str, detected_at: dt.datetime, companies: list[ClientCompany],
-                    categories: list[str], estimated_subjects: int, actor: User,
-                    severity: str = Incident.Severity.MEDIUM) -> Incident:  # fmt: skip
+def incident_record(
+    *,
+    title: str,
+    description: str,
+    detected_at: dt.datetime,
+    companies: list[ClientCompany],
+    categories: list[str],
+    estimated_subjects: int,
+    actor: User,
+    severity: str = Incident.Severity.MEDIUM,
+) -> Incident:
     if actor.provider_role not in (User.ProviderRole.DPO, User.ProviderRole.PROVIDER_ADMIN):
         raise ApplicationError("only the DPO or a provider admin records incidents", code="forbidden")
     if timezone.is_naive(detected_at):
@@ -42,16 +50,26 @@ def incident_record(*, title: str, description: str, detected_at: dt.datetime, c
     if not companies:
         raise ApplicationError("name at least one affected client company", field="companies")
     with transaction.atomic(), set_actor(actor):
-        incident = Incident.objects.create(title=title, description=description, detected_at=detected_at,
-                                           categories=categories, estimated_subjects=estimated_subjects,
-                                           recorded_by=actor, severity=severity)  # fmt: skip
+        incident = Incident.objects.create(
+            title=title,
+            description=description,
+            detected_at=detected_at,
+            categories=categories,
+            estimated_subjects=estimated_subjects,
+            recorded_by=actor,
+            severity=severity,
+        )
         for company in companies:
             version = dpa_in_force(company=company, day=timezone.localdate(detected_at))
             hours = (
                 version.breach_notification_hours if version and version.breach_notification_hours else DEFAULT_HOURS
             )
-            IncidentCompany.objects.create(incident=incident, company=company, notification_hours=hours,
-                                           deadline=detected_at + dt.timedelta(hours=hours))  # fmt: skip
+            IncidentCompany.objects.create(
+                incident=incident,
+                company=company,
+                notification_hours=hours,
+                deadline=detected_at + dt.timedelta(hours=hours),
+            )
     return incident
 
 

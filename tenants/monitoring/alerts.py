@@ -32,8 +32,9 @@ def alert_recipients(*, company: str) -> list[str]:
     """Every active DPO, and the supervisors assigned to the company; the operators' ALERT_EMAILS
     only when there is neither."""
     dpos = User.objects.filter(is_active=True, provider_role=User.ProviderRole.DPO)
-    supervisors = User.objects.filter(is_active=True, provider_role=User.ProviderRole.SUPERVISOR,
-                                      assignments__company__schema_name=company)  # fmt: skip
+    supervisors = User.objects.filter(
+        is_active=True, provider_role=User.ProviderRole.SUPERVISOR, assignments__company__schema_name=company
+    )
     addresses = {u.email for u in (*dpos.exclude(email=""), *supervisors.exclude(email=""))}
     return sorted(addresses) or [address for _name, address in settings.ADMINS]
 
@@ -53,8 +54,9 @@ def alerts_due(*, now: dt.datetime) -> list[Alert]:
                 try:
                     found = list(source.find(now))
                 except DatabaseError as exc:  # one company's failure must not silence the others
-                    logger.error("alert source %s failed in %s: %s", source.kind, company.schema_name,
-                                 type(exc).__name__)  # fmt: skip
+                    logger.error(
+                        "alert source %s failed in %s: %s", source.kind, company.schema_name, type(exc).__name__
+                    )
                     continue
                 alerts.extend(dataclasses.replace(alert, company=company.schema_name) for alert in found)
     return alerts
@@ -67,8 +69,11 @@ def alert_send(alert: Alert) -> bool:
         return False
     recipients = alert_recipients(company=alert.company)
     if not recipients:
-        logger.warning("alert %s for %s has nobody to go to (no DPO or supervisor e-mail, no ALERT_EMAILS)",
-                       alert.kind, alert.company)  # fmt: skip
+        logger.warning(
+            "alert %s for %s has nobody to go to (no DPO or supervisor e-mail, no ALERT_EMAILS)",
+            alert.kind,
+            alert.company,
+        )
         return False
     facts = [("Company", alert.company), *alert.facts]
     body = "\n".join([*(f"{label}: {value}" for label, value in facts), "", FOOTER])
@@ -90,8 +95,9 @@ def alerts_sweep(*, now: dt.datetime | None = None) -> int:
             try:
                 sent += alert_send(alert)
             except OSError as exc:  # SMTP down: nothing was recorded, so the next sweep tries again
-                logger.error("alert %s %s for %s not sent: %s", alert.kind, alert.object_key, alert.company,
-                             type(exc).__name__)  # fmt: skip
+                logger.error(
+                    "alert %s %s for %s not sent: %s", alert.kind, alert.object_key, alert.company, type(exc).__name__
+                )
     if sent:
         logger.info("alerts sweep: %s sent", sent)
     return sent

@@ -107,15 +107,17 @@ def metrics_refusal(request) -> HttpResponse | None:
         scheme, _, given = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode()):
             return None
-        response = HttpResponse("Send the metrics token: Authorization: Bearer <METRICS_TOKEN>.\n", status=401,
-                                content_type="text/plain")  # fmt: skip
+        response = HttpResponse(
+            "Send the metrics token: Authorization: Bearer <METRICS_TOKEN>.\n", status=401, content_type="text/plain"
+        )
         response["WWW-Authenticate"] = 'Bearer realm="metrics"'
         return response
     if settings.PRODUCTION:
         return HttpResponse("Metrics are off until METRICS_TOKEN is set.\n", status=403, content_type="text/plain")
     if request.META.get("REMOTE_ADDR") not in ("127.0.0.1", "::1"):
-        return HttpResponse("Metrics are served to this machine only without METRICS_TOKEN.\n", status=403,
-                            content_type="text/plain")  # fmt: skip
+        return HttpResponse(
+            "Metrics are served to this machine only without METRICS_TOKEN.\n", status=403, content_type="text/plain"
+        )
     return None
 
 

@@ -16,8 +16,11 @@ def worker_heartbeat_age():
         yield (), (timezone.now() - latest).total_seconds()
 
 
-@gauge("vastaja_job_last_success_timestamp_seconds", "When a beat job last succeeded, per schema",
-       labels=("task", "schema"))  # fmt: skip
+@gauge(
+    "vastaja_job_last_success_timestamp_seconds",
+    "When a beat job last succeeded, per schema",
+    labels=("task", "schema"),
+)
 def job_last_success():
     for run in JobRun.objects.exclude(last_succeeded_at=None):
         yield (run.task, run.schema_name), run.last_succeeded_at.timestamp()

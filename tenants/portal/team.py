@@ -19,12 +19,14 @@ from tenants.team import member_invite, member_remove, member_role_set, team_lis
 
 
 class InviteForm(forms.Form):
-    email = forms.EmailField(label=gettext_lazy("E-mail address"), max_length=150,
-                             widget=forms.EmailInput(attrs={"autocomplete": "off"}))  # fmt: skip
+    email = forms.EmailField(
+        label=gettext_lazy("E-mail address"), max_length=150, widget=forms.EmailInput(attrs={"autocomplete": "off"})
+    )
     first_name = forms.CharField(label=gettext_lazy("First name"), required=False, max_length=150)
     last_name = forms.CharField(label=gettext_lazy("Last name"), required=False, max_length=150)
-    role = forms.ChoiceField(label=gettext_lazy("Role"), choices=Membership.Role.choices,
-                             initial=Membership.Role.CLIENT_MEMBER)  # fmt: skip
+    role = forms.ChoiceField(
+        label=gettext_lazy("Role"), choices=Membership.Role.choices, initial=Membership.Role.CLIENT_MEMBER
+    )
 
 
 class RoleForm(forms.Form):
@@ -44,21 +46,34 @@ def team(request):
     form = InviteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            membership = member_invite(company=request.tenant, actor=request.user,
-                                       site_url=request.build_absolute_uri("/"), **form.cleaned_data)  # fmt: skip
+            membership = member_invite(
+                company=request.tenant,
+                actor=request.user,
+                site_url=request.build_absolute_uri("/"),
+                **form.cleaned_data,
+            )
         except ApplicationError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
         else:
-            messages.success(request, _("%(email)s is invited: an e-mail with a link is on its way.")
-                             % {"email": membership.user.email})  # fmt: skip
+            messages.success(
+                request,
+                _("%(email)s is invited: an e-mail with a link is on its way.") % {"email": membership.user.email},
+            )
             return redirect("portal-team")
     members = [
-        {"membership": m, "role_form": RoleForm(initial={"role": m.role}, prefix=f"m{m.pk}"),
-         "is_self": m.user_id == request.user.pk}
+        {
+            "membership": m,
+            "role_form": RoleForm(initial={"role": m.role}, prefix=f"m{m.pk}"),
+            "is_self": m.user_id == request.user.pk,
+        }
         for m in team_list(company=request.tenant)
-    ]  # fmt: skip
-    return render(request, "tenants/portal/team.html", {"form": form, "members": members},
-                  status=400 if request.method == "POST" else 200)  # fmt: skip
+    ]
+    return render(
+        request,
+        "tenants/portal/team.html",
+        {"form": form, "members": members},
+        status=400 if request.method == "POST" else 200,
+    )
 
 
 @require_POST

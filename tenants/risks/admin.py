@@ -78,25 +78,40 @@ class RiskInline(_EditorsOnly, admin.TabularInline):
 
 class RiskAssessmentForm(forms.ModelForm):
     special_categories = forms.MultipleChoiceField(
-        choices=[(c, c) for c in sorted(SPECIAL_CATEGORIES)], required=False, widget=forms.CheckboxSelectMultiple,
+        choices=[(c, c) for c in sorted(SPECIAL_CATEGORIES)],
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
         help_text="DPIA only: the special categories (GDPR Art. 9) it assesses",
-    )  # fmt: skip
+    )
     actor: User | None = None
 
     class Meta:
         model = RiskAssessment
-        fields = ["company", "processing_activity", "kind", "owner", "review_due", "last_reviewed_on",
-                  "special_categories", "dpa_versions", "conclusion"]  # fmt: skip
+        fields = [
+            "company",
+            "processing_activity",
+            "kind",
+            "owner",
+            "review_due",
+            "last_reviewed_on",
+            "special_categories",
+            "dpa_versions",
+            "conclusion",
+        ]
 
     def clean(self):
         data = super().clean()
         if self.errors:
             return data
         try:
-            services.assessment_validate(company=data["company"], kind=data["kind"], owner=data["owner"],
-                                         special_categories=list(data.get("special_categories") or []),
-                                         dpa_versions=list(data.get("dpa_versions") or []),
-                                         actor=self.actor)  # fmt: skip
+            services.assessment_validate(
+                company=data["company"],
+                kind=data["kind"],
+                owner=data["owner"],
+                special_categories=list(data.get("special_categories") or []),
+                dpa_versions=list(data.get("dpa_versions") or []),
+                actor=self.actor,
+            )
         except ApplicationError as exc:
             self.add_error(exc.field if exc.field in self.fields else None, exc.message)
         return data
@@ -147,9 +162,13 @@ class DiligenceForm(forms.ModelForm):
         if self.errors:
             return data
         try:
-            data["name"] = services.diligence_validate(name=data["name"], last_reviewed_on=data["last_reviewed_on"],
-                                                       next_review_on=data["next_review_on"], actor=self.actor,
-                                                       exclude_pk=self.instance.pk)  # fmt: skip
+            data["name"] = services.diligence_validate(
+                name=data["name"],
+                last_reviewed_on=data["last_reviewed_on"],
+                next_review_on=data["next_review_on"],
+                actor=self.actor,
+                exclude_pk=self.instance.pk,
+            )
         except ApplicationError as exc:
             self.add_error(exc.field if exc.field in self.fields else None, exc.message)
         return data

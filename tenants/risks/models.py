@@ -19,21 +19,28 @@ class RiskAssessment(models.Model):
         RISK = "risk", "Risk assessment"
         DPIA = "dpia", "Data-protection impact assessment (Art. 35)"
 
-    company = models.ForeignKey(ClientCompany, on_delete=models.PROTECT, related_name="risk_assessments",
-                                limit_choices_to={"kind": ClientCompany.Kind.CLIENT})  # fmt: skip
+    company = models.ForeignKey(
+        ClientCompany,
+        on_delete=models.PROTECT,
+        related_name="risk_assessments",
+        limit_choices_to={"kind": ClientCompany.Kind.CLIENT},
+    )
     processing_activity = models.CharField(max_length=200, help_text="e.g. Answering calls and taking messages")
     kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.RISK)
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
-                              limit_choices_to=~Q(provider_role=""))  # fmt: skip
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", limit_choices_to=~Q(provider_role="")
+    )
     review_due = models.DateField(help_text="The next review; past it, the assessment is flagged overdue")
     last_reviewed_on = models.DateField(null=True, blank=True)
     special_categories = models.JSONField(
         default=list, blank=True, help_text="DPIA: the special categories (Art. 9) it assesses, e.g. user.health"
     )
     dpa_versions = models.ManyToManyField(
-        "agreements.AgreementVersion", blank=True, related_name="impact_assessments",
+        "agreements.AgreementVersion",
+        blank=True,
+        related_name="impact_assessments",
         help_text="DPIA: the DPA versions it supports. A version granting a special category needs one to be approved.",
-    )  # fmt: skip
+    )
     conclusion = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -102,14 +109,17 @@ class SubProcessorDiligence(models.Model):
         verbose_name = "sub-processor due diligence"
         verbose_name_plural = "sub-processor due diligence"
         constraints = [
-            models.UniqueConstraint(Lower("name"), name="diligence_one_per_sub_processor",
-                                    violation_error_message="This sub-processor already has a due-diligence record."),
+            models.UniqueConstraint(
+                Lower("name"),
+                name="diligence_one_per_sub_processor",
+                violation_error_message="This sub-processor already has a due-diligence record.",
+            ),
             models.CheckConstraint(
                 condition=Q(next_review_on__gt=models.F("last_reviewed_on")),
                 name="diligence_next_after_last",
                 violation_error_message="The next review must come after the last one.",
             ),
-        ]  # fmt: skip
+        ]
 
     def __str__(self) -> str:
         return f"Due diligence: {self.name}"

@@ -17,8 +17,15 @@ from tenants.risks.models import Risk, RiskAssessment, SubProcessorDiligence
 EDITORS = (User.ProviderRole.DPO, User.ProviderRole.PROVIDER_ADMIN)
 
 
-def assessment_validate(*, company: ClientCompany, kind: str, owner: User, special_categories: list[str],
-                        dpa_versions: list[AgreementVersion], actor: User) -> None:  # fmt: skip
+def assessment_validate(
+    *,
+    company: ClientCompany,
+    kind: str,
+    owner: User,
+    special_categories: list[str],
+    dpa_versions: list[AgreementVersion],
+    actor: User,
+) -> None:
     """The rules an assessment must keep, for the service and the admin's form alike."""
     require_editor(actor)
     if not company.is_client:
@@ -34,12 +41,14 @@ def assessment_validate(*, company: ClientCompany, kind: str, owner: User, speci
             field="special_categories",
         )
     if kind != RiskAssessment.Kind.DPIA and (special_categories or dpa_versions):
-        raise ApplicationError("only an impact assessment (DPIA) covers special categories or supports DPA versions",
-                               field="kind")  # fmt: skip
+        raise ApplicationError(
+            "only an impact assessment (DPIA) covers special categories or supports DPA versions", field="kind"
+        )
     foreign = [str(v) for v in dpa_versions if v.agreement.company_id != company.pk]
     if foreign:
-        raise ApplicationError(f"these versions belong to another company's DPA: {'; '.join(foreign)}",
-                               field="dpa_versions")  # fmt: skip
+        raise ApplicationError(
+            f"these versions belong to another company's DPA: {'; '.join(foreign)}", field="dpa_versions"
+        )
 
 
 def assessment_record(
@@ -56,21 +65,33 @@ def assessment_record(
 ) -> RiskAssessment:
     """Record a risk assessment (or a DPIA) of one processing activity of a client company."""
     special_categories, dpa_versions = list(special_categories or []), list(dpa_versions or [])
-    assessment_validate(company=company, kind=kind, owner=owner, special_categories=special_categories,
-                        dpa_versions=dpa_versions, actor=actor)  # fmt: skip
+    assessment_validate(
+        company=company,
+        kind=kind,
+        owner=owner,
+        special_categories=special_categories,
+        dpa_versions=dpa_versions,
+        actor=actor,
+    )
     if not processing_activity.strip():
         raise ApplicationError("name the processing activity assessed", field="processing_activity")
     with transaction.atomic(), set_actor(actor):
         assessment = RiskAssessment.objects.create(
-            company=company, processing_activity=processing_activity.strip(), kind=kind, owner=owner,
-            review_due=review_due, special_categories=special_categories, conclusion=conclusion,
-        )  # fmt: skip
+            company=company,
+            processing_activity=processing_activity.strip(),
+            kind=kind,
+            owner=owner,
+            review_due=review_due,
+            special_categories=special_categories,
+            conclusion=conclusion,
+        )
         assessment.dpa_versions.set(dpa_versions)
     return assessment
 
 
-def risk_add(*, assessment: RiskAssessment, description: str, likelihood: int, impact: int, mitigations: str,
-             actor: User) -> Risk:  # fmt: skip
+def risk_add(
+    *, assessment: RiskAssessment, description: str, likelihood: int, impact: int, mitigations: str, actor: User
+) -> Risk:
     require_editor(actor)
     if likelihood not in Risk.Likelihood.values:
         raise ApplicationError("likelihood is rated 1 (negligible) to 4 (maximum)", field="likelihood")
@@ -79,15 +100,25 @@ def risk_add(*, assessment: RiskAssessment, description: str, likelihood: int, i
     if not description.strip():
         raise ApplicationError("describe the risk", field="description")
     with transaction.atomic(), set_actor(actor):
-        return Risk.objects.create(assessment=assessment, description=description.strip(), likelihood=likelihood,
-                                   impact=impact, mitigations=mitigations)  # fmt: skip
+        return Risk.objects.create(
+            assessment=assessment,
+            description=description.strip(),
+            likelihood=likelihood,
+            impact=impact,
+            mitigations=mitigations,
+        )
 
 
 def dpia_link(*, assessment: RiskAssessment, version: AgreementVersion, actor: User) -> RiskAssessment:
     """Link a DPIA to a DPA version it supports: the DPO confirms it still holds for that version."""
-    assessment_validate(company=assessment.company, kind=assessment.kind, owner=assessment.owner,
-                        special_categories=assessment.special_categories, dpa_versions=[version],
-                        actor=actor)  # fmt: skip
+    assessment_validate(
+        company=assessment.company,
+        kind=assessment.kind,
+        owner=assessment.owner,
+        special_categories=assessment.special_categories,
+        dpa_versions=[version],
+        actor=actor,
+    )
     with transaction.atomic(), set_actor(actor):
         assessment.dpa_versions.add(version)
     return assessment
@@ -105,8 +136,9 @@ def assessment_reviewed(*, assessment: RiskAssessment, next_review: dt.date, act
     return assessment
 
 
-def diligence_validate(*, name: str, last_reviewed_on: dt.date, next_review_on: dt.date, actor: User,
-                       exclude_pk: int | None = None) -> str:  # fmt: skip
+def diligence_validate(
+    *, name: str, last_reviewed_on: dt.date, next_review_on: dt.date, actor: User, exclude_pk: int | None = None
+) -> str:
     require_editor(actor)
     name = (name or "").strip()
     if not name:
@@ -120,16 +152,26 @@ def diligence_validate(*, name: str, last_reviewed_on: dt.date, next_review_on: 
     return name
 
 
-def diligence_record(*, name: str, certifications: str, last_reviewed_on: dt.date, next_review_on: dt.date,
-                     actor: User, findings: str = "") -> SubProcessorDiligence:  # fmt: skip
+def diligence_record(
+    *,
+    name: str,
+    certifications: str,
+    last_reviewed_on: dt.date,
+    next_review_on: dt.date,
+    actor: User,
+    findings: str = "",
+) -> SubProcessorDiligence:
     """Record due diligence on a sub-processor (certifications, when reviewed, when next)."""
-    name = diligence_validate(name=name, last_reviewed_on=last_reviewed_on, next_review_on=next_review_on,
-                              actor=actor)  # fmt: skip
+    name = diligence_validate(name=name, last_reviewed_on=last_reviewed_on, next_review_on=next_review_on, actor=actor)
     with transaction.atomic(), set_actor(actor):
         return SubProcessorDiligence.objects.create(
-            name=name, certifications=certifications, last_reviewed_on=last_reviewed_on,
-            next_review_on=next_review_on, findings=findings, reviewed_by=actor,
-        )  # fmt: skip
+            name=name,
+            certifications=certifications,
+            last_reviewed_on=last_reviewed_on,
+            next_review_on=next_review_on,
+            findings=findings,
+            reviewed_by=actor,
+        )
 
 
 def require_editor(actor: User) -> None:

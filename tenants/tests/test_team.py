@@ -45,8 +45,9 @@ def test_an_invitation_creates_the_person_and_mails_a_link_that_sets_their_passw
     anonymous = client_for("acme.localhost")
     form_page = anonymous.get(link.removeprefix("http://acme.localhost"), follow=True)
     assert form_page.context["validlink"]
-    done = anonymous.post(form_page.redirect_chain[-1][0],
-                          {"new_password1": "Correct-Horse-42", "new_password2": "Correct-Horse-42"})  # fmt: skip
+    done = anonymous.post(
+        form_page.redirect_chain[-1][0], {"new_password1": "Correct-Horse-42", "new_password2": "Correct-Horse-42"}
+    )
     assert done.status_code == 302
     user.refresh_from_db()
     assert user.check_password("Correct-Horse-42")
@@ -83,25 +84,30 @@ def test_a_bad_invitation_is_a_named_error_and_sends_nothing(client_for, acme_ad
 def test_provider_staff_cannot_be_invited_as_client_users(client_for, acme_admin, agent1):
     agent1.email = "agent1@provider.example"
     agent1.save()
-    response = client_for("acme.localhost", acme_admin).post("/api/v1/team/", {"email": "agent1@provider.example"},
-                                                              content_type="application/json")  # fmt: skip
+    response = client_for("acme.localhost", acme_admin).post(
+        "/api/v1/team/", {"email": "agent1@provider.example"}, content_type="application/json"
+    )
     assert response.status_code == 400
     assert response.json()["code"] == "provider_staff"
     assert not Membership.objects.filter(user=agent1).exists()
 
 
-def test_a_client_user_of_another_company_is_added_and_told(acme, globex, client_for, acme_admin,
-                                                            django_capture_on_commit_callbacks):  # fmt: skip
+def test_a_client_user_of_another_company_is_added_and_told(
+    acme, globex, client_for, acme_admin, django_capture_on_commit_callbacks
+):
     elsewhere = _member(globex, "globex-clerk")
     with django_capture_on_commit_callbacks(execute=True):
         response = client_for("acme.localhost", acme_admin).post(
-            "/api/v1/team/", {"email": "globex-clerk@example.ee", "role": "client_member"},
+            "/api/v1/team/",
+            {"email": "globex-clerk@example.ee", "role": "client_member"},
             content_type="application/json",
-        )  # fmt: skip
+        )
     assert response.status_code == 201
     assert response.json()["password_set"] is True
     assert set(Membership.objects.filter(user=elsewhere.user).values_list("company__schema_name", flat=True)) == {
-        "acme", "globex"}  # fmt: skip
+        "acme",
+        "globex",
+    }
     assert "/accounts/password-reset/" not in mail.outbox[0].body  # they have a password already
 
 
@@ -151,8 +157,12 @@ def test_members_cannot_manage_the_team(acme, client_for, acme_admin):
     assert client.post("/team/", {"email": "x@example.ee", "role": "client_admin"}).status_code == 404
     assert client.post(f"/team/{mine.pk}/remove/").status_code == 404
     assert client.get("/api/v1/team/").status_code == 403
-    assert client.patch(f"/api/v1/team/{member.pk}/", {"role": "client_admin"},
-                        content_type="application/json").status_code == 403  # fmt: skip
+    assert (
+        client.patch(
+            f"/api/v1/team/{member.pk}/", {"role": "client_admin"}, content_type="application/json"
+        ).status_code
+        == 403
+    )
     member.refresh_from_db()
     assert member.role == "client_member"
     with pytest.raises(ApplicationError):

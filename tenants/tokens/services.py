@@ -72,8 +72,15 @@ def token_create(
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     expires_at = timezone.now() + dt.timedelta(days=expires_in_days) if expires_in_days else None
     with transaction.atomic(), set_actor(actor):
-        token = ApiToken(company=company, user=user, name=name, scopes=scopes, token_hash=token_hash(secret),
-                         prefix=secret[:12], expires_at=expires_at)  # fmt: skip
+        token = ApiToken(
+            company=company,
+            user=user,
+            name=name,
+            scopes=scopes,
+            token_hash=token_hash(secret),
+            prefix=secret[:12],
+            expires_at=expires_at,
+        )
         token.full_clean()
         token.save()
     return token, secret

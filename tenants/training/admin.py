@@ -80,8 +80,9 @@ class CommitmentForm(_ServiceForm):
         fields = ["user", "document_version", "signed_on"]
 
     def validate(self, data):
-        version = services.commitment_validate(user=data["user"], document_version=data["document_version"],
-                                               signed_on=data["signed_on"], actor=self.actor)  # fmt: skip
+        version = services.commitment_validate(
+            user=data["user"], document_version=data["document_version"], signed_on=data["signed_on"], actor=self.actor
+        )
         return {"document_version": version}
 
 
@@ -93,9 +94,13 @@ class TrainingRecordForm(_ServiceForm):
         fields = ["user", "course", "completed_on", "expires_on"]
 
     def validate(self, data):
-        expires = services.training_record_validate(user=data["user"], course=data["course"],
-                                                    completed_on=data["completed_on"], actor=self.actor,
-                                                    expires_on=data.get("expires_on"))  # fmt: skip
+        expires = services.training_record_validate(
+            user=data["user"],
+            course=data["course"],
+            completed_on=data["completed_on"],
+            actor=self.actor,
+            expires_on=data.get("expires_on"),
+        )
         return {"expires_on": expires}
 
 
@@ -127,8 +132,12 @@ class ConfidentialityCommitmentAdmin(_ServiceAdmin):
 
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data
-        saved = services.commitment_record(user=data["user"], document_version=data["document_version"],
-                                           signed_on=data["signed_on"], actor=request.user)  # fmt: skip
+        saved = services.commitment_record(
+            user=data["user"],
+            document_version=data["document_version"],
+            signed_on=data["signed_on"],
+            actor=request.user,
+        )
         obj.pk, obj.recorded_by = saved.pk, saved.recorded_by
 
 
@@ -179,9 +188,13 @@ class TrainingRecordAdmin(_ServiceAdmin):
 
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data
-        saved = services.training_record_add(user=data["user"], course=data["course"],
-                                             completed_on=data["completed_on"], expires_on=data["expires_on"],
-                                             actor=request.user)  # fmt: skip
+        saved = services.training_record_add(
+            user=data["user"],
+            course=data["course"],
+            completed_on=data["completed_on"],
+            expires_on=data["expires_on"],
+            actor=request.user,
+        )
         obj.pk, obj.recorded_by = saved.pk, saved.recorded_by
 
     def get_urls(self):

@@ -36,12 +36,14 @@ def training_demo_seed(*, staff: dict[str, User], recorder: User) -> None:
     }
     for username, user in staff.items():
         if not ConfidentialityCommitment.objects.filter(user=user).exists():
-            services.commitment_record(user=user, document_version=COMMITMENT_VERSION,
-                                       signed_on=today - dt.timedelta(days=120), actor=recorder)  # fmt: skip
+            services.commitment_record(
+                user=user, document_version=COMMITMENT_VERSION, signed_on=today - dt.timedelta(days=120), actor=recorder
+            )
         held = [GENERAL, *([HEALTH] if username in HEALTH_HOLDERS else [])]
         for code in held:
             if TrainingRecord.objects.filter(user=user, course=courses[code]).exists():
                 continue
             days_ago = 350 if code == GENERAL and username in DUE_SOON else 60
-            services.training_record_add(user=user, course=courses[code], completed_on=today - dt.timedelta(days_ago),
-                                         actor=recorder)  # fmt: skip
+            services.training_record_add(
+                user=user, course=courses[code], completed_on=today - dt.timedelta(days_ago), actor=recorder
+            )

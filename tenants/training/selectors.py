@@ -38,8 +38,10 @@ class TrainingGap:
     @property
     def message(self) -> str:
         if self.kind == "commitment_missing":
-            return ("You have not signed the staff confidentiality commitment. Sign it and ask the "
-                    "data-protection officer to record it.")  # fmt: skip
+            return (
+                "You have not signed the staff confidentiality commitment. Sign it and ask the "
+                "data-protection officer to record it."
+            )
         course = f"“{self.course_title}” ({self.course_code})"
         why = (
             "every member of staff must hold it"
@@ -47,10 +49,14 @@ class TrainingGap:
             else f"{self.required_by}'s data-processing agreement requires it"
         )
         if self.kind == "course_expired":
-            return (f"Your {course} training expired on {self.expired_on:%Y-%m-%d}; {why}. Renew it and ask the "
-                    "data-protection officer to record the new completion.")  # fmt: skip
-        return f"You have no record of the {course} training; {why}. Complete it and ask the data-protection " \
-               "officer to record it."  # fmt: skip
+            return (
+                f"Your {course} training expired on {self.expired_on:%Y-%m-%d}; {why}. Renew it and ask the "
+                "data-protection officer to record the new completion."
+            )
+        return (
+            f"You have no record of the {course} training; {why}. Complete it and ask the data-protection "
+            "officer to record it."
+        )
 
 
 def training_gaps(*, user: User, company: ClientCompany, version, today: dt.date | None = None) -> list[TrainingGap]:
@@ -67,22 +73,28 @@ def training_gaps(*, user: User, company: ClientCompany, version, today: dt.date
 
     by_dpa = CourseRequirement.objects.filter(version=version, course=OuterRef("pk"))
     courses = (
-        Course.objects.filter(Q(required_for_all_staff=True) | Q(pk__in=Subquery(
-            CourseRequirement.objects.filter(version=version).values("course_id"))))
+        Course.objects.filter(
+            Q(required_for_all_staff=True)
+            | Q(pk__in=Subquery(CourseRequirement.objects.filter(version=version).values("course_id")))
+        )
         .annotate(
             valid_until=Max("records__expires_on", filter=Q(records__user=user, records__completed_on__lte=today)),
             for_dpa=Exists(by_dpa),
         )
         .order_by("code")
-    )  # fmt: skip
+    )
     for course in courses:
         if course.valid_until is not None and course.valid_until >= today:
             continue
-        gaps.append(TrainingGap(
-            kind="course_missing" if course.valid_until is None else "course_expired",
-            course_code=course.code, course_title=course.title, expired_on=course.valid_until,
-            required_by="all staff" if course.required_for_all_staff and not course.for_dpa else company.name,
-        ))  # fmt: skip
+        gaps.append(
+            TrainingGap(
+                kind="course_missing" if course.valid_until is None else "course_expired",
+                course_code=course.code,
+                course_title=course.title,
+                expired_on=course.valid_until,
+                required_by="all staff" if course.required_for_all_staff and not course.for_dpa else company.name,
+            )
+        )
     return gaps
 
 
@@ -135,8 +147,14 @@ def training_status_for_company(company: ClientCompany, *, today: dt.date | None
         courses = []
         for course in required:
             record = latest.get((user.pk, course.pk))
-            courses.append(CourseDates(course.code, course.title, record.completed_on if record else None,
-                                       record.expires_on if record else None))  # fmt: skip
+            courses.append(
+                CourseDates(
+                    course.code,
+                    course.title,
+                    record.completed_on if record else None,
+                    record.expires_on if record else None,
+                )
+            )
         result.append(StaffTraining(user, signed.get(user.pk), courses))
     return result
 
@@ -147,9 +165,10 @@ def staff_due_within(days: int, *, today: dt.date | None = None) -> list[DueTrai
     today = today or timezone.localdate()
     horizon = today + dt.timedelta(days=days)
     due = [
-        item for item in _required_training(today=today)
+        item
+        for item in _required_training(today=today)
         if item.expires_on is not None and today <= item.expires_on <= horizon
-    ]  # fmt: skip
+    ]
     return sorted(due, key=lambda item: (item.expires_on, item.user.username, item.course.code))
 
 
@@ -199,8 +218,11 @@ def _required_training(*, today: dt.date) -> list[DueTraining]:
                 required += by_dpa.get(company_id, [])
         for course in _unique(required):
             record = latest.get((user.pk, course.pk))
-            result.append(DueTraining(user, course, record.completed_on if record else None,
-                                      record.expires_on if record else None))  # fmt: skip
+            result.append(
+                DueTraining(
+                    user, course, record.completed_on if record else None, record.expires_on if record else None
+                )
+            )
     return result
 
 

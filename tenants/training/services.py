@@ -41,22 +41,27 @@ def commitment_validate(*, user: User, document_version: str, signed_on: dt.date
     return document_version
 
 
-def commitment_record(*, user: User, document_version: str, signed_on: dt.date,
-                      actor: User) -> ConfidentialityCommitment:  # fmt: skip
+def commitment_record(
+    *, user: User, document_version: str, signed_on: dt.date, actor: User
+) -> ConfidentialityCommitment:
     """Record that a staff member signed the confidentiality commitment."""
-    document_version = commitment_validate(user=user, document_version=document_version, signed_on=signed_on,
-                                           actor=actor)  # fmt: skip
+    document_version = commitment_validate(
+        user=user, document_version=document_version, signed_on=signed_on, actor=actor
+    )
     try:
         with transaction.atomic(), set_actor(actor):
-            return ConfidentialityCommitment.objects.create(user=user, document_version=document_version,
-                                                            signed_on=signed_on, recorded_by=actor)  # fmt: skip
+            return ConfidentialityCommitment.objects.create(
+                user=user, document_version=document_version, signed_on=signed_on, recorded_by=actor
+            )
     except IntegrityError:
-        raise ApplicationError(f"{user} has already signed version {document_version}",
-                               field="document_version") from None  # fmt: skip
+        raise ApplicationError(
+            f"{user} has already signed version {document_version}", field="document_version"
+        ) from None
 
 
-def training_record_validate(*, user: User, course: Course, completed_on: dt.date, actor: User,
-                             expires_on: dt.date | None = None) -> dt.date:  # fmt: skip
+def training_record_validate(
+    *, user: User, course: Course, completed_on: dt.date, actor: User, expires_on: dt.date | None = None
+) -> dt.date:
     """Check a completion before it is recorded; returns its expiry (from the course's validity
     when not given)."""
     _require_recorder(actor)
@@ -69,26 +74,35 @@ def training_record_validate(*, user: User, course: Course, completed_on: dt.dat
     return expires_on
 
 
-def training_record_add(*, user: User, course: Course, completed_on: dt.date, actor: User,
-                        expires_on: dt.date | None = None) -> TrainingRecord:  # fmt: skip
+def training_record_add(
+    *, user: User, course: Course, completed_on: dt.date, actor: User, expires_on: dt.date | None = None
+) -> TrainingRecord:
     """Record a completed course. It counts on the holder's next request."""
-    expires_on = training_record_validate(user=user, course=course, completed_on=completed_on, actor=actor,
-                                          expires_on=expires_on)  # fmt: skip
+    expires_on = training_record_validate(
+        user=user, course=course, completed_on=completed_on, actor=actor, expires_on=expires_on
+    )
     with transaction.atomic(), set_actor(actor):
-        return TrainingRecord.objects.create(user=user, course=course, completed_on=completed_on,
-                                             expires_on=expires_on, recorded_by=actor)  # fmt: skip
+        return TrainingRecord.objects.create(
+            user=user, course=course, completed_on=completed_on, expires_on=expires_on, recorded_by=actor
+        )
 
 
-def course_ensure(*, code: str, title: str, validity_months: int, required_for_all_staff: bool = False,
-                  actor: User) -> Course:  # fmt: skip
+def course_ensure(
+    *, code: str, title: str, validity_months: int, required_for_all_staff: bool = False, actor: User
+) -> Course:
     """The course with this code, created if missing (an existing course is left as it is)."""
     _require_recorder(actor)
     if validity_months <= 0:
         raise ApplicationError("a course is valid for a positive number of months", field="validity_months")
     with transaction.atomic(), set_actor(actor):
-        course, _ = Course.objects.get_or_create(code=code, defaults={
-            "title": title, "validity_months": validity_months, "required_for_all_staff": required_for_all_staff,
-        })  # fmt: skip
+        course, _ = Course.objects.get_or_create(
+            code=code,
+            defaults={
+                "title": title,
+                "validity_months": validity_months,
+                "required_for_all_staff": required_for_all_staff,
+            },
+        )
     return course
 
 

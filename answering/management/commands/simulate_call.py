@@ -30,8 +30,9 @@ class Command(BaseCommand):
         parser.add_argument("--voicemail", help="leave a voicemail with this transcription, if the line takes one")
         parser.add_argument("--base", help="the server's base URL (default: http://<slug>.<suffix>:8000)")
 
-    def handle(self, *args, company: str, caller: str, to: str | None, voicemail: str | None, base: str | None,
-               **options):  # fmt: skip
+    def handle(
+        self, *args, company: str, caller: str, to: str | None, voicemail: str | None, base: str | None, **options
+    ):
         if settings.PRODUCTION:
             raise CommandError("simulate_call is a demo aid and never runs in the production profile")
         tenant = ClientCompany.objects.filter(schema_name=company, kind=ClientCompany.Kind.CLIENT).first()
@@ -45,8 +46,13 @@ class Command(BaseCommand):
             to = line.phone_number
         base = (base or f"http://{company}.{settings.TENANT_DOMAIN_SUFFIX}:8000").rstrip("/")
         call_sid = new_sid("CA")
-        common = {"CallSid": call_sid, "AccountSid": settings.TWILIO_ACCOUNT_SID or "AC" + "0" * 32, "From": caller,
-                  "To": to, "Direction": "inbound"}  # fmt: skip
+        common = {
+            "CallSid": call_sid,
+            "AccountSid": settings.TWILIO_ACCOUNT_SID or "AC" + "0" * 32,
+            "From": caller,
+            "To": to,
+            "Direction": "inbound",
+        }
 
         self.stdout.write(f"Calling {to} from {caller} ({call_sid})")
         twiml = self._post(f"{base}/telephony/voice/", {**common, "CallStatus": "ringing"})
@@ -56,12 +62,27 @@ class Command(BaseCommand):
                 account_sid=settings.TWILIO_ACCOUNT_SID, auth_token=settings.TWILIO_AUTH_TOKEN
             ) as media:
                 recording_sid, url = media.add(tone_wav(2.0))
-                self._post(f"{base}/telephony/recording/", {**common, "RecordingSid": recording_sid,
-                           "RecordingUrl": url, "RecordingStatus": "completed", "RecordingDuration": "2"})  # fmt: skip
+                self._post(
+                    f"{base}/telephony/recording/",
+                    {
+                        **common,
+                        "RecordingSid": recording_sid,
+                        "RecordingUrl": url,
+                        "RecordingStatus": "completed",
+                        "RecordingDuration": "2",
+                    },
+                )
                 self.stdout.write(f"  voicemail recorded ({recording_sid}), fetched by the server and stored encrypted")
             if voicemail:
-                self._post(f"{base}/telephony/transcription/", {**common, "RecordingSid": recording_sid,
-                           "TranscriptionText": voicemail, "TranscriptionStatus": "completed"})  # fmt: skip
+                self._post(
+                    f"{base}/telephony/transcription/",
+                    {
+                        **common,
+                        "RecordingSid": recording_sid,
+                        "TranscriptionText": voicemail,
+                        "TranscriptionStatus": "completed",
+                    },
+                )
                 self.stdout.write("  transcription delivered")
         else:
             self._post(f"{base}/telephony/status/", {**common, "CallStatus": "in-progress"})

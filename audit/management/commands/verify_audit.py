@@ -25,9 +25,11 @@ class Command(BaseCommand):
                 self.stdout.write(f"{company.schema_name}: {checked:,} entries, chain intact")
             else:
                 broken.append(company.schema_name)
-                self.stdout.write(self.style.ERROR(
-                    f"{company.schema_name}: BROKEN at link {failure.seq} ({failure.kind} entry {failure.ref_id}): "
-                    f"{failure.reason}"
-                ))  # fmt: skip
+                self.stdout.write(
+                    self.style.ERROR(
+                        f"{company.schema_name}: BROKEN at link {failure.seq} ({failure.kind} entry {failure.ref_id}): "
+                        f"{failure.reason}"
+                    )
+                )
         if broken:
             raise CommandError(f"the audit chain is broken in: {', '.join(broken)}")

@@ -39,8 +39,18 @@ class SubProcessorOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = SubProcessor
-        fields = ["id", "name", "purpose", "location", "version", "authorised_on", "objection_window_days",
-                  "objection_window_ends", "objection_window_open", "objection"]  # fmt: skip
+        fields = [
+            "id",
+            "name",
+            "purpose",
+            "location",
+            "version",
+            "authorised_on",
+            "objection_window_days",
+            "objection_window_ends",
+            "objection_window_open",
+            "objection",
+        ]
 
     def get_objection_window_open(self, sub: SubProcessor) -> bool:
         return sub.authorised_on <= self.context["today"] < sub.objection_window_ends
@@ -63,12 +73,35 @@ class VersionOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = AgreementVersion
-        fields = ["id", "number", "status", "in_force", "start_date", "end_date", "subject_matter",
-                  "nature_and_purpose", "data_subject_categories", "security_measures",
-                  "data_subject_rights_assistance", "end_of_processing", "audit_rights", "staff_confidentiality",
-                  "breach_notification_hours", "client_signed_by", "client_signed_at", "submitted_at",
-                  "approved_at", "activated_at", "rejection_reason", "ended_at", "end_reason", "grants",
-                  "retention_rules", "sub_processors", "client_comments"]  # fmt: skip
+        fields = [
+            "id",
+            "number",
+            "status",
+            "in_force",
+            "start_date",
+            "end_date",
+            "subject_matter",
+            "nature_and_purpose",
+            "data_subject_categories",
+            "security_measures",
+            "data_subject_rights_assistance",
+            "end_of_processing",
+            "audit_rights",
+            "staff_confidentiality",
+            "breach_notification_hours",
+            "client_signed_by",
+            "client_signed_at",
+            "submitted_at",
+            "approved_at",
+            "activated_at",
+            "rejection_reason",
+            "ended_at",
+            "end_reason",
+            "grants",
+            "retention_rules",
+            "sub_processors",
+            "client_comments",
+        ]
 
     def get_in_force(self, version: AgreementVersion) -> bool:
         return version.in_force_on(self.context["today"])

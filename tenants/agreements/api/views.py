@@ -88,8 +88,9 @@ class VersionRejectApi(_AgreementView):
     """Reject a version awaiting the client's signature, saying why (client admins): it goes back
     to the provider as a draft, with the comment."""
 
-    @extend_schema(operation_id="agreement_versions_reject", request=RejectInputSerializer,
-                   responses=VersionOutputSerializer)  # fmt: skip
+    @extend_schema(
+        operation_id="agreement_versions_reject", request=RejectInputSerializer, responses=VersionOutputSerializer
+    )
     def post(self, request, pk: int):
         self.require_client_admin(request)
         version = self.get_object()
@@ -120,8 +121,11 @@ class SubProcessorObjectionApi(_AgreementView):
 
     serializer_class = ObjectionOutputSerializer
 
-    @extend_schema(operation_id="sub_processors_object", request=ObjectionInputSerializer,
-                   responses={201: ObjectionOutputSerializer})  # fmt: skip
+    @extend_schema(
+        operation_id="sub_processors_object",
+        request=ObjectionInputSerializer,
+        responses={201: ObjectionOutputSerializer},
+    )
     def post(self, request, pk: int):
         self.require_client_admin(request)
         sub = self.get_object()

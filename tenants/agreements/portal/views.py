@@ -50,8 +50,9 @@ def version_sign(request, pk: int):
         dpa_sign_for_client(version=version, actor=request.user)
     except ApplicationError as exc:
         return _page(request, sign_errors={version.pk: exc.message})
-    messages.success(request, _("You signed version %(number)s. The DPO activates it once approved.")
-                     % {"number": version.number})  # fmt: skip
+    messages.success(
+        request, _("You signed version %(number)s. The DPO activates it once approved.") % {"number": version.number}
+    )
     return redirect("portal-agreement")
 
 
@@ -69,8 +70,10 @@ def version_reject(request, pk: int):
         except ApplicationError as exc:
             form.add_error("comment" if exc.field == "comment" else None, exc.message)
         else:
-            messages.success(request, _("You rejected version %(number)s; the provider has your comment.")
-                             % {"number": version.number})  # fmt: skip
+            messages.success(
+                request,
+                _("You rejected version %(number)s; the provider has your comment.") % {"number": version.number},
+            )
             return redirect("portal-agreement")
     return _page(request, reject_forms={version.pk: form})
 
@@ -79,8 +82,11 @@ def version_reject(request, pk: int):
 @require_POST
 @in_company_zone
 def sub_processor_objection(request, pk: int):
-    sub = SubProcessor.objects.filter(pk=pk, version__agreement__company=request.tenant).select_related(
-        "version__agreement__company").first()  # fmt: skip
+    sub = (
+        SubProcessor.objects.filter(pk=pk, version__agreement__company=request.tenant)
+        .select_related("version__agreement__company")
+        .first()
+    )
     if sub is None:
         raise Http404
     form = ObjectionForm(request.POST, prefix=f"s{sub.pk}")
@@ -95,8 +101,9 @@ def sub_processor_objection(request, pk: int):
                 return redirect("portal-agreement")
             form.add_error("reason", exc.message)
         else:
-            messages.success(request, _("Your objection to %(name)s is recorded; the DPO will answer it.")
-                             % {"name": sub.name})  # fmt: skip
+            messages.success(
+                request, _("Your objection to %(name)s is recorded; the DPO will answer it.") % {"name": sub.name}
+            )
             return redirect("portal-agreement")
     return _page(request, objection_forms={sub.pk: form})
 
@@ -128,10 +135,15 @@ def _page(request, *, sign_errors=None, reject_forms=None, objection_forms=None)
     shown = (AgreementVersion.Status.ACTIVE, AgreementVersion.Status.SUBMITTED, AgreementVersion.Status.UNDER_REVIEW)
     history = [v for v in dpa_versions_for_company(company=company) if v.status not in shown]
     context = {
-        "active": active, "in_force": active is not None and active.in_force_on(today),
-        "grants": _grant_rows(active) if active else [], "awaiting": awaiting, "subs": subs, "history": history,
-        "can_decide": is_client_admin(request), "taxonomy": TAXONOMY,
-    }  # fmt: skip
+        "active": active,
+        "in_force": active is not None and active.in_force_on(today),
+        "grants": _grant_rows(active) if active else [],
+        "awaiting": awaiting,
+        "subs": subs,
+        "history": history,
+        "can_decide": is_client_admin(request),
+        "taxonomy": TAXONOMY,
+    }
     return render(request, "agreements/portal/agreement.html", context)
 
 
@@ -151,8 +163,11 @@ def _grant_rows(version: AgreementVersion) -> list[dict]:
 
 def _not_awaiting(request, version: AgreementVersion):
     # Its form is no longer on the page (someone else decided first): say so above everything.
-    messages.error(request, _("Version %(number)s is not waiting for your signature any more (it is %(status)s).")
-                   % {"number": version.number, "status": version.get_status_display().lower()})  # fmt: skip
+    messages.error(
+        request,
+        _("Version %(number)s is not waiting for your signature any more (it is %(status)s).")
+        % {"number": version.number, "status": version.get_status_display().lower()},
+    )
     return redirect("portal-agreement")
 
 

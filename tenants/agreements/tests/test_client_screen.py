@@ -29,8 +29,14 @@ def proposed(acme, drafter):
     version = dpa.dpa_draft_create(company=acme, actor=drafter, copy_from=active)
     dpa.dpa_grant_add(version=version, role="agent", category="user.health", action="read", actor=drafter)
     dpa.dpa_retention_set(version=version, category="user.health", days=30, actor=drafter)
-    dpa.dpa_sub_processor_add(version=version, name="Speechmatics Ltd", purpose="Voicemail transcription",
-                              location="EU (Ireland)", authorised_on=timezone.localdate(), actor=drafter)  # fmt: skip
+    dpa.dpa_sub_processor_add(
+        version=version,
+        name="Speechmatics Ltd",
+        purpose="Voicemail transcription",
+        location="EU (Ireland)",
+        authorised_on=timezone.localdate(),
+        actor=drafter,
+    )
     return dpa.dpa_submit(version=version, actor=drafter)
 
 
@@ -81,8 +87,10 @@ def test_rejecting_needs_a_comment_and_sends_the_version_back(client_for, admin_
     proposed.refresh_from_db()
     assert proposed.status == "submitted"
 
-    rejected = client.post(f"/agreement/versions/{proposed.pk}/reject/",
-                           {f"v{proposed.pk}-comment": "We do not want agents to read health data."})  # fmt: skip
+    rejected = client.post(
+        f"/agreement/versions/{proposed.pk}/reject/",
+        {f"v{proposed.pk}-comment": "We do not want agents to read health data."},
+    )
     assert rejected.status_code == 302
     proposed.refresh_from_db()
     assert proposed.status == "draft"
@@ -104,15 +112,17 @@ def test_objection_in_the_window_is_recorded_for_the_dpo(client_for, admin_for, 
     sub = _new_sub(proposed)
     client = client_for("acme.localhost", acme_admin)
     assert f"Object to {sub.name}" in client.get("/agreement/").content.decode()
-    response = client.post(f"/agreement/sub-processors/{sub.pk}/object/",
-                           {f"s{sub.pk}-reason": "Audio must not leave our processor."})  # fmt: skip
+    response = client.post(
+        f"/agreement/sub-processors/{sub.pk}/object/", {f"s{sub.pk}-reason": "Audio must not leave our processor."}
+    )
     assert response.status_code == 302
     objection = SubProcessorObjection.objects.get(sub_processor=sub)
     assert (objection.raised_by, objection.reason) == (acme_admin, "Audio must not leave our processor.")
     assert "Objected by acme-admin" in client.get("/agreement/").content.decode()
 
-    twice = client.post(f"/api/v1/sub-processors/{sub.pk}/objections/", {"reason": "Again"},
-                        content_type="application/json")  # fmt: skip
+    twice = client.post(
+        f"/api/v1/sub-processors/{sub.pk}/objections/", {"reason": "Again"}, content_type="application/json"
+    )
     assert twice.status_code == 400
     assert twice.json()["code"] == "already_objected"
 
@@ -127,8 +137,9 @@ def test_no_objection_once_the_window_has_closed(client_for, acme, acme_admin):
     assert twilio.objection_window_ends <= timezone.localdate()  # authorised 60 days ago, 30-day window
     client = client_for("acme.localhost", acme_admin)
     assert "Object to Twilio" not in client.get("/agreement/").content.decode()
-    refused = client.post(f"/api/v1/sub-processors/{twilio.pk}/objections/", {"reason": "Late"},
-                          content_type="application/json")  # fmt: skip
+    refused = client.post(
+        f"/api/v1/sub-processors/{twilio.pk}/objections/", {"reason": "Late"}, content_type="application/json"
+    )
     assert refused.status_code == 400
     assert refused.json()["code"] == "window_closed"
     page = client.post(f"/agreement/sub-processors/{twilio.pk}/object/", {f"s{twilio.pk}-reason": "Late"}, follow=True)
@@ -157,16 +168,23 @@ def test_api_agreement_versions_sign_and_reject(client_for, acme_admin, proposed
     no_reason = client.post(f"/api/v1/agreement/versions/{proposed.pk}/reject/", {}, content_type="application/json")
     assert no_reason.status_code == 400
     assert "comment" in no_reason.json()
-    rejected = client.post(f"/api/v1/agreement/versions/{proposed.pk}/reject/", {"comment": "Not health data"},
-                           content_type="application/json")  # fmt: skip
+    rejected = client.post(
+        f"/api/v1/agreement/versions/{proposed.pk}/reject/",
+        {"comment": "Not health data"},
+        content_type="application/json",
+    )
     assert rejected.status_code == 200
     assert rejected.json()["status"] == "draft"
     assert rejected.json()["client_signed_at"] is None
     assert rejected.json()["client_comments"][0]["comment"] == "Not health data"
 
     active_id = client.get("/api/v1/agreement/").json()["active"]["id"]
-    assert client.post(f"/api/v1/agreement/versions/{active_id}/reject/", {"comment": "x"},
-                       content_type="application/json").status_code == 400  # fmt: skip
+    assert (
+        client.post(
+            f"/api/v1/agreement/versions/{active_id}/reject/", {"comment": "x"}, content_type="application/json"
+        ).status_code
+        == 400
+    )
 
     subs = client.get("/api/v1/sub-processors/").json()["results"]
     assert {s["name"] for s in subs} == {"Twilio Ireland Ltd"}  # the rejected draft's are not current
@@ -182,8 +200,12 @@ def test_a_member_reads_but_cannot_sign_reject_or_object(client_for, acme_member
     assert client.post(f"/agreement/versions/{proposed.pk}/sign/").status_code == 404
     assert client.post(f"/agreement/sub-processors/{sub.pk}/object/", {f"s{sub.pk}-reason": "x"}).status_code == 404
     assert client.post(f"/api/v1/agreement/versions/{proposed.pk}/sign/").status_code == 403
-    assert client.post(f"/api/v1/sub-processors/{sub.pk}/objections/", {"reason": "x"},
-                       content_type="application/json").status_code == 403  # fmt: skip
+    assert (
+        client.post(
+            f"/api/v1/sub-processors/{sub.pk}/objections/", {"reason": "x"}, content_type="application/json"
+        ).status_code
+        == 403
+    )
     assert client.get("/api/v1/agreement/").status_code == 200
     proposed.refresh_from_db()
     assert proposed.client_signed_at is None
@@ -195,10 +217,16 @@ def test_globex_cannot_reach_acmes_agreement(client_for, globex_admin, proposed)
     client = client_for("globex.localhost", globex_admin)
     for path in [f"/api/v1/agreement/versions/{proposed.pk}/"]:
         assert client.get(path).status_code == 404
-    version_paths = [f"{prefix}/agreement/versions/{proposed.pk}/{action}/" for prefix in ["", "/api/v1"]
-                     for action in ["sign", "reject"]]  # fmt: skip
-    for path in [*version_paths, f"/api/v1/sub-processors/{sub.pk}/objections/",
-                 f"/agreement/sub-processors/{sub.pk}/object/"]:  # fmt: skip
+    version_paths = [
+        f"{prefix}/agreement/versions/{proposed.pk}/{action}/"
+        for prefix in ["", "/api/v1"]
+        for action in ["sign", "reject"]
+    ]
+    for path in [
+        *version_paths,
+        f"/api/v1/sub-processors/{sub.pk}/objections/",
+        f"/agreement/sub-processors/{sub.pk}/object/",
+    ]:
         assert client.post(path, {"comment": "x", "reason": "x"}, content_type="application/json").status_code == 404
     proposed.refresh_from_db()
     assert proposed.client_signed_at is None
@@ -225,5 +253,9 @@ def test_the_service_refuses_someone_who_is_not_the_companys_admin(proposed, glo
     with pytest.raises(ApplicationError):
         dpa.sub_processor_object(sub_processor=_new_sub(proposed), actor=globex_admin, reason="not mine")
     with pytest.raises(ApplicationError):
-        dpa.sub_processor_object(sub_processor=_new_sub(proposed), actor=User.objects.get(username="acme-admin"),
-                                 reason="too early", today=timezone.localdate() - dt.timedelta(days=1))  # fmt: skip
+        dpa.sub_processor_object(
+            sub_processor=_new_sub(proposed),
+            actor=User.objects.get(username="acme-admin"),
+            reason="too early",
+            today=timezone.localdate() - dt.timedelta(days=1),
+        )

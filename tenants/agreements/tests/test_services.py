@@ -57,9 +57,15 @@ def test_an_incomplete_draft_cannot_be_submitted_and_the_error_names_what_is_mis
     with pytest.raises(ApplicationError) as refused:
         dpa.dpa_submit(version=version, actor=drafter)
     message = refused.value.message
-    for item in ["nature and purpose", "duration (start and end dates)", "security measures (Art. 32)",
-                 "audit rights", "staff confidentiality", "breach-notification deadline",
-                 "retention period for user.health"]:  # fmt: skip
+    for item in [
+        "nature and purpose",
+        "duration (start and end dates)",
+        "security measures (Art. 32)",
+        "audit rights",
+        "staff confidentiality",
+        "breach-notification deadline",
+        "retention period for user.health",
+    ]:
         assert item in message
     assert "subject matter" not in message
     version.refresh_from_db()

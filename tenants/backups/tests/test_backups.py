@@ -168,8 +168,11 @@ def test_restore_in_place_keeps_the_erasure_and_brings_back_everything_else(
     assert other_number == set()
     assert not default_storage.exists(voicemail.audio)  # never written back
     # Who took and who restored which backup is in the company's change log (public schema).
-    entries = [e.changes_dict["backup"][1] for e in LogEntry.objects.get_for_object(acme).order_by("pk")
-               if "backup" in e.changes_dict]  # fmt: skip
+    entries = [
+        e.changes_dict["backup"][1]
+        for e in LogEntry.objects.get_for_object(acme).order_by("pk")
+        if "backup" in e.changes_dict
+    ]
     assert entries[-2].startswith("backup ")
     assert " taken " in entries[-2]
     assert entries[-1].startswith("restored in place from backup ")

@@ -28,10 +28,14 @@ def dpo(db):
 
 def _incident(dpo, *companies, detected=None):
     return incident_record(
-        title="Misdirected export", description="A CSV export was sent to the wrong client address.",
-        detected_at=detected or timezone.now() - dt.timedelta(hours=2), companies=list(companies),
-        categories=["user.contact.name", "user.contact.phone_number"], estimated_subjects=120, actor=dpo,
-    )  # fmt: skip
+        title="Misdirected export",
+        description="A CSV export was sent to the wrong client address.",
+        detected_at=detected or timezone.now() - dt.timedelta(hours=2),
+        companies=list(companies),
+        categories=["user.contact.name", "user.contact.phone_number"],
+        estimated_subjects=120,
+        actor=dpo,
+    )
 
 
 def test_each_affected_company_gets_the_deadline_of_its_own_dpa(dpo, acme, globex, initech):
@@ -82,11 +86,18 @@ def test_the_dpo_records_an_incident_in_the_admin(dpo, acme, globex, admin_for):
 
     client = admin_for(dpo)
     detected = (timezone.now() - dt.timedelta(hours=1)).strftime("%Y-%m-%d %H:%M")
-    response = client.post("/admin/incidents/incident/record/", {
-        "title": "Laptop stolen", "description": "An agent's laptop was stolen from a car.", "severity": "high",
-        "detected_at": detected, "companies": [acme.pk, globex.pk], "categories": ["user.contact.name"],
-        "estimated_subjects": "40",
-    })  # fmt: skip
+    response = client.post(
+        "/admin/incidents/incident/record/",
+        {
+            "title": "Laptop stolen",
+            "description": "An agent's laptop was stolen from a car.",
+            "severity": "high",
+            "detected_at": detected,
+            "companies": [acme.pk, globex.pk],
+            "categories": ["user.contact.name"],
+            "estimated_subjects": "40",
+        },
+    )
     assert response.status_code == 302
     incident = Incident.objects.get(title="Laptop stolen")
     assert sorted(a.notification_hours for a in incident.affected.all()) == [24, 36]

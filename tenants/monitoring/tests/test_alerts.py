@@ -27,8 +27,12 @@ def staff_mail(db, globex):
     """The DPO and acme's supervisor get alerts; a supervisor of globex only must not get acme's."""
     User.objects.filter(username="dpo").update(email="dpo@provider.example")
     User.objects.filter(username="supervisor").update(email="supervisor@provider.example")
-    other = User.objects.create(username="globex-supervisor", provider_role=User.ProviderRole.SUPERVISOR,
-                                is_staff=True, email="globex-supervisor@provider.example")  # fmt: skip
+    other = User.objects.create(
+        username="globex-supervisor",
+        provider_role=User.ProviderRole.SUPERVISOR,
+        is_staff=True,
+        email="globex-supervisor@provider.example",
+    )
     Assignment.objects.create(user=other, company=globex)
     return {"dpo@provider.example", "supervisor@provider.example"}
 
@@ -45,17 +49,27 @@ def _only_alert(mailoutbox, recipients: set[str]):
 
 def _message(**fields) -> Message:
     line = Line.objects.get(phone_number="+3726001001")
-    return Message.objects.create(line=line, caller_name=CALLER[0], caller_number=CALLER[1],
-                                  body=f"Please call {CALLER[0]} at {CALLER[2]}", **fields)  # fmt: skip
+    return Message.objects.create(
+        line=line,
+        caller_name=CALLER[0],
+        caller_number=CALLER[1],
+        body=f"Please call {CALLER[0]} at {CALLER[2]}",
+        **fields,
+    )
 
 
 def test_a_dead_lettered_webhook_is_alerted_once(staff_mail, acme, mailoutbox):
     with tenant_context(acme):
         message = _message()
         hook = WebhookEndpoint.objects.create(url="https://hooks.acme.example/in", secret="s")
-        attempt = DeliveryAttempt.objects.create(message=message, webhook=hook, channel="webhook",
-                                                 key=f"{message.pk}:webhook:{hook.pk}:6", status="dead_letter",
-                                                 error=f"refused for {CALLER[1]}")  # fmt: skip
+        attempt = DeliveryAttempt.objects.create(
+            message=message,
+            webhook=hook,
+            channel="webhook",
+            key=f"{message.pk}:webhook:{hook.pk}:6",
+            status="dead_letter",
+            error=f"refused for {CALLER[1]}",
+        )
 
     assert alerts_sweep() == 1
     mail = _only_alert(mailoutbox, staff_mail)
@@ -88,8 +102,9 @@ def test_a_failed_purge_is_alerted_but_a_running_one_is_not(staff_mail, acme, ma
     assert f"run #{died.pk} failed" in _only_alert(mailoutbox, staff_mail).subject
 
     # The worker records that the purge task raised: the run it left unfinished is failed at once.
-    JobRun.objects.create(task="audit.retention_purge", schema_name="acme", last_failed_at=timezone.now(),
-                          last_error="OperationalError")  # fmt: skip
+    JobRun.objects.create(
+        task="audit.retention_purge", schema_name="acme", last_failed_at=timezone.now(), last_error="OperationalError"
+    )
     assert alerts_sweep() == 1
     assert f"run #{running.pk} failed" in mailoutbox[1].subject
 
@@ -120,12 +135,15 @@ def test_a_dsar_due_within_3_days_is_alerted_without_the_persons_identifiers(sta
     dpo = User.objects.get(username="dpo")
     now = timezone.now()
     with tenant_context(acme):
-        soon = DataSubjectRequest.objects.create(kind="access", phone_number=CALLER[1], email=CALLER[2],
-                                                 raised_by=dpo, due_at=now + dt.timedelta(days=2))  # fmt: skip
-        DataSubjectRequest.objects.create(kind="erasure", phone_number=CALLER[1], raised_by=dpo,
-                                          due_at=now + dt.timedelta(days=10))  # fmt: skip
-        DataSubjectRequest.objects.create(kind="access", email=CALLER[2], raised_by=dpo, status="done",
-                                          due_at=now + dt.timedelta(days=1))  # fmt: skip
+        soon = DataSubjectRequest.objects.create(
+            kind="access", phone_number=CALLER[1], email=CALLER[2], raised_by=dpo, due_at=now + dt.timedelta(days=2)
+        )
+        DataSubjectRequest.objects.create(
+            kind="erasure", phone_number=CALLER[1], raised_by=dpo, due_at=now + dt.timedelta(days=10)
+        )
+        DataSubjectRequest.objects.create(
+            kind="access", email=CALLER[2], raised_by=dpo, status="done", due_at=now + dt.timedelta(days=1)
+        )
     assert alerts_sweep() == 1
     mail = _only_alert(mailoutbox, staff_mail)
     assert f"request #{soon.pk}" in mail.subject
@@ -135,9 +153,15 @@ def test_a_dsar_due_within_3_days_is_alerted_without_the_persons_identifiers(sta
 def test_an_incident_deadline_within_12_hours_is_alerted(staff_mail, acme, globex, mailoutbox):
     dpo = User.objects.get(username="dpo")
     # acme's DPA gives 24 hours, globex's 36: detected 20 hours ago, only acme's deadline is near.
-    incident = incident_record(title=f"Laptop with {CALLER[0]}'s file stolen", description="A laptop was stolen",
-                               detected_at=timezone.now() - dt.timedelta(hours=20), companies=[acme, globex],
-                               categories=["user.contact.name"], estimated_subjects=1, actor=dpo)  # fmt: skip
+    incident = incident_record(
+        title=f"Laptop with {CALLER[0]}'s file stolen",
+        description="A laptop was stolen",
+        detected_at=timezone.now() - dt.timedelta(hours=20),
+        companies=[acme, globex],
+        categories=["user.contact.name"],
+        estimated_subjects=1,
+        actor=dpo,
+    )
     assert alerts_sweep() == 1
     mail = _only_alert(mailoutbox, staff_mail)
     assert f"Incident #{incident.pk}" in mail.subject
@@ -162,8 +186,12 @@ def test_an_alert_that_could_not_be_mailed_is_tried_again(staff_mail, acme, mail
     with tenant_context(acme):
         _message(status=Message.Status.FAILED)
     # A real SMTP connection to a closed port: the send fails, nothing is recorded.
-    with override_settings(EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend", EMAIL_HOST="127.0.0.1",
-                           EMAIL_PORT=1, EMAIL_TIMEOUT=2):  # fmt: skip
+    with override_settings(
+        EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
+        EMAIL_HOST="127.0.0.1",
+        EMAIL_PORT=1,
+        EMAIL_TIMEOUT=2,
+    ):
         assert alerts_sweep() == 0
     assert not AlertSent.objects.exists()
     assert alerts_sweep() == 1

@@ -62,11 +62,17 @@ def test_no_heartbeat_or_a_stale_one_is_503_naming_the_worker(health):
 
 def test_a_failing_job_is_503_with_its_name_and_last_runs(health, worker_alive):
     now = timezone.now()
-    JobRun.objects.create(task="audit.retention_purge", schema_name="acme", last_started_at=now,
-                          last_succeeded_at=now - dt.timedelta(days=1), last_failed_at=now,
-                          last_error="OperationalError")  # fmt: skip
-    JobRun.objects.create(task="audit.retention_purge", schema_name="globex", last_started_at=now,
-                          last_succeeded_at=now)  # fmt: skip
+    JobRun.objects.create(
+        task="audit.retention_purge",
+        schema_name="acme",
+        last_started_at=now,
+        last_succeeded_at=now - dt.timedelta(days=1),
+        last_failed_at=now,
+        last_error="OperationalError",
+    )
+    JobRun.objects.create(
+        task="audit.retention_purge", schema_name="globex", last_started_at=now, last_succeeded_at=now
+    )
     response, body = health()
     assert response.status_code == 503
     assert body["failed"] == ["jobs"]
@@ -83,8 +89,9 @@ def test_a_failing_job_is_503_with_its_name_and_last_runs(health, worker_alive):
 
 
 def test_an_overdue_job_is_503(health, worker_alive):
-    JobRun.objects.create(task="timers.sweep", schema_name="globex",
-                          last_succeeded_at=timezone.now() - dt.timedelta(hours=1))  # fmt: skip
+    JobRun.objects.create(
+        task="timers.sweep", schema_name="globex", last_succeeded_at=timezone.now() - dt.timedelta(hours=1)
+    )
     response, body = health()
     assert response.status_code == 503
     assert body["checks"]["jobs"]["jobs"]["timers-sweep"]["overdue"] == 1
@@ -137,8 +144,9 @@ def test_with_the_database_down_it_is_a_503_naming_the_database_not_a_500():
         "import json; from config.wsgi import application; from django.test import Client; "
         "r = Client(HTTP_HOST='localhost').get('/health/'); print(r.status_code, r.content.decode())"
     )
-    result = subprocess.run([sys.executable, "-c", script], env=env, cwd=ROOT, capture_output=True, text=True,
-                            timeout=60)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-c", script], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
     status, body = result.stdout.strip().split(" ", 1)
     report = json.loads(body)
     assert status == "503"

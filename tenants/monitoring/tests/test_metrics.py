@@ -91,15 +91,21 @@ def test_counters_and_gauges_follow_the_database(scrape, acme, globex):
         message = Message.objects.create(line=line, escalation_level=2, status=Message.Status.FAILED)
         hook = WebhookEndpoint.objects.create(url="https://hooks.acme.example/in", secret="s")
         for n, status in enumerate(["failed", "dead_letter", "sent"]):
-            DeliveryAttempt.objects.create(message=message, webhook=hook, channel="webhook", status=status,
-                                           key=f"{message.pk}:webhook:{hook.pk}:{n}")  # fmt: skip
+            DeliveryAttempt.objects.create(
+                message=message,
+                webhook=hook,
+                channel="webhook",
+                status=status,
+                key=f"{message.pk}:webhook:{hook.pk}:{n}",
+            )
         RetentionRun.objects.create(finished_at=timezone.now(), report={"purged": {"call notes and caller details": 7}})
         RetentionRun.objects.create(
             dry_run=True, finished_at=timezone.now(), report={"purged": {"inactive contacts": 5}}
         )
         dpo = User.objects.get(username="dpo")
-        DataSubjectRequest.objects.create(kind="access", email="someone@example.ee", raised_by=dpo,
-                                          due_at=timezone.now() - dt.timedelta(days=1))  # fmt: skip
+        DataSubjectRequest.objects.create(
+            kind="access", email="someone@example.ee", raised_by=dpo, due_at=timezone.now() - dt.timedelta(days=1)
+        )
     AgreementVersion.objects.filter(agreement__company=globex, status="active").update(
         end_date=timezone.localdate() + dt.timedelta(days=3)
     )
@@ -154,21 +160,44 @@ def test_no_label_or_value_carries_personal_data(scrape, acme, globex, agent1):
     for company in (acme, globex):
         with tenant_context(company):
             line = Line.objects.order_by("phone_number").first()
-            contact = Contact.objects.create(name="Anneli Kuusk", phone_number="+37255500123",
-                                             email="anneli.kuusk@example.ee", address="Tartu mnt 5-12")  # fmt: skip
-            call = Call.objects.create(line=line, telephony_sid=f"CA{company.schema_name}".ljust(34, "7"),
-                                       started_at=timezone.now(), caller_number="+37255500123",
-                                       caller_name="Anneli Kuusk", contact=contact)  # fmt: skip
-            message = Message.objects.create(line=line, call=call, caller_name="Anneli Kuusk",
-                                             caller_number="+37255500123", status=Message.Status.FAILED,
-                                             body="Call Anneli at +37255500123 or anneli.kuusk@example.ee")  # fmt: skip
+            contact = Contact.objects.create(
+                name="Anneli Kuusk",
+                phone_number="+37255500123",
+                email="anneli.kuusk@example.ee",
+                address="Tartu mnt 5-12",
+            )
+            call = Call.objects.create(
+                line=line,
+                telephony_sid=f"CA{company.schema_name}".ljust(34, "7"),
+                started_at=timezone.now(),
+                caller_number="+37255500123",
+                caller_name="Anneli Kuusk",
+                contact=contact,
+            )
+            message = Message.objects.create(
+                line=line,
+                call=call,
+                caller_name="Anneli Kuusk",
+                caller_number="+37255500123",
+                status=Message.Status.FAILED,
+                body="Call Anneli at +37255500123 or anneli.kuusk@example.ee",
+            )
             hook = WebhookEndpoint.objects.create(url="https://hooks.example/anneli.kuusk@example.ee", secret="s")
-            DeliveryAttempt.objects.create(message=message, webhook=hook, channel="webhook", status="dead_letter",
-                                           key=f"{message.pk}:webhook:{hook.pk}:6",
-                                           error="550 anneli.kuusk@example.ee +37255500123")  # fmt: skip
-            DataSubjectRequest.objects.create(kind="access", phone_number="+37255500123",
-                                              email="anneli.kuusk@example.ee", raised_by=dpo,
-                                              due_at=timezone.now() - dt.timedelta(days=2))  # fmt: skip
+            DeliveryAttempt.objects.create(
+                message=message,
+                webhook=hook,
+                channel="webhook",
+                status="dead_letter",
+                key=f"{message.pk}:webhook:{hook.pk}:6",
+                error="550 anneli.kuusk@example.ee +37255500123",
+            )
+            DataSubjectRequest.objects.create(
+                kind="access",
+                phone_number="+37255500123",
+                email="anneli.kuusk@example.ee",
+                raised_by=dpo,
+                due_at=timezone.now() - dt.timedelta(days=2),
+            )
             RetentionRun.objects.create(finished_at=timezone.now(), report={"purged": {"inactive contacts": 1}})
     connection.set_schema_to_public()
     # Requests that name people in their paths and queries, so django-prometheus sees them too.
@@ -219,8 +248,9 @@ def test_a_gauge_registered_later_is_served_per_company(scrape, temporary_metric
 
 
 def test_a_label_value_shaped_like_a_phone_or_email_is_dropped(scrape, temporary_metric):
-    temporary_metric("vastaja_test_leaky", lambda: [(("+37251234501",), 1), (("a@b.example",), 1), (("email",), 2)],
-                     labels=("kind",))  # fmt: skip
+    temporary_metric(
+        "vastaja_test_leaky", lambda: [(("+37251234501",), 1), (("a@b.example",), 1), (("email",), 2)], labels=("kind",)
+    )
     text = scrape()
     assert "37251234501" not in text
     assert "a@b.example" not in text

@@ -24,8 +24,9 @@ def boom() -> None:
     raise LookupError("a beat job that fails")
 
 
-@override_settings(CELERY_BEAT_SCHEDULE={**settings.CELERY_BEAT_SCHEDULE,
-                                         "boom": {"task": "tests.monitoring.boom", "schedule": 60.0}})  # fmt: skip
+@override_settings(
+    CELERY_BEAT_SCHEDULE={**settings.CELERY_BEAT_SCHEDULE, "boom": {"task": "tests.monitoring.boom", "schedule": 60.0}}
+)
 def test_a_beat_job_that_raises_is_recorded_failing_with_its_exception_class_only(acme):
     with tenant_context(acme):
         boom.apply()
@@ -58,8 +59,9 @@ def worker_rows(django_db_blocker):
 
 @requires_redis
 @pytest.mark.celery_worker
-def test_the_worker_s_heartbeat_and_jobs_reach_health_and_metrics(worker_rows, celery_worker_queue, initech,
-                                                                   client_for):  # fmt: skip
+def test_the_worker_s_heartbeat_and_jobs_reach_health_and_metrics(
+    worker_rows, celery_worker_queue, initech, client_for
+):
     web = client_for("localhost")
     assert web.get("/health/").json()["checks"]["worker"]["ok"] is False
     before = web.get("/metrics").content.decode()
@@ -81,5 +83,7 @@ def test_the_worker_s_heartbeat_and_jobs_reach_health_and_metrics(worker_rows, c
     assert value(after, "vastaja_purge_runs_total", tenant="initech") == (
         value(before, "vastaja_purge_runs_total", tenant="initech") + 1
     )
-    assert value(after, "vastaja_job_last_success_timestamp_seconds", task="audit.retention_purge",
-                 schema="initech") == run.last_succeeded_at.timestamp()  # fmt: skip
+    assert (
+        value(after, "vastaja_job_last_success_timestamp_seconds", task="audit.retention_purge", schema="initech")
+        == run.last_succeeded_at.timestamp()
+    )

@@ -28,15 +28,28 @@ def test_agents_and_supervisors_cannot_see_or_edit_the_register(admin_for, usern
     client = admin_for(_u(username), "acme")
     assessment = RiskAssessment.objects.get(company__schema_name="acme")
     diligence = SubProcessorDiligence.objects.get()
-    for url in (ASSESSMENTS, f"{ASSESSMENTS}add/", f"{ASSESSMENTS}{assessment.pk}/change/", DILIGENCE,
-                f"{DILIGENCE}add/", f"{DILIGENCE}{diligence.pk}/change/"):  # fmt: skip
+    for url in (
+        ASSESSMENTS,
+        f"{ASSESSMENTS}add/",
+        f"{ASSESSMENTS}{assessment.pk}/change/",
+        DILIGENCE,
+        f"{DILIGENCE}add/",
+        f"{DILIGENCE}{diligence.pk}/change/",
+    ):
         response = client.get(url)
         assert response.status_code == 403, url
         assert assessment.processing_activity.encode() not in response.content
     before = RiskAssessment.objects.count()
-    response = client.post(f"{ASSESSMENTS}add/", {"company": assessment.company_id, "processing_activity": "x",
-                                                  "kind": "risk", "owner": _u(username).pk,
-                                                  "review_due": "2030-01-01"})  # fmt: skip
+    response = client.post(
+        f"{ASSESSMENTS}add/",
+        {
+            "company": assessment.company_id,
+            "processing_activity": "x",
+            "kind": "risk",
+            "owner": _u(username).pk,
+            "review_due": "2030-01-01",
+        },
+    )
     assert response.status_code == 403
     assert RiskAssessment.objects.count() == before
     response = client.post(f"{ASSESSMENTS}{assessment.pk}/change/", {"processing_activity": "tampered"})
@@ -60,8 +73,10 @@ def test_the_dpo_sees_the_register_with_overdue_reviews_flagged(admin_for):
 
 
 def test_the_dpo_workspace_flags_the_register(admin_for):
-    SubProcessorDiligence.objects.update(last_reviewed_on=timezone.localdate() - dt.timedelta(days=500),
-                                         next_review_on=timezone.localdate() - dt.timedelta(days=2))  # fmt: skip
+    SubProcessorDiligence.objects.update(
+        last_reviewed_on=timezone.localdate() - dt.timedelta(days=500),
+        next_review_on=timezone.localdate() - dt.timedelta(days=2),
+    )
     page = admin_for(_u("dpo")).get("/admin/dpo/").content.decode()
     assert "Risk assessments overdue for review (1)" in page
     assert "Answering calls for a law firm" in page
@@ -73,17 +88,30 @@ def test_the_dpo_workspace_flags_the_register(admin_for):
 def test_bad_input_in_the_assessment_form_is_an_inline_error(admin_for, acme):
     client = admin_for(_u("dpo"))
     data = {
-        "company": acme.pk, "processing_activity": "Booking appointments", "kind": "risk", "owner": _u("dpo").pk,
-        "review_due": "2030-01-01", "special_categories": ["user.health"],
-        "risks-TOTAL_FORMS": "0", "risks-INITIAL_FORMS": "0",
-    }  # fmt: skip
+        "company": acme.pk,
+        "processing_activity": "Booking appointments",
+        "kind": "risk",
+        "owner": _u("dpo").pk,
+        "review_due": "2030-01-01",
+        "special_categories": ["user.health"],
+        "risks-TOTAL_FORMS": "0",
+        "risks-INITIAL_FORMS": "0",
+    }
     response = client.post(f"{ASSESSMENTS}add/", data)
     assert response.status_code == 200
     assert "only an impact assessment (DPIA) covers special categories" in response.content.decode()
     assert not RiskAssessment.objects.filter(processing_activity="Booking appointments").exists()
 
-    data.update({"kind": "dpia", "risks-TOTAL_FORMS": "1", "risks-0-description": "Symptoms in notes",
-                 "risks-0-likelihood": "2", "risks-0-impact": "3", "risks-0-mitigations": "Not recorded"})  # fmt: skip
+    data.update(
+        {
+            "kind": "dpia",
+            "risks-TOTAL_FORMS": "1",
+            "risks-0-description": "Symptoms in notes",
+            "risks-0-likelihood": "2",
+            "risks-0-impact": "3",
+            "risks-0-mitigations": "Not recorded",
+        }
+    )
     assert client.post(f"{ASSESSMENTS}add/", data).status_code == 302
     created = RiskAssessment.objects.get(processing_activity="Booking appointments")
     assert created.special_categories == ["user.health"]
@@ -109,8 +137,13 @@ def test_the_decide_page_refuses_approval_without_a_dpia(admin_for, globex):
 
 def test_the_diligence_form_refuses_a_duplicate_and_records_the_reviewer(admin_for):
     client = admin_for(_u("dpo"))
-    data = {"name": "TWILIO IRELAND LTD", "certifications": "", "last_reviewed_on": "2026-01-01",
-            "next_review_on": "2027-01-01", "findings": ""}  # fmt: skip
+    data = {
+        "name": "TWILIO IRELAND LTD",
+        "certifications": "",
+        "last_reviewed_on": "2026-01-01",
+        "next_review_on": "2027-01-01",
+        "findings": "",
+    }
     response = client.post(f"{DILIGENCE}add/", data)
     assert response.status_code == 200
     assert "already has a due-diligence record" in response.content.decode()

@@ -43,13 +43,24 @@ def _submitted_with(company, category: str) -> AgreementVersion:
 def _dpia(company, version=None, *, risks=1, categories=("user.health",)) -> RiskAssessment:
     dpo = _u("dpo")
     assessment = services.assessment_record(
-        company=company, processing_activity="Recording symptoms in messages", kind=RiskAssessment.Kind.DPIA,
-        owner=dpo, review_due=timezone.localdate() + dt.timedelta(days=90), actor=dpo,
-        special_categories=list(categories), dpa_versions=[version] if version else [],
-    )  # fmt: skip
+        company=company,
+        processing_activity="Recording symptoms in messages",
+        kind=RiskAssessment.Kind.DPIA,
+        owner=dpo,
+        review_due=timezone.localdate() + dt.timedelta(days=90),
+        actor=dpo,
+        special_categories=list(categories),
+        dpa_versions=[version] if version else [],
+    )
     for n in range(risks):
-        services.risk_add(assessment=assessment, description=f"risk {n}", likelihood=2, impact=3,
-                          mitigations="Encrypted at rest", actor=dpo)  # fmt: skip
+        services.risk_add(
+            assessment=assessment,
+            description=f"risk {n}",
+            likelihood=2,
+            impact=3,
+            mitigations="Encrypted at rest",
+            actor=dpo,
+        )
     return assessment
 
 
@@ -132,8 +143,15 @@ def test_the_demo_seeds_acmes_dpia_linked_to_its_active_dpa(acme):
     ],
 )
 def test_bad_assessments_are_refused_naming_the_field(acme, changes, field):
-    kwargs = {"company": acme, "processing_activity": "Answering calls", "kind": "dpia", "owner": _u("dpo"),
-              "review_due": timezone.localdate(), "actor": _u("dpo"), "special_categories": []}  # fmt: skip
+    kwargs = {
+        "company": acme,
+        "processing_activity": "Answering calls",
+        "kind": "dpia",
+        "owner": _u("dpo"),
+        "review_due": timezone.localdate(),
+        "actor": _u("dpo"),
+        "special_categories": [],
+    }
     kwargs.update(changes)
     if isinstance(kwargs["owner"], str):
         kwargs["owner"] = _u(kwargs["owner"])
@@ -145,19 +163,22 @@ def test_bad_assessments_are_refused_naming_the_field(acme, changes, field):
 @pytest.mark.parametrize("actor", ["agent1", "supervisor", "acme-admin"])
 def test_only_the_dpo_or_a_provider_admin_keeps_the_register(acme, actor):
     with pytest.raises(ApplicationError) as refused:
-        services.assessment_record(company=acme, processing_activity="x", owner=_u("dpo"),
-                                   review_due=timezone.localdate(), actor=_u(actor))  # fmt: skip
+        services.assessment_record(
+            company=acme, processing_activity="x", owner=_u("dpo"), review_due=timezone.localdate(), actor=_u(actor)
+        )
     assert refused.value.code == "forbidden"
 
 
 def test_risks_are_rated_on_the_four_level_scales(acme):
     assessment = RiskAssessment.objects.get(company=acme)
     with pytest.raises(ApplicationError) as refused:
-        services.risk_add(assessment=assessment, description="x", likelihood=5, impact=1, mitigations="",
-                          actor=_u("dpo"))  # fmt: skip
+        services.risk_add(
+            assessment=assessment, description="x", likelihood=5, impact=1, mitigations="", actor=_u("dpo")
+        )
     assert refused.value.field == "likelihood"
-    risk = services.risk_add(assessment=assessment, description="x", likelihood=3, impact=4, mitigations="m",
-                             actor=_u("dpo"))  # fmt: skip
+    risk = services.risk_add(
+        assessment=assessment, description="x", likelihood=3, impact=4, mitigations="m", actor=_u("dpo")
+    )
     assert (risk.score, risk.level) == (12, "high")
 
 
@@ -166,8 +187,9 @@ def test_overdue_reviews_are_found_and_a_review_clears_them(globex):
     assert [a.company.schema_name for a in overdue] == ["globex"]
     with pytest.raises(ApplicationError):
         services.assessment_reviewed(assessment=overdue[0], next_review=timezone.localdate(), actor=_u("dpo"))
-    services.assessment_reviewed(assessment=overdue[0], next_review=timezone.localdate() + dt.timedelta(days=365),
-                                 actor=_u("dpo"))  # fmt: skip
+    services.assessment_reviewed(
+        assessment=overdue[0], next_review=timezone.localdate() + dt.timedelta(days=365), actor=_u("dpo")
+    )
     assert list(assessments_review_overdue()) == []
 
 
@@ -176,25 +198,36 @@ def test_due_diligence_overdue_and_missing(acme):
     assert sub_processors_without_diligence() == []
     assert list(diligence_overdue()) == []
     with pytest.raises(ApplicationError) as refused:
-        services.diligence_record(name="twilio ireland ltd", certifications="", last_reviewed_on=today,
-                                  next_review_on=today + dt.timedelta(days=1), actor=_u("dpo"))  # fmt: skip
+        services.diligence_record(
+            name="twilio ireland ltd",
+            certifications="",
+            last_reviewed_on=today,
+            next_review_on=today + dt.timedelta(days=1),
+            actor=_u("dpo"),
+        )
     assert refused.value.field == "name"
     with pytest.raises(ApplicationError) as refused:
-        services.diligence_record(name="Acme Cloud", certifications="", last_reviewed_on=today,
-                                  next_review_on=today, actor=_u("dpo"))  # fmt: skip
+        services.diligence_record(
+            name="Acme Cloud", certifications="", last_reviewed_on=today, next_review_on=today, actor=_u("dpo")
+        )
     assert refused.value.field == "next_review_on"
 
     # A sub-processor proposed in a submitted version, never reviewed: flagged until it is.
     drafter = _u("provider-admin")
     active = AgreementVersion.objects.get(agreement__company=acme, status="active")
     version = dpa.dpa_draft_create(company=acme, actor=drafter, copy_from=active)
-    dpa.dpa_sub_processor_add(version=version, name="Acme Cloud", purpose="Hosting", location="EU",
-                              authorised_on=today, actor=drafter)  # fmt: skip
+    dpa.dpa_sub_processor_add(
+        version=version, name="Acme Cloud", purpose="Hosting", location="EU", authorised_on=today, actor=drafter
+    )
     assert sub_processors_without_diligence() == []  # a draft proposes nothing yet
     dpa.dpa_submit(version=version, actor=drafter)
     assert sub_processors_without_diligence() == ["Acme Cloud"]
-    record = services.diligence_record(name="Acme Cloud", certifications="ISO/IEC 27001",
-                                       last_reviewed_on=today - dt.timedelta(days=400),
-                                       next_review_on=today - dt.timedelta(days=35), actor=_u("dpo"))  # fmt: skip
+    record = services.diligence_record(
+        name="Acme Cloud",
+        certifications="ISO/IEC 27001",
+        last_reviewed_on=today - dt.timedelta(days=400),
+        next_review_on=today - dt.timedelta(days=35),
+        actor=_u("dpo"),
+    )
     assert sub_processors_without_diligence() == []
     assert list(diligence_overdue()) == [record]

@@ -8,9 +8,14 @@ from tenants.tokens.services import MAX_LIFETIME_DAYS
 class TokenInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=100)
     scopes = serializers.ListField(child=serializers.ChoiceField(choices=ALL_SCOPES), min_length=1, max_length=50)
-    expires_in_days = serializers.IntegerField(min_value=1, max_value=MAX_LIFETIME_DAYS, required=False,
-                                               allow_null=True, default=90,
-                                               help_text="Days until the token expires; null for never.")  # fmt: skip
+    expires_in_days = serializers.IntegerField(
+        min_value=1,
+        max_value=MAX_LIFETIME_DAYS,
+        required=False,
+        allow_null=True,
+        default=90,
+        help_text="Days until the token expires; null for never.",
+    )
 
 
 class TokenOutputSerializer(serializers.ModelSerializer):
@@ -20,8 +25,18 @@ class TokenOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ApiToken
-        fields = ["id", "name", "prefix", "user", "scopes", "state", "created_at", "last_used_at", "expires_at",
-                  "revoked_at"]  # fmt: skip
+        fields = [
+            "id",
+            "name",
+            "prefix",
+            "user",
+            "scopes",
+            "state",
+            "created_at",
+            "last_used_at",
+            "expires_at",
+            "revoked_at",
+        ]
 
 
 class TokenCreatedSerializer(TokenOutputSerializer):

@@ -27,8 +27,9 @@ class TokenListApi(TenantAPIView):
         data.is_valid(raise_exception=True)
         # A token may issue tokens only with scopes it holds itself.
         within = frozenset(request.auth.scopes) if isinstance(request.auth, ApiToken) else None
-        token, secret = token_create(company=request.tenant, user=request.user, actor=request.user, within=within,
-                                     **data.validated_data)  # fmt: skip
+        token, secret = token_create(
+            company=request.tenant, user=request.user, actor=request.user, within=within, **data.validated_data
+        )
         token.token = secret
         return Response(TokenCreatedSerializer(token).data, status=status.HTTP_201_CREATED)
 

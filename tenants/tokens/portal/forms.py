@@ -7,10 +7,10 @@ LIFETIMES = [("30", _("30 days")), ("90", _("90 days")), ("365", _("1 year")), (
 
 
 class TokenForm(forms.Form):
-    name = forms.CharField(label=_("Name"), max_length=100,
-                           help_text=_("What the token is for, e.g. “CRM sync”."))  # fmt: skip
-    scopes = forms.MultipleChoiceField(label=_("Scopes"), choices=[(s, s) for s in ALL_SCOPES],
-                                       widget=forms.CheckboxSelectMultiple)  # fmt: skip
+    name = forms.CharField(label=_("Name"), max_length=100, help_text=_("What the token is for, e.g. “CRM sync”."))
+    scopes = forms.MultipleChoiceField(
+        label=_("Scopes"), choices=[(s, s) for s in ALL_SCOPES], widget=forms.CheckboxSelectMultiple
+    )
     expires_in_days = forms.ChoiceField(label=_("Expires after"), choices=LIFETIMES, initial="90", required=False)
 
     def __init__(self, *args, allowed: frozenset[str], **kwargs):

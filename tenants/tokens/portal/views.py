@@ -22,8 +22,11 @@ def _scope_rows(form: TokenForm, allowed: frozenset[str]) -> list[dict]:
     chosen = set(form["scopes"].value() or [])
     rows = []
     for resource in RESOURCES:
-        cells = [{"scope": f"{resource}:{action}", "action": action, "checked": f"{resource}:{action}" in chosen}
-                 for action in ACTIONS if f"{resource}:{action}" in allowed]  # fmt: skip
+        cells = [
+            {"scope": f"{resource}:{action}", "action": action, "checked": f"{resource}:{action}" in chosen}
+            for action in ACTIONS
+            if f"{resource}:{action}" in allowed
+        ]
         if cells:
             rows.append({"resource": resource, "label": RESOURCE_LABELS[resource], "cells": cells})
     return rows
@@ -40,8 +43,9 @@ def api_tokens(request):
     if request.method == "POST":
         if form.is_valid():
             try:
-                created, secret = token_create(company=company, user=request.user, actor=request.user,
-                                               **form.cleaned_data)  # fmt: skip
+                created, secret = token_create(
+                    company=company, user=request.user, actor=request.user, **form.cleaned_data
+                )
             except ApplicationError as exc:
                 form.add_error(exc.field if exc.field in form.fields else None, exc.message)
         if created is None:

@@ -9,8 +9,9 @@ def issue():
     from tenants.tokens.services import token_create
 
     def make(user, company, scopes, *, name="test token", expires_in_days=30):
-        return token_create(company=company, user=user, name=name, scopes=scopes, expires_in_days=expires_in_days,
-                            actor=user)  # fmt: skip
+        return token_create(
+            company=company, user=user, name=name, scopes=scopes, expires_in_days=expires_in_days, actor=user
+        )
 
     return make
 

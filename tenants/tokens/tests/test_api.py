@@ -13,8 +13,11 @@ pytestmark = pytest.mark.django_db
 
 def test_issuing_shows_the_secret_once_and_stores_only_its_hash(client_for, acme_admin):
     api = client_for("acme.localhost", acme_admin)
-    created = api.post("/api/v1/tokens/", {"name": "CRM sync", "scopes": ["messages:read", "lines:read"],
-                                           "expires_in_days": 30}, content_type="application/json")  # fmt: skip
+    created = api.post(
+        "/api/v1/tokens/",
+        {"name": "CRM sync", "scopes": ["messages:read", "lines:read"], "expires_in_days": 30},
+        content_type="application/json",
+    )
 
     assert created.status_code == 201
     body = created.json()
@@ -48,8 +51,9 @@ def test_issuing_shows_the_secret_once_and_stores_only_its_hash(client_for, acme
 )
 def test_bad_input_is_a_400_naming_the_field(client_for, acme_admin, payload, field):
     before = ApiToken.objects.count()
-    response = client_for("acme.localhost", acme_admin).post("/api/v1/tokens/", payload,
-                                                             content_type="application/json")  # fmt: skip
+    response = client_for("acme.localhost", acme_admin).post(
+        "/api/v1/tokens/", payload, content_type="application/json"
+    )
     assert response.status_code == 400
     assert field in response.json() or response.json().get("field") == field
     assert ApiToken.objects.count() == before
@@ -68,8 +72,9 @@ def test_a_token_cannot_mint_a_stronger_token(acme, acme_admin, issue, bearer):
     _, secret = issue(acme_admin, acme, ["tokens:read", "tokens:write", "lines:read"])
     api = bearer("acme.localhost", secret)
 
-    stronger = api.post("/api/v1/tokens/", {"name": "Escalate", "scopes": ["messages:read"]},
-                        content_type="application/json")  # fmt: skip
+    stronger = api.post(
+        "/api/v1/tokens/", {"name": "Escalate", "scopes": ["messages:read"]}, content_type="application/json"
+    )
     same = api.post("/api/v1/tokens/", {"name": "Rotate", "scopes": ["lines:read"]}, content_type="application/json")
 
     assert stronger.status_code == 400
@@ -111,8 +116,9 @@ def test_issuing_and_revoking_are_in_the_change_log_without_the_hash(acme, acme_
     from django_tenants.utils import tenant_context
 
     api = client_for("acme.localhost", acme_admin)
-    token_id = api.post("/api/v1/tokens/", {"name": "Logged", "scopes": ["lines:read"]},
-                        content_type="application/json").json()["id"]  # fmt: skip
+    token_id = api.post(
+        "/api/v1/tokens/", {"name": "Logged", "scopes": ["lines:read"]}, content_type="application/json"
+    ).json()["id"]
     api.post(f"/api/v1/tokens/{token_id}/revoke/")
     with tenant_context(acme):
         entries = list(LogEntry.objects.filter(object_pk=str(token_id), content_type__model="apitoken"))

@@ -124,8 +124,9 @@ def test_token_requests_need_no_csrf_token(acme, acme_admin, issue, client_for):
 
     _, secret = issue(acme_admin, acme, ["lines:write"])
     client = Client(HTTP_HOST="acme.localhost", enforce_csrf_checks=True, HTTP_AUTHORIZATION=f"Bearer {secret}")
-    response = client.post("/api/v1/lines/", {"name": "CSRF-free", "phone_number": "+3726001778"},
-                           content_type="application/json")  # fmt: skip
+    response = client.post(
+        "/api/v1/lines/", {"name": "CSRF-free", "phone_number": "+3726001778"}, content_type="application/json"
+    )
     assert response.status_code == 201
 
 
@@ -142,12 +143,15 @@ def test_a_token_loses_scopes_its_person_no_longer_has(acme, acme_member, issue,
     assert bearer("acme.localhost", secret).get("/api/v1/access-log/").status_code == 403
 
 
-def test_a_token_acts_as_its_own_person_whatever_session_comes_along(acme, acme_admin, acme_member, issue,
-                                                                      client_for):  # fmt: skip
+def test_a_token_acts_as_its_own_person_whatever_session_comes_along(acme, acme_admin, acme_member, issue, client_for):
     _, member_secret = issue(acme_member, acme, ["lines:read", "lines:write"])
     client = client_for("acme.localhost", acme_admin)  # the admin's session cookie, the member's token
-    response = client.post("/api/v1/lines/", {"name": "Sneaky", "phone_number": "+3726001779"},
-                           content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {member_secret}")  # fmt: skip
+    response = client.post(
+        "/api/v1/lines/",
+        {"name": "Sneaky", "phone_number": "+3726001779"},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {member_secret}",
+    )
     assert response.status_code == 403  # creating lines is for client admins; the token's person is a member
 
 

@@ -15,8 +15,9 @@ pytestmark = pytest.mark.django_db
 
 def test_creating_a_token_shows_its_secret_once(client_for, acme_admin, acme):
     page = client_for("acme.localhost", acme_admin)
-    response = page.post("/api-tokens/", {"name": "Nightly export", "scopes": ["messages:read", "calls:read"],
-                                          "expires_in_days": "30"})  # fmt: skip
+    response = page.post(
+        "/api-tokens/", {"name": "Nightly export", "scopes": ["messages:read", "calls:read"], "expires_in_days": "30"}
+    )
 
     assert response.status_code == 200
     secret = re.search(r'id="new-token-secret" value="(vst_[^"]+)"', response.content.decode()).group(1)

@@ -42,9 +42,13 @@ def test_the_renewal_filter_shows_only_the_completion_that_counts(admin_for):
     old = TrainingRecord.objects.get(user=agent2, course=course)
     client = admin_for(_u("supervisor"))
     assert f"{RECORDS}{old.pk}/change/" in client.get(RECORDS, {"renewal": "due"}).content.decode()
-    renewed = TrainingRecord.objects.create(user=agent2, course=course, completed_on=timezone.localdate(),
-                                            expires_on=timezone.localdate() + dt.timedelta(days=365),
-                                            recorded_by=_u("dpo"))  # fmt: skip
+    renewed = TrainingRecord.objects.create(
+        user=agent2,
+        course=course,
+        completed_on=timezone.localdate(),
+        expires_on=timezone.localdate() + dt.timedelta(days=365),
+        recorded_by=_u("dpo"),
+    )
     page = client.get(RECORDS, {"renewal": "due"}).content.decode()
     assert f"{RECORDS}{old.pk}/change/" not in page
     assert "0 training records" in page
@@ -64,8 +68,9 @@ def test_a_supervisor_cannot_record_training(admin_for):
     client = admin_for(_u("supervisor"))
     assert client.get(f"{RECORDS}add/").status_code == 403
     before = TrainingRecord.objects.count()
-    response = client.post(f"{RECORDS}add/", {"user": _u("supervisor").pk, "course": 1,
-                                              "completed_on": timezone.localdate().isoformat()})  # fmt: skip
+    response = client.post(
+        f"{RECORDS}add/", {"user": _u("supervisor").pk, "course": 1, "completed_on": timezone.localdate().isoformat()}
+    )
     assert response.status_code == 403
     assert TrainingRecord.objects.count() == before
 
@@ -74,14 +79,16 @@ def test_the_dpo_records_a_completion_and_bad_input_is_an_inline_error(admin_for
     client = admin_for(_u("dpo"))
     course = Course.objects.get(code="health-data")
     tomorrow = timezone.localdate() + dt.timedelta(days=1)
-    response = client.post(f"{RECORDS}add/", {"user": _u("agent1").pk, "course": course.pk,
-                                              "completed_on": tomorrow.isoformat()})  # fmt: skip
+    response = client.post(
+        f"{RECORDS}add/", {"user": _u("agent1").pk, "course": course.pk, "completed_on": tomorrow.isoformat()}
+    )
     assert response.status_code == 200
     assert "a course cannot be completed in the future" in response.content.decode()
 
     today = timezone.localdate()
-    response = client.post(f"{RECORDS}add/", {"user": _u("agent1").pk, "course": course.pk,
-                                              "completed_on": today.isoformat()})  # fmt: skip
+    response = client.post(
+        f"{RECORDS}add/", {"user": _u("agent1").pk, "course": course.pk, "completed_on": today.isoformat()}
+    )
     assert response.status_code == 302
     record = TrainingRecord.objects.filter(user__username="agent1", course=course).latest("pk")
     assert record.completed_on == today

@@ -105,8 +105,12 @@ def test_the_expiry_takes_effect_on_the_next_request_and_a_renewal_restores_it(a
     assert "Jaan Kask" in client.get(CALLS).content.decode()
     _expire(agent1, "health-data")
     assert "Jaan Kask" not in client.get(CALLS).content.decode()
-    training_record_add(user=agent1, course=Course.objects.get(code="health-data"), completed_on=timezone.localdate(),
-                        actor=User.objects.get(username="dpo"))  # fmt: skip
+    training_record_add(
+        user=agent1,
+        course=Course.objects.get(code="health-data"),
+        completed_on=timezone.localdate(),
+        actor=User.objects.get(username="dpo"),
+    )
     page = client.get(CALLS).content.decode()
     assert "Jaan Kask" in page
     assert BANNER not in page

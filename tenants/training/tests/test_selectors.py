@@ -66,8 +66,12 @@ def test_due_within_finds_the_demos_renewal_and_no_lapsed_one():
 
 def test_a_renewal_takes_a_person_off_the_due_list():
     agent2 = User.objects.get(username="agent2")
-    training_record_add(user=agent2, course=Course.objects.get(code="dp-essentials"), completed_on=_today(),
-                        actor=User.objects.get(username="dpo"))  # fmt: skip
+    training_record_add(
+        user=agent2,
+        course=Course.objects.get(code="dp-essentials"),
+        completed_on=_today(),
+        actor=User.objects.get(username="dpo"),
+    )
     assert staff_due_within(30) == []
 
 

@@ -38,8 +38,9 @@ def test_a_completion_expires_after_the_courses_validity_unless_told():
     record = training_record_add(user=_u("agent2"), course=course, completed_on=done, actor=_u("dpo"))
     assert record.expires_on == add_months(done, course.validity_months)
     assert record.recorded_by == _u("dpo")
-    explicit = training_record_add(user=_u("agent2"), course=course, completed_on=done, actor=_u("dpo"),
-                                   expires_on=done + dt.timedelta(days=30))  # fmt: skip
+    explicit = training_record_add(
+        user=_u("agent2"), course=course, completed_on=done, actor=_u("dpo"), expires_on=done + dt.timedelta(days=30)
+    )
     assert explicit.expires_on == done + dt.timedelta(days=30)
 
 
@@ -47,8 +48,12 @@ def test_a_completion_expires_after_the_courses_validity_unless_told():
 def test_only_the_dpo_or_a_provider_admin_records_training(actor):
     before = TrainingRecord.objects.count()
     with pytest.raises(ApplicationError) as refused:
-        training_record_add(user=_u("agent1"), course=Course.objects.get(code="health-data"),
-                            completed_on=timezone.localdate(), actor=_u(actor))  # fmt: skip
+        training_record_add(
+            user=_u("agent1"),
+            course=Course.objects.get(code="health-data"),
+            completed_on=timezone.localdate(),
+            actor=_u(actor),
+        )
     assert refused.value.code == "forbidden"
     assert TrainingRecord.objects.count() == before
 
@@ -74,8 +79,9 @@ def test_a_commitment_version_is_signed_once():
         commitment_record(user=_u("agent1"), document_version=" 2027-1 ", signed_on=today, actor=_u("dpo"))
     assert refused.value.field == "document_version"
     with pytest.raises(ApplicationError) as refused:
-        commitment_record(user=_u("agent1"), document_version="2027-2", signed_on=today + dt.timedelta(days=1),
-                          actor=_u("dpo"))  # fmt: skip
+        commitment_record(
+            user=_u("agent1"), document_version="2027-2", signed_on=today + dt.timedelta(days=1), actor=_u("dpo")
+        )
     assert refused.value.field == "signed_on"
 
 
@@ -87,5 +93,6 @@ def test_a_course_required_by_a_draft_is_copied_into_the_next_draft(acme):
     draft = dpa.dpa_draft_create(company=acme, actor=_u("provider-admin"), copy_from=active)
     assert [r.course.code for r in draft.course_requirements.all()] == ["health-data"]
     with pytest.raises(ApplicationError, match="only on a draft"):
-        dpa.dpa_course_require(version=active, course=Course.objects.get(code="dp-essentials"),
-                               actor=_u("provider-admin"))  # fmt: skip
+        dpa.dpa_course_require(
+            version=active, course=Course.objects.get(code="dp-essentials"), actor=_u("provider-admin")
+        )

@@ -20,16 +20,30 @@ class Command(BaseCommand):
         (folder / "ropa.json").write_text(json.dumps(records, indent=2, ensure_ascii=False))
         with open(folder / "ropa.csv", "w", newline="") as handle:
             writer = csv.writer(handle)
-            writer.writerow(["controller", "agreement", "categories of processing", "data categories",
-                             "sub-processors", "transfers outside the EEA", "security measures"])  # fmt: skip
+            writer.writerow(
+                [
+                    "controller",
+                    "agreement",
+                    "categories of processing",
+                    "data categories",
+                    "sub-processors",
+                    "transfers outside the EEA",
+                    "security measures",
+                ]
+            )
             for r in records:
                 if r["agreement"] is None:
                     writer.writerow([r["controller"], "no agreement", "", "", "", "", ""])
                     continue
-                writer.writerow([
-                    r["controller"], r["agreement"], r["categories_of_processing"],
-                    "; ".join(c["category"] for c in r["data_categories"]),
-                    "; ".join(f"{s['name']} ({s['purpose']}, {s['location']})" for s in r["sub_processors"]),
-                    "; ".join(r["transfers_outside_eea"]) or "none", r["security_measures"],
-                ])  # fmt: skip
+                writer.writerow(
+                    [
+                        r["controller"],
+                        r["agreement"],
+                        r["categories_of_processing"],
+                        "; ".join(c["category"] for c in r["data_categories"]),
+                        "; ".join(f"{s['name']} ({s['purpose']}, {s['location']})" for s in r["sub_processors"]),
+                        "; ".join(r["transfers_outside_eea"]) or "none",
+                        r["security_measures"],
+                    ]
+                )
         self.stdout.write(f"Wrote {len(records)} records to {folder / 'ropa.json'} and {folder / 'ropa.csv'}")
