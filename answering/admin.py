@@ -15,10 +15,10 @@ from answering.playback import audio_response, is_continuation, voicemail_audio
 from answering.scripts import question_category, script_current
 from crm.models import Contact
 from crm.services import contact_update
+from gates.admin import GatedInline, GatedModelAdmin, gated_column
+from gates.signals import report_read
 from scheduling.selectors import rota_gaps
 from tenants.errors import ApplicationError
-from tenants.gates.admin import GatedInline, GatedModelAdmin, gated_column
-from tenants.gates.signals import report_read
 
 
 class CallInline(GatedInline):

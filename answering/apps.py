@@ -9,12 +9,8 @@ class AnsweringConfig(AppConfig):
         from auditlog.registry import auditlog
 
         from answering import messages  # noqa: F401 - registers the escalation timer handler
-        from answering.demo import answering_demo
         from answering.models import WebhookEndpoint
-        from tenants.demo import DEMO_EXTENSIONS
 
-        if answering_demo not in DEMO_EXTENSIONS:
-            DEMO_EXTENSIONS.append(answering_demo)
         # Webhook subscriptions decide where personal data goes: in the change log, the secret masked.
         if not auditlog.contains(WebhookEndpoint):
             auditlog.register(WebhookEndpoint, mask_fields=["secret"], mask_callable="audit.masking.mask_value")

@@ -10,12 +10,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from answering.models import Call, Line, Message
+from gates.engine import policy_for
+from operations.timers.registry import timer_handler
+from operations.timers.services import timer_cancel, timer_schedule
 from tenants.categories import field_category
 from tenants.errors import ApplicationError
-from tenants.gates.engine import policy_for
 from tenants.models import User
-from tenants.timers.registry import timer_handler
-from tenants.timers.services import timer_cancel, timer_schedule
 
 TIMER_ESCALATE = "answering.escalate"
 BODY_LIMIT = 5000

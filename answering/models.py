@@ -5,9 +5,9 @@ from django.db import models
 from django_cryptography.fields import encrypt
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
+from gates.engine import gate_objects
 from tenants.categories import not_personal, personal_data
 from tenants.files import stored_files
-from tenants.gates.engine import gate_objects
 
 
 def validate_e164(value: str) -> None:

@@ -1,4 +1,4 @@
-"""The answering desk's metrics and alerts (collected by tenants.monitoring). Counts and ids only.
+"""The answering desk's metrics and alerts (collected by operations.monitoring). Counts and ids only.
 
 Counters are counted from rows that never change once written, so they only grow: a call is never
 deleted (retention anonymises it), a webhook try and an escalation notice are one row each. An
@@ -12,7 +12,7 @@ import datetime as dt
 from django.db.models import Count, Q, Sum
 
 from answering.models import Call, DeliveryAttempt, Message
-from tenants.monitoring.registry import Alert, alert_source, counter, gauge
+from operations.monitoring.registry import Alert, alert_source, counter, gauge
 
 RECENT = dt.timedelta(days=7)
 

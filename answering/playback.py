@@ -9,9 +9,9 @@ import re
 from django.http import Http404, HttpResponse
 
 from answering.models import Listen, Voicemail
+from gates.engine import Policy
+from gates.signals import report_read
 from tenants.files import encrypted_file_read
-from tenants.gates.engine import Policy
-from tenants.gates.signals import report_read
 from tenants.models import User
 
 AUDIO_CONTENT_TYPE = "audio/wav"

@@ -13,7 +13,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from answering.models import Line, Message, Script, ScriptVersion
-from tenants.agreements.selectors import dpa_in_force
+from compliance.agreements.selectors import dpa_in_force
 from tenants.categories import TAXONOMY, covered_by_any, field_category
 from tenants.errors import ApplicationError
 from tenants.models import User

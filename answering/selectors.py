@@ -11,8 +11,8 @@ from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils.translation import gettext as _
 
 from answering.models import Call, DeliveryAttempt, Disposition, Line, Listen, Message, Voicemail
+from gates.engine import Policy, objects_visible
 from tenants.errors import ApplicationError
-from tenants.gates.engine import Policy, objects_visible
 from tenants.models import User
 
 MESSAGE_ORDERINGS = ("created_at", "-created_at")

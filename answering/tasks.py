@@ -16,8 +16,8 @@ from django.db import IntegrityError, connection, transaction
 from answering.models import DeliveryAttempt, DeliveryRoute, Message, WebhookEndpoint
 from answering.selectors import line_list
 from answering.webhooks import webhook_url_check
+from gates.signals import report_read
 from tenants.errors import ApplicationError
-from tenants.gates.signals import report_read
 from tenants.sms import SmsError, sms_send
 
 logger = logging.getLogger(__name__)

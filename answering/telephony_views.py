@@ -2,7 +2,7 @@
 
 The Twilio signature (X-Twilio-Signature over the full URL and the POSTed form) is the only
 credential: a missing or bad one is a 403, logged. A suspended company's host answers 403 before
-this code runs (tenants.middleware).
+this code runs (gates.middleware).
 """
 
 from __future__ import annotations

@@ -8,9 +8,9 @@ from django.utils.html import format_html
 
 from audit.dsr import dsr_open, dsr_process
 from audit.models import DataSubjectRequest, LineDayStats
+from gates.admin import GatedModelAdmin, gated_column
+from gates.engine import Role, gate_objects
 from tenants.errors import ApplicationError
-from tenants.gates.admin import GatedModelAdmin, gated_column
-from tenants.gates.engine import Role, gate_objects
 
 gate_objects(LineDayStats, through="line")
 # DataSubjectRequest declares no object rule: closed to agents; the DPO and supervisors see them.

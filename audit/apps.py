@@ -9,7 +9,6 @@ class AuditConfig(AppConfig):
         from auditlog.registry import auditlog
 
         from audit import receivers  # noqa: F401 - connects the access log and the chain
-        from audit.demo import audit_demo
         from audit.models import EvidencePack, LegalHold, RetentionRun
         from tenants.categories import personal_fields, registry
 
@@ -25,7 +24,3 @@ class AuditConfig(AppConfig):
                 auditlog.register(
                     model, mask_fields=sorted(personal_fields(model)), mask_callable="audit.masking.mask_value"
                 )
-        from tenants.demo import DEMO_EXTENSIONS
-
-        if audit_demo not in DEMO_EXTENSIONS:
-            DEMO_EXTENSIONS.append(audit_demo)  # after the answering desk's: it counts the calls made there

@@ -15,8 +15,8 @@ from django.utils.translation import gettext as _
 from audit.models import DataSubjectRequest, LegalHold
 from crm.blind_index import blind_index, email_normalise, phone_normalise
 from crm.models import Contact
-from tenants.backups.erasures import erasure_apply
-from tenants.backups.models import ErasureRecord
+from operations.backups.erasures import erasure_apply
+from operations.backups.models import ErasureRecord
 from tenants.errors import ApplicationError
 from tenants.files import encrypted_file_delete, encrypted_file_read, encrypted_file_save
 from tenants.models import User
@@ -313,8 +313,8 @@ def dsr_raise(
 
 def dsr_export_read(*, request: DataSubjectRequest, user: User, channel: str, path: str = "") -> bytes:
     """The access request's ZIP, decrypted, with the read of every record in it in the access log."""
+    from gates.signals import report_read
     from tenants.categories import personal_fields
-    from tenants.gates.signals import report_read
 
     if not request.export_file:
         raise ApplicationError(_("this request has no export"), field="export", code="no_export")

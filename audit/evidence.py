@@ -30,10 +30,10 @@ from django.utils import timezone
 
 from audit.chain import chain_verify
 from audit.models import AccessLogEntry, DataSubjectRequest, EvidencePack, RetentionRun
+from gates.signals import fields_read
 from tenants.categories import registry
 from tenants.errors import ApplicationError
 from tenants.files import encrypted_file_read, encrypted_file_save
-from tenants.gates.signals import fields_read
 from tenants.models import ClientCompany, User
 
 
@@ -62,7 +62,7 @@ def _iso(value) -> str:
 
 
 def _agreement_files(company: ClientCompany) -> list[_File]:
-    from tenants.agreements.models import Agreement
+    from compliance.agreements.models import Agreement
 
     agreement = Agreement.objects.filter(company=company).first()
     versions = []
@@ -173,7 +173,7 @@ NO_DUE_DILIGENCE = ["no due-diligence record", "", "", ""]
 def _due_diligence_by_name() -> dict[str, list]:
     """The provider's due diligence per sub-processor (one record each, matched by name, as the
     risk register matches them), read in one query."""
-    from tenants.risks.models import SubProcessorDiligence
+    from compliance.risks.models import SubProcessorDiligence
 
     today = timezone.localdate()
     return {
@@ -190,7 +190,7 @@ def _due_diligence_by_name() -> dict[str, list]:
 def _staff_file(company: ClientCompany) -> _File:
     """The provider's staff assigned to this company, with their confidentiality commitment and the
     training required of them there: names and dates only."""
-    from tenants.training.selectors import training_status_for_company
+    from compliance.training.selectors import training_status_for_company
 
     today = timezone.localdate()
     rows = []
@@ -291,7 +291,7 @@ def _dsr_file(now: dt.datetime) -> _File:
 
 
 def _incident_file(company: ClientCompany) -> _File:
-    from tenants.incidents.models import IncidentCompany
+    from compliance.incidents.models import IncidentCompany
 
     data = []
     affected = IncidentCompany.objects.filter(company=company).select_related("incident").order_by("deadline")
@@ -322,7 +322,7 @@ def _incident_file(company: ClientCompany) -> _File:
 
 def _security_file(company: ClientCompany) -> _File:
     """The measures in force, read from the running configuration rather than written by hand."""
-    from tenants.agreements.selectors import dpa_in_force
+    from compliance.agreements.selectors import dpa_in_force
 
     version = dpa_in_force(company=company)
     checked, broken = chain_verify()

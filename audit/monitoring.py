@@ -1,4 +1,4 @@
-"""Retention and data-subject-request metrics and alerts (collected by tenants.monitoring).
+"""Retention and data-subject-request metrics and alerts (collected by operations.monitoring).
 Requests are read by id, state and deadline only: their encrypted identifiers are never loaded."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from audit.models import DataSubjectRequest, RetentionRun
-from tenants.monitoring.models import JobRun
-from tenants.monitoring.registry import Alert, alert_source, counter, gauge
+from operations.monitoring.models import JobRun
+from operations.monitoring.registry import Alert, alert_source, counter, gauge
 
 PURGE_TASK = "audit.retention_purge"
 # A purge still unfinished this long after it started has died (a real one takes minutes).

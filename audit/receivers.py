@@ -11,7 +11,7 @@ from django_tenants.utils import get_public_schema_name
 
 from audit.chain import chain_append, content_of_access, content_of_change
 from audit.models import AccessLogEntry, ChainLink
-from tenants.gates.signals import access_refused, fields_read
+from gates.signals import access_refused, fields_read
 
 
 def _in_a_company() -> bool:

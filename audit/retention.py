@@ -19,9 +19,9 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from audit.models import LegalHold, RetentionRun
-from tenants.agreements.selectors import dpa_in_force
-from tenants.backups.erasures import erasure_apply
-from tenants.backups.models import ErasureRecord
+from compliance.agreements.selectors import dpa_in_force
+from operations.backups.erasures import erasure_apply
+from operations.backups.models import ErasureRecord
 from tenants.categories import covers
 from tenants.files import encrypted_file_delete
 

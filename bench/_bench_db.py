@@ -73,7 +73,7 @@ def bench_company(
     from django.utils import timezone
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    from tenants.agreements import services as dpa
+    from compliance.agreements import services as dpa
     from tenants.models import Assignment, Membership, User
     from tenants.services import client_onboard, provider_ensure, template_ensure
 
@@ -92,7 +92,7 @@ def bench_company(
 
     dpo, today = people["dpo"], timezone.localdate()
     # The training gate: each member of staff has signed the commitment and holds the general course.
-    from tenants.training import services as training
+    from compliance.training import services as training
 
     course = training.course_ensure(
         code="dp-essentials",
@@ -136,7 +136,7 @@ def admin_client(user, slug: str):
     from django_otp import DEVICE_ID_SESSION_KEY
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    from tenants.gates.selection import SESSION_KEY
+    from gates.selection import SESSION_KEY
 
     client = Client(HTTP_HOST="localhost")
     client.force_login(user)

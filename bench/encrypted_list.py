@@ -36,10 +36,10 @@ def main() -> None:
 
         from crm.blind_index import blind_index
         from crm.models import Contact
-        from tenants.admin_site import VastajaAdminSite
+        from gates.admin import GatedModelAdmin
+        from gates.engine import gate_objects
+        from staff.site import VastajaAdminSite
         from tenants.categories import personal_data
-        from tenants.gates.admin import GatedModelAdmin
-        from tenants.gates.engine import gate_objects
 
         class PlainContact(models.Model):
             """The same columns as crm.Contact, unencrypted: the baseline."""

@@ -97,7 +97,7 @@ def main() -> None:
                 for t, sql in sorted(timings, reverse=True)[:6]:
                     print(f"  {t * 1000:7.1f} ms  {sql}")
             with tenant_context(company):
-                from tenants.gates.engine import objects_visible, policy_for
+                from gates.engine import objects_visible, policy_for
 
                 policy = policy_for(user=agent, company=company)
                 gated = objects_visible(policy=policy, user=agent, queryset=Call.objects.all())

@@ -33,7 +33,7 @@ if PRODUCTION:
 
 SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-secret-key-never-use-in-production-0123456789")
 CRYPTOGRAPHY_KEY = env.str("FIELD_ENCRYPTION_KEY", default="dev-only-insecure-field-encryption-key")
-# Tenant backups (tenants/backups): comma-separated; the first encrypts, the others still decrypt.
+# Tenant backups (operations/backups): comma-separated; the first encrypts, the others still decrypt.
 BACKUP_ENCRYPTION_KEY = env.str("BACKUP_ENCRYPTION_KEY", default="dev-only-insecure-backup-encryption-key")
 DEBUG = env.bool("DEBUG", default=not PRODUCTION)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", ".localhost", "127.0.0.1", "testserver"])
@@ -46,33 +46,35 @@ TENANT_DOMAIN_SUFFIX = env.str("TENANT_DOMAIN_SUFFIX", default="localhost")
 SHARED_APPS = [
     "django_tenants",
     "tenants.apps.TenantsConfig",
-    "tenants.agreements.apps.AgreementsConfig",
-    "tenants.incidents.apps.IncidentsConfig",
-    "tenants.training.apps.TrainingConfig",
-    "tenants.risks.apps.RisksConfig",
-    "tenants.monitoring.apps.MonitoringConfig",
-    "tenants.backups.apps.BackupsConfig",
+    "compliance.agreements.apps.AgreementsConfig",
+    "compliance.incidents.apps.IncidentsConfig",
+    "compliance.training.apps.TrainingConfig",
+    "compliance.risks.apps.RisksConfig",
+    "operations.monitoring.apps.MonitoringConfig",
+    "operations.backups.apps.BackupsConfig",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
     "django.contrib.messages",
-    "tenants.apps.VastajaAdminConfig",
+    "staff.apps.StaffConfig",
+    "staff.apps.VastajaAdminConfig",
     "django.contrib.staticfiles",
     "portal.apps.PortalConfig",
     "django.contrib.postgres",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI and Redoc, vendored: the API docs fetch nothing from a CDN
-    "tenants.tokens.apps.TokensConfig",
+    "api.tokens.apps.TokensConfig",
     "guardian",
     "auditlog",
     "django_otp",
     "django_otp.plugins.otp_totp",
     "axes",
     "django_prometheus",
+    "demo.apps.DemoConfig",
 ]
 TENANT_APPS = [
-    "tenants.timers.apps.TimersConfig",
+    "operations.timers.apps.TimersConfig",
     "answering.apps.AnsweringConfig",
     "crm.apps.CrmConfig",
     "scheduling.apps.SchedulingConfig",
@@ -116,7 +118,7 @@ OTP_TOTP_ISSUER = "Vastaja"
 
 MIDDLEWARE = [
     # /health/ answers before the host lookup, which needs the database it reports on.
-    "tenants.monitoring.middleware.HealthMiddleware",
+    "operations.monitoring.middleware.HealthMiddleware",
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django_tenants.middleware.main.TenantMainMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -130,7 +132,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "portal.middleware.TenantSessionMiddleware",  # a session is valid only on the host it signed in on
-    "tenants.middleware.TenantGateMiddleware",
+    "gates.middleware.TenantGateMiddleware",
     "portal.middleware.SecondFactorMiddleware",  # the one-time code, where required
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -142,7 +144,7 @@ MIDDLEWARE = [
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "config" / "templates"],
+        "DIRS": [],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -227,9 +229,9 @@ AUDIO_MAX_BYTES = env.int("AUDIO_MAX_BYTES", default=10 * 1024 * 1024)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "tenants.gates.schema.TenantAutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "api.schema.TenantAutoSchema",
     "EXCEPTION_HANDLER": "tenants.errors.api_exception_handler",
-    "DEFAULT_PAGINATION_CLASS": "tenants.gates.pagination.StrictLimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.StrictLimitOffsetPagination",
     "PAGE_SIZE": 50,
     # No `?format=` override: a response's type follows the Accept header and the view only (an error
     # from the audio endpoint is JSON, never "audio/wav").
@@ -249,7 +251,7 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
     "DataSubjectRequestStatusEnum": "audit.models.DataSubjectRequest.Status",
     "DataSubjectRequestKindEnum": "audit.models.DataSubjectRequest.Kind",
     "MembershipRoleEnum": "tenants.models.Membership.Role",
-    "CategoryGrantRoleEnum": "tenants.agreements.models.CategoryGrant.Role",
+    "CategoryGrantRoleEnum": "compliance.agreements.models.CategoryGrant.Role",
 }
 
 # Celery. With no broker configured the demo uses kombu's filesystem transport in .vastaja/broker,
@@ -288,7 +290,7 @@ CELERY_BEAT_SCHEDULE = {
     "analytics-rollup": {"task": "audit.analytics_rollup", "schedule": 24 * 3600.0},
     # DPAs live in the public schema: this one runs there, once an hour.
     "dpa-expire": {"task": "agreements.expire_due", "schedule": 3600.0, "tenant_schemas": ["public"]},
-    # Monitoring (tenants/monitoring/): the workers' heartbeat, and the e-mail alerts.
+    # Monitoring (operations/monitoring/): the workers' heartbeat, and the e-mail alerts.
     "worker-heartbeat": {
         "task": "monitoring.heartbeat",
         "schedule": WORKER_HEARTBEAT_SECONDS,
@@ -301,7 +303,7 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
-# Who may read /metrics (tenants/monitoring/metrics.py): with a token, scrapers sending
+# Who may read /metrics (operations/monitoring/metrics.py): with a token, scrapers sending
 # "Authorization: Bearer <token>"; without one, loopback clients in development and nobody in production.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 # Set (to an empty directory, for every web process) when several processes serve /metrics:

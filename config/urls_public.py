@@ -5,8 +5,8 @@ from django.urls import path
 from django.views.generic import RedirectView
 
 from audit.dpo_views import evidence_download_view, evidence_list_view
-from config.help import staff_guide_view, staff_screenshot_view
-from tenants.monitoring.metrics import metrics_view
+from operations.monitoring.metrics import metrics_view
+from portal.guides import staff_guide_view, staff_screenshot_view
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),

@@ -13,7 +13,7 @@ urlpatterns = [
     path("telephony/recording/", telephony_views.recording, name="telephony-recording"),
     path("telephony/transcription/", telephony_views.transcription, name="telephony-transcription"),
     path("telephony/sms-status/", telephony_views.sms_status, name="telephony-sms-status"),
-    path("api/v1/", include("config.api_v1")),
+    path("api/v1/", include("api.urls")),
     path("", include("portal.urls")),
 ]
 

@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from crm.models import Contact
-from tenants.gates.admin import GatedModelAdmin
+from gates.admin import GatedModelAdmin
 
 
 @admin.register(Contact)

@@ -6,8 +6,8 @@ from django_cryptography.fields import encrypt
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from crm.blind_index import blind_index, name_normalise
+from gates.engine import gate_objects
 from tenants.categories import not_personal, personal_data
-from tenants.gates.engine import gate_objects
 
 
 class LawfulBasis(models.TextChoices):

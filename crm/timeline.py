@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from tenants.gates.engine import Policy, objects_visible
+from gates.engine import Policy, objects_visible
 from tenants.models import User
 
 

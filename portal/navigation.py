@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 
-from portal.gates import is_client_admin
+from gates.portal import is_client_admin
 
 SCREENS = [
     # (url name, label, client admins only)

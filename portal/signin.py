@@ -16,8 +16,8 @@ from django.utils.translation import gettext as _
 from django_otp import login as otp_login
 from django_otp import verify_token
 
+from gates.portal import client_admin_page
 from portal.forms import OneTimeCodeForm, SecurityForm, TenantPasswordResetForm
-from portal.gates import client_admin_page
 from portal.selectors import company_requires_totp, team_second_factors, totp_device_confirmed
 from portal.services import company_security_update, totp_device_confirm, totp_device_start
 

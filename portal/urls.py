@@ -28,7 +28,7 @@ urlpatterns = [
     path("", include("answering.portal.urls")),  # today, messages, calls, voicemail
     path("", include("scheduling.portal.urls")),  # appointments
     path("", include("crm.portal.urls")),  # contacts
-    path("", include("tenants.agreements.portal.urls")),  # agreement, sub-processors
+    path("", include("compliance.agreements.portal.urls")),  # agreement, sub-processors
     path("", include("audit.portal.urls")),  # access log, data requests, analytics
-    path("", include("tenants.portal.urls")),  # team, API tokens
+    path("", include("portal.team_urls")),  # team, API tokens
 ]

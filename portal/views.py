@@ -4,8 +4,8 @@ from django.shortcuts import render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from config.help import guide, screenshot_response
-from portal.gates import client_page
+from gates.portal import client_page
+from portal.guides import guide, screenshot_response
 
 
 @require_POST

@@ -11,6 +11,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from crm.models import Contact
+from gates.admin import GatedInline, GatedModelAdmin
+from gates.engine import Role
 from scheduling.models import (
     Appointment,
     AvailabilityException,
@@ -24,8 +26,6 @@ from scheduling.models import (
 from scheduling.selectors import company_zone, slots_find
 from scheduling.services import appointment_book, feed_issue, feed_revoke
 from tenants.errors import ApplicationError
-from tenants.gates.admin import GatedInline, GatedModelAdmin
-from tenants.gates.engine import Role
 
 CONFIGURERS = (Role.SUPERVISOR,)
 

@@ -13,8 +13,8 @@ from django.db import models
 from django.db.models import Q
 from django_cryptography.fields import encrypt
 
+from gates.engine import gate_objects
 from tenants.categories import not_personal, personal_data
-from tenants.gates.engine import gate_objects
 
 
 class Service(models.Model):

@@ -221,7 +221,7 @@ def appointment_upcoming(*, user, policy, limit: int = 10) -> list[Appointment]:
     """The next booked appointments from now, with service, resource and caller, through the
     object gate; the caller's fields the person may not read are deferred (never decrypted)."""
     from crm.models import Contact
-    from tenants.gates.engine import objects_visible
+    from gates.engine import objects_visible
 
     rows = objects_visible(
         policy=policy, user=user, queryset=Appointment.objects.select_related("service", "resource", "contact")

@@ -16,13 +16,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from gates.engine import policy_for
+from operations.timers.registry import timer_handler
+from operations.timers.services import timer_cancel, timer_schedule
 from scheduling.models import Appointment, Resource, Service
 from scheduling.selectors import availability_windows, blocked_range, require_aware
 from tenants.errors import ApplicationError
-from tenants.gates.engine import policy_for
 from tenants.models import User
-from tenants.timers.registry import timer_handler
-from tenants.timers.services import timer_cancel, timer_schedule
 
 HOLD_MINUTES = 10
 SLOT_TAKEN = gettext_lazy("That slot is taken: another booking or hold overlaps it. Choose another slot.")

@@ -42,7 +42,7 @@ def send_appointment_message(appointment_id: int, kind: str, key: str | None = N
     if options.sms_enabled and contact.phone_number:
         channels.append((Notification.Channel.SMS, contact.phone_number))
     from crm.models import Contact
-    from tenants.gates.signals import report_read
+    from gates.signals import report_read
 
     report_read(
         user=None,

@@ -10,9 +10,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 from icalendar import Calendar, Event
 
+from compliance.agreements.selectors import dpa_in_force
 from scheduling.models import Appointment, Resource
 from scheduling.services import feed_token_hash
-from tenants.agreements.selectors import dpa_in_force
 from tenants.categories import covered_by_any
 
 FEED_PAST = dt.timedelta(days=30)
@@ -66,7 +66,7 @@ def calendar_feed(request, token: str):
         calendar.add_component(event)
     if show_names:
         from crm.models import Contact
-        from tenants.gates.signals import report_read
+        from gates.signals import report_read
 
         report_read(
             user=None,

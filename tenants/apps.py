@@ -1,5 +1,4 @@
 from django.apps import AppConfig
-from django.contrib.admin.apps import AdminConfig
 
 
 class TenantsConfig(AppConfig):
@@ -14,7 +13,3 @@ class TenantsConfig(AppConfig):
         # Team changes (invitations, roles, removals) are in the change log, with who made them.
         if not auditlog.contains(Membership):
             auditlog.register(Membership)
-
-
-class VastajaAdminConfig(AdminConfig):
-    default_site = "tenants.admin_site.VastajaAdminSite"

@@ -78,7 +78,7 @@ def browser():
 def portal(browser, live_server_port, live_db):
     """`portal("acme-admin", "acme")`: a browser page signed in to that company's portal through
     its real sign-in form. `portal(None, "acme")` is a page that has not signed in."""
-    from tenants.demo import DEMO_PASSWORD
+    from demo.world import DEMO_PASSWORD
 
     contexts = []
 

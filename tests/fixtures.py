@@ -24,7 +24,7 @@ def demo_world(django_db_setup, django_db_blocker):
     from django.db import connection
     from django.test.utils import setup_databases, teardown_databases
 
-    from tenants.demo import demo_seed
+    from demo.world import demo_seed
 
     databases = None
     if not connection.settings_dict["NAME"].startswith("test_"):
@@ -134,7 +134,7 @@ def admin_for():
     from django_otp import DEVICE_ID_SESSION_KEY
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    from tenants.gates.selection import SESSION_KEY
+    from gates.selection import SESSION_KEY
 
     def make(user: User, company: str | None = None) -> Client:
         client = Client(HTTP_HOST="localhost")

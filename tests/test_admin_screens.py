@@ -20,7 +20,7 @@ def staff(browser, live_server_port):
     from django_otp.oath import TOTP
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    from tenants.demo import DEMO_PASSWORD
+    from demo.world import DEMO_PASSWORD
 
     contexts = []
 
@@ -65,7 +65,7 @@ def test_an_agent_sees_restricted_by_dpa_where_globexs_dpa_grants_nothing(staff)
 
 
 def test_an_agent_whose_course_expired_is_told_why_and_what_to_do(staff):
-    from tenants.training.models import TrainingRecord
+    from compliance.training.models import TrainingRecord
 
     records = list(TrainingRecord.objects.filter(user__username="agent1", course__code="health-data"))
     original = {record.pk: record.expires_on for record in records}

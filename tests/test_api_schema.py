@@ -11,8 +11,8 @@ import yaml
 from django.core.management import call_command
 from django.urls import URLPattern, URLResolver
 
-import config.api_v1
-from tenants.gates.api import TenantAPIView
+import api.urls
+from api.base import TenantAPIView
 
 pytestmark = pytest.mark.django_db
 
@@ -51,7 +51,7 @@ def _views(patterns, prefix=""):
 
 
 def test_every_api_view_is_gated_and_names_its_scope():
-    views = list(_views(config.api_v1.urlpatterns))
+    views = list(_views(api.urls.urlpatterns))
     gated = [(route, view) for route, view in views if issubclass(view, TenantAPIView)]
     assert len(gated) >= 8
     assert [route for route, view in gated if view.api_scope is None] == []

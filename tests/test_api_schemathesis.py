@@ -26,10 +26,10 @@ def probe(db, tmp_path):
     from django_tenants.utils import tenant_context
 
     from answering.models import Line, Message
+    from api.tokens.scopes import ALL_SCOPES
+    from api.tokens.services import token_create
     from tenants.models import Membership, User
     from tenants.services import client_onboard
-    from tenants.tokens.scopes import ALL_SCOPES
-    from tenants.tokens.services import token_create
 
     company = client_onboard(slug="probe", name="Probe Ltd", domain=PROBE_HOST)
     admin = User.objects.create_user("probe-admin", password="x")

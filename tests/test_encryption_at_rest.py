@@ -9,7 +9,7 @@ from django_tenants.utils import tenant_context
 
 from answering.messages import message_take
 from answering.models import Line
-from tenants.demo import CALLERS
+from demo.world import CALLERS
 from tenants.models import User
 
 pytestmark = pytest.mark.django_db

@@ -20,10 +20,10 @@ from answering.messages import message_take
 from answering.models import Call, DeliveryAttempt, DeliveryRoute, Line, Message
 from answering.simulator import new_sid, sign
 from config.celery import app as celery_app
+from operations.timers.models import Timer
+from operations.timers.tasks import timers_sweep
 from scheduling.selectors import oncall_for_line
 from tenants.models import ClientCompany, User
-from tenants.timers.models import Timer
-from tenants.timers.tasks import timers_sweep
 from tests.fixtures import requires_redis
 
 pytestmark = [requires_redis, pytest.mark.celery_worker]

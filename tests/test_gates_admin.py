@@ -14,9 +14,9 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from answering.models import Call, Line
+from compliance.agreements import services as dpa
+from compliance.agreements.models import AgreementVersion
 from crm.models import Contact
-from tenants.agreements import services as dpa
-from tenants.agreements.models import AgreementVersion
 from tenants.models import User
 
 pytestmark = pytest.mark.django_db
@@ -274,7 +274,7 @@ def test_a_posted_gated_field_is_ignored(admin_for, agent1, globex):
 
 
 def test_gated_admins_refuse_overrides_of_gate_methods():
-    from tenants.gates.admin import GatedModelAdmin
+    from gates.admin import GatedModelAdmin
 
     with pytest.raises(TypeError, match="get_queryset"):
 
@@ -286,8 +286,8 @@ def test_gated_admins_refuse_overrides_of_gate_methods():
 def test_search_fields_on_gated_fields_are_dropped(rf, agent1, globex):
     from django.contrib import admin as django_admin
 
-    from tenants.gates.admin import GatedModelAdmin
-    from tenants.gates.selection import SESSION_KEY
+    from gates.admin import GatedModelAdmin
+    from gates.selection import SESSION_KEY
 
     class FilterAll(GatedModelAdmin):
         search_fields = ["telephony_sid", "line__name"]
@@ -304,7 +304,7 @@ def test_search_fields_on_gated_fields_are_dropped(rf, agent1, globex):
 def test_encrypted_fields_cannot_be_declared_searchable():
     from django.contrib import admin as django_admin
 
-    from tenants.gates.admin import GatedModelAdmin
+    from gates.admin import GatedModelAdmin
 
     class SearchEncrypted(GatedModelAdmin):
         search_fields = ["telephony_sid", "caller_name"]

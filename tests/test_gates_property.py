@@ -19,8 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from answering.models import Call, Line
+from compliance.agreements.models import AgreementVersion, CategoryGrant
 from crm.models import Contact
-from tenants.agreements.models import AgreementVersion, CategoryGrant
 from tenants.categories import covered_by_any, personal_fields
 from tenants.models import User
 

@@ -11,7 +11,7 @@ from django.core.management import get_commands
 from django.urls import resolve, reverse
 from django.utils import translation
 
-from config.help import GUIDES
+from portal.guides import GUIDES
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()

@@ -97,9 +97,9 @@ def acme_ids(acme):
 
     from answering.models import Call, Line, Message, Voicemail
     from audit.models import DataSubjectRequest, EvidencePack
+    from compliance.agreements.models import Agreement, AgreementVersion, SubProcessor
     from crm.models import Contact
     from scheduling.models import Appointment, Resource, Service
-    from tenants.agreements.models import Agreement, AgreementVersion, SubProcessor
     from tenants.models import Membership, User
 
     now = timezone.now()
@@ -150,8 +150,8 @@ def acme_ids(acme):
 def _values(company) -> set[str]:
     """Values a company's pages would show: its name, numbers, callers, sub-processors."""
     from answering.models import Line
+    from compliance.agreements.models import SubProcessor
     from crm.models import Contact
-    from tenants.agreements.models import SubProcessor
 
     values = {company.name, f"{company.schema_name}-admin", f"admin@{company.schema_name}.example"}
     with schema_context(company.schema_name):
@@ -247,8 +247,8 @@ def test_walk_covers_every_client_company_route_name():
 
 @pytest.fixture
 def globex_token(globex, globex_admin) -> str:
-    from tenants.tokens.scopes import ALL_SCOPES
-    from tenants.tokens.services import token_create
+    from api.tokens.scopes import ALL_SCOPES
+    from api.tokens.services import token_create
 
     _token, secret = token_create(
         company=globex,

@@ -20,7 +20,7 @@ def _api_status(port: int, secret: str) -> int:
 
 
 def test_create_use_and_revoke_a_token(portal, live_server_port):
-    from tenants.tokens.models import ApiToken
+    from api.tokens.models import ApiToken
 
     page = portal("acme-admin", "acme")
     try:

@@ -38,7 +38,7 @@ def acme_company(live_db):
 def test_the_access_log_and_its_filters(portal, acme_company):
     from answering.models import Call
     from crm.models import Contact
-    from tenants.gates.signals import report_read
+    from gates.signals import report_read
     from tenants.models import User
 
     agent1, agent2 = User.objects.get(username="agent1"), User.objects.get(username="agent2")

@@ -17,12 +17,12 @@ from django_tenants.utils import tenant_context
 from answering.messages import TIMER_ESCALATE
 from answering.models import Call, Line, Listen, Message, Voicemail
 from answering.simulator import new_sid, tone_wav
+from operations.timers.models import Timer
+from operations.timers.services import timer_schedule
 from portal.models import CompanySecurity
 from portal.services import company_security_update
 from tenants.files import encrypted_file_delete, encrypted_file_save
 from tenants.models import ClientCompany, User
-from tenants.timers.models import Timer
-from tenants.timers.services import timer_schedule
 from tests.browser import screenshot
 
 AUDIO = tone_wav(0.5)

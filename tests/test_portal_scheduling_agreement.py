@@ -42,8 +42,8 @@ def _free_weekday() -> dt.date:
 @pytest.fixture
 def acme_bookings(live_db):
     """Appointments the test books in acme, removed afterwards with their timers and notices."""
+    from operations.timers.models import Timer
     from scheduling.models import Appointment
-    from tenants.timers.models import Timer
 
     acme = _company("acme")
     with tenant_context(acme):
@@ -173,7 +173,7 @@ def test_searching_contacts_and_reading_one(portal, consents):
 @pytest.fixture
 def initech_version(live_db):
     """Initech's submitted, unsigned DPA version; its signature is undone afterwards."""
-    from tenants.agreements.models import AgreementVersion
+    from compliance.agreements.models import AgreementVersion
 
     version = AgreementVersion.objects.get(agreement__company__schema_name="initech", status="submitted")
     assert version.client_signed_at is None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tenants.gates.engine import tenant_gate_allows
+from gates.engine import tenant_gate_allows
 from tenants.selectors import client_list_for_user
 from tenants.services import client_resume, client_suspend
 

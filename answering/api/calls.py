@@ -5,9 +5,9 @@ from rest_framework.response import Response
 from answering.api.filters import CallFilterSerializer
 from answering.models import Call
 from answering.selectors import call_list
+from api.base import TenantAPIView
+from gates.engine import policy_for_request
 from scheduling.selectors import company_zone
-from tenants.gates.api import TenantAPIView
-from tenants.gates.engine import policy_for_request
 
 
 class CallOutputSerializer(serializers.ModelSerializer):

@@ -6,8 +6,8 @@ from answering.api.filters import MessageFilterSerializer
 from answering.messages import message_acknowledge, message_mark
 from answering.models import Message
 from answering.selectors import message_answers, message_list
-from tenants.gates.api import TenantAPIView
-from tenants.gates.engine import policy_for_request
+from api.base import TenantAPIView
+from gates.engine import policy_for_request
 
 
 class AnswerSerializer(serializers.Serializer):

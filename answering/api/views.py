@@ -5,7 +5,7 @@ from rest_framework.response import Response
 from answering.api.serializers import LineInputSerializer, LineOutputSerializer
 from answering.selectors import line_list
 from answering.services import line_create
-from tenants.gates.api import TenantAPIView
+from api.base import TenantAPIView
 
 
 class LineListApi(TenantAPIView):

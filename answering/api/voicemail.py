@@ -11,9 +11,9 @@ from answering.api.filters import VoicemailFilterSerializer
 from answering.models import Call, Voicemail
 from answering.playback import AUDIO_CONTENT_TYPE, audio_response, is_continuation, voicemail_audio
 from answering.selectors import voicemail_list
-from tenants.gates.api import TenantAPIView
-from tenants.gates.engine import policy_for_request
-from tenants.gates.signals import report_read
+from api.base import TenantAPIView
+from gates.engine import policy_for_request
+from gates.signals import report_read
 
 
 class VoicemailOutputSerializer(serializers.ModelSerializer):

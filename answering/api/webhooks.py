@@ -7,7 +7,7 @@ from rest_framework.response import Response
 
 from answering.models import WebhookEndpoint
 from answering.webhooks import webhook_create, webhook_delete, webhook_secret_rotate, webhook_update
-from tenants.gates.api import TenantAPIView
+from api.base import TenantAPIView
 
 
 class WebhookOutputSerializer(serializers.ModelSerializer):

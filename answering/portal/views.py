@@ -33,10 +33,10 @@ from answering.selectors import (
     voicemail_list,
 )
 from crm.models import Contact
-from portal.gates import client_page
+from gates.engine import policy_for_request
+from gates.portal import client_page
+from gates.signals import report_read
 from scheduling.selectors import appointment_upcoming, company_zone, rota_gaps
-from tenants.gates.engine import policy_for_request
-from tenants.gates.signals import report_read
 
 PAGE_SIZE = 25
 TODAY_ROWS = 8

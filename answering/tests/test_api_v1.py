@@ -14,10 +14,10 @@ from answering.api import urls as api_urls
 from answering.messages import TIMER_ESCALATE, message_take
 from answering.models import Call, Line, Listen, Message, Voicemail
 from answering.simulator import new_sid, tone_wav
+from api.base import TenantAPIView
 from audit.models import AccessLogEntry
+from operations.timers.models import Timer
 from tenants.files import encrypted_file_save
-from tenants.gates.api import TenantAPIView
-from tenants.timers.models import Timer
 
 pytestmark = pytest.mark.django_db
 

@@ -15,9 +15,9 @@ from answering.messages import TIMER_ESCALATE, message_take
 from answering.models import Call, DeliveryAttempt, Line, Listen, Message, Voicemail
 from answering.simulator import new_sid, tone_wav
 from audit.models import AccessLogEntry
+from operations.timers.models import Timer
 from tenants.files import encrypted_file_save
 from tenants.models import Membership, User
-from tenants.timers.models import Timer
 
 pytestmark = pytest.mark.django_db
 

@@ -148,8 +148,8 @@ def test_delivery_rechecks_the_url_and_sends_nothing_to_a_private_address(acme):
 
 
 def test_members_and_narrow_tokens_are_refused(acme, acme_admin, client_for):
+    from api.tokens.services import token_create
     from tenants.models import Membership, User
-    from tenants.tokens.services import token_create
 
     member = User.objects.create_user("acme-member-hooks", password="x")
     Membership.objects.create(user=member, company=acme, role=Membership.Role.CLIENT_MEMBER)

@@ -10,6 +10,7 @@ from rest_framework import serializers
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
+from api.base import TenantAPIView
 from audit.dsr import dsr_export_read, dsr_raise
 from audit.forms import AccessLogFilterForm, AnalyticsFilterForm, DsrFilterForm
 from audit.models import AccessLogEntry, DataSubjectRequest, LineDayStats
@@ -24,7 +25,6 @@ from audit.selectors import (
     line_day_stats_list,
 )
 from tenants.errors import ApplicationError
-from tenants.gates.api import TenantAPIView
 
 BAD_FILTER = OpenApiResponse(description="A filter value is invalid: the body names each field and what is wrong")
 

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from audit.evidence import evidence_pack_produce, evidence_pack_read
 from audit.models import AccessLogEntry, EvidencePack
-from portal.gates import client_admin_page
+from gates.portal import client_admin_page
 
 
 @client_admin_page

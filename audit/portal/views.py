@@ -26,9 +26,9 @@ from audit.selectors import (
     line_day_stats_list,
     record_type_label,
 )
-from portal.gates import client_admin_page, client_page, is_client_admin
+from gates.portal import client_admin_page, client_page, is_client_admin
+from gates.signals import report_read
 from tenants.errors import ApplicationError
-from tenants.gates.signals import report_read
 
 PAGE_SIZE = 50
 

@@ -15,10 +15,10 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from audit.models import AccessLogEntry, EvidencePack
+from compliance.agreements.models import Agreement
+from compliance.incidents.models import Incident, IncidentCompany
 from crm.models import Contact
 from crm.services import contact_create
-from tenants.agreements.models import Agreement
-from tenants.incidents.models import Incident, IncidentCompany
 from tenants.models import Membership, User
 
 pytestmark = pytest.mark.django_db

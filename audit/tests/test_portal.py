@@ -18,7 +18,7 @@ from answering.models import Call, Line, Message
 from audit.models import AccessLogEntry, DataSubjectRequest, LineDayStats
 from crm.models import Contact
 from crm.services import contact_create
-from tenants.gates.signals import report_read, report_refused
+from gates.signals import report_read, report_refused
 from tenants.models import ClientCompany, Membership, User
 
 pytestmark = pytest.mark.django_db

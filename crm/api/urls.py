@@ -1,4 +1,4 @@
-"""REST API v1 routes of this app (included by config/api_v1.py)."""
+"""REST API v1 routes of this app (included by api/urls.py)."""
 
 from django.urls import path
 

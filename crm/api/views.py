@@ -10,6 +10,7 @@ from rest_framework import status
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
+from api.base import TenantAPIView
 from crm.api.serializers import (
     ConsentOutputSerializer,
     ContactInputSerializer,
@@ -20,7 +21,6 @@ from crm.models import ConsentRecord, Contact
 from crm.selectors import consent_history, contact_list, contact_search
 from crm.services import contact_create, contact_update
 from tenants.errors import ApplicationError
-from tenants.gates.api import TenantAPIView
 
 
 class ContactListApi(TenantAPIView):

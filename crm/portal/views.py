@@ -14,11 +14,11 @@ from crm.models import Contact
 from crm.portal.forms import ContactForm, ContactSearchForm
 from crm.selectors import consent_history, contact_list, contact_search
 from crm.services import contact_create, contact_update
-from portal.gates import client_admin_page, client_page, is_client_admin
-from portal.timezones import in_company_zone
+from gates.portal import client_admin_page, client_page, is_client_admin
+from gates.signals import report_read, report_refused
 from tenants.categories import personal_fields
 from tenants.errors import ApplicationError
-from tenants.gates.signals import report_read, report_refused
+from tenants.timezones import in_company_zone
 
 PAGE_SIZE = 25
 FORM_FIELDS = ["name", "phone_number", "email", "address", "notes", "health_notes", "lawful_basis"]

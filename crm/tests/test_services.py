@@ -138,7 +138,7 @@ def test_the_timeline_goes_through_the_gates(acme):
 
     from answering.models import Call, Line, Message
     from crm.timeline import contact_timeline
-    from tenants.gates.engine import policy_for
+    from gates.engine import policy_for
     from tenants.models import User
 
     with tenant_context(acme):

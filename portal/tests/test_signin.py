@@ -12,9 +12,9 @@ from django.test import Client
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from demo.world import DEMO_PASSWORD
 from portal.models import CompanySecurity
 from portal.services import company_security_update
-from tenants.demo import DEMO_PASSWORD
 from tenants.models import Membership, User
 
 pytestmark = pytest.mark.django_db

@@ -8,6 +8,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 
+from api.base import TenantAPIView
 from scheduling.api.serializers import (
     AppointmentCancelSerializer,
     AppointmentCreateSerializer,
@@ -22,7 +23,6 @@ from scheduling.api.serializers import (
 from scheduling.models import Appointment
 from scheduling.selectors import appointment_list, resource_list, service_list, slots_find
 from scheduling.services import appointment_book, appointment_cancel, appointment_reschedule
-from tenants.gates.api import TenantAPIView
 
 
 class AppointmentListApi(TenantAPIView):

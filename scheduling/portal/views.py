@@ -16,14 +16,14 @@ from django.utils.translation import gettext as _
 from crm.blind_index import phone_normalise
 from crm.models import Contact
 from crm.selectors import contact_find_by_phone
-from portal.gates import client_admin_page, client_page, is_client_admin
-from portal.timezones import in_company_zone
+from gates.portal import client_admin_page, client_page, is_client_admin
+from gates.signals import report_read, report_refused
 from scheduling.models import Appointment, Resource
 from scheduling.portal.forms import BookingForm, CancelForm, FreeTimesForm, RescheduleForm
 from scheduling.selectors import appointment_list, company_zone, slots_find, week_bounds
 from scheduling.services import appointment_book, appointment_cancel, appointment_reschedule
 from tenants.errors import ApplicationError
-from tenants.gates.signals import report_read, report_refused
+from tenants.timezones import in_company_zone
 
 # A service error names a service argument; the form names its own fields.
 FORM_FIELD = {"starts_at": "time", "service": "service", "resource": "resource", "notes": "notes"}

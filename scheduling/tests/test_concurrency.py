@@ -12,11 +12,11 @@ from django.db import connection
 from django.utils import timezone
 from django_tenants.utils import schema_context, tenant_context
 
+from operations.timers.models import Timer
 from scheduling.models import Appointment, Resource, Service, WeeklyAvailability
 from scheduling.services import appointment_book
 from tenants.errors import ApplicationError
 from tenants.models import ClientCompany, User
-from tenants.timers.models import Timer
 
 THREADS = 20
 

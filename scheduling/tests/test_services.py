@@ -11,6 +11,8 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from crm.models import Contact
+from operations.timers.models import Timer
+from operations.timers.tasks import timers_sweep
 from scheduling.models import Appointment, Notification, ReminderSettings, Resource, Service, WeeklyAvailability
 from scheduling.selectors import slots_find
 from scheduling.services import (
@@ -22,8 +24,6 @@ from scheduling.services import (
 from scheduling.tasks import send_appointment_message
 from tenants.errors import ApplicationError
 from tenants.models import User
-from tenants.timers.models import Timer
-from tenants.timers.tasks import timers_sweep
 
 pytestmark = pytest.mark.django_db
 TALLINN = zoneinfo.ZoneInfo("Europe/Tallinn")

@@ -11,12 +11,12 @@ from django_tenants.utils import tenant_context
 from icalendar import Calendar
 
 from answering.models import Line
+from compliance.agreements import services as dpa
+from compliance.agreements.models import AgreementVersion
 from crm.models import Contact
 from scheduling.models import Appointment, OnCallShift, Resource, Service, StaffMember
 from scheduling.selectors import oncall_for_line, rota_gaps
 from scheduling.services import appointment_book, feed_issue, feed_revoke
-from tenants.agreements import services as dpa
-from tenants.agreements.models import AgreementVersion
 from tenants.errors import ApplicationError
 from tenants.models import User
 

@@ -8,7 +8,7 @@ from django.db import connection
 from django_tenants.utils import tenant_context
 
 from answering.models import Line
-from tenants.demo import DEMO_PASSWORD, demo_seed
+from demo.world import DEMO_PASSWORD, demo_seed
 from tenants.models import Assignment, ClientCompany, Domain, Membership, User
 
 pytestmark = pytest.mark.django_db

@@ -1,0 +1,309 @@
+"""The DPO's workspace: agreements, their versions, and the decisions on them.
+
+Decisions (review, approve, activate, reject, terminate) go through the services, so each one is
+checked and lands in the change log with its actor. Content is edited only on drafts.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+
+from compliance.agreements import services
+from compliance.agreements.models import (
+    Agreement,
+    AgreementVersion,
+    CategoryGrant,
+    ClientComment,
+    CourseRequirement,
+    RetentionRule,
+    SubProcessor,
+    SubProcessorObjection,
+)
+from compliance.agreements.selectors import (
+    dpa_client_rejections,
+    dpa_diff,
+    dpa_expiring,
+    dpa_in_force,
+    dpa_review_queue,
+    sub_processor_objections,
+    sub_processors_in_objection_window,
+)
+from compliance.risks.selectors import (
+    assessments_review_overdue,
+    diligence_overdue,
+    dpia_missing,
+    sub_processors_without_diligence,
+)
+from compliance.training.selectors import overdue_training_count
+from tenants.errors import ApplicationError
+from tenants.models import User
+
+READERS = (User.ProviderRole.DPO, User.ProviderRole.PROVIDER_ADMIN)
+
+
+def _role(request) -> str:
+    return getattr(request.user, "provider_role", "")
+
+
+class _DraftOnlyInline(admin.TabularInline):
+    extra = 0
+
+    def has_view_permission(self, request, obj=None):
+        return _role(request) in READERS
+
+    def _editable(self, request, obj) -> bool:
+        return _role(request) == User.ProviderRole.PROVIDER_ADMIN and obj is not None and obj.status == "draft"
+
+    def has_change_permission(self, request, obj=None):
+        return self._editable(request, obj)
+
+    def has_add_permission(self, request, obj=None):
+        return self._editable(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._editable(request, obj)
+
+
+class CategoryGrantInline(_DraftOnlyInline):
+    model = CategoryGrant
+
+
+class RetentionRuleInline(_DraftOnlyInline):
+    model = RetentionRule
+
+
+class SubProcessorInline(_DraftOnlyInline):
+    model = SubProcessor
+
+
+class CourseRequirementInline(_DraftOnlyInline):
+    model = CourseRequirement
+    verbose_name = "course required of agents and supervisors"
+
+
+class _ClientRecordInline(admin.TabularInline):
+    """What the client company said (rejections, objections): records, read by the DPO, never edited."""
+
+    extra = 0
+    can_delete = False
+
+    def has_view_permission(self, request, obj=None):
+        return _role(request) in READERS
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class ClientCommentInline(_ClientRecordInline):
+    model = ClientComment
+    fields = readonly_fields = ["kind", "comment", "author", "created_at"]
+    verbose_name_plural = "The client's rejections"
+
+
+class ReviewQueueFilter(admin.SimpleListFilter):
+    title = "DPO workspace"
+    parameter_name = "queue"
+
+    def lookups(self, request, model_admin):
+        return [("review", "Waiting for the DPO"), ("expiring", "Expiring within 30 days")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "review":
+            return queryset.filter(pk__in=dpa_review_queue().values("pk"))
+        if self.value() == "expiring":
+            return queryset.filter(pk__in=dpa_expiring().values("pk"))
+        return queryset
+
+
+class DecisionForm(forms.Form):
+    decision = forms.ChoiceField(
+        choices=[
+            ("review", "Take into review"),
+            ("approve", "Approve"),
+            ("activate", "Activate (needs approval and the client's signature)"),
+            ("reject", "Reject, back to draft"),
+            ("terminate", "Terminate the active version"),
+        ]
+    )
+    reason = forms.CharField(widget=forms.Textarea, required=False, help_text="Required to reject or terminate.")
+
+
+@admin.register(AgreementVersion)
+class AgreementVersionAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "status", "start_date", "end_date", "submitted_at", "approved_by", "activated_at"]
+    list_filter = [ReviewQueueFilter, "status"]
+    search_fields = ["agreement__company__name"]
+    list_select_related = ["agreement__company", "approved_by"]
+    inlines = [
+        CategoryGrantInline,
+        RetentionRuleInline,
+        SubProcessorInline,
+        CourseRequirementInline,
+        ClientCommentInline,
+    ]
+    WORKFLOW = [
+        "status",
+        "client_signed_by",
+        "client_signed_at",
+        "submitted_at",
+        "review_started_at",
+        "approved_by",
+        "approved_at",
+        "rejection_reason",
+        "activated_at",
+        "ended_at",
+        "end_reason",
+    ]
+
+    def has_module_permission(self, request):
+        return _role(request) in READERS
+
+    def has_view_permission(self, request, obj=None):
+        return _role(request) in READERS
+
+    def has_change_permission(self, request, obj=None):
+        return _role(request) == User.ProviderRole.PROVIDER_ADMIN and (obj is None or obj.status == "draft")
+
+    def has_add_permission(self, request):
+        return False  # drafts start with services.dpa_draft_create (numbering, copying)
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # agreements are records; they end, they are not deleted
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = ["agreement", "number", *self.WORKFLOW, "diff_against_active", "missing_items"]
+        if not self.has_change_permission(request, obj):
+            readonly += [f.name for f in self.model._meta.concrete_fields]
+        return list(dict.fromkeys(readonly))
+
+    @admin.display(description="Changes against the version in force")
+    def diff_against_active(self, obj):
+        active = dpa_in_force(company=obj.agreement.company)
+        if active is not None and active.pk == obj.pk:
+            return "This is the version in force."
+        rows = dpa_diff(version=obj, against=active)
+        if not rows:
+            return "No differences."
+        body = format_html_join(
+            "",
+            "<tr><th>{}</th><td><pre>{}</pre></td><td><pre>{}</pre></td></tr>",
+            ((k, old, new) for k, old, new in rows),
+        )
+        return format_html("<table><tr><th></th><th>In force</th><th>This version</th></tr>{}</table>", body)
+
+    @admin.display(description="Missing Art. 28(3) items")
+    def missing_items(self, obj):
+        return "; ".join(services.dpa_missing_items(version=obj)) or "None: complete."
+
+    def get_urls(self):
+        return [
+            path("<int:pk>/decide/", self.admin_site.admin_view(self.decide_view), name="agreements_decide"),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {**(extra_context or {}), "show_decide": _role(request) == User.ProviderRole.DPO}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def decide_view(self, request, pk: int):
+        """The DPO's decision on one version, through the lifecycle services."""
+        if _role(request) != User.ProviderRole.DPO:
+            raise Http404
+        version = AgreementVersion.objects.select_related("agreement__company").filter(pk=pk).first()
+        if version is None:
+            raise Http404
+        form = DecisionForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            decision, reason = form.cleaned_data["decision"], form.cleaned_data["reason"]
+            actions = {
+                "review": lambda: services.dpa_review_start(version=version, actor=request.user),
+                "approve": lambda: services.dpa_approve(version=version, actor=request.user),
+                "activate": lambda: services.dpa_activate(version=version, actor=request.user),
+                "reject": lambda: services.dpa_reject(version=version, actor=request.user, reason=reason),
+                "terminate": lambda: services.dpa_terminate(version=version, actor=request.user, reason=reason),
+            }
+            try:
+                actions[decision]()
+            except ApplicationError as exc:
+                form.add_error("reason" if exc.field in ("rejection_reason", "end_reason") else None, exc.message)
+            else:
+                messages.success(request, f"{version}: {dict(form.fields['decision'].choices)[decision]} — done.")
+                return HttpResponseRedirect(reverse("admin:agreements_agreementversion_change", args=[version.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Decide on {version}",
+            "version": version,
+            "form": form,
+            "diff": dpa_diff(version=version, against=dpa_in_force(company=version.agreement.company)),
+            "missing": services.dpa_missing_items(version=version),
+            "needs_dpia": dpia_missing(version=version),
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/agreements/decide.html", context)
+
+
+class _ReadOnlyForReaders(admin.ModelAdmin):
+    """Records the DPO and provider admins read and nobody edits here."""
+
+    def has_module_permission(self, request):
+        return _role(request) in READERS
+
+    def has_view_permission(self, request, obj=None):
+        return _role(request) in READERS
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(SubProcessorObjection)
+class SubProcessorObjectionAdmin(_ReadOnlyForReaders):
+    """Client companies' objections to sub-processors, for the DPO to answer."""
+
+    list_display = ["sub_processor", "company", "raised_by", "raised_at"]
+    list_select_related = ["sub_processor__version__agreement__company", "raised_by"]
+    fields = readonly_fields = ["sub_processor", "company", "reason", "raised_by", "raised_at"]
+
+    @admin.display(description="Client company")
+    def company(self, obj):
+        return obj.sub_processor.version.agreement.company
+
+
+@admin.register(Agreement)
+class AgreementAdmin(_ReadOnlyForReaders):
+    list_display = ["company", "created_at"]
+
+
+def dpo_workspace_view(admin_site, request):
+    """One page for the DPO: the review queue, expiring agreements, open objection windows, what
+    client companies objected to or rejected, and the risk register's overdue reviews,
+    sub-processors' due diligence and staff training lapsed."""
+    if _role(request) not in READERS:
+        raise Http404
+    context = {
+        **admin_site.each_context(request),
+        "title": "DPO workspace",
+        "queue": dpa_review_queue().order_by("submitted_at"),
+        "expiring": dpa_expiring().order_by("end_date"),
+        "objections": sub_processors_in_objection_window(),
+        "risk_reviews_overdue": assessments_review_overdue(),
+        "diligence_overdue": diligence_overdue(),
+        "diligence_missing": sub_processors_without_diligence(),
+        "training_overdue": overdue_training_count(),
+        "raised": sub_processor_objections()[:50],
+        "rejections": dpa_client_rejections()[:50],
+    }
+    return TemplateResponse(request, "admin/agreements/workspace.html", context)

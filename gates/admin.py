@@ -1,0 +1,400 @@
+"""The gated ModelAdmin base. Agents reach tenant data in the Django admin only through it.
+
+Every admin surface passes the gates automatically:
+- views run inside the client company the person selected with the switcher, and only if gate 1
+  admits them there;
+- the changelist's rows, the change form's object, history and delete pages come from the
+  object-gated queryset; an object outside the grants is a 404 on every URL;
+- a field the DPA does not grant is never loaded (deferred, so never decrypted), shows as
+  "restricted by DPA" in columns and forms, and cannot be searched, filtered (a tampered lookup is
+  a 400), ordered, edited or exported;
+- inlines (GatedInline) and the CSV export follow the same policy.
+
+Subclasses configure with the usual attributes (list_display, search_fields, ...). They may not
+override the methods through which the gates act; `__init_subclass__` refuses it at import time.
+"""
+
+from __future__ import annotations
+
+import csv
+
+from django.contrib import admin, messages
+from django.contrib.admin.utils import flatten_fieldsets, label_for_field
+from django.core.exceptions import FieldDoesNotExist
+from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
+from django.utils.text import capfirst
+from django_tenants.utils import tenant_context
+
+from gates.engine import NO_ACCESS, Policy, Role, objects_visible, policy_for_request
+from gates.selection import selected_company
+from gates.signals import report_read, report_refused
+from tenants.categories import field_category, personal_fields
+
+MASK = "restricted by DPA"
+STAFF_ROLES = (Role.AGENT, Role.SUPERVISOR, Role.DPO, Role.PROVIDER_ADMIN)
+EDITING_ROLES = (Role.AGENT, Role.SUPERVISOR)
+
+_PROTECTED = (
+    "get_queryset",
+    "get_object",
+    "get_fields",
+    "get_fieldsets",
+    "get_readonly_fields",
+    "get_form",
+    "get_formset",
+    "get_list_display",
+    "get_list_display_links",
+    "get_search_fields",
+    "get_list_filter",
+    "get_ordering",
+    "get_sortable_by",
+    "lookup_allowed",
+    "get_search_results",
+    "get_actions",
+    "get_exclude",
+    "has_view_permission",
+    "has_change_permission",
+    "has_add_permission",
+    "has_delete_permission",
+    "has_module_permission",
+    "changelist_view",
+    "change_view",
+    "add_view",
+    "delete_view",
+    "history_view",
+    "changeform_view",
+    "get_changelist_instance",
+    "get_inline_instances",
+    "get_formsets_with_inlines",
+)
+
+
+def gated_column(*fields: str, description: str = ""):
+    """Mark an admin method used as a column with the model fields it reads: the column is masked
+    whenever any of them is."""
+
+    def mark(func):
+        func.gated_fields = fields
+        func.short_description = description or func.__name__.replace("_", " ")
+        return func
+
+    return mark
+
+
+def _path_end(model, path: str):
+    """The (model, field) a lookup path such as `contact__name__icontains` first lands on that is
+    not a relation to follow (lookups like `icontains` are not fields, and end the walk)."""
+    current = model
+    for part in path.split("__"):
+        try:
+            field = current._meta.get_field(part)
+        except FieldDoesNotExist:
+            return None
+        if field_category(current, part) is not None or not field.is_relation or field.related_model is None:
+            return current, field
+        current = field.related_model
+    return None
+
+
+def _path_category(model, path: str) -> str | None:
+    """The data category at the end of a lookup path, or None for a non-personal one."""
+    end = _path_end(model, path)
+    return None if end is None else field_category(end[0], end[1].name)
+
+
+def _path_is_encrypted(model, path: str) -> bool:
+    from django_cryptography.fields import EncryptedMixin
+
+    end = _path_end(model, path)
+    return end is not None and isinstance(end[1], EncryptedMixin)
+
+
+class _GateMixin:
+    """What the ModelAdmin and the inlines share: the company, the policy, and field masking."""
+
+    change_roles: tuple[str, ...] = EDITING_ROLES
+    add_roles: tuple[str, ...] = ()
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.__module__ == __name__:
+            return
+        for name in _PROTECTED:
+            if name in cls.__dict__:
+                raise TypeError(
+                    f"{cls.__qualname__} overrides {name}(), which would let it skip a gate; "
+                    "configure it with attributes instead"
+                )
+
+    # ---- who and where
+    def gate_company(self, request):
+        return selected_company(request)
+
+    def gate_policy(self, request) -> Policy:
+        company = self.gate_company(request)
+        return NO_ACCESS if company is None else policy_for_request(request, company)
+
+    def _masked(self, request) -> frozenset[str]:
+        return self.gate_policy(request).masked(self.model)
+
+    def _path_masked(self, request, path: str) -> bool:
+        category = _path_category(self.model, path.lstrip("^=@"))
+        if category is None:
+            return False
+        return not self.gate_policy(request).reads_category(category)
+
+    # ---- rows
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        policy = self.gate_policy(request)
+        queryset = objects_visible(policy=policy, user=request.user, queryset=queryset)
+        masked = list(policy.masked(self.model))
+        # A related record the admin names (a call's contact, in a column or a read-only field) is
+        # joined with its personal fields deferred: naming it shows "Contact #12", and loading it
+        # whole would decrypt everything in it.
+        joined = []
+        for field in self.model._meta.concrete_fields:
+            related = field.related_model if field.is_relation else None
+            if related is not None and personal_fields(related):
+                joined.append(field.name)
+                masked += [f"{field.name}__{name}" for name in personal_fields(related)]
+        if joined:
+            # Once a queryset selects related rows, the changelist no longer adds its own
+            # list_select_related (or the foreign keys it shows): join those here too, or each row
+            # would fetch them one by one.
+            wanted = getattr(self, "list_select_related", False)
+            if not isinstance(wanted, (list, tuple)):
+                shown = set(getattr(self, "list_display", ()))
+                wanted = [f.name for f in self.model._meta.concrete_fields if f.is_relation and f.name in shown]
+            queryset = queryset.select_related(*joined, *wanted)
+        # Never loaded, so never decrypted, whatever a template or widget asks of the object.
+        return queryset.defer(*masked) if masked else queryset
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        # The choices of a related record are named by their non-personal __str__: load no more.
+        related = db_field.related_model
+        if personal_fields(related) and "queryset" not in kwargs:
+            kwargs["queryset"] = related._default_manager.defer(*personal_fields(related))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    # ---- fields in forms
+    def _mask_name(self, name: str) -> str:
+        attr = f"masked__{name}"
+        if not hasattr(self, attr):
+            try:
+                label = self.model._meta.get_field(name).verbose_name
+            except FieldDoesNotExist:
+                label = name
+
+            def show(obj, _label=label):
+                return MASK
+
+            show.short_description = label
+            setattr(self, attr, show)
+        return attr
+
+    def get_fields(self, request, obj=None):
+        masked = self._masked(request)
+        return [self._mask_name(name) if name in masked else name for name in super().get_fields(request, obj)]
+
+    def get_fieldsets(self, request, obj=None):
+        masked = self._masked(request)
+        fieldsets = []
+        for title, options in super().get_fieldsets(request, obj):
+            fields = [
+                tuple(self._mask_name(f) if f in masked else f for f in line)
+                if isinstance(line, (list, tuple))
+                else (self._mask_name(line) if line in masked else line)
+                for line in options.get("fields", ())
+            ]
+            fieldsets.append((title, {**options, "fields": fields}))
+        return fieldsets
+
+    def get_readonly_fields(self, request, obj=None):
+        policy = self.gate_policy(request)
+        readonly = list(super().get_readonly_fields(request, obj))
+        for name in [f.name for f in self.model._meta.get_fields() if not f.auto_created or f.concrete]:
+            if name in policy.masked(self.model):
+                readonly.append(self._mask_name(name))
+            elif not policy.can_write(self.model, name):
+                readonly.append(name)
+        return readonly
+
+    def get_exclude(self, request, obj=None):
+        return [*(super().get_exclude(request, obj) or ()), *self._masked(request)]
+
+    # ---- permissions
+    def has_view_permission(self, request, obj=None):
+        return self.gate_policy(request).role in STAFF_ROLES
+
+    def has_change_permission(self, request, obj=None):
+        return self.gate_policy(request).role in self.change_roles
+
+    def has_add_permission(self, request, obj=None):
+        # Records are made by the desk's services; only configuration (services, rota, ...) names
+        # the roles that may add it by hand.
+        return self.gate_policy(request).role in self.add_roles
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # deletion is the retention job's, with its report
+
+
+class GatedModelAdmin(_GateMixin, admin.ModelAdmin):
+    """Base admin for every tenant model that an agent may see."""
+
+    actions = ["export_csv"]
+
+    def __init__(self, model, admin_site):
+        super().__init__(model, admin_site)
+        for name in self.search_fields:
+            if _path_is_encrypted(model, name.lstrip("^=@")):
+                # The database holds ciphertext: a search would fail (a 500) or match nothing.
+                raise TypeError(f"{type(self).__name__}.search_fields: {name} is encrypted and cannot be searched")
+        for name in self.list_display:
+            if isinstance(name, str) and name != "__str__":
+                if not hasattr(self, name):
+                    self.model._meta.get_field(name)  # a typo fails at start-up
+                elif not hasattr(getattr(self, name), "gated_fields"):
+                    raise TypeError(f"{type(self).__name__}.{name} is a column; mark it with @gated_column(...)")
+
+    def has_module_permission(self, request):
+        return self.gate_policy(request).role in STAFF_ROLES
+
+    # ---- every view runs inside the selected client company
+    def _in_company(self, request, view, *args, **kwargs):
+        company = self.gate_company(request)
+        if company is None:
+            messages.info(request, "Choose a client company to work for first.")
+            return HttpResponseRedirect(reverse("admin:switch_company"))
+        with tenant_context(company):
+            response = view(request, *args, **kwargs)
+            if hasattr(response, "render") and not response.is_rendered:
+                response.render()  # lazy templates would otherwise query after the schema is reset
+            self._report_reads(request, response)
+        return response
+
+    def _report_reads(self, request, response) -> None:
+        """Tell the audit trail which personal fields of which objects this page showed."""
+        context = getattr(response, "context_data", None) or {}
+        policy = self.gate_policy(request)
+        readable = {name for name in personal_fields(self.model) if policy.can_read(self.model, name)}
+        if "cl" in context:
+            shown = set()
+            for name in self.get_list_display(request):
+                reads = getattr(getattr(self, name, None), "gated_fields", (name,)) if isinstance(name, str) else ()
+                shown.update(reads)
+            objects = [obj.pk for obj in context["cl"].result_list]
+            report_read(
+                user=request.user,
+                channel="admin",
+                model=self.model,
+                object_ids=objects,
+                fields=readable & shown,
+                path=request.path,
+            )
+        elif context.get("original") is not None:
+            shown = set(flatten_fieldsets(self.get_fieldsets(request, context["original"])))
+            report_read(
+                user=request.user,
+                channel="admin",
+                model=self.model,
+                object_ids=[context["original"].pk],
+                fields=readable & shown,
+                path=request.path,
+            )
+
+    def changelist_view(self, request, extra_context=None):
+        return self._in_company(request, super().changelist_view, extra_context=extra_context)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        return self._in_company(request, super().change_view, object_id, form_url, extra_context)
+
+    def add_view(self, request, form_url="", extra_context=None):
+        return self._in_company(request, super().add_view, form_url, extra_context)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        return self._in_company(request, super().delete_view, object_id, extra_context)
+
+    def history_view(self, request, object_id, extra_context=None):
+        return self._in_company(request, super().history_view, object_id, extra_context)
+
+    def get_object(self, request, object_id, from_field=None):
+        obj = super().get_object(request, object_id, from_field)
+        if obj is None:
+            report_refused(user=request.user, channel="admin", model=self.model, object_id=object_id, path=request.path)
+            raise Http404("No such object.")  # outside the grants looks exactly like missing
+        return obj
+
+    # ---- changelist
+    def get_list_display(self, request):
+        masked = self._masked(request)
+        columns = []
+        for name in super().get_list_display(request):
+            reads = getattr(getattr(self, name, None), "gated_fields", (name,)) if isinstance(name, str) else ()
+            columns.append(self._mask_name(reads[0]) if any(f in masked for f in reads) else name)
+        return columns
+
+    def get_list_display_links(self, request, list_display):
+        links = super().get_list_display_links(request, list_display)
+        return [name for name in links or () if name in list_display] or list_display[:1]
+
+    def get_sortable_by(self, request):
+        masked = self._masked(request)
+        return [name for name in self.get_list_display(request) if name not in masked and "masked__" not in name]
+
+    def get_ordering(self, request):
+        return [o for o in super().get_ordering(request) or () if not self._path_masked(request, o.lstrip("-"))]
+
+    def get_search_fields(self, request):
+        return [f for f in super().get_search_fields(request) if not self._path_masked(request, f)]
+
+    def get_list_filter(self, request):
+        kept = []
+        for item in super().get_list_filter(request):
+            name = item if isinstance(item, str) else (item[0] if isinstance(item, (list, tuple)) else None)
+            if name is None or not self._path_masked(request, name):
+                kept.append(item)
+        return kept
+
+    def lookup_allowed(self, lookup, value, request=None):
+        # A tampered ?field__lookup= on a personal field: Django answers DisallowedModelAdminLookup,
+        # a 400. Filtering by a personal value is never an admin feature (exact matches go through
+        # blind indexes), and refusing it for granted fields too closes a guessing oracle.
+        if request is None or _path_category(self.model, lookup) is not None:
+            return False
+        return super().lookup_allowed(lookup, value, request)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    # ---- export
+    @admin.action(description="Export selected to CSV (DPA-granted fields only)")
+    def export_csv(self, request, queryset):
+        policy = self.gate_policy(request)
+        masked = policy.masked(self.model)
+        columns = [f.name for f in self.model._meta.concrete_fields if f.name not in masked]
+        response = HttpResponse(content_type="text/csv")
+        response["Content-Disposition"] = f'attachment; filename="{self.model._meta.model_name}s.csv"'
+        writer = csv.writer(response)
+        writer.writerow([capfirst(str(label_for_field(name, self.model))) for name in columns])
+        ids = []
+        for row in queryset.values_list(
+            *[f"{c}_id" if self.model._meta.get_field(c).is_relation else c for c in columns]
+        ):
+            writer.writerow(row)
+            ids.append(row[columns.index(self.model._meta.pk.name)])
+        report_read(
+            user=request.user, channel="export", model=self.model, object_ids=ids, fields=columns, path=request.path
+        )
+        return response
+
+
+class GatedInline(_GateMixin, admin.TabularInline):
+    """Base inline for tenant models: the same rows and fields as their own admin would show."""
+
+    extra = 0
+    can_delete = False
+    show_change_link = False

@@ -1,0 +1,236 @@
+"""The gate decisions. Channels ask; they never decide for themselves.
+
+Gate 1, tenant: `role_in` (memoised per request by `role_for_request`): provider staff enter
+the companies they are assigned to, in the admin; a company's own host (portal and API) admits its
+client users only, because it shows the controller's data in full. Gate 2, object: `objects_visible` (guardian grants on
+coarse objects, inherited by the records under them). Gate 3, field: `policy_for` (the active
+DPA's category grants for the person's role, and for agents and supervisors only while their
+confidentiality commitment and required training are in order).
+
+A Policy is resolved once per request (and so per DPA version) and then answers for every field of
+every row from memory. Nothing is cached across requests: a revoked or expired DPA takes effect on
+the very next one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db import models
+from django.db.models import Q, QuerySet
+
+from tenants.categories import covered_by_any, field_category, personal_fields
+from tenants.models import Assignment, ClientCompany, Membership, User
+
+
+class Role:
+    AGENT = "agent"
+    SUPERVISOR = "supervisor"
+    DPO = "dpo"
+    PROVIDER_ADMIN = "provider_admin"
+    CLIENT_ADMIN = "client_admin"
+    CLIENT_MEMBER = "client_member"
+    NONE = "none"
+
+    PROVIDER_DPA_ROLES = (AGENT, SUPERVISOR)  # the roles a DPA grants categories to
+    CLIENT = (CLIENT_ADMIN, CLIENT_MEMBER)
+
+
+def tenant_gate_allows(*, user: User, company: ClientCompany) -> bool:
+    """Gate 1: may this person enter this client company at all?
+
+    Only active client companies admit anyone, and only their members and the provider staff
+    assigned to them. Callers answer a refusal with 404, never 403, so nothing leaks about what
+    exists.
+    """
+    return role_in(user=user, company=company) != Role.NONE
+
+
+def role_in(*, user: User, company: ClientCompany) -> str:
+    """The person's role inside this client company, or Role.NONE if they may not enter it."""
+    if not (user.is_authenticated and user.is_active):
+        return Role.NONE
+    if not (company.is_client and company.is_active):
+        return Role.NONE
+    if user.is_provider_staff:
+        if not Assignment.objects.filter(user=user, company=company).exists():
+            return Role.NONE
+        return user.provider_role
+    membership = Membership.objects.filter(user=user, company=company).values_list("role", flat=True).first()
+    return membership or Role.NONE
+
+
+@dataclass(frozen=True)
+class Policy:
+    """What one person may do with the fields of one client company's data, right now."""
+
+    role: str
+    read: frozenset[str] = field(default_factory=frozenset)
+    write: frozenset[str] = field(default_factory=frozenset)
+    all_personal: bool = False
+    dpa_version_id: int | None = None
+    # Why an agent or supervisor gets no personal field although a DPA is in force (their
+    # commitment or training); the admin shows these to them. Empty when nothing stands in the way.
+    training_gaps: tuple = ()
+
+    @property
+    def enters(self) -> bool:
+        return self.role != Role.NONE
+
+    def reads_category(self, category: str) -> bool:
+        return self.all_personal or covered_by_any(self.read, category)
+
+    def writes_category(self, category: str) -> bool:
+        if self.role in (Role.DPO, Role.PROVIDER_ADMIN, Role.CLIENT_MEMBER, Role.NONE):
+            return False
+        return self.all_personal or (covered_by_any(self.read, category) and covered_by_any(self.write, category))
+
+    def can_read(self, model: type[models.Model], name: str) -> bool:
+        category = field_category(model, name)
+        return self.enters if category is None else self.reads_category(category)
+
+    def can_write(self, model: type[models.Model], name: str) -> bool:
+        category = field_category(model, name)
+        if category is None:
+            return self.role not in (Role.DPO, Role.PROVIDER_ADMIN, Role.CLIENT_MEMBER, Role.NONE)
+        return self.writes_category(category)
+
+    def masked(self, model: type[models.Model]) -> frozenset[str]:
+        """The personal fields of `model` this person may not read."""
+        return frozenset(name for name in personal_fields(model) if not self.can_read(model, name))
+
+
+NO_ACCESS = Policy(role=Role.NONE)
+
+
+def policy_for(*, user: User, company: ClientCompany, role: str | None = None) -> Policy:
+    """Resolve the field policy: the role, and for provider agents and supervisors the grants of
+    the DPA in force. No DPA in force means no personal field (fail closed). Neither does a missing
+    confidentiality commitment, nor required training missing or expired (the general course, and
+    each course the DPA requires): then `training_gaps` says why."""
+    from compliance.agreements.selectors import dpa_in_force
+    from compliance.training.selectors import training_gaps
+
+    role = role_in(user=user, company=company) if role is None else role
+    if role == Role.NONE:
+        return NO_ACCESS
+    if role in Role.CLIENT:
+        # Client users act for the controller: their own data, in full.
+        return Policy(role=role, all_personal=True)
+    if role not in Role.PROVIDER_DPA_ROLES:
+        # The DPO and provider admins see agreements and metadata, never call content.
+        return Policy(role=role)
+    version = dpa_in_force(company=company)
+    if version is None:
+        return Policy(role=role)
+    gaps = training_gaps(user=user, company=company, version=version)
+    if gaps:
+        return Policy(role=role, dpa_version_id=version.pk, training_gaps=tuple(gaps))
+    grants = [grant for grant in version.grants.all() if grant.role == role]
+    return Policy(
+        role=role,
+        read=frozenset(grant.category for grant in grants if grant.action == "read"),
+        write=frozenset(grant.category for grant in grants if grant.action == "write"),
+        dpa_version_id=version.pk,
+    )
+
+
+def _request_memo(request, name: str) -> dict:
+    # DRF wraps Django's request; memoise on the Django one, which every layer of a request shares.
+    return getattr(request, "_request", request).__dict__.setdefault(name, {})
+
+
+def role_for_request(request, company: ClientCompany) -> str:
+    """`role_in`, memoised on the request: the middleware, the API base and the policy ask once."""
+    memo = _request_memo(request, "_gate_roles")
+    if company.pk not in memo:
+        memo[company.pk] = role_in(user=request.user, company=company)
+    return memo[company.pk]
+
+
+def role_memo_set(request, company: ClientCompany, role: str) -> None:
+    """Replace the memoised role when the request's person changes after the middleware asked
+    (an API token names its own person, whatever session cookie came along)."""
+    _request_memo(request, "_gate_roles")[company.pk] = role
+    _request_memo(request, "_gate_policies").pop(company.pk, None)
+
+
+def policy_for_request(request, company: ClientCompany) -> Policy:
+    """`policy_for`, memoised on the request: one resolution per request, however many cells."""
+    memo = _request_memo(request, "_gate_policies")
+    if company.pk not in memo:
+        memo[company.pk] = policy_for(user=request.user, company=company, role=role_for_request(request, company))
+    return memo[company.pk]
+
+
+# ---- Gate 2: objects -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ObjectRule:
+    """How agents come to see rows of a model.
+
+    - `grants`: the direct-FK guardian model granting `permission` on rows of this model itself;
+    - `through`: the FK to the model whose grants this one inherits (a call inherits its line's);
+    - `open_unless`: a boolean field; rows where it is False are open to every agent of the
+      company, rows where it is True need an individual grant (a VIP contact);
+    - `open_to_agents`: every row is open to the company's agents (the schedule they book into).
+    """
+
+    grants: type[models.Model] | None = None
+    group_grants: type[models.Model] | None = None
+    permission: str = ""
+    through: str = ""
+    open_unless: str = ""
+    open_to_agents: bool = False
+
+
+_OBJECT_RULES: dict[type[models.Model], ObjectRule] = {}
+
+
+def gate_objects(model: type[models.Model], **rule) -> None:
+    """Declare how the object gate applies to `model` (next to the model, in its app)."""
+    _OBJECT_RULES[model] = ObjectRule(**rule)
+
+
+def objects_visible(*, policy: Policy, user: User, queryset: QuerySet) -> QuerySet:
+    """Gate 2: narrow `queryset` to the rows this person may see.
+
+    Agents see rows they hold a grant on, directly or through the object the row belongs to, as
+    one subquery on the direct-FK grant tables: no per-row checks, no ID lists in Python. A model
+    with no declared rule is closed to agents.
+    """
+    if policy.role == Role.NONE:
+        return queryset.none()
+    if policy.role != Role.AGENT:
+        return queryset  # supervisors, the DPO, provider admins and client users: every row
+    return queryset.filter(_agent_filter(queryset.model, user, prefix=""))
+
+
+def _agent_filter(model: type[models.Model], user: User, *, prefix: str) -> Q:
+    rule = _OBJECT_RULES.get(model)
+    if rule is None:
+        return Q(pk__in=[])
+    if rule.open_to_agents:
+        return Q()
+    if rule.through:
+        parent = model._meta.get_field(rule.through).related_model
+        return _agent_filter(parent, user, prefix=f"{prefix}{rule.through}__")
+    condition = Q(pk__in=[])
+    if rule.grants is not None:
+        # One IN (... UNION ...) rather than EXISTS(user) OR EXISTS(group): an OR of subqueries
+        # forces a scan of the whole table, while IN lets PostgreSQL semi-join through the
+        # (line, started_at) index and read only the granted lines' rows.
+        granted = rule.grants.objects.filter(user=user, permission__codename=rule.permission).values(
+            "content_object_id"
+        )
+        if rule.group_grants is not None:
+            granted = granted.union(
+                rule.group_grants.objects.filter(group__user=user, permission__codename=rule.permission).values(
+                    "content_object_id"
+                )
+            )
+        condition = Q(**{f"{prefix}pk__in": granted})
+    if rule.open_unless:
+        condition |= Q(**{f"{prefix}{rule.open_unless}": False})
+    return condition

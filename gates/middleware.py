@@ -1,0 +1,77 @@
+"""Gate 1 on every request to a client company's host."""
+
+from __future__ import annotations
+
+import logging
+
+from django.http import HttpResponseForbidden, JsonResponse
+from django_tenants.utils import get_public_schema_name
+
+from gates.engine import Role, role_for_request
+from gates.signals import access_refused
+from tenants.models import ClientCompany
+from tenants.views import unknown_host
+
+# Anonymous visitors may reach these on a tenant host; every other path needs a signed-in member.
+# `/accounts/` holds sign-in, sign-out and password reset only (a page there that needs a signed-in
+# user must say so itself); `/i18n/` is the language switch. The calendar feed's secret token, and
+# the telephony provider's signature, are their credentials.
+logger = logging.getLogger("vastaja.security")
+
+ANONYMOUS_PATHS = ("/accounts/", "/i18n/", "/static/", "/calendar/", "/telephony/")
+
+
+class TenantGateMiddleware:
+    """Runs after authentication. A suspended company answers 403 "suspended" to everyone; a
+    signed-in person who is not one of the company's client users gets a 404 (provider staff
+    included: they work in the admin, behind the DPA's field gate)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        company = getattr(request, "tenant", None)
+        if company is None or company.schema_name == get_public_schema_name():
+            return self.get_response(request)
+        if not company.is_client or company.status == ClientCompany.Status.OFFBOARDED:
+            return not_found(request)
+        if company.status == ClientCompany.Status.SUSPENDED:
+            return suspended(request)
+        if request.user.is_authenticated:
+            if role_for_request(request, company) not in Role.CLIENT:
+                _log_cross_tenant_attempt(request, company)
+                return not_found(request)
+        elif not request.path.startswith(ANONYMOUS_PATHS) and not request.path.startswith("/api/"):
+            from django.contrib.auth.views import redirect_to_login
+
+            return redirect_to_login(request.get_full_path())
+        return self.get_response(request)
+
+
+def _log_cross_tenant_attempt(request, company) -> None:
+    """Someone signed in, but not one of this company's client users, asked for one of its pages:
+    the company's access log records the refusal (with who and which path), and so does the log."""
+    channel = "api" if request.path.startswith("/api/") else "portal"
+    access_refused.send(
+        sender=ClientCompany,
+        user=request.user,
+        channel=channel,
+        model=ClientCompany,
+        object_ids=[str(company.pk)],
+        fields=[],
+        path=request.path,
+    )
+    logger.warning("cross-tenant request refused: user %s on %s %s", request.user.pk, company.schema_name, request.path)
+
+
+def not_found(request):
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return unknown_host(request)  # the same bare page an unknown host gets: nothing to tell apart
+
+
+def suspended(request):
+    message = "This client company's service is suspended."
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": message, "code": "suspended"}, status=403)
+    return HttpResponseForbidden(f"<h1>Suspended</h1><p>{message}</p>", content_type="text/html")

@@ -1,0 +1,134 @@
+"""The gate engine through the selectors: role x membership x object grant x DPA state x field."""
+
+from __future__ import annotations
+
+import pytest
+from django_tenants.utils import tenant_context
+from guardian.shortcuts import assign_perm
+
+from answering.models import Call, Line
+from compliance.agreements import services as dpa
+from compliance.agreements.models import AgreementVersion
+from crm.models import Contact
+from gates.engine import Role, objects_visible, policy_for, role_in
+from tenants.models import User
+
+pytestmark = pytest.mark.django_db
+
+NUMBER, NAME, NOTES, HEALTH = "caller_number", "caller_name", "notes", "health_notes"
+PSEUDONYM = "caller_pseudonym"  # pseudonymised data is still personal data (GDPR Recital 26)
+
+
+def _user(name):
+    return User.objects.get(username=name)
+
+
+@pytest.mark.parametrize(
+    ("username", "company", "role"),
+    [
+        ("agent1", "acme", Role.AGENT),
+        ("agent2", "acme", Role.AGENT),
+        ("agent2", "globex", Role.NONE),  # not assigned
+        ("supervisor", "globex", Role.SUPERVISOR),
+        ("dpo", "initech", Role.DPO),
+        ("provider-admin", "acme", Role.NONE),  # runs the platform, assigned to no company
+        ("acme-admin", "acme", Role.CLIENT_ADMIN),
+        ("acme-admin", "globex", Role.NONE),  # a member of another company
+    ],
+)
+def test_roles_inside_companies(username, company, role, acme):
+    from tenants.models import ClientCompany
+
+    assert role_in(user=_user(username), company=ClientCompany.objects.get(schema_name=company)) == role
+
+
+@pytest.mark.parametrize(
+    ("company", "username", "readable", "masked"),
+    [
+        ("acme", "agent1", {NUMBER, NAME, NOTES}, set()),
+        ("globex", "agent1", {NAME, NOTES}, {NUMBER, PSEUDONYM}),
+        ("initech", "agent1", set(), {NUMBER, NAME, NOTES, PSEUDONYM}),  # only a submitted version: nothing
+        ("acme", "dpo", set(), {NUMBER, NAME, NOTES, PSEUDONYM}),  # metadata only, never content
+        ("acme", "acme-admin", {NUMBER, NAME, NOTES}, set()),  # the controller sees its own data
+        ("globex", "agent2", set(), {NUMBER, NAME, NOTES, PSEUDONYM}),  # not assigned: nothing at all
+    ],
+)
+def test_field_gate_on_calls(company, username, readable, masked, request):
+    company = request.getfixturevalue(company)
+    policy = policy_for(user=_user(username), company=company)
+    assert {f for f in (NUMBER, NAME, NOTES) if policy.can_read(Call, f)} == readable
+    assert policy.masked(Call) == frozenset(masked)
+
+
+def test_health_is_never_granted_by_acmes_dpa_but_client_admins_see_it(acme):
+    assert not policy_for(user=_user("agent1"), company=acme).can_read(Contact, HEALTH)
+    assert policy_for(user=_user("acme-admin"), company=acme).can_read(Contact, HEALTH)
+
+
+def test_parent_grants_cover_children(acme):
+    dpo, drafter = _user("dpo"), _user("provider-admin")
+    active = AgreementVersion.objects.get(agreement__company=acme, status="active")
+    version = dpa.dpa_draft_create(company=acme, actor=drafter, copy_from=active)
+    version.grants.all().delete()
+    dpa.dpa_grant_add(version=version, role="agent", category="user.contact", action="read", actor=drafter)
+    dpa.dpa_submit(version=version, actor=drafter)
+    dpa.dpa_sign_for_client(version=version, actor=_user("acme-admin"))
+    dpa.dpa_approve(version=version, actor=dpo)
+    dpa.dpa_activate(version=version, actor=dpo)
+
+    policy = policy_for(user=_user("agent1"), company=acme)
+    assert policy.can_read(Contact, "phone_number")
+    assert policy.can_read(Contact, "email")
+    assert not policy.can_read(Contact, "notes")
+    assert not policy.can_write(Contact, "phone_number")  # read granted, write not
+
+
+def test_object_gate_agents_see_only_granted_lines(acme):
+    agent2 = _user("agent2")
+    with tenant_context(acme):
+        policy = policy_for(user=agent2, company=acme)
+        lines = objects_visible(policy=policy, user=agent2, queryset=Line.objects.all())
+        calls = objects_visible(policy=policy, user=agent2, queryset=Call.objects.all())
+        assert [line.phone_number for line in lines] == ["+3726001001"]
+        assert {call.line.phone_number for call in calls} == {"+3726001001"}
+        assert calls.count() == Call.objects.filter(line__phone_number="+3726001001").count()
+
+
+def test_object_gate_group_grants_count_too(acme):
+    from django.contrib.auth.models import Group
+
+    agent2 = _user("agent2")
+    night_shift = Group.objects.create(name="night shift")
+    agent2.groups.add(night_shift)
+    with tenant_context(acme):
+        assign_perm("answering.view_line", night_shift, Line.objects.get(phone_number="+3726001002"))
+        policy = policy_for(user=agent2, company=acme)
+        lines = objects_visible(policy=policy, user=agent2, queryset=Line.objects.all())
+        assert sorted(line.phone_number for line in lines) == ["+3726001001", "+3726001002"]
+
+
+def test_object_gate_refuses_everything_to_outsiders(globex):
+    agent2 = _user("agent2")
+    with tenant_context(globex):
+        policy = policy_for(user=agent2, company=globex)
+        assert not objects_visible(policy=policy, user=agent2, queryset=Call.objects.all()).exists()
+
+
+def test_a_model_without_an_object_rule_is_closed_to_agents(acme):
+    from operations.timers.models import Timer
+
+    agent1 = _user("agent1")
+    with tenant_context(acme):
+        policy = policy_for(user=agent1, company=acme)
+        assert list(objects_visible(policy=policy, user=agent1, queryset=Timer.objects.all())) == []
+
+
+def test_policy_is_resolved_with_a_fixed_number_of_queries(acme, django_assert_max_num_queries):
+    # The user, the assignment, the DPA in force and its grants, then the training gate: the
+    # commitment, and the required courses with the person's latest expiry.
+    with django_assert_max_num_queries(6):
+        policy = policy_for(user=_user("agent1"), company=acme)
+    with django_assert_max_num_queries(0):
+        for _ in range(1000):
+            policy.can_read(Call, NUMBER)
+            policy.masked(Contact)

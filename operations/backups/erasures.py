@@ -1,0 +1,100 @@
+"""Erasures that a restore must not undo: recorded when they happen, re-applied after a restore.
+
+`erasure_apply` is the one way data-subject erasures and retention purges blank or delete rows in
+a client company's schema; it writes the erasure log row (public schema) in the same transaction,
+so the two cannot disagree. `erasures_reapply` runs the logged erasures again on restored rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+
+from django.apps import apps
+from django.db import connection
+from django.db.models import BooleanField, Model, Q, QuerySet
+from django.db.models.expressions import RawSQL
+
+from operations.backups.models import ErasureRecord
+from tenants.models import ClientCompany
+
+
+def erasure_apply(
+    *,
+    model: type[Model],
+    ids: Iterable[int],
+    changes: dict | None = None,
+    delete: bool = False,
+    files: Iterable[str] = (),
+    source: str,
+    reference: str,
+) -> tuple[int, list[str]]:
+    """Blank `changes` on (or `delete`) the rows `ids` of `model` in the current client company's
+    schema, and log it. `changes` holds blank values and fixed placeholders only, never a personal
+    value. Returns the rows changed and the storage names the `files` columns held: the caller
+    deletes those files when its transaction allows."""
+    ids = list(ids)
+    if not ids:
+        return 0, []
+    count, names = _apply(model, ids, changes or {}, delete, tuple(files))
+    ErasureRecord.objects.create(
+        company_id=connection.tenant.pk,
+        source=source,
+        reference=reference[:120],
+        model=model._meta.label,
+        object_ids=ids,
+        action=ErasureRecord.Action.DELETE if delete else ErasureRecord.Action.UPDATE,
+        changes={} if delete else changes,
+        files=list(files),
+    )
+    return count, names
+
+
+def _apply(model: type[Model], ids: list[int], changes: dict, delete: bool, files: tuple[str, ...]):
+    # `= ANY(array)`: one parameter however long the batch (a purge's is 50,000 ids), where
+    # `pk__in` would compile a placeholder per id.
+    quote = connection.ops.quote_name
+    column = f"{quote(model._meta.db_table)}.{quote(model._meta.pk.column)}"
+    rows = model._base_manager.filter(RawSQL(f"{column} = ANY(%s::bigint[])", (ids,), output_field=BooleanField()))
+    names = []
+    for field in files:
+        names += [name for name in rows.values_list(field, flat=True) if name]
+    if delete:
+        return rows.delete()[0], names
+    return rows.update(**changes), names
+
+
+def erasures_after_backup(*, company: ClientCompany, created_at: dt.datetime, snapshot: str) -> QuerySet:
+    """The company's erasures a backup does not contain: every one its snapshot did not see, and
+    every one recorded after it was taken (which also covers a database restored into another
+    cluster, where transaction ids start over). Re-applying one the backup already holds changes
+    nothing, so erring towards more is safe."""
+    unseen = RawSQL("NOT pg_visible_in_snapshot(txid, %s::pg_snapshot)", [snapshot], output_field=BooleanField())
+    return (
+        ErasureRecord.objects.filter(company=company)
+        .alias(unseen=unseen)
+        .filter(Q(recorded_at__gte=created_at) | Q(unseen=True))
+        .order_by("id")
+    )
+
+
+def erasures_reapply(*, records: Iterable[ErasureRecord], progress: Callable[[str], None] = lambda line: None):
+    """Apply logged erasures again, in the current schema (a restored one), without logging them
+    anew. Returns (records applied, rows changed, the storage names the erased file columns held)."""
+    applied = changed = 0
+    names: list[str] = []
+    for record in records:
+        model = apps.get_model(record.model)
+        changes = {}
+        for name, value in record.changes.items():
+            field = model._meta.get_field(name)
+            changes[name] = None if value is None else field.to_python(value)
+        count, erased = _apply(
+            model, list(record.object_ids), changes, record.action == record.Action.DELETE, tuple(record.files)
+        )
+        applied += 1
+        changed += count
+        names += erased
+        if count:
+            progress(f"  {record.get_source_display().lower()} ({record.reference}): {count:,} {record.model} again")
+    return applied, changed, names
