@@ -14,6 +14,7 @@ the very next one.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.db import models
@@ -102,15 +103,28 @@ class Policy:
 
 NO_ACCESS = Policy(role=Role.NONE)
 
+# ---- Policy sources --------------------------------------------------------------------------
+# The gate decides; what is in force is known by the compliance rooms above it. They register their
+# answers here from AppConfig.ready(), so the gate layer never imports them. A source not
+# registered answers "nothing in force": no agent or supervisor reads a personal field (fail closed).
+#   dpa_in_force(*, company) -> the DPA version in force (with its `grants`), or None
+#   training_gaps(*, user, company, version) -> what stands between the person and the data
+POLICY_SOURCES = ("dpa_in_force", "training_gaps")
+_policy_sources: dict[str, Callable] = {}
+
+
+def policy_source_register(*, name: str, source: Callable) -> None:
+    """Register one of POLICY_SOURCES (again on a second `ready()`: the last one counts)."""
+    if name not in POLICY_SOURCES:
+        raise ValueError(f"unknown policy source {name!r}; the gate asks only for {', '.join(POLICY_SOURCES)}")
+    _policy_sources[name] = source
+
 
 def policy_for(*, user: User, company: ClientCompany, role: str | None = None) -> Policy:
     """Resolve the field policy: the role, and for provider agents and supervisors the grants of
     the DPA in force. No DPA in force means no personal field (fail closed). Neither does a missing
     confidentiality commitment, nor required training missing or expired (the general course, and
     each course the DPA requires): then `training_gaps` says why."""
-    from compliance.agreements.selectors import dpa_in_force
-    from compliance.training.selectors import training_gaps
-
     role = role_in(user=user, company=company) if role is None else role
     if role == Role.NONE:
         return NO_ACCESS
@@ -120,9 +134,14 @@ def policy_for(*, user: User, company: ClientCompany, role: str | None = None) -
     if role not in Role.PROVIDER_DPA_ROLES:
         # The DPO and provider admins see agreements and metadata, never call content.
         return Policy(role=role)
-    version = dpa_in_force(company=company)
+    dpa_in_force = _policy_sources.get("dpa_in_force")
+    version = dpa_in_force(company=company) if dpa_in_force else None
     if version is None:
         return Policy(role=role)
+    training_gaps = _policy_sources.get("training_gaps")
+    if training_gaps is None:
+        # Nobody can say the person's training is in order, so it is not.
+        return Policy(role=role, dpa_version_id=version.pk)
     gaps = training_gaps(user=user, company=company, version=version)
     if gaps:
         return Policy(role=role, dpa_version_id=version.pk, training_gaps=tuple(gaps))

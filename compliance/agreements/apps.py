@@ -10,6 +10,11 @@ class AgreementsConfig(AppConfig):
         from auditlog.registry import auditlog
 
         from compliance.agreements import models
+        from compliance.agreements.selectors import dpa_in_force
+        from gates.engine import policy_source_register
+
+        # The field gate asks which DPA is in force; it cannot import us, so we tell it.
+        policy_source_register(name="dpa_in_force", source=dpa_in_force)
 
         # Every DPA decision is in the change log, with its actor.
         for model in (

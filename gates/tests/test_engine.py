@@ -10,7 +10,8 @@ from answering.models import Call, Line
 from compliance.agreements import services as dpa
 from compliance.agreements.models import AgreementVersion
 from crm.models import Contact
-from gates.engine import Role, objects_visible, policy_for, role_in
+from gates import engine
+from gates.engine import POLICY_SOURCES, Role, objects_visible, policy_for, policy_source_register, role_in
 from tenants.models import User
 
 pytestmark = pytest.mark.django_db
@@ -132,3 +133,35 @@ def test_policy_is_resolved_with_a_fixed_number_of_queries(acme, django_assert_m
         for _ in range(1000):
             policy.can_read(Call, NUMBER)
             policy.masked(Contact)
+
+
+# ---- policy sources: the compliance rooms tell the gate what is in force ---------------------
+
+
+def test_the_compliance_apps_register_every_policy_source():
+    assert set(engine._policy_sources) == set(POLICY_SOURCES)
+
+
+def test_with_no_policy_source_an_agent_reads_no_personal_field(acme, monkeypatch):
+    monkeypatch.setattr(engine, "_policy_sources", {})
+    policy = policy_for(user=_user("agent1"), company=acme)
+    assert policy.role == Role.AGENT
+    assert policy.dpa_version_id is None
+    assert policy.masked(Call) == frozenset({NUMBER, NAME, NOTES, PSEUDONYM})
+    assert not policy.can_write(Contact, "phone_number")
+    # The controller's own users are not gated by the DPA, sources or not.
+    assert policy_for(user=_user("acme-admin"), company=acme).can_read(Call, NUMBER)
+
+
+def test_a_dpa_without_a_training_source_grants_nothing(acme, monkeypatch):
+    monkeypatch.setattr(engine, "_policy_sources", {"dpa_in_force": engine._policy_sources["dpa_in_force"]})
+    policy = policy_for(user=_user("agent1"), company=acme)
+    assert policy.dpa_version_id is not None  # the DPA is in force...
+    assert policy.masked(Call) == frozenset({NUMBER, NAME, NOTES, PSEUDONYM})  # ...but nobody vouched for training
+
+
+def test_an_unknown_policy_source_is_refused(monkeypatch):
+    monkeypatch.setattr(engine, "_policy_sources", {})
+    with pytest.raises(ValueError, match="unknown policy source 'vibes'"):
+        policy_source_register(name="vibes", source=lambda **kwargs: None)
+    assert engine._policy_sources == {}
