@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 
+from django.conf import settings
 from django.http import HttpResponseForbidden, JsonResponse
+from django.utils.module_loading import import_string
 from django_tenants.utils import get_public_schema_name
 
 from gates.engine import Role, role_for_request
 from gates.signals import access_refused
 from tenants.models import ClientCompany
-from tenants.views import unknown_host
 
 # Anonymous visitors may reach these on a tenant host; every other path needs a signed-in member.
 # `/accounts/` holds sign-in, sign-out and password reset only (a page there that needs a signed-in
@@ -67,7 +68,9 @@ def _log_cross_tenant_attempt(request, company) -> None:
 def not_found(request):
     if request.path.startswith("/api/"):
         return JsonResponse({"detail": "Not found."}, status=404)
-    return unknown_host(request)  # the same bare page an unknown host gets: nothing to tell apart
+    # The very page django-tenants serves an unknown host, resolved from the same setting (a gate
+    # does not import views): nothing to tell the two apart.
+    return import_string(settings.DEFAULT_NOT_FOUND_TENANT_VIEW)(request)
 
 
 def suspended(request):
