@@ -38,7 +38,7 @@ class VastajaAdminSite(OTPAdminSite):
         super().__init__(name)
 
     def get_urls(self):
-        from compliance.agreements.admin import dpo_workspace_view
+        from staff.dpo import dpo_workspace_view
 
         return [
             path("switch/", self.admin_view(self.switch_view), name="switch_company"),

@@ -25,21 +25,12 @@ from compliance.agreements.models import (
     SubProcessorObjection,
 )
 from compliance.agreements.selectors import (
-    dpa_client_rejections,
     dpa_diff,
+    dpa_dpia_missing,
     dpa_expiring,
     dpa_in_force,
     dpa_review_queue,
-    sub_processor_objections,
-    sub_processors_in_objection_window,
 )
-from compliance.risks.selectors import (
-    assessments_review_overdue,
-    diligence_overdue,
-    dpia_missing,
-    sub_processors_without_diligence,
-)
-from compliance.training.selectors import overdue_training_count
 from tenants.errors import ApplicationError
 from tenants.models import User
 
@@ -244,7 +235,7 @@ class AgreementVersionAdmin(admin.ModelAdmin):
             "form": form,
             "diff": dpa_diff(version=version, against=dpa_in_force(company=version.agreement.company)),
             "missing": services.dpa_missing_items(version=version),
-            "needs_dpia": dpia_missing(version=version),
+            "needs_dpia": dpa_dpia_missing(version=version),
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/agreements/decide.html", context)
@@ -285,25 +276,3 @@ class SubProcessorObjectionAdmin(_ReadOnlyForReaders):
 @admin.register(Agreement)
 class AgreementAdmin(_ReadOnlyForReaders):
     list_display = ["company", "created_at"]
-
-
-def dpo_workspace_view(admin_site, request):
-    """One page for the DPO: the review queue, expiring agreements, open objection windows, what
-    client companies objected to or rejected, and the risk register's overdue reviews,
-    sub-processors' due diligence and staff training lapsed."""
-    if _role(request) not in READERS:
-        raise Http404
-    context = {
-        **admin_site.each_context(request),
-        "title": "DPO workspace",
-        "queue": dpa_review_queue().order_by("submitted_at"),
-        "expiring": dpa_expiring().order_by("end_date"),
-        "objections": sub_processors_in_objection_window(),
-        "risk_reviews_overdue": assessments_review_overdue(),
-        "diligence_overdue": diligence_overdue(),
-        "diligence_missing": sub_processors_without_diligence(),
-        "training_overdue": overdue_training_count(),
-        "raised": sub_processor_objections()[:50],
-        "rejections": dpa_client_rejections()[:50],
-    }
-    return TemplateResponse(request, "admin/agreements/workspace.html", context)

@@ -3,12 +3,35 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from compliance.agreements.models import AgreementVersion, ClientComment, SubProcessor, SubProcessorObjection
+from tenants.categories import special_categories_reached
 from tenants.models import ClientCompany
+
+# A version that grants a special category (GDPR Art. 9) needs an impact assessment covering it.
+# Assessments live in the risk register, which links them to versions and so sits above us: it
+# registers its answer from AppConfig.ready(). Until it has, nothing counts as covered (fail closed).
+_dpia_source: Callable[..., list[str]] | None = None
+
+
+def dpia_source_register(*, source: Callable[..., list[str]]) -> None:
+    """Register `source(*, version) -> [special category, ...]`: those no impact assessment covers."""
+    global _dpia_source
+    _dpia_source = source
+
+
+def dpa_dpia_missing(*, version: AgreementVersion) -> list[str]:
+    """The special categories `version` grants that no impact assessment covers, sorted."""
+    if _dpia_source is not None:
+        return _dpia_source(version=version)
+    reached = set()
+    for grant in version.grants.all():
+        reached |= special_categories_reached(grant.category)
+    return sorted(reached)
 
 
 def dpa_in_force(*, company: ClientCompany, day: dt.date | None = None) -> AgreementVersion | None:

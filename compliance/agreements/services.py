@@ -23,7 +23,7 @@ from compliance.agreements.models import (
     SubProcessor,
     SubProcessorObjection,
 )
-from compliance.risks.selectors import dpia_missing
+from compliance.agreements.selectors import dpa_dpia_missing
 from tenants.categories import covered_by_any, validate_category
 from tenants.errors import ApplicationError
 from tenants.models import ClientCompany, Membership, User
@@ -302,7 +302,7 @@ def dpa_activate(*, version: AgreementVersion, actor: User) -> AgreementVersion:
         problems.append("the client company's signature")
     if version.approved_at is None:
         problems.append("the DPO's approval")
-    problems += [f"an impact assessment (DPIA) covering {category}" for category in dpia_missing(version=version)]
+    problems += [f"an impact assessment (DPIA) covering {category}" for category in dpa_dpia_missing(version=version)]
     if problems:
         raise ApplicationError(
             "The version cannot be activated. Missing: " + "; ".join(problems) + ".", code="not_activatable"
@@ -375,7 +375,7 @@ def _require_status(version: AgreementVersion, allowed, message: str) -> None:
 
 def _require_dpia(version: AgreementVersion) -> None:
     """A special category (GDPR Art. 9) is granted only on the strength of an impact assessment."""
-    missing = dpia_missing(version=version)
+    missing = dpa_dpia_missing(version=version)
     if missing:
         raise ApplicationError(
             f"This version grants the special category {', '.join(missing)} (GDPR Art. 9), and no impact "

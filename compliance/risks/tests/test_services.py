@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
+from compliance.agreements import selectors as dpa_selectors
 from compliance.agreements import services as dpa
 from compliance.agreements.models import AgreementVersion
 from compliance.risks import services
@@ -112,6 +113,24 @@ def test_activation_rechecks_the_dpia(globex):
     assessment.dpa_versions.clear()
     with pytest.raises(ApplicationError, match="impact assessment"):
         dpa.dpa_activate(version=version, actor=_u("dpo"))
+
+
+def test_the_risk_register_answers_the_agreements_dpia_question():
+    # The agreements sit below the register and cannot import it: it registers itself when ready.
+    assert dpa_selectors._dpia_source is dpia_missing
+
+
+def test_without_the_register_no_special_category_counts_as_covered(globex, monkeypatch):
+    version = _submitted_with(globex, "user.health")
+    _dpia(globex, version)
+    assert dpa_selectors.dpa_dpia_missing(version=version) == []
+    monkeypatch.setattr(dpa_selectors, "_dpia_source", None)
+    assert dpa_selectors.dpa_dpia_missing(version=version) == ["user.health"]  # fail closed
+    with pytest.raises(ApplicationError) as refused:
+        dpa.dpa_approve(version=version, actor=_u("dpo"))
+    assert refused.value.code == "dpia_required"
+    ordinary = _submitted_with(globex, "user.contact.phone_number")
+    assert dpa_selectors.dpa_dpia_missing(version=ordinary) == []
 
 
 def test_another_companys_version_cannot_be_linked(acme, globex):

@@ -1,0 +1,40 @@
+"""The DPO workspace: one page over the whole of the DPO's domain. It lives in the admin shell,
+above the compliance rooms it reads, so that none of them has to import the others."""
+
+from __future__ import annotations
+
+from django.http import Http404
+from django.template.response import TemplateResponse
+
+from compliance.agreements.admin import READERS
+from compliance.agreements.selectors import (
+    dpa_client_rejections,
+    dpa_expiring,
+    dpa_review_queue,
+    sub_processor_objections,
+    sub_processors_in_objection_window,
+)
+from compliance.risks.selectors import assessments_review_overdue, diligence_overdue, sub_processors_without_diligence
+from compliance.training.selectors import overdue_training_count
+
+
+def dpo_workspace_view(admin_site, request):
+    """One page for the DPO: the review queue, expiring agreements, open objection windows, what
+    client companies objected to or rejected, and the risk register's overdue reviews,
+    sub-processors' due diligence and staff training lapsed."""
+    if getattr(request.user, "provider_role", "") not in READERS:
+        raise Http404
+    context = {
+        **admin_site.each_context(request),
+        "title": "DPO workspace",
+        "queue": dpa_review_queue().order_by("submitted_at"),
+        "expiring": dpa_expiring().order_by("end_date"),
+        "objections": sub_processors_in_objection_window(),
+        "risk_reviews_overdue": assessments_review_overdue(),
+        "diligence_overdue": diligence_overdue(),
+        "diligence_missing": sub_processors_without_diligence(),
+        "training_overdue": overdue_training_count(),
+        "raised": sub_processor_objections()[:50],
+        "rejections": dpa_client_rejections()[:50],
+    }
+    return TemplateResponse(request, "admin/dpo_workspace.html", context)
