@@ -9,7 +9,6 @@ one exits.
 from __future__ import annotations
 
 import logging
-import os
 import sys
 import warnings
 from pathlib import Path
@@ -66,20 +65,3 @@ def describe(settings_dict: dict) -> str:
     port = settings_dict.get("PORT")
     where = f"{host}:{port}" if port else host
     return f"{where}/{settings_dict.get('NAME')}"
-
-
-def in_subprocess_env(settings_dict: dict) -> dict:
-    """Environment for a child process (a Celery worker, say) that must use the same database."""
-    env = dict(os.environ)
-    host = settings_dict.get("HOST") or ""
-    user = settings_dict.get("USER") or ""
-    password = settings_dict.get("PASSWORD") or ""
-    port = settings_dict.get("PORT") or ""
-    auth = f"{user}:{password}@" if password else (f"{user}@" if user else "")
-    if host.startswith("/"):
-        from urllib.parse import quote
-
-        env["DATABASE_URL"] = f"postgres://{auth}%2F{quote(host.lstrip('/'), safe='')}/{settings_dict['NAME']}"
-    else:
-        env["DATABASE_URL"] = f"postgres://{auth}{host}{':' + str(port) if port else ''}/{settings_dict['NAME']}"
-    return env

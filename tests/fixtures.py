@@ -184,7 +184,7 @@ def celery_worker_queue(django_db_blocker, twilio):
     from django.conf import settings
     from django.db import connection
 
-    from config.database import in_subprocess_env
+    from demo.processes import in_subprocess_env
 
     queue = f"vastaja-test-{uuid.uuid4().hex[:8]}"
     with django_db_blocker.unblock():

@@ -20,7 +20,7 @@ from django_tenants.utils import tenant_context
 from answering.models import Line, Message
 from audit.models import RetentionRun
 from audit.retention import retention_purge
-from config.database import in_subprocess_env
+from demo.processes import in_subprocess_env
 from tenants.models import ClientCompany
 from tests.fixtures import requires_redis
 

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from config.database import in_subprocess_env
+from demo.processes import in_subprocess_env
 
 
 class Command(BaseCommand):
