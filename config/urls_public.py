@@ -10,8 +10,7 @@ from portal.guides import staff_guide_view, staff_screenshot_view
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
-    # The DPO's pages over the client companies' audit evidence (the audit app is a tenant app, which
-    # the admin site in `tenants` may not import, so they are mounted here, behind the admin's sign-in).
+    # The DPO's pages over the client companies' audit evidence, behind the admin's sign-in.
     path(
         "admin/dpo/evidence/",
         admin.site.admin_view(lambda request: evidence_list_view(admin.site, request)),
