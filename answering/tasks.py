@@ -59,7 +59,7 @@ def deliver_message(self, message_id: int) -> list[str]:
     for route in DeliveryRoute.objects.filter(line=message.line):
         key = f"{message.pk}:route:{route.pk}"
         attempt = DeliveryAttempt.objects.filter(key=key).first()
-        if attempt is not None and attempt.status == "sent":
+        if attempt is not None and attempt.status == DeliveryAttempt.Status.SENT:
             continue
         if attempt is None:
             try:
@@ -93,10 +93,10 @@ def deliver_message(self, message_id: int) -> list[str]:
                 )
             else:
                 attempt.provider_id = sms_send(to=route.address, body=text[:1500])
-            attempt.status, attempt.error = "sent", ""
+            attempt.status, attempt.error = DeliveryAttempt.Status.SENT, ""
             sent.append(route.channel)
         except (SmsError, OSError) as exc:
-            attempt.status, attempt.error = "failed", str(exc)[:300]
+            attempt.status, attempt.error = DeliveryAttempt.Status.FAILED, str(exc)[:300]
             failed.append(route.pk)
         attempt.save(update_fields=["status", "error", "provider_id"])
     if self.request.retries == 0:
@@ -127,7 +127,10 @@ def send_escalation(message_id: int, staff_id: int, level: int) -> str:
     try:
         with transaction.atomic():
             attempt = DeliveryAttempt.objects.create(
-                message=message, escalation_level=level, key=key, channel="sms" if person.phone_number else "email"
+                message=message,
+                escalation_level=level,
+                key=key,
+                channel=DeliveryAttempt.Channel.SMS if person.phone_number else DeliveryAttempt.Channel.EMAIL,
             )
     except IntegrityError:
         return "already sent"
@@ -142,11 +145,11 @@ def send_escalation(message_id: int, staff_id: int, level: int) -> str:
             send_mail(f"Urgent message #{message.pk} waiting", text, settings.DEFAULT_FROM_EMAIL, [person.email])
         else:
             raise SmsError("the person on call has no phone number or e-mail")
-        attempt.status = "sent"
+        attempt.status = DeliveryAttempt.Status.SENT
     except (SmsError, OSError) as exc:
-        attempt.status, attempt.error = "failed", str(exc)[:300]
+        attempt.status, attempt.error = DeliveryAttempt.Status.FAILED, str(exc)[:300]
     attempt.save(update_fields=["status", "error", "provider_id"])
-    return attempt.status
+    return str(attempt.status)
 
 
 WEBHOOK_MAX_ATTEMPTS = 6
@@ -183,7 +186,7 @@ def deliver_webhook(self, message_id: int, endpoint_id: int) -> str:
     if message is None or endpoint is None:
         return "skipped"
     attempt_no = self.request.retries + 1
-    if DeliveryAttempt.objects.filter(message=message, webhook=endpoint, status="sent").exists():
+    if DeliveryAttempt.objects.filter(message=message, webhook=endpoint, status=DeliveryAttempt.Status.SENT).exists():
         return "already sent"
     try:
         # Checked again at each delivery: the host's name may point somewhere else by now.
@@ -192,13 +195,13 @@ def deliver_webhook(self, message_id: int, endpoint_id: int) -> str:
         DeliveryAttempt.objects.create(
             message=message,
             webhook=endpoint,
-            channel="webhook",
-            status="refused",
+            channel=DeliveryAttempt.Channel.WEBHOOK,
+            status=DeliveryAttempt.Status.REFUSED,
             error=exc.message[:300],
             key=f"{message.pk}:webhook:{endpoint.pk}:{attempt_no}",
         )
         logger.error("webhook %s refused for message %s: %s", endpoint.pk, message.pk, exc.message)
-        return "refused"
+        return str(DeliveryAttempt.Status.REFUSED)
     payload = webhook_payload(message, endpoint)
     body = json.dumps(payload, separators=(",", ":")).encode()
     report_read(
@@ -222,22 +225,25 @@ def deliver_webhook(self, message_id: int, endpoint_id: int) -> str:
         },
     )
     attempt = DeliveryAttempt.objects.create(
-        message=message, webhook=endpoint, channel="webhook", key=f"{message.pk}:webhook:{endpoint.pk}:{attempt_no}"
+        message=message,
+        webhook=endpoint,
+        channel=DeliveryAttempt.Channel.WEBHOOK,
+        key=f"{message.pk}:webhook:{endpoint.pk}:{attempt_no}",
     )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             status = response.status
-        attempt.status = "sent"
+        attempt.status = DeliveryAttempt.Status.SENT
         attempt.provider_id = str(status)
         attempt.save(update_fields=["status", "provider_id"])
-        return "sent"
+        return str(DeliveryAttempt.Status.SENT)
     except (urllib.error.URLError, TimeoutError, OSError) as exc:
         attempt.error = str(exc)[:300]
     if attempt_no < WEBHOOK_MAX_ATTEMPTS:
-        attempt.status = "failed"
+        attempt.status = DeliveryAttempt.Status.FAILED
         attempt.save(update_fields=["status", "error"])
         raise self.retry(countdown=min(30 * 2**self.request.retries, 6 * 3600))
-    attempt.status = "dead_letter"
+    attempt.status = DeliveryAttempt.Status.DEAD_LETTER
     attempt.save(update_fields=["status", "error"])
     mail_admins(
         f"Webhook dead-lettered: message #{message.pk} ({connection.schema_name})",
@@ -245,4 +251,4 @@ def deliver_webhook(self, message_id: int, endpoint_id: int) -> str:
         f"Last error: {attempt.error}",
     )
     logger.error("message %s dead-lettered for webhook %s", message.pk, endpoint.pk)
-    return "dead_letter"
+    return str(DeliveryAttempt.Status.DEAD_LETTER)

@@ -243,7 +243,12 @@ def test_delivery_moves_through_delivered_and_read_to_acknowledged(globex, clien
         route = DeliveryRoute.objects.create(line=line, channel="sms", address="+37255520001")
         message = Message.objects.create(line=line, body="Call back", status="sent")
         DeliveryAttempt.objects.create(
-            message=message, route=route, channel="sms", key="k1", status="sent", provider_id="SM" + "1" * 32
+            message=message,
+            route=route,
+            channel=DeliveryAttempt.Channel.SMS,
+            key="k1",
+            status=DeliveryAttempt.Status.SENT,
+            provider_id="SM" + "1" * 32,
         )
     params = {"MessageSid": "SM" + "1" * 32, "MessageStatus": "delivered", "AccountSid": "AC" + "0" * 32}
     url = "http://globex.localhost/telephony/sms-status/"

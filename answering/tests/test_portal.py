@@ -134,12 +134,17 @@ def test_message_detail_shows_answers_with_their_categories_and_the_delivery_his
     answers = {"pain": {"label": "Pain level", "category": "user.health", "value": "7 of 10"}}
     with tenant_context(acme):
         message = _message(acme_line, answers=json.dumps(answers), status="delivered")
-        DeliveryAttempt.objects.create(message=message, channel="email", key=f"t-{message.pk}-0", status="sent")
         DeliveryAttempt.objects.create(
             message=message,
-            channel="sms",
+            channel=DeliveryAttempt.Channel.EMAIL,
+            key=f"t-{message.pk}-0",
+            status=DeliveryAttempt.Status.SENT,
+        )
+        DeliveryAttempt.objects.create(
+            message=message,
+            channel=DeliveryAttempt.Channel.SMS,
             key=f"t-{message.pk}-1",
-            status="failed",
+            status=DeliveryAttempt.Status.FAILED,
             escalation_level=1,
             error="unreachable",
         )

@@ -58,7 +58,7 @@ def test_the_webhook_is_signed_and_carries_only_the_chosen_fields(globex, globex
     try:
         with tenant_context(globex):
             endpoint = WebhookEndpoint.objects.create(url=receiver.url, secret=SECRET, include_caller_number=False)
-            assert deliver_webhook.apply(args=[globex_message.pk, endpoint.pk]).get() == "sent"
+            assert deliver_webhook.apply(args=[globex_message.pk, endpoint.pk]).get() == DeliveryAttempt.Status.SENT
             assert deliver_webhook.apply(args=[globex_message.pk, endpoint.pk]).get() == "already sent"
     finally:
         receiver.close()
@@ -80,7 +80,8 @@ def test_a_failing_endpoint_is_retried_then_dead_lettered_with_an_alert(globex, 
     finally:
         receiver.close()
     assert len(receiver.received) == WEBHOOK_MAX_ATTEMPTS
-    assert [a.status for a in attempts] == ["failed"] * (WEBHOOK_MAX_ATTEMPTS - 1) + ["dead_letter"]
+    Status = DeliveryAttempt.Status
+    assert [a.status for a in attempts] == [Status.FAILED] * (WEBHOOK_MAX_ATTEMPTS - 1) + [Status.DEAD_LETTER]
     assert "500" in attempts[-1].error
     assert mail.outbox[-1].to == ["ops@provider.example"]
     assert "dead-lettered" in mail.outbox[-1].subject
