@@ -16,8 +16,8 @@ from django.db import connection
 from django.test import Client
 from django_tenants.utils import tenant_context
 
-from answering.messages import message_take
 from answering.models import Call, DeliveryAttempt, DeliveryRoute, Line, Message
+from answering.services.messages import message_take
 from answering.simulator import new_sid, sign
 from config.celery import app as celery_app
 from operations.timers.models import Timer

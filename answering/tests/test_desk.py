@@ -219,7 +219,7 @@ def test_a_support_line_asks_nothing_personal_and_hands_off_a_link(initech, admi
 
 
 def test_an_over_long_message_is_refused_before_anything_is_stored(acme, agent1):
-    from answering.messages import BODY_LIMIT, message_take
+    from answering.services.messages import BODY_LIMIT, message_take
 
     with tenant_context(acme):
         before = Message.objects.count()

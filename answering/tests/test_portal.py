@@ -11,8 +11,9 @@ import pytest
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from answering.messages import TIMER_ESCALATE, message_take
 from answering.models import Call, DeliveryAttempt, Line, Listen, Message, Voicemail
+from answering.services.escalation import TIMER_ESCALATE
+from answering.services.messages import message_take
 from answering.simulator import new_sid, tone_wav
 from audit.models import AccessLogEntry
 from operations.timers.models import Timer

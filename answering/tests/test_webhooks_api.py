@@ -10,7 +10,7 @@ from django_tenants.utils import tenant_context
 
 from answering.models import DeliveryAttempt, Line, Message, WebhookEndpoint
 from answering.tasks import deliver_webhook
-from answering.tests.test_webhooks import Receiver
+from answering.tests.test_delivery import Receiver
 from answering.webhooks import webhook_url_check
 from tenants.errors import ApplicationError
 

@@ -1,4 +1,5 @@
-"""Signed outbound webhooks to the client's own systems: signature, field choice, retries, dead letter."""
+"""Delivery (answering/services/delivery.py): by the line's routes, and signed outbound webhooks to
+the client's own systems: signature, field choice, retries, dead letter, idempotency."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from django.core import mail
 from django_tenants.utils import tenant_context
 
 from answering.models import DeliveryAttempt, Line, Message, WebhookEndpoint
-from answering.tasks import WEBHOOK_MAX_ATTEMPTS, deliver_webhook, webhook_signature
+from answering.services.delivery import WEBHOOK_MAX_ATTEMPTS, webhook_signature
+from answering.tasks import deliver_webhook
 
 pytestmark = pytest.mark.django_db
 SECRET = "whsec-test-0123456789"
