@@ -8,11 +8,18 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from auditlog.models import LogEntry
 from django.core import mail
 from django_tenants.utils import tenant_context
 
-from answering.models import DeliveryAttempt, Line, Message, WebhookEndpoint
-from answering.services.delivery import WEBHOOK_MAX_ATTEMPTS, webhook_signature
+from answering.models import DeliveryAttempt, DeliveryRoute, Line, Message, WebhookEndpoint
+from answering.services.delivery import (
+    WEBHOOK_MAX_ATTEMPTS,
+    Delivery,
+    message_deliver,
+    webhook_deliver,
+    webhook_signature,
+)
 from answering.tasks import deliver_webhook
 
 pytestmark = pytest.mark.django_db
@@ -95,3 +102,116 @@ def test_a_tampered_body_fails_the_receivers_check():
     assert webhook_signature(SECRET, "1700000000", b'{"id":2}') != good
     assert webhook_signature(SECRET, "1700000001", body) != good
     assert webhook_signature("other-secret", "1700000000", body) != good
+
+
+# ---- By the line's routes (message_deliver) ---------------------------------------------------
+
+
+@pytest.fixture
+def routed(acme):
+    """An acme message and its line's e-mail route, which leaves out the caller's number."""
+    with tenant_context(acme):
+        line = Line.objects.get(phone_number="+3726001002")
+        route = DeliveryRoute.objects.create(
+            line=line, channel=DeliveryRoute.Channel.EMAIL, address="desk@acme.example", include_caller_number=False
+        )
+        message = Message.objects.create(
+            line=line, caller_name="Kati Karu", caller_number="+37251234577", body="Crown fell out"
+        )
+    return message, route
+
+
+def _by_sms(acme, route: DeliveryRoute) -> None:
+    with tenant_context(acme):
+        route.channel, route.address = DeliveryRoute.Channel.SMS, "+37255520009"
+        route.save(update_fields=["channel", "address"])
+
+
+def test_each_route_gets_the_message_once_however_often_the_task_is_redelivered(acme, routed):
+    message, route = routed
+    with tenant_context(acme):
+        assert message_deliver(message_id=message.pk) == Delivery(sent=["email"])
+        assert message_deliver(message_id=message.pk) == Delivery()  # redelivered: nothing sent again
+        attempt = DeliveryAttempt.objects.get(message=message)
+        assert (attempt.route, attempt.status, attempt.key) == (
+            route,
+            DeliveryAttempt.Status.SENT,
+            f"{message.pk}:route:{route.pk}",
+        )
+        assert Message.objects.get(pk=message.pk).status == Message.Status.SENT
+        entry = LogEntry.objects.get_for_object(message).get(action=LogEntry.Action.UPDATE)
+        assert (entry.actor, entry.changes_dict["status"]) == (None, ["pending", "sent"])
+    assert len(mail.outbox) == 1
+    assert mail.outbox[0].to == ["desk@acme.example"]
+    assert "Crown fell out" in mail.outbox[0].body
+    assert "+37251234577" not in mail.outbox[0].body  # the route did not ask for the number
+
+
+def test_a_failing_route_is_retried_in_place_until_the_last_try_marks_the_message_failed(acme, routed, monkeypatch):
+    from tenants.sms import SmsError
+
+    message, route = routed
+    _by_sms(acme, route)
+
+    def refuse(**kwargs):
+        raise SmsError("Twilio refused the message (400) 21211: invalid number")
+
+    monkeypatch.setattr("answering.services.delivery.sms_send", refuse)
+    with tenant_context(acme):
+        assert message_deliver(message_id=message.pk, last_try=False) == Delivery(failed=[route.pk], retry=True)
+        assert Message.objects.get(pk=message.pk).status == Message.Status.PENDING
+        assert message_deliver(message_id=message.pk, first_try=False) == Delivery(failed=[route.pk])
+        attempt = DeliveryAttempt.objects.get(message=message)  # one row, tried again in place
+        assert (attempt.status, attempt.error) == (
+            DeliveryAttempt.Status.FAILED,
+            "Twilio refused the message (400) 21211: invalid number",
+        )
+        assert Message.objects.get(pk=message.pk).status == Message.Status.FAILED
+
+
+def test_the_task_retries_a_failing_route_then_gives_the_message_up(acme, routed, monkeypatch):
+    from answering.services.delivery import MAX_DELIVERY_ATTEMPTS
+    from answering.tasks import deliver_message
+    from tenants.sms import SmsError
+
+    message, route = routed
+    _by_sms(acme, route)
+    tries = []
+
+    def refuse(**kwargs):
+        tries.append(kwargs["to"])
+        raise SmsError("unreachable")
+
+    monkeypatch.setattr("answering.services.delivery.sms_send", refuse)
+    with tenant_context(acme):
+        deliver_message.apply(args=[message.pk])
+        assert Message.objects.get(pk=message.pk).status == Message.Status.FAILED
+    assert tries == ["+37255520009"] * MAX_DELIVERY_ATTEMPTS
+
+
+def test_webhooks_are_handed_over_on_the_first_try_only_and_on_commit(
+    acme, routed, monkeypatch, django_capture_on_commit_callbacks
+):
+    from answering.tasks import deliver_webhook
+
+    message, _ = routed
+    handed: list[tuple] = []
+    monkeypatch.setattr(deliver_webhook, "delay", lambda *args: handed.append(args))
+    with tenant_context(acme):
+        endpoint = WebhookEndpoint.objects.create(url="https://hooks.acme.example/in", secret=SECRET)
+        WebhookEndpoint.objects.create(url="https://hooks.acme.example/old", secret=SECRET, active=False)
+        with django_capture_on_commit_callbacks() as callbacks:
+            message_deliver(message_id=message.pk)
+        assert handed == []
+        for callback in callbacks:
+            callback()
+        assert handed == [(message.pk, endpoint.pk)]
+        with django_capture_on_commit_callbacks(execute=True):
+            message_deliver(message_id=message.pk, first_try=False)
+    assert handed == [(message.pk, endpoint.pk)]
+
+
+def test_a_message_gone_is_delivered_nowhere(acme):
+    with tenant_context(acme):
+        assert message_deliver(message_id=10**9) == Delivery()
+        assert webhook_deliver(message_id=10**9, endpoint_id=1, attempt_no=1) == "skipped"
