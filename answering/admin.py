@@ -2,21 +2,19 @@ import datetime as dt
 
 from django import forms
 from django.contrib import admin, messages
-from django.db import models, transaction
+from django.db import models
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from answering.messages import message_take
-from answering.models import BusinessHours, Call, Disposition, Line, Message, Voicemail
+from answering.models import BusinessHours, Call, Line, Message, Voicemail
 from answering.playback import audio_response, is_continuation, voicemail_audio
-from answering.scripts import question_category, script_current
-from crm.models import Contact
-from crm.services import contact_update
+from answering.scripts import desk_script
+from answering.selectors import call_desk_caller
+from answering.services.calls import DESK_ROLES, DISPOSITIONS_WITHOUT_MESSAGE, call_answer, call_dispose
 from gates.admin import GatedInline, GatedModelAdmin, gated_column
-from gates.signals import report_read
 from scheduling.selectors import rota_gaps
 from tenants.errors import ApplicationError
 
@@ -83,20 +81,6 @@ class IntakeForm(forms.Form):
                 max_length=5000,
                 widget=forms.Textarea(attrs={"rows": 3}) if long else forms.TextInput,
             )
-
-
-DEFAULT_SCRIPT = [
-    {
-        "kind": "ask",
-        "prompt": "May I have your name?",
-        "questions": [{"key": "caller_name", "label": "Caller's name", "target": "message.caller_name"}],
-    },
-    {
-        "kind": "ask",
-        "prompt": "How can we help?",
-        "questions": [{"key": "body", "label": "Message", "target": "message.body"}],
-    },
-]
 
 
 @admin.register(Call)
@@ -174,17 +158,10 @@ class VoicemailAdmin(GatedModelAdmin):
         return audio_response(request, audio)
 
 
-def _question_allowed(policy, question: dict) -> bool:
-    category = question_category(question)
-    return category is None or policy.writes_category(category)
-
-
 class AnswerCallView:
     """The agent's desk: the line's greeting and script, the caller as far as the DPA allows, and an
-    intake form holding only the fields the agent may write. Saving creates the message and the
-    contact update in one transaction; quick dispositions close calls handled without one."""
-
-    QUICK = [Disposition.INFO_GIVEN, Disposition.WRONG_NUMBER, Disposition.HUNG_UP]
+    intake form holding only the fields the agent may write. Saving answers the call with a message
+    (`call_answer`); quick dispositions close calls handled without one (`call_dispose`)."""
 
     def __init__(self, model_admin: GatedModelAdmin):
         self.model_admin = model_admin
@@ -196,96 +173,44 @@ class AnswerCallView:
         admin_ = self.model_admin
         policy = admin_.gate_policy(request)
         call = admin_.get_queryset(request).select_related("line", "contact").filter(pk=pk).first()
-        if call is None or policy.role not in ("agent", "supervisor"):
+        if call is None or policy.role not in DESK_ROLES:
             raise Http404("No such call.")
-        version = script_current(line=call.line)
-        steps = version.steps if version else DEFAULT_SCRIPT
-        questions = [q for step in steps for q in step.get("questions", []) if _question_allowed(policy, q)]
-        form = IntakeForm(request.POST or None, questions=questions)
-        if request.method == "POST" and request.POST.get("disposition") in self.QUICK:
-            Call.objects.filter(pk=call.pk).update(
-                disposition=request.POST["disposition"], agent=request.user, script_version=version
-            )
-            messages.success(request, f"{call}: {Disposition(request.POST['disposition']).label}.")
-            return HttpResponseRedirect(reverse("admin:answering_call_changelist"))
-        if request.method == "POST" and form.is_valid():
+        script = desk_script(line=call.line, policy=policy)
+        form = IntakeForm(request.POST or None, questions=script.questions)
+        if request.method == "POST" and request.POST.get("disposition"):
             try:
-                with transaction.atomic():
-                    self._save(request, call, version, form)
+                closed = call_dispose(call=call, disposition=request.POST["disposition"], actor=request.user)
+            except ApplicationError as exc:
+                messages.error(request, exc.message)
+                form = IntakeForm(questions=script.questions)
+            else:
+                messages.success(request, f"{closed}: {closed.get_disposition_display()}.")
+                return HttpResponseRedirect(reverse("admin:answering_call_changelist"))
+        elif request.method == "POST" and form.is_valid():
+            try:
+                call_answer(
+                    call=call, actor=request.user, values=form.cleaned_data, urgency=form.cleaned_data["urgency"]
+                )
             except ApplicationError as exc:
                 form.add_error(exc.field if exc.field in form.fields else None, exc.message)
             else:
                 messages.success(request, f"Message taken for {call.line.name}.")
                 return HttpResponseRedirect(reverse("admin:answering_call_changelist"))
-        report_read(
-            user=request.user,
-            channel="admin",
-            model=Call,
-            object_ids=[call.pk],
-            fields=[f for f in ("caller_number",) if policy.can_read(Call, f)],
-            path=request.path,
-        )
-        caller = []
-        if call.contact is not None:
-            report_read(
-                user=request.user,
-                channel="admin",
-                model=Contact,
-                object_ids=[call.contact.pk],
-                fields=[f for f in ("name", "phone_number", "email") if policy.can_read(Contact, f)],
-                path=request.path,
-            )
-            for field in ("name", "phone_number", "email"):
-                readable = policy.can_read(Contact, field)
-                value = getattr(call.contact, field) if readable else "restricted by DPA"
-                caller.append((Contact._meta.get_field(field).verbose_name, value))
+        caller = call_desk_caller(call=call, user=request.user, policy=policy, channel="admin", path=request.path)
         context = {
             **admin_.admin_site.each_context(request),
             "title": f"Answer {call}",
             "opts": Call._meta,
             "call": call,
             "line": call.line,
-            "steps": steps,
-            "version": version,
-            "caller": caller,
-            "caller_number": call.caller_number if policy.can_read(Call, "caller_number") else "restricted by DPA",
+            "steps": script.steps,
+            "version": script.version,
+            "caller": caller.known,
+            "caller_number": caller.number,
             "form": form,
-            "quick": [(d.value, d.label) for d in self.QUICK],
+            "quick": [(d.value, d.label) for d in DISPOSITIONS_WITHOUT_MESSAGE],
         }
         return TemplateResponse(request, "admin/answering/answer_call.html", context)
-
-    def _save(self, request, call, version, form: IntakeForm) -> None:
-        values = {"caller_name": "", "caller_number": "", "body": "", "ticket_reference": "", "technical_details": ""}
-        answers, contact_updates = {}, {}
-        for question in form.questions:
-            value = form.cleaned_data.get(question["key"], "").strip()
-            target = question["target"]
-            if not value:
-                continue
-            if target.startswith("message.") and target != "message.answer":
-                values[target.split(".", 1)[1]] = value
-            elif target == "message.answer":
-                answers[question["key"]] = {
-                    "label": question["label"],
-                    "category": question["category"],
-                    "value": value,
-                }
-            else:
-                contact_updates[target.split(".", 1)[1]] = value
-        message_take(
-            line=call.line,
-            actor=request.user,
-            urgency=form.cleaned_data["urgency"],
-            call=call,
-            contact=call.contact,
-            answers=answers,
-            **values,
-        )
-        if contact_updates and call.contact is not None:
-            contact_update(contact=call.contact, actor=request.user, **contact_updates)
-        Call.objects.filter(pk=call.pk).update(
-            disposition=Disposition.MESSAGE_TAKEN, agent=request.user, script_version=version
-        )
 
 
 @admin.register(Message)

@@ -8,8 +8,8 @@ class AnsweringConfig(AppConfig):
     def ready(self):
         from auditlog.registry import auditlog
 
-        from answering import messages  # noqa: F401 - registers the escalation timer handler
         from answering.models import WebhookEndpoint
+        from answering.services import escalation  # noqa: F401 - registers the escalation timer handler
 
         # Webhook subscriptions decide where personal data goes: in the change log, the secret masked.
         if not auditlog.contains(WebhookEndpoint):

@@ -310,13 +310,25 @@ class WebhookEndpoint(models.Model):
 class DeliveryAttempt(models.Model):
     """One try at delivering a message (or an escalation of it) to one recipient."""
 
+    class Status(models.TextChoices):
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+        REFUSED = "refused", "Refused (the address is not allowed)"
+        DEAD_LETTER = "dead_letter", "Dead-lettered (every retry failed)"
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", "E-mail"
+        SMS = "sms", "SMS"
+        WEBHOOK = "webhook", "Webhook"
+
     message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attempts")
     route = models.ForeignKey(DeliveryRoute, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     webhook = models.ForeignKey(WebhookEndpoint, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     escalation_level = models.PositiveSmallIntegerField(default=0)
-    channel = models.CharField(max_length=10)
+    channel = models.CharField(max_length=10, choices=Channel.choices)
     key = models.CharField(max_length=120, unique=True, help_text="Idempotency: one send per message event")
-    status = models.CharField(max_length=12, default="sending")
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.SENDING)
     provider_id = models.CharField(max_length=64, blank=True)
     error = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

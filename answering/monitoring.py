@@ -15,6 +15,7 @@ from answering.models import Call, DeliveryAttempt, Message
 from operations.monitoring.registry import Alert, alert_source, counter, gauge
 
 RECENT = dt.timedelta(days=7)
+Status = DeliveryAttempt.Status
 
 
 @counter("vastaja_calls", "Inbound calls recorded", per_tenant=True)
@@ -31,13 +32,14 @@ def calls():
 def deliveries_failed():
     rows = (
         DeliveryAttempt.objects.filter(
-            Q(webhook__isnull=False, status__in=["failed", "dead_letter"]) | Q(escalation_level__gt=0, status="failed")
+            Q(webhook__isnull=False, status__in=[Status.FAILED, Status.DEAD_LETTER])
+            | Q(escalation_level__gt=0, status=Status.FAILED)
         )
         .values("channel")
         .annotate(n=Count("id"))
     )
     # Every channel from zero, so the first failure is an increase Prometheus can see.
-    counts = {"webhook": 0, "email": 0, "sms": 0} | {row["channel"]: row["n"] for row in rows}
+    counts = dict.fromkeys(DeliveryAttempt.Channel.values, 0) | {row["channel"]: row["n"] for row in rows}
     for channel, n in sorted(counts.items()):
         yield (channel,), n
 
@@ -56,7 +58,7 @@ def escalations():
 def dead_letters(now: dt.datetime):
     """A webhook delivery dead-lettered after its last try, and a message given up on."""
     for pk, message_id, webhook_id, at in DeliveryAttempt.objects.filter(
-        status="dead_letter", created_at__gte=now - RECENT
+        status=Status.DEAD_LETTER, created_at__gte=now - RECENT
     ).values_list("pk", "message_id", "webhook_id", "created_at"):
         yield Alert(
             kind="delivery_dead_letter",

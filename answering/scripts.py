@@ -9,11 +9,14 @@ records, and asks for nothing the DPA in force does not let agents write.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from answering.models import Line, Message, Script, ScriptVersion
 from compliance.agreements.selectors import dpa_in_force
+from gates.engine import Policy
 from tenants.categories import TAXONOMY, covered_by_any, field_category
 from tenants.errors import ApplicationError
 from tenants.models import User
@@ -86,6 +89,44 @@ def script_version_publish(*, version: ScriptVersion, actor: User) -> ScriptVers
 def script_current(*, line: Line) -> ScriptVersion | None:
     """The latest published version of the line's script."""
     return ScriptVersion.objects.filter(script__line=line, published_at__isnull=False).order_by("-published_at").first()
+
+
+# What the desk asks when a line has no published script.
+DEFAULT_SCRIPT = [
+    {
+        "kind": "ask",
+        "prompt": "May I have your name?",
+        "questions": [{"key": "caller_name", "label": "Caller's name", "target": "message.caller_name"}],
+    },
+    {
+        "kind": "ask",
+        "prompt": "How can we help?",
+        "questions": [{"key": "body", "label": "Message", "target": "message.body"}],
+    },
+]
+
+
+@dataclass(frozen=True)
+class DeskScript:
+    """The script an agent follows on a line: its version (None: the default script), its steps,
+    and the questions the agent may write under the DPA in force."""
+
+    version: ScriptVersion | None
+    steps: list[dict]
+    questions: list[dict]
+
+
+def desk_script(*, line: Line, policy: Policy) -> DeskScript:
+    """The line's current script, with only the questions whose category `policy` lets the agent write."""
+    version = script_current(line=line)
+    steps = version.steps if version else DEFAULT_SCRIPT
+    questions = [
+        question
+        for step in steps
+        for question in step.get("questions", [])
+        if (category := question_category(question)) is None or policy.writes_category(category)
+    ]
+    return DeskScript(version=version, steps=steps, questions=questions)
 
 
 def _validate_shape(steps) -> None:

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import dataclass
 
 from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils.translation import gettext as _
 
 from answering.models import Call, DeliveryAttempt, Disposition, Line, Listen, Message, Voicemail
 from gates.engine import Policy, objects_visible
+from gates.signals import report_read
 from tenants.errors import ApplicationError
 from tenants.models import User
 
@@ -191,3 +193,45 @@ def voicemail_list(
     if unheard:
         rows = rows.filter(heard_by_client=False)
     return _ordered(rows, ordering)
+
+
+RESTRICTED = "restricted by DPA"
+CALLER_FIELDS = ("name", "phone_number", "email")
+
+
+@dataclass(frozen=True)
+class DeskCaller:
+    """Who is calling, as the desk shows it: the number, and the matched contact's fields as
+    (label, value) pairs; a field the DPA does not let this person read says so instead."""
+
+    number: str
+    known: list[tuple[str, str]]
+
+
+def call_desk_caller(*, call: Call, user: User, policy: Policy, channel: str, path: str) -> DeskCaller:
+    """The caller of `call` as far as `policy` lets this person read, the reads reported to the access log."""
+    from crm.models import Contact
+
+    report_read(
+        user=user,
+        channel=channel,
+        model=Call,
+        object_ids=[call.pk],
+        fields=[f for f in ("caller_number",) if policy.can_read(Call, f)],
+        path=path,
+    )
+    known = []
+    if call.contact is not None:
+        report_read(
+            user=user,
+            channel=channel,
+            model=Contact,
+            object_ids=[call.contact.pk],
+            fields=[f for f in CALLER_FIELDS if policy.can_read(Contact, f)],
+            path=path,
+        )
+        for name in CALLER_FIELDS:
+            value = getattr(call.contact, name) if policy.can_read(Contact, name) else RESTRICTED
+            known.append((Contact._meta.get_field(name).verbose_name, value))
+    number = call.caller_number if policy.can_read(Call, "caller_number") else RESTRICTED
+    return DeskCaller(number=number, known=known)

@@ -16,7 +16,7 @@ from django.utils import timezone
 from twilio.request_validator import RequestValidator
 from twilio.twiml.voice_response import VoiceResponse
 
-from answering.models import Call, Line, Recording, RecordingConsent, Voicemail
+from answering.models import Call, DeliveryAttempt, Line, Message, Recording, RecordingConsent, Voicemail
 from crm.blind_index import pseudonym
 from crm.selectors import contact_id_find_by_phone
 from tenants.errors import ApplicationError
@@ -119,13 +119,13 @@ def call_status(*, params: dict, now: dt.datetime | None = None) -> None:
     """Status callback: the call's status, end time and duration. Unknown calls are ignored."""
     now = now or timezone.now()
     mapping = {
-        "in-progress": "in_progress",
-        "completed": "completed",
-        "busy": "missed",
-        "no-answer": "missed",
-        "failed": "missed",
-        "canceled": "missed",
-        "ringing": "ringing",
+        "in-progress": Call.Status.IN_PROGRESS,
+        "completed": Call.Status.COMPLETED,
+        "busy": Call.Status.MISSED,
+        "no-answer": Call.Status.MISSED,
+        "failed": Call.Status.MISSED,
+        "canceled": Call.Status.MISSED,
+        "ringing": Call.Status.RINGING,
     }
     status = mapping.get(params.get("CallStatus", ""))
     if status is None:
@@ -135,9 +135,9 @@ def call_status(*, params: dict, now: dt.datetime | None = None) -> None:
         if call is None:
             return
         call.status = status
-        if status == "in_progress" and call.answered_at is None:
+        if status == Call.Status.IN_PROGRESS and call.answered_at is None:
             call.answered_at = now
-        if status in ("completed", "missed") and call.ended_at is None:
+        if status in (Call.Status.COMPLETED, Call.Status.MISSED) and call.ended_at is None:
             call.ended_at = now
             duration = params.get("CallDuration", "")
             call.duration_seconds = int(duration) if duration.isdigit() else None
@@ -218,8 +218,8 @@ def _call_record(*, line: Line, params: dict, now: dt.datetime) -> Call:
         line=line,
         started_at=now,
         caller_number=caller,
-        status="ringing",
-        direction="inbound",
+        status=Call.Status.RINGING,
+        direction=Call.Direction.INBOUND,
         contact_id=contact_id_find_by_phone(number=caller),
         caller_pseudonym=pseudonym(caller, schema=connection.schema_name),
     )
@@ -241,11 +241,10 @@ def _consent_set(call: Call, consent: str) -> None:
 
 def sms_status(*, params: dict) -> None:
     """Twilio's message status callback for a delivery SMS: a delivered SMS moves its message on."""
-    from answering.messages import message_mark
-    from answering.models import DeliveryAttempt
+    from answering.services.messages import message_mark
 
     if params.get("MessageStatus") != "delivered":
         return
     attempt = DeliveryAttempt.objects.select_related("message").filter(provider_id=params.get("MessageSid", "")).first()
     if attempt is not None and attempt.route_id is not None:
-        message_mark(message=attempt.message, status="delivered")
+        message_mark(message=attempt.message, status=Message.Status.DELIVERED, actor=None)

@@ -7,8 +7,8 @@ import pytest
 from django.db import connection
 from django_tenants.utils import tenant_context
 
-from answering.messages import message_take
 from answering.models import Line
+from answering.services.messages import message_take
 from demo.world import CALLERS
 from tenants.models import User
 

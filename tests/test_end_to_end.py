@@ -16,8 +16,8 @@ from django.db import connection
 from django.test import Client
 from django_tenants.utils import tenant_context
 
-from answering.messages import message_take
 from answering.models import Call, DeliveryAttempt, DeliveryRoute, Line, Message
+from answering.services.messages import message_take
 from answering.simulator import new_sid, sign
 from config.celery import app as celery_app
 from operations.timers.models import Timer
@@ -109,7 +109,9 @@ def test_a_call_from_webhook_to_acknowledgement(committed, twilio, celery_worker
     # 3. The worker delivers it to the client's route by SMS, with no number in it.
     def delivered():
         with tenant_context(globex):
-            return DeliveryAttempt.objects.filter(message_id=message.pk, route=route, status="sent").first()
+            return DeliveryAttempt.objects.filter(
+                message_id=message.pk, route=route, status=DeliveryAttempt.Status.SENT
+            ).first()
 
     _wait_for(delivered, what="delivery to the client's route")
     sms_to_client = [m for m in twilio.messages if m["to"] == "+37255520000"]
@@ -122,7 +124,9 @@ def test_a_call_from_webhook_to_acknowledgement(committed, twilio, celery_worker
 
     def escalated():
         with tenant_context(globex):
-            return DeliveryAttempt.objects.filter(message_id=message.pk, escalation_level=1, status="sent").first()
+            return DeliveryAttempt.objects.filter(
+                message_id=message.pk, escalation_level=1, status=DeliveryAttempt.Status.SENT
+            ).first()
 
     _wait_for(escalated, what="the escalation to the person on call")
     with tenant_context(globex):

@@ -7,7 +7,7 @@ from django.db import connection
 from django_tenants.utils import tenant_context
 
 from answering.models import Line
-from answering.services import line_create
+from answering.services.lines import line_create
 
 pytestmark = pytest.mark.django_db
 

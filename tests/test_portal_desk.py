@@ -14,8 +14,8 @@ from django.utils import timezone
 from django_otp.oath import TOTP
 from django_tenants.utils import tenant_context
 
-from answering.messages import TIMER_ESCALATE
 from answering.models import Call, Line, Listen, Message, Voicemail
+from answering.services.escalation import TIMER_ESCALATE
 from answering.simulator import new_sid, tone_wav
 from operations.timers.models import Timer
 from operations.timers.services import timer_schedule

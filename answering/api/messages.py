@@ -3,9 +3,9 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from answering.api.filters import MessageFilterSerializer
-from answering.messages import message_acknowledge, message_mark
 from answering.models import Message
 from answering.selectors import message_answers, message_list
+from answering.services.messages import message_acknowledge, message_mark
 from api.base import TenantAPIView
 from gates.engine import policy_for_request
 
@@ -83,7 +83,7 @@ class MessageDetailApi(TenantAPIView):
 
     @extend_schema(operation_id="messages_read", responses=MessageOutputSerializer)
     def get(self, request, pk: int):
-        message = message_mark(message=self.get_object(), status=Message.Status.READ)
+        message = message_mark(message=self.get_object(), status=Message.Status.READ, actor=request.user)
         return Response(MessageOutputSerializer(message).data)
 
     def safely_get_queryset(self):
@@ -99,7 +99,7 @@ class MessageAcknowledgeApi(TenantAPIView):
     @extend_schema(request=None, responses=MessageOutputSerializer)
     def post(self, request, pk: int):
         message = self.get_object()
-        message_mark(message=message, status=Message.Status.READ)
+        message_mark(message=message, status=Message.Status.READ, actor=request.user)
         message = message_acknowledge(message=message, actor=request.user)
         return Response(MessageOutputSerializer(message).data)
 

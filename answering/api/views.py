@@ -4,7 +4,7 @@ from rest_framework.response import Response
 
 from answering.api.serializers import LineInputSerializer, LineOutputSerializer
 from answering.selectors import line_list
-from answering.services import line_create
+from answering.services.lines import line_create
 from api.base import TenantAPIView
 
 

@@ -19,7 +19,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from answering.messages import message_acknowledge, message_mark
 from answering.models import Call, Message, Voicemail
 from answering.playback import audio_response, is_continuation, voicemail_audio
 from answering.portal.forms import CallFilterForm, MessageFilterForm
@@ -32,6 +31,7 @@ from answering.selectors import (
     message_today,
     voicemail_list,
 )
+from answering.services.messages import message_acknowledge, message_mark
 from crm.models import Contact
 from gates.engine import policy_for_request
 from gates.portal import client_page
@@ -166,7 +166,7 @@ def _message_or_404(request, pk: int) -> Message:
 
 @client_page
 def message_detail(request, pk: int):
-    message = message_mark(message=_message_or_404(request, pk), status=Message.Status.READ)
+    message = message_mark(message=_message_or_404(request, pk), status=Message.Status.READ, actor=request.user)
     context = {
         "message": message,
         "answers": message_answers(message),
@@ -180,7 +180,7 @@ def message_detail(request, pk: int):
 @client_page
 def message_acknowledge_view(request, pk: int):
     message = _message_or_404(request, pk)
-    message_mark(message=message, status=Message.Status.READ)
+    message_mark(message=message, status=Message.Status.READ, actor=request.user)
     message_acknowledge(message=message, actor=request.user)
     messages.success(request, _("Message #%(id)s acknowledged: nobody else will be alerted about it.") % {"id": pk})
     return HttpResponseRedirect(reverse("portal-message", args=[pk]))

@@ -11,8 +11,9 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from answering.api import urls as api_urls
-from answering.messages import TIMER_ESCALATE, message_take
 from answering.models import Call, Line, Listen, Message, Voicemail
+from answering.services.escalation import TIMER_ESCALATE
+from answering.services.messages import message_take
 from answering.simulator import new_sid, tone_wav
 from api.base import TenantAPIView
 from audit.models import AccessLogEntry

@@ -11,8 +11,9 @@ import pytest
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from answering.messages import TIMER_ESCALATE, message_take
 from answering.models import Call, DeliveryAttempt, Line, Listen, Message, Voicemail
+from answering.services.escalation import TIMER_ESCALATE
+from answering.services.messages import message_take
 from answering.simulator import new_sid, tone_wav
 from audit.models import AccessLogEntry
 from operations.timers.models import Timer
@@ -134,12 +135,17 @@ def test_message_detail_shows_answers_with_their_categories_and_the_delivery_his
     answers = {"pain": {"label": "Pain level", "category": "user.health", "value": "7 of 10"}}
     with tenant_context(acme):
         message = _message(acme_line, answers=json.dumps(answers), status="delivered")
-        DeliveryAttempt.objects.create(message=message, channel="email", key=f"t-{message.pk}-0", status="sent")
         DeliveryAttempt.objects.create(
             message=message,
-            channel="sms",
+            channel=DeliveryAttempt.Channel.EMAIL,
+            key=f"t-{message.pk}-0",
+            status=DeliveryAttempt.Status.SENT,
+        )
+        DeliveryAttempt.objects.create(
+            message=message,
+            channel=DeliveryAttempt.Channel.SMS,
             key=f"t-{message.pk}-1",
-            status="failed",
+            status=DeliveryAttempt.Status.FAILED,
             escalation_level=1,
             error="unreachable",
         )

@@ -8,9 +8,9 @@ from django.db import connection
 from django.test import override_settings
 from django_tenants.utils import tenant_context
 
-from answering.models import Line, Message, WebhookEndpoint
+from answering.models import DeliveryAttempt, Line, Message, WebhookEndpoint
 from answering.tasks import deliver_webhook
-from answering.tests.test_webhooks import Receiver
+from answering.tests.test_delivery import Receiver
 from answering.webhooks import webhook_url_check
 from tenants.errors import ApplicationError
 
@@ -138,10 +138,10 @@ def test_delivery_rechecks_the_url_and_sends_nothing_to_a_private_address(acme):
             message = Message.objects.create(line=line, caller_name="Mari Maasikas", body="Please call")
             endpoint = WebhookEndpoint.objects.create(url=receiver.url, secret="whsec-test")
             with override_settings(PRODUCTION=True):
-                assert deliver_webhook.apply(args=[message.pk, endpoint.pk]).get() == "refused"
+                assert deliver_webhook.apply(args=[message.pk, endpoint.pk]).get() == DeliveryAttempt.Status.REFUSED
             assert receiver.received == []
             attempt = message.attempts.get(webhook=endpoint)
-            assert attempt.status == "refused"
+            assert attempt.status == DeliveryAttempt.Status.REFUSED
             assert "non-public" in attempt.error or "https" in attempt.error
     finally:
         receiver.close()

@@ -156,7 +156,7 @@ def test_another_persons_expiry_changes_nothing_for_this_one(admin_for, agent1, 
 
 
 def test_an_agent_whose_training_lapsed_cannot_write_personal_fields_either(agent1, acme):
-    from answering.messages import message_take
+    from answering.services.messages import message_take
 
     _expire(agent1, "health-data")
     with tenant_context(acme):

@@ -65,9 +65,9 @@ def test_a_dead_lettered_webhook_is_alerted_once(staff_mail, acme, mailoutbox):
         attempt = DeliveryAttempt.objects.create(
             message=message,
             webhook=hook,
-            channel="webhook",
+            channel=DeliveryAttempt.Channel.WEBHOOK,
             key=f"{message.pk}:webhook:{hook.pk}:6",
-            status="dead_letter",
+            status=DeliveryAttempt.Status.DEAD_LETTER,
             error=f"refused for {CALLER[1]}",
         )
 

@@ -90,11 +90,12 @@ def test_counters_and_gauges_follow_the_database(scrape, acme, globex):
         Call.objects.create(line=line, telephony_sid="CA" + "9" * 32, started_at=timezone.now())
         message = Message.objects.create(line=line, escalation_level=2, status=Message.Status.FAILED)
         hook = WebhookEndpoint.objects.create(url="https://hooks.acme.example/in", secret="s")
-        for n, status in enumerate(["failed", "dead_letter", "sent"]):
+        Status = DeliveryAttempt.Status
+        for n, status in enumerate([Status.FAILED, Status.DEAD_LETTER, Status.SENT]):
             DeliveryAttempt.objects.create(
                 message=message,
                 webhook=hook,
-                channel="webhook",
+                channel=DeliveryAttempt.Channel.WEBHOOK,
                 status=status,
                 key=f"{message.pk}:webhook:{hook.pk}:{n}",
             )
@@ -186,8 +187,8 @@ def test_no_label_or_value_carries_personal_data(scrape, acme, globex, agent1):
             DeliveryAttempt.objects.create(
                 message=message,
                 webhook=hook,
-                channel="webhook",
-                status="dead_letter",
+                channel=DeliveryAttempt.Channel.WEBHOOK,
+                status=DeliveryAttempt.Status.DEAD_LETTER,
                 key=f"{message.pk}:webhook:{hook.pk}:6",
                 error="550 anneli.kuusk@example.ee +37255500123",
             )

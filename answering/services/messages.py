@@ -1,8 +1,7 @@
-"""Messages taken by agents, their delivery to the client, acknowledgement and escalation."""
+"""Messages taken by agents: taking one, moving it through its delivery states, acknowledging it."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 
 from django.db import connection, transaction
@@ -10,15 +9,23 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from answering.models import Call, Line, Message
+from answering.services._actor import acting_as
+from answering.services.escalation import TIMER_ESCALATE, escalation_schedule
 from gates.engine import policy_for
-from operations.timers.registry import timer_handler
-from operations.timers.services import timer_cancel, timer_schedule
+from operations.timers.services import timer_cancel
 from tenants.categories import field_category
 from tenants.errors import ApplicationError
 from tenants.models import User
 
-TIMER_ESCALATE = "answering.escalate"
 BODY_LIMIT = 5000
+# The delivery states in the only order a message moves through them.
+FORWARD = [
+    Message.Status.PENDING,
+    Message.Status.SENT,
+    Message.Status.DELIVERED,
+    Message.Status.READ,
+    Message.Status.ACKNOWLEDGED,
+]
 
 
 def message_take(
@@ -36,7 +43,12 @@ def message_take(
     technical_details: str = "",
 ) -> Message:
     """Take a message. Each personal field may be written only where the DPA in force grants its
-    category to the agent for writing; the error names the field and the category."""
+    category to the agent for writing; the error names the field and the category. A call already
+    answered (it has a disposition) takes no further message.
+
+    Delivery starts when the transaction commits; an urgent message's escalation timer starts with it.
+    """
+    from answering.tasks import deliver_message
     from crm.blind_index import phone_normalise
 
     if urgency not in Message.Urgency.values:
@@ -61,7 +73,11 @@ def message_take(
                 f"the data-processing agreement does not let you record '{answer.get('label', key)}' ({category})",
                 field=key,
             )
-    with transaction.atomic():
+    with transaction.atomic(), acting_as(actor):
+        if call is not None:
+            disposition = Call.objects.select_for_update().filter(pk=call.pk).values_list("disposition", flat=True)
+            if disposition.first():
+                raise ApplicationError(f"{call} has already been answered: it takes no further message", field="call")
         message = Message.objects.create(
             line=line,
             call=call,
@@ -76,20 +92,14 @@ def message_take(
             taken_by=actor,
         )
         if urgency == Message.Urgency.URGENT:
-            timer_schedule(
-                kind=TIMER_ESCALATE,
-                target_id=message.pk,
-                due_at=timezone.now() + dt.timedelta(minutes=line.urgent_ack_minutes),
-            )
-    from answering.tasks import deliver_message
-
-    transaction.on_commit(lambda: deliver_message.delay(message.pk))
+            escalation_schedule(message=message)
+        transaction.on_commit(lambda: deliver_message.delay(message.pk))
     return message
 
 
 def message_acknowledge(*, message: Message, actor: User) -> Message:
     """The client acknowledges a message: escalation stops."""
-    with transaction.atomic():
+    with transaction.atomic(), acting_as(actor):
         locked = Message.objects.select_for_update().get(pk=message.pk)
         if locked.status == Message.Status.ACKNOWLEDGED:
             return locked
@@ -101,41 +111,21 @@ def message_acknowledge(*, message: Message, actor: User) -> Message:
     return locked
 
 
-def message_mark(*, message: Message, status: str) -> Message:
-    """Move a message forward (sent -> delivered -> read); never backwards, never past acknowledged."""
-    order = [
-        Message.Status.PENDING,
-        Message.Status.SENT,
-        Message.Status.DELIVERED,
-        Message.Status.READ,
-        Message.Status.ACKNOWLEDGED,
-    ]
-    if status not in order:
+def message_mark(*, message: Message, status: str, actor: User | None) -> Message:
+    """Move a message forward (sent -> delivered -> read); never backwards, never past acknowledged.
+
+    `actor` is who caused it: the client reading it, or nobody (the SMS provider's receipt)."""
+    if status not in FORWARD:
         raise ApplicationError(f"'{status}' is not a delivery state", field="status")
-    Message.objects.filter(pk=message.pk, status__in=order[: order.index(status)]).update(status=status)
+    with transaction.atomic(), acting_as(actor):
+        locked = (
+            Message.objects.select_for_update()
+            .filter(pk=message.pk, status__in=FORWARD[: FORWARD.index(status)])
+            .only("pk", "status")
+            .first()
+        )
+        if locked is not None:
+            locked.status = status
+            locked.save(update_fields=["status"])
     message.refresh_from_db()
     return message
-
-
-@timer_handler(TIMER_ESCALATE)
-def escalate(target_id: str) -> None:
-    """An urgent message is still unacknowledged: tell the next person on call, and wait again."""
-    from answering.tasks import send_escalation
-    from scheduling.selectors import oncall_for_line
-
-    message = Message.objects.select_related("line").filter(pk=target_id).first()
-    if message is None or message.status == Message.Status.ACKNOWLEDGED:
-        return
-    on_call = oncall_for_line(line=message.line)
-    level = message.escalation_level + 1
-    if level > len(on_call):
-        return  # everyone on call has been told; the admin's message list shows it unacknowledged
-    Message.objects.filter(pk=message.pk).update(escalation_level=level)
-    person_id = on_call[level - 1].pk
-    transaction.on_commit(lambda: send_escalation.delay(message.pk, person_id, level))
-    if level < len(on_call):
-        timer_schedule(
-            kind=TIMER_ESCALATE,
-            target_id=message.pk,
-            due_at=timezone.now() + dt.timedelta(minutes=message.line.urgent_ack_minutes),
-        )

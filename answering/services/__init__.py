@@ -1,0 +1,12 @@
+"""Writes on the answering desk, one module per workflow, in the style of Zulip's `zerver/actions`:
+
+- `lines`: answering lines;
+- `calls`: answering a call at the desk (a message taken, or a quick disposition);
+- `messages`: taking a message, marking its delivery state, acknowledging it;
+- `delivery`: delivering a message by its routes and webhooks, with retries and the dead letter;
+- `escalation`: escalating an unacknowledged urgent message along the on-call rota.
+
+Every service is keyword-only, atomic, writes under auditlog's `set_actor` so the change log names
+who did it (nobody, for the workers' own writes), and starts its side effects on commit. The Celery
+tasks in `answering/tasks.py` are thin wrappers that pass ids to the services here.
+"""

@@ -1,0 +1,104 @@
+"""Answering a call at the agent's desk: a message taken on it, or a quick disposition for a call
+handled without one. Either closes the call: its disposition, the agent and the script version
+they followed are written once, in the change log with the agent, and a call already answered
+is refused."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from django.db import connection, transaction
+
+from answering.models import Call, Disposition, Message, ScriptVersion
+from answering.scripts import desk_script, script_current
+from answering.services._actor import acting_as
+from answering.services.messages import message_take
+from crm.services import contact_update
+from gates.engine import Policy, policy_for
+from tenants.errors import ApplicationError
+from tenants.models import User
+
+DESK_ROLES = ("agent", "supervisor")
+DISPOSITIONS_WITHOUT_MESSAGE = (Disposition.INFO_GIVEN, Disposition.WRONG_NUMBER, Disposition.HUNG_UP)
+MESSAGE_FIELDS = ("caller_name", "caller_number", "body", "ticket_reference", "technical_details")
+
+
+def call_answer(
+    *, call: Call, actor: User, values: Mapping[str, str], urgency: str = Message.Urgency.NORMAL
+) -> Message:
+    """Answer a call with a message, in one transaction: the message built from the answers to the
+    line's script (`values` by question key; only the questions the DPA lets `actor` write count),
+    the matched contact's fields the script targets, and the call closed as "message taken" by
+    `actor` on that script version. Delivery starts when it commits."""
+    script = desk_script(line=call.line, policy=_desk_policy(actor))
+    fields, answers, contact_updates = _intake(script.questions, values)
+    with transaction.atomic(durable=True), acting_as(actor):
+        locked = _call_lock(call)
+        message = message_take(
+            line=call.line,
+            actor=actor,
+            urgency=urgency,
+            call=locked,
+            contact=call.contact,
+            answers=answers,
+            **fields,
+        )
+        if contact_updates and call.contact is not None:
+            contact_update(contact=call.contact, actor=actor, **contact_updates)
+        _call_close(locked, disposition=Disposition.MESSAGE_TAKEN, actor=actor, script_version=script.version)
+    return message
+
+
+def call_dispose(*, call: Call, disposition: str, actor: User) -> Call:
+    """Close a call handled without a message (information given, a wrong number, the caller hung up)."""
+    if disposition not in DISPOSITIONS_WITHOUT_MESSAGE:
+        choices = ", ".join(DISPOSITIONS_WITHOUT_MESSAGE)
+        raise ApplicationError(
+            f"'{disposition}' does not close a call without a message (one of {choices})", field="disposition"
+        )
+    _desk_policy(actor)
+    version = script_current(line=call.line)
+    with transaction.atomic(durable=True), acting_as(actor):
+        locked = _call_lock(call)
+        _call_close(locked, disposition=disposition, actor=actor, script_version=version)
+    return locked
+
+
+def _desk_policy(actor: User) -> Policy:
+    policy = policy_for(user=actor, company=connection.tenant)
+    if policy.role not in DESK_ROLES:
+        raise ApplicationError("only the provider's agents and supervisors answer calls", field="actor")
+    return policy
+
+
+def _intake(questions: list[dict], values: Mapping[str, str]) -> tuple[dict, dict, dict]:
+    """Sort the answers by their question's target: message fields, free answers, contact fields."""
+    fields, answers, contact_updates = dict.fromkeys(MESSAGE_FIELDS, ""), {}, {}
+    for question in questions:
+        value = (values.get(question["key"]) or "").strip()
+        target = question["target"]
+        if not value:
+            continue
+        if target == "message.answer":
+            answers[question["key"]] = {"label": question["label"], "category": question["category"], "value": value}
+        elif target.startswith("message."):
+            fields[target.split(".", 1)[1]] = value
+        else:
+            contact_updates[target.split(".", 1)[1]] = value
+    return fields, answers, contact_updates
+
+
+def _call_lock(call: Call) -> Call:
+    locked = Call.objects.select_for_update().get(pk=call.pk)
+    if locked.disposition:
+        raise ApplicationError(
+            f"{call} has already been answered ({locked.get_disposition_display().lower()})", field="call"
+        )
+    return locked
+
+
+def _call_close(call: Call, *, disposition: str, actor: User, script_version: ScriptVersion | None) -> None:
+    call.disposition = disposition
+    call.agent = actor
+    call.script_version = script_version
+    call.save(update_fields=["disposition", "agent", "script_version"])
