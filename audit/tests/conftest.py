@@ -1,5 +1,5 @@
-"""Fixtures shared by the audit tests: a log of reads of acme's data at chosen times, a data
-subject with a call and a message, and a way to produce an evidence pack through the portal."""
+"""Fixtures shared by the audit tests: a log of reads of acme's data at chosen times, data subjects
+with calls and messages, and a way to produce an evidence pack through the portal."""
 
 from __future__ import annotations
 
@@ -112,3 +112,24 @@ def produce_pack(client_for):
         return pack, {name: archive.read(name) for name in archive.namelist()}
 
     return produce
+
+
+@pytest.fixture
+def two_callers(acme):
+    with tenant_context(acme):
+        line = Line.objects.get(phone_number="+3726001001")
+        mine = contact_create(
+            name="Subject Person", phone_number="+37255581111", email="subject@example.ee", actor=None
+        )
+        other = contact_create(name="Bystander Person", phone_number="+37255582222", actor=None)
+        for contact, sid in ((mine, "CAdsr1"), (other, "CAdsr2")):
+            call = Call.objects.create(
+                line=line,
+                telephony_sid=sid + "0" * 28,
+                started_at=timezone.now(),
+                caller_number=contact.phone_number,
+                caller_name=contact.name,
+                contact=contact,
+            )
+            Message.objects.create(line=line, call=call, contact=contact, body=f"Message of {contact.name}")
+        yield mine, other
