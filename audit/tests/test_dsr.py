@@ -11,34 +11,12 @@ import pytest
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from answering.models import Call, Line, Message
+from answering.models import Call, Message
 from audit.models import LegalHold
 from crm.models import Contact
-from crm.services import contact_create
 from tenants.models import User
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def two_callers(acme):
-    with tenant_context(acme):
-        line = Line.objects.get(phone_number="+3726001001")
-        mine = contact_create(
-            name="Subject Person", phone_number="+37255581111", email="subject@example.ee", actor=None
-        )
-        other = contact_create(name="Bystander Person", phone_number="+37255582222", actor=None)
-        for contact, sid in ((mine, "CAdsr1"), (other, "CAdsr2")):
-            call = Call.objects.create(
-                line=line,
-                telephony_sid=sid + "0" * 28,
-                started_at=timezone.now(),
-                caller_number=contact.phone_number,
-                caller_name=contact.name,
-                contact=contact,
-            )
-            Message.objects.create(line=line, call=call, contact=contact, body=f"Message of {contact.name}")
-        yield mine, other
 
 
 def test_an_access_request_returns_everything_theirs_and_nothing_else(client_for, acme_admin, two_callers):
@@ -135,18 +113,6 @@ def test_a_rectification_corrects_every_record_of_the_person(acme, client_for, a
     )
     assert refused.status_code == 400
     assert refused.json()["field"] == "corrections"
-
-
-def test_the_dpo_raises_a_request_in_the_admin_without_seeing_content(acme, admin_for, two_callers):
-    dpo = User.objects.get(username="dpo")
-    client = admin_for(dpo, "acme")
-    page = client.get("/admin/audit/datasubjectrequest/raise/")
-    assert page.status_code == 200
-    raised = client.post("/admin/audit/datasubjectrequest/raise/", {"kind": "access", "phone_number": "+37255581111"})
-    assert raised.status_code == 302
-    listing = client.get("/admin/audit/datasubjectrequest/").content.decode()
-    assert "Done" in listing
-    assert "+37255581111" not in listing  # the DPO sees the request's state, not the person's number
 
 
 def test_client_admins_read_the_access_log_in_the_portal(acme, admin_for, client_for, acme_admin, globex_admin):

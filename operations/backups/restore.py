@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 import tempfile
 import time
 import uuid
@@ -16,7 +17,6 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import DatabaseError, IntegrityError, connection, transaction
-from django_tenants.postgresql_backend.base import is_valid_schema_name
 from django_tenants.utils import schema_exists
 from psycopg import sql
 
@@ -106,7 +106,7 @@ def tenant_restore(
             )
         schema, reference_schema = company.schema_name, company.schema_name
     else:
-        if not is_valid_schema_name(into_schema):
+        if not re.fullmatch(r"(?!pg_)[a-z0-9_]{1,63}", into_schema):
             raise BackupError(
                 f"'{into_schema}' is not a valid schema name (lower-case letters, digits, _; not starting with pg_)"
             )

@@ -6,14 +6,10 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.db import connection
-from django.test import RequestFactory
 from django.utils import timezone
 from django_tenants.utils import tenant_context
-from rest_framework.response import Response
 
 from answering.models import Line
-from api.base import TenantAPIView
 from api.tokens.models import ApiToken
 from tenants.models import Membership
 
@@ -159,48 +155,3 @@ def test_a_session_has_the_scopes_of_its_role(client_for, acme_member):
     assert client_for("acme.localhost", acme_member).get("/api/v1/messages/").status_code == 200
     refused = client_for("acme.localhost", acme_member).get("/api/v1/access-log/")
     assert refused.status_code == 403
-
-
-class UnscopedApi(TenantAPIView):
-    def get(self, request):
-        return Response({"ok": True})
-
-    def safely_get_queryset(self):
-        return Line.objects.all()
-
-
-def _call_unscoped(acme, **headers):
-    request = RequestFactory().get("/api/v1/unscoped/", HTTP_HOST="acme.localhost", **headers)
-    request.tenant = acme
-    connection.set_tenant(acme)
-    return UnscopedApi.as_view()(request)
-
-
-def test_a_view_without_api_scope_refuses_every_token(acme, acme_admin, issue):
-    from api.tokens.scopes import ALL_SCOPES
-
-    _, secret = issue(acme_admin, acme, list(ALL_SCOPES))
-    assert _call_unscoped(acme, HTTP_AUTHORIZATION=f"Bearer {secret}").status_code == 403
-
-
-def test_a_view_without_api_scope_still_serves_the_portals_session(acme, acme_admin):
-    from django.contrib.sessions.backends.db import SessionStore
-
-    request = RequestFactory().get("/api/v1/unscoped/", HTTP_HOST="acme.localhost")
-    request.tenant = acme
-    request.user = acme_admin
-    request.session = SessionStore()
-    request._dont_enforce_csrf_checks = True
-    connection.set_tenant(acme)
-    assert UnscopedApi.as_view()(request).status_code == 200
-
-
-def test_the_base_refuses_views_that_swap_out_authentication_or_throttling():
-    with pytest.raises(TypeError, match="authentication_classes"):
-        type("Sloppy", (TenantAPIView,), {"authentication_classes": []})
-    with pytest.raises(TypeError, match="throttle_classes"):
-        type("Sloppy", (TenantAPIView,), {"throttle_classes": []})
-    with pytest.raises(TypeError, match="get_throttles"):
-        type("Sloppy", (TenantAPIView,), {"get_throttles": lambda self: []})
-    with pytest.raises(TypeError, match="api_scope"):
-        type("Sloppy", (TenantAPIView,), {"api_scope": "everything"})

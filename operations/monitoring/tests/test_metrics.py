@@ -7,7 +7,6 @@ import datetime as dt
 import re
 
 import pytest
-from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from django.test import override_settings
 from django.utils import timezone
@@ -256,10 +255,3 @@ def test_a_label_value_shaped_like_a_phone_or_email_is_dropped(scrape, temporary
     assert "37251234501" not in text
     assert "a@b.example" not in text
     assert value(text, "vastaja_test_leaky", kind="email") == 2
-
-
-def test_a_label_that_could_name_a_person_cannot_be_declared():
-    with pytest.raises(ImproperlyConfigured, match="caller_name"):
-        registry.gauge("vastaja_by_caller", "no", labels=("caller_name",))
-    with pytest.raises(ImproperlyConfigured, match="tenant"):
-        registry.gauge("vastaja_twice", "no", labels=("tenant",), per_tenant=True)

@@ -1,6 +1,7 @@
 """The OpenAPI schema: generated and validated with zero warnings (strict, so a view that joins
-later without the annotations it needs fails here), with both security schemes; and the docs page,
-served from vendored files only."""
+later without the annotations it needs fails here), with both security schemes and, on every gated
+operation, its scope and every refusal the base view can give; and the docs page, served from
+vendored files only."""
 
 from __future__ import annotations
 
@@ -40,6 +41,30 @@ def test_the_schema_validates_with_no_warnings_and_names_both_security_schemes(s
         assert {"bearerAuth": []} in operation["security"], (method, path)
         assert {"401", "403", "404", "429"} <= set(operation["responses"]), (method, path)
         assert re.search(r"Required scope: `[a-z_]+:(read|write)`", operation["description"]), (method, path)
+
+
+def _operations(schema):
+    return [(path, method, op) for path, item in schema["paths"].items() for method, op in item.items()]
+
+
+def test_every_operation_documents_bad_input_and_a_rate_limit_with_retry_after(schema):
+    for path, method, operation in _operations(schema):
+        responses = operation["responses"]
+        assert "400" in responses, (method, path)
+        assert responses["429"]["headers"]["Retry-After"]["required"] is True, (method, path)
+        assert responses["429"]["description"].startswith("Rate limit reached"), (method, path)
+
+
+def test_only_operations_with_a_body_document_the_wrong_media_type(schema):
+    for path, method, operation in _operations(schema):
+        assert ("415" in operation["responses"]) is (method in ("post", "put", "patch")), (method, path)
+    assert any(method == "post" for _path, method, _op in _operations(schema))
+
+
+def test_a_read_needs_the_read_scope_and_a_write_the_write_scope(schema):
+    lines = schema["paths"]["/api/v1/lines/"]
+    assert "Required scope: `lines:read`" in lines["get"]["description"]
+    assert "Required scope: `lines:write`" in lines["post"]["description"]
 
 
 def _views(patterns, prefix=""):

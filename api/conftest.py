@@ -1,3 +1,6 @@
+"""Fixtures shared by the API tests (api/tests and api/tokens/tests): issuing a token, a client
+that sends it, and a client member of acme."""
+
 from __future__ import annotations
 
 import pytest
