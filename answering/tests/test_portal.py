@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import zoneinfo
 
 import pytest
 from django.utils import timezone
@@ -215,13 +216,15 @@ def test_call_list_filters_by_line_dates_disposition_and_agent(acme, acme_line, 
         _call(other_line, caller_name="Other Olga", disposition="message_taken", agent=agent1)
         _call(acme_line, caller_name="Old Oskar", started_at=timezone.now() - dt.timedelta(days=40))
     client = client_for("acme.localhost", acme_admin)
-    today = timezone.localdate().isoformat()
+    # The portal's date filters are days in the company's own zone, not the server's (UTC).
+    today_there = timezone.localdate(timezone=zoneinfo.ZoneInfo(acme.time_zone))
+    today = today_there.isoformat()
 
     html = client.get(f"/calls/?line={acme_line.pk}&disposition=info_given&agent={agent1.pk}").content.decode()
     assert "Filter Fred" in html
     assert "Other Olga" not in html
     assert "Old Oskar" not in html
-    week_ago = (timezone.localdate() - dt.timedelta(days=7)).isoformat()
+    week_ago = (today_there - dt.timedelta(days=7)).isoformat()
     html = client.get(f"/calls/?date_from={week_ago}&date_to={today}").content.decode()
     assert "Filter Fred" in html
     assert "Other Olga" in html
