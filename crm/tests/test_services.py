@@ -7,11 +7,12 @@ from __future__ import annotations
 import pytest
 from auditlog.models import LogEntry
 from django.db import connection
+from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from crm.models import ConsentRecord, Contact
 from crm.selectors import consent_current, contact_find_by_phone
-from crm.services import consent_record, contact_create, contact_phone_add, contact_update
+from crm.services import EDITABLE, consent_record, contact_create, contact_phone_add, contact_update
 from tenants.errors import ApplicationError
 
 pytestmark = pytest.mark.django_db
@@ -106,6 +107,99 @@ def test_update_normalises_and_refuses_unknown_fields(in_acme):
     assert contact_find_by_phone(number="+37255507777") == contact
     with pytest.raises(ApplicationError):
         contact_update(contact=contact, restricted=True, actor=None)
+
+
+# ---- one set of edit rules, the same errors on every channel ------------------------------------
+
+BAD_INPUT = [
+    ("phone_number", "5550"),
+    ("email", "not-an-address"),
+    ("name", "   "),
+    ("name", "x" * 201),
+    ("address", "x" * 2001),
+    ("notes", "x" * 10_001),
+    ("lawful_basis", "because"),
+]
+
+
+def _refusal(call) -> tuple[str | None, str]:
+    with pytest.raises(ApplicationError) as refused:
+        call()
+    return refused.value.field, refused.value.message
+
+
+def _portal_refusal(response) -> tuple[str | None, str]:
+    assert response.status_code == 200
+    ((field, (message,)),) = response.context["form"].errors.items()
+    return field, message
+
+
+def _api_refusal(response) -> tuple[str | None, str]:
+    assert response.status_code == 400
+    body = response.json()
+    return body.get("field"), body["detail"]
+
+
+@pytest.fixture
+def editable(acme):
+    with tenant_context(acme):
+        return contact_create(name="Edit Rules", phone_number="+37255509001", lawful_basis="consent", actor=None)
+
+
+@pytest.mark.parametrize(("field", "value"), BAD_INPUT)
+def test_an_update_is_refused_alike_by_the_service_the_portal_and_the_api(
+    acme, acme_admin, client_for, editable, field, value
+):
+    with tenant_context(acme):
+        expected = _refusal(lambda: contact_update(contact=editable, actor=acme_admin, **{field: value}))
+    client = client_for("acme.localhost", acme_admin)
+    form = {name: getattr(editable, name) for name in EDITABLE} | {field: value}
+    portal = _portal_refusal(client.post(f"/contacts/{editable.pk}/edit/", form))
+    api = _api_refusal(
+        client.patch(f"/api/v1/contacts/{editable.pk}/", {field: value}, content_type="application/json")
+    )
+    assert portal == api == expected
+    with tenant_context(acme):
+        assert Contact.objects.get(pk=editable.pk).name == "Edit Rules"  # nothing half-saved
+
+
+@pytest.mark.parametrize(("field", "value"), BAD_INPUT)
+def test_a_new_contact_is_refused_alike_by_the_service_the_portal_and_the_api(
+    acme, acme_admin, client_for, field, value
+):
+    fields = {"name": "New Rules", "lawful_basis": "consent"} | {field: value}
+    with tenant_context(acme):
+        before = Contact.objects.count()
+        expected = _refusal(lambda: contact_create(actor=acme_admin, **fields))
+    client = client_for("acme.localhost", acme_admin)
+    portal = _portal_refusal(client.post("/contacts/new/", fields))
+    api = _api_refusal(client.post("/api/v1/contacts/", fields, content_type="application/json"))
+    assert portal == api == expected
+    with tenant_context(acme):
+        assert Contact.objects.count() == before
+
+
+def test_an_erased_or_merged_contact_is_refused_alike_on_both_channels(acme, acme_admin, client_for, editable):
+    with tenant_context(acme):
+        Contact.objects.filter(pk=editable.pk).update(anonymised_at=timezone.now())  # as the purge marks it
+        editable.refresh_from_db()
+        expected = _refusal(lambda: contact_update(contact=editable, actor=acme_admin, notes="x"))
+    client = client_for("acme.localhost", acme_admin)
+    portal = client.get(f"/contacts/{editable.pk}/edit/", follow=True)
+    assert [str(m) for m in portal.context["messages"]] == [expected[1]]
+    api = client.patch(f"/api/v1/contacts/{editable.pk}/", {"notes": "x"}, content_type="application/json")
+    assert _api_refusal(api) == expected
+    assert api.json()["code"] == "not_editable"
+
+
+def test_both_channels_store_the_same_normalised_values(acme, acme_admin, client_for):
+    client = client_for("acme.localhost", acme_admin)
+    typed = {"name": "  Same  Values ", "phone_number": "+372 5550 9002", "email": "Same@Example.EE"}
+    client.post("/contacts/new/", {**typed, "lawful_basis": "consent"})
+    client.post("/api/v1/contacts/", {**typed, "phone_number": "+372 5550 9003"}, content_type="application/json")
+    with tenant_context(acme):
+        portal, api = (contact_find_by_phone(number=n) for n in ("+37255509002", "+37255509003"))
+        assert (portal.name, portal.email) == (api.name, api.email) == ("Same  Values", "Same@example.ee")
 
 
 # ---- every write names its actor in the change log -----------------------------------------------
