@@ -137,8 +137,9 @@ def _locked(company: ClientCompany) -> ClientCompany:
     """The company, locked against a concurrent status change and read again under the lock."""
     if not company.is_client:
         raise ApplicationError("only a client company has a status to change", field="company")
-    ClientCompany.objects.select_for_update().filter(pk=company.pk).exists()
-    company.refresh_from_db(fields=["status", "status_reason", "status_changed_at"])
+    locked = ClientCompany.objects.select_for_update().get(pk=company.pk)
+    for name in ("status", "status_reason", "status_changed_at"):
+        setattr(company, name, getattr(locked, name))  # the caller's instance follows what is stored
     return company
 
 
