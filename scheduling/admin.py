@@ -11,8 +11,9 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from crm.models import Contact
+from crm.selectors import contact_list
 from gates.admin import GatedInline, GatedModelAdmin
-from gates.engine import Role
+from gates.engine import Role, objects_visible
 from scheduling.models import (
     Appointment,
     AvailabilityException,
@@ -108,6 +109,29 @@ class SlotSearchForm(forms.Form):
         self.fields["resource"].queryset = Resource.objects.all()
 
 
+class SlotBookForm(forms.Form):
+    """One row of the free-slot table, posted back: it only parses. The booking service decides
+    whether the slot can be had (and whether notes may be kept)."""
+
+    service = forms.ModelChoiceField(queryset=Service.objects.none())
+    resource = forms.ModelChoiceField(queryset=Resource.objects.none())
+    starts_at = forms.CharField()
+    contact = forms.ModelChoiceField(queryset=Contact.objects.none(), required=False)
+    notes = forms.CharField(required=False, strip=False)
+
+    def __init__(self, *args, contacts, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["service"].queryset = Service.objects.all()
+        self.fields["resource"].queryset = Resource.objects.all()
+        self.fields["contact"].queryset = contacts
+
+    def clean_starts_at(self) -> dt.datetime:
+        try:
+            return dt.datetime.fromisoformat(self.cleaned_data["starts_at"])
+        except ValueError:
+            raise forms.ValidationError("not a time") from None
+
+
 @admin.register(Appointment)
 class AppointmentAdmin(GatedModelAdmin):
     list_display = ["__str__", "starts_at", "ends_at", "service", "resource", "status", "contact"]
@@ -132,37 +156,25 @@ class AppointmentAdmin(GatedModelAdmin):
         if policy.role not in (Role.AGENT, Role.SUPERVISOR):
             messages.error(request, "Only agents and supervisors book appointments.")
             return HttpResponseRedirect(reverse("admin:index"))
+        # A restricted contact (a VIP) is offered, and bookable, only with the agent's grant on it.
+        contacts = objects_visible(policy=policy, user=request.user, queryset=contact_list())
         if request.method == "POST" and "starts_at" in request.POST:
-            try:
-                service = Service.objects.get(pk=request.POST["service"])
-                resource = Resource.objects.get(pk=request.POST["resource"])
-                starts_at = dt.datetime.fromisoformat(request.POST["starts_at"])
-                contact_id = request.POST.get("contact") or None
-                contact = Contact.objects.filter(pk=contact_id).first() if contact_id else None
-                appointment = appointment_book(
-                    service=service,
-                    resource=resource,
-                    starts_at=starts_at,
-                    contact=contact,
-                    notes=request.POST.get("notes", ""),
-                    actor=request.user,
-                )
-            except ApplicationError as exc:
-                messages.error(request, exc.message)
-            except (Service.DoesNotExist, Resource.DoesNotExist, ValueError):
+            booking = SlotBookForm(request.POST, contacts=contacts)
+            if not booking.is_valid():
                 messages.error(request, "That slot is not valid any more; search again.")
             else:
-                messages.success(
-                    request,
-                    f"Booked {appointment} on {appointment.starts_at.astimezone(company_zone()):%Y-%m-%d %H:%M}.",
-                )
-                return HttpResponseRedirect(reverse("admin:scheduling_appointment_changelist"))
+                try:
+                    appointment = appointment_book(**booking.cleaned_data, actor=request.user)
+                except ApplicationError as exc:
+                    messages.error(request, exc.message)
+                else:
+                    local = appointment.starts_at.astimezone(company_zone())
+                    messages.success(request, f"Booked {appointment} on {local:%Y-%m-%d %H:%M}.")
+                    return HttpResponseRedirect(reverse("admin:scheduling_appointment_changelist"))
         form = SlotSearchForm(request.GET or None)
         slots = []
         if form.is_valid():
-            zone = company_zone()
-            day = form.cleaned_data["day"]
-            start = dt.datetime.combine(day, dt.time(0), tzinfo=zone)
+            start = dt.datetime.combine(form.cleaned_data["day"], dt.time(0), tzinfo=company_zone())
             try:
                 slots = slots_find(
                     service=form.cleaned_data["service"],
@@ -174,9 +186,7 @@ class AppointmentAdmin(GatedModelAdmin):
                 form.add_error(None, exc.message)
         shows_names = policy.can_read(Contact, "name")
         contacts = (
-            [(c.pk, f"{c} · {c.name}" if shows_names else str(c)) for c in Contact.objects.all()[:200]]
-            if form.is_valid()
-            else []
+            [(c.pk, f"{c} · {c.name}" if shows_names else str(c)) for c in contacts[:200]] if form.is_valid() else []
         )
         context = {
             **self.admin_site.each_context(request),

@@ -177,11 +177,16 @@ class Notification(models.Model):
         EMAIL = "email", "E-mail"
         SMS = "sms", "SMS"
 
+    class Status(models.TextChoices):
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
     appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(max_length=10, choices=Kind.choices)
     channel = models.CharField(max_length=5, choices=Channel.choices)
     key = models.CharField(max_length=120, unique=True, help_text="Idempotency: one send per appointment event")
-    status = models.CharField(max_length=10, default="sent")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.SENT)
     provider_id = models.CharField(max_length=64, blank=True)
     error = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -1,6 +1,11 @@
 """Writes on scheduling: holds, bookings, reschedules, cancellations, the calendar feed, and the
 reminders and notices they set off.
 
+Each booking service is one durable transaction that names its actor in the change log (the
+Appointment is in it: its notes are personal), and sends its notices on commit. They are the outer
+unit on every channel (portal, API, the agent's booking page), so nothing can wrap a booking in a
+larger transaction that would roll it back after its notice has gone.
+
 Double booking is refused by the database (the exclusion constraint of migration 0002), not by a
 check-then-insert here, so two agents booking the same slot at the same instant cannot both win.
 """
@@ -9,25 +14,38 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import secrets
 
+from django.conf import settings
+from django.core.mail import send_mail
 from django.db import IntegrityError, connection, transaction
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from crm.models import Contact
 from gates.engine import policy_for
+from gates.signals import report_read
 from operations.timers.registry import timer_handler
 from operations.timers.services import timer_cancel, timer_schedule
-from scheduling.models import Appointment, Resource, Service
-from scheduling.selectors import availability_windows, blocked_range, require_aware
+from scheduling.models import Appointment, Notification, ReminderSettings, Resource, Service
+from scheduling.selectors import availability_windows, blocked_range, company_zone, require_aware
+from tenants.changelog import change_log_actor
 from tenants.errors import ApplicationError
 from tenants.models import User
+from tenants.sms import SmsError, sms_configured, sms_send
 
+logger = logging.getLogger(__name__)
 HOLD_MINUTES = 10
 SLOT_TAKEN = gettext_lazy("That slot is taken: another booking or hold overlaps it. Choose another slot.")
 TIMER_HOLD = "scheduling.hold_expire"
 TIMER_REMINDER = "scheduling.reminder"
+SUBJECTS = {
+    Notification.Kind.REMINDER: "Appointment reminder",
+    Notification.Kind.CHANGED: "Your appointment has moved",
+    Notification.Kind.CANCELLED: "Appointment cancelled",
+}
 
 
 def appointment_hold(
@@ -42,18 +60,19 @@ def appointment_hold(
     """Hold a slot while the caller decides. The hold expires by itself (a timer row)."""
     if not 1 <= minutes <= 60:
         raise ApplicationError(_("a hold lasts between 1 and 60 minutes"), field="minutes")
-    expires = timezone.now() + dt.timedelta(minutes=minutes)
-    appointment = _insert(
-        service=service,
-        resource=resource,
-        starts_at=starts_at,
-        contact=contact,
-        notes="",
-        status=Appointment.Status.HELD,
-        hold_expires_at=expires,
-        actor=actor,
-    )
-    timer_schedule(kind=TIMER_HOLD, target_id=appointment.pk, due_at=expires)
+    with transaction.atomic(durable=True), change_log_actor(actor):
+        expires = timezone.now() + dt.timedelta(minutes=minutes)
+        appointment = _insert(
+            service=service,
+            resource=resource,
+            starts_at=starts_at,
+            contact=contact,
+            notes="",
+            status=Appointment.Status.HELD,
+            hold_expires_at=expires,
+            actor=actor,
+        )
+        timer_schedule(kind=TIMER_HOLD, target_id=appointment.pk, due_at=expires)
     return appointment
 
 
@@ -67,21 +86,24 @@ def appointment_book(
     notes: str = "",
     hold: Appointment | None = None,
 ) -> Appointment:
-    """Book a slot (or confirm a hold on it). Refused with a clear error when the slot is outside
-    the resource's hours, in the past, or taken."""
-    if hold is not None:
-        return _hold_confirm(hold=hold, actor=actor, contact=contact, notes=notes)
-    appointment = _insert(
-        service=service,
-        resource=resource,
-        starts_at=starts_at,
-        contact=contact,
-        notes=notes,
-        status=Appointment.Status.BOOKED,
-        hold_expires_at=None,
-        actor=actor,
-    )
-    _reminder_schedule(appointment)
+    """Book a slot (or confirm a hold on it), with its reminder timer, in one transaction that
+    names `actor` in the change log. Refused with a clear error when the slot is outside the
+    resource's hours, in the past, or taken."""
+    with transaction.atomic(durable=True), change_log_actor(actor):
+        if hold is not None:
+            appointment = _hold_confirm(hold=hold, actor=actor, contact=contact, notes=notes)
+        else:
+            appointment = _insert(
+                service=service,
+                resource=resource,
+                starts_at=starts_at,
+                contact=contact,
+                notes=notes,
+                status=Appointment.Status.BOOKED,
+                hold_expires_at=None,
+                actor=actor,
+            )
+        _reminder_schedule(appointment)
     return appointment
 
 
@@ -89,45 +111,48 @@ def appointment_reschedule(*, appointment: Appointment, starts_at: dt.datetime, 
     """Move a booking. If the new slot cannot be had, the original booking is left exactly as it was."""
     if appointment.status != Appointment.Status.BOOKED:
         raise ApplicationError(_("only a booked appointment can be rescheduled"), field="status")
-    service = appointment.service
-    starts_at, ends_at = _validate_slot(service=service, resource=appointment.resource, starts_at=starts_at)
-    try:
-        with transaction.atomic():
-            locked = Appointment.objects.select_for_update().get(pk=appointment.pk)
-            locked.starts_at, locked.ends_at = starts_at, ends_at
-            locked.blocked = blocked_range(service, starts_at, ends_at)
-            locked.save(update_fields=["starts_at", "ends_at", "blocked"])
-    except IntegrityError:
-        appointment.refresh_from_db()
-        raise ApplicationError(str(SLOT_TAKEN), field="starts_at", code="slot_taken") from None
+    starts_at, ends_at = _validate_slot(service=appointment.service, resource=appointment.resource, starts_at=starts_at)
+    with transaction.atomic(durable=True), change_log_actor(actor):
+        locked = Appointment.objects.select_for_update().get(pk=appointment.pk)
+        if locked.status != Appointment.Status.BOOKED:
+            raise ApplicationError(_("only a booked appointment can be rescheduled"), field="status")
+        locked.starts_at, locked.ends_at = starts_at, ends_at
+        locked.blocked = blocked_range(locked.service, starts_at, ends_at)
+        _save_unless_taken(locked, update_fields=["starts_at", "ends_at", "blocked"])
+        _reminder_schedule(locked)
+        _notice(locked, kind=Notification.Kind.CHANGED)
     appointment.refresh_from_db()
-    _reminder_schedule(appointment)
-    _notice(appointment, kind="changed")
     return appointment
 
 
 def appointment_cancel(*, appointment: Appointment, actor: User, reason: str = "") -> Appointment:
-    if appointment.status not in Appointment.LIVE:
-        raise ApplicationError(
-            _("this appointment is already %(status)s") % {"status": appointment.get_status_display().lower()}
-        )
-    with transaction.atomic():
-        was_booked = appointment.status == Appointment.Status.BOOKED
-        appointment.status = Appointment.Status.CANCELLED
-        appointment.cancelled_reason = reason[:200]
-        appointment.save(update_fields=["status", "cancelled_reason"])
-        timer_cancel(kind=TIMER_REMINDER, target_id=appointment.pk)
-        timer_cancel(kind=TIMER_HOLD, target_id=appointment.pk)
-    if was_booked:
-        _notice(appointment, kind="cancelled")
+    """Cancel a booking or a hold; the slot is free again, and a booked caller is told."""
+    with transaction.atomic(durable=True), change_log_actor(actor):
+        locked = Appointment.objects.select_for_update().get(pk=appointment.pk)
+        if locked.status not in Appointment.LIVE:
+            raise ApplicationError(
+                _("this appointment is already %(status)s") % {"status": locked.get_status_display().lower()}
+            )
+        was_booked = locked.status == Appointment.Status.BOOKED
+        locked.status = Appointment.Status.CANCELLED
+        locked.cancelled_reason = reason[:200]
+        locked.save(update_fields=["status", "cancelled_reason"])
+        timer_cancel(kind=TIMER_REMINDER, target_id=locked.pk)
+        timer_cancel(kind=TIMER_HOLD, target_id=locked.pk)
+        if was_booked:
+            _notice(locked, kind=Notification.Kind.CANCELLED)
+    appointment.refresh_from_db()
     return appointment
 
 
 @timer_handler(TIMER_HOLD)
 def hold_expire(target_id: str) -> None:
     """Release a hold that was not confirmed in time; its slot is free again. (Confirming a hold
-    cancels this timer, so a hold still held when it fires has run out.)"""
-    Appointment.objects.filter(pk=target_id, status=Appointment.Status.HELD).update(status=Appointment.Status.EXPIRED)
+    cancels this timer, so a hold still held when it fires has run out.) The change log records
+    the expiry with no actor: nobody did it, the time ran out."""
+    hold = Appointment.objects.select_for_update().filter(pk=target_id, status=Appointment.Status.HELD).first()
+    if hold is not None:
+        _expire(hold)
 
 
 @timer_handler(TIMER_REMINDER)
@@ -135,7 +160,80 @@ def reminder_due(target_id: str) -> None:
     from scheduling.tasks import send_appointment_message
 
     appointment_id = int(target_id)
-    transaction.on_commit(lambda: send_appointment_message.delay(appointment_id, "reminder"))
+    transaction.on_commit(lambda: send_appointment_message.delay(appointment_id, Notification.Kind.REMINDER))
+
+
+def appointment_message_send(*, appointment_id: int, kind: str, key: str | None = None) -> list[str]:
+    """Send a reminder or change notice for one appointment, by the channels the client chose;
+    returns the channels it went by.
+
+    Idempotent: each (appointment, kind, key, channel) is sent at most once. The text carries only
+    what the client configured: the time, and optionally the service and the resource, never notes.
+    """
+    appointment = Appointment.objects.select_related("service", "resource", "contact").filter(pk=appointment_id).first()
+    if appointment is None or appointment.contact is None:
+        return []
+    if kind == Notification.Kind.REMINDER and appointment.status != Appointment.Status.BOOKED:
+        return []
+    options = ReminderSettings.objects.first() or ReminderSettings()
+    text = appointment_message_text(appointment, kind=kind, options=options)
+    contact = appointment.contact
+    channels = []
+    if options.email_enabled and contact.email:
+        channels.append((Notification.Channel.EMAIL, contact.email))
+    if options.sms_enabled and contact.phone_number:
+        channels.append((Notification.Channel.SMS, contact.phone_number))
+    report_read(
+        user=None,
+        channel="task",
+        model=Contact,
+        object_ids=[contact.pk],
+        fields=["email" if c == Notification.Channel.EMAIL else "phone_number" for c, _ in channels],
+        path=f"appointment:{appointment.pk}:{kind}",
+    )
+    sent = []
+    for channel, address in channels:
+        unique = f"{appointment.pk}:{kind}:{key or appointment.starts_at.isoformat()}:{channel}"
+        try:
+            with transaction.atomic():
+                record = Notification.objects.create(
+                    appointment=appointment, kind=kind, channel=channel, key=unique, status=Notification.Status.SENDING
+                )
+        except IntegrityError:
+            continue  # already sent for this event
+        try:
+            if channel == Notification.Channel.EMAIL:
+                send_mail(SUBJECTS[kind], text, settings.DEFAULT_FROM_EMAIL, [address])
+            elif not sms_configured():
+                raise SmsError("SMS is not configured")
+            else:
+                record.provider_id = sms_send(to=address, body=text)
+            record.status = Notification.Status.SENT
+            sent.append(channel)
+        except (SmsError, OSError) as exc:
+            logger.warning("appointment %s %s by %s failed: %s", appointment.pk, kind, channel, exc)
+            record.status, record.error = Notification.Status.FAILED, str(exc)[:300]
+        record.save(update_fields=["status", "provider_id", "error"])
+    return sent
+
+
+def appointment_message_text(appointment: Appointment, *, kind: str, options: ReminderSettings) -> str:
+    when = appointment.starts_at.astimezone(company_zone())
+    date = formats.date_format(when, "l j F Y")
+    time = when.strftime("%H:%M")
+    what = []
+    if options.include_service:
+        what.append(appointment.service.name)
+    if options.include_resource:
+        what.append(f"with {appointment.resource.label}")
+    detail = f" ({', '.join(what)})" if what else ""
+    company = getattr(connection.tenant, "name", "")
+    lines = {
+        Notification.Kind.REMINDER: f"Reminder: your appointment{detail} at {company} is on {date} at {time}.",
+        Notification.Kind.CHANGED: f"Your appointment{detail} at {company} has moved to {date} at {time}.",
+        Notification.Kind.CANCELLED: f"Your appointment{detail} at {company} on {date} at {time} is cancelled.",
+    }
+    return lines[kind]
 
 
 def feed_issue(*, resource: Resource, actor: User) -> str:
@@ -187,47 +285,59 @@ def _insert(*, service, resource, starts_at, contact, notes, status, hold_expire
     starts_at, ends_at = _validate_slot(service=service, resource=resource, starts_at=starts_at)
     _check_notes_allowed(notes, actor)
     block = blocked_range(service, starts_at, ends_at)
+    # A hold past its expiry that the sweep has not reached yet must not block the slot. Each is
+    # expired by a save, one change-log entry per hold: at most the few that overlap this slot.
+    for stale in Appointment.objects.select_for_update().filter(
+        resource=resource,
+        status=Appointment.Status.HELD,
+        hold_expires_at__lte=timezone.now(),
+        blocked__overlap=block,
+    ):
+        _expire(stale)
+        timer_cancel(kind=TIMER_HOLD, target_id=stale.pk)
+    appointment = Appointment(
+        service=service,
+        resource=resource,
+        contact=contact,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        blocked=block,
+        status=status,
+        hold_expires_at=hold_expires_at,
+        notes=notes,
+    )
+    _save_unless_taken(appointment)
+    return appointment
+
+
+def _save_unless_taken(appointment: Appointment, **kwargs) -> None:
+    """Save, turning the database's refusal of an overlap (migration 0002) into a clear error. In a
+    savepoint, so that the refusal does not break the caller's transaction."""
     try:
         with transaction.atomic():
-            # A hold past its expiry that the sweep has not reached yet must not block the slot.
-            Appointment.objects.filter(
-                resource=resource,
-                status=Appointment.Status.HELD,
-                hold_expires_at__lte=timezone.now(),
-                blocked__overlap=block,
-            ).update(status=Appointment.Status.EXPIRED)
-            return Appointment.objects.create(
-                service=service,
-                resource=resource,
-                contact=contact,
-                starts_at=starts_at,
-                ends_at=ends_at,
-                blocked=block,
-                status=status,
-                hold_expires_at=hold_expires_at,
-                notes=notes,
-            )
+            appointment.save(**kwargs)
     except IntegrityError as exc:
         if "appointment_no_overlap" in str(exc):
             raise ApplicationError(str(SLOT_TAKEN), field="starts_at", code="slot_taken") from None
         raise
 
 
+def _expire(hold: Appointment) -> None:
+    hold.status = Appointment.Status.EXPIRED
+    hold.save(update_fields=["status"])
+
+
 def _hold_confirm(*, hold: Appointment, actor: User, contact, notes: str) -> Appointment:
     _check_notes_allowed(notes, actor)
-    with transaction.atomic():
-        locked = Appointment.objects.select_for_update().get(pk=hold.pk)
-        if locked.status != Appointment.Status.HELD or locked.hold_expires_at <= timezone.now():
-            raise ApplicationError(
-                _("the hold has expired; search for the slot again"), field="hold", code="hold_expired"
-            )
-        locked.status = Appointment.Status.BOOKED
-        locked.hold_expires_at = None
-        locked.contact = contact or locked.contact
-        locked.notes = notes
-        locked.save(update_fields=["status", "hold_expires_at", "contact", "notes"])
-        timer_cancel(kind=TIMER_HOLD, target_id=locked.pk)
-    _reminder_schedule(locked)
+    locked = Appointment.objects.select_for_update().get(pk=hold.pk)
+    if locked.status != Appointment.Status.HELD or locked.hold_expires_at <= timezone.now():
+        raise ApplicationError(_("the hold has expired; search for the slot again"), field="hold", code="hold_expired")
+    locked.status = Appointment.Status.BOOKED
+    locked.hold_expires_at = None
+    locked.contact = contact or locked.contact
+    locked.notes = notes
+    locked.save(update_fields=["status", "hold_expires_at", "contact", "notes"])
+    timer_cancel(kind=TIMER_HOLD, target_id=locked.pk)
     return locked
 
 
@@ -245,8 +355,6 @@ def _check_notes_allowed(notes: str, actor: User) -> None:
 
 
 def _reminder_schedule(appointment: Appointment) -> None:
-    from scheduling.models import ReminderSettings
-
     settings_row = ReminderSettings.objects.first() or ReminderSettings()
     due = appointment.starts_at - dt.timedelta(hours=settings_row.lead_hours)
     if due > timezone.now():
@@ -256,7 +364,6 @@ def _reminder_schedule(appointment: Appointment) -> None:
 
 
 def _notice(appointment: Appointment, *, kind: str) -> None:
-    from scheduling.models import ReminderSettings
     from scheduling.tasks import send_appointment_message
 
     settings_row = ReminderSettings.objects.first() or ReminderSettings()

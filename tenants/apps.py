@@ -8,8 +8,10 @@ class TenantsConfig(AppConfig):
     def ready(self):
         from auditlog.registry import auditlog
 
-        from tenants.models import Membership
+        from tenants.models import ClientCompany, Membership
 
-        # Team changes (invitations, roles, removals) are in the change log, with who made them.
-        if not auditlog.contains(Membership):
-            auditlog.register(Membership)
+        # Team changes (invitations, roles, removals) are in the change log, with who made them;
+        # so is a company's lifecycle (onboarded, suspended, resumed, offboarded), in the public one.
+        for model in (Membership, ClientCompany):
+            if not auditlog.contains(model):
+                auditlog.register(model)

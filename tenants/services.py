@@ -6,14 +6,18 @@ every migration for each new company.
 
 from __future__ import annotations
 
+import contextlib
 import re
+from collections.abc import Iterator
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
-from django_tenants.utils import get_public_schema_name, schema_exists
+from django_tenants.utils import get_public_schema_name, schema_exists, tenant_context
 
+from tenants.changelog import change_log_actor
 from tenants.errors import ApplicationError
+from tenants.files import encrypted_file_delete, stored_file_fields
 from tenants.models import ClientCompany, Domain, User
 
 SLUG_RE = re.compile(r"^[a-z][a-z0-9_]{1,40}$")
@@ -68,7 +72,8 @@ def client_onboard(
 
     template_ensure(verbosity=verbosity)
     connection.set_schema_to_public()
-    company = ClientCompany.objects.create(schema_name=slug, name=name, time_zone=time_zone)
+    with change_log_actor(actor):
+        company = ClientCompany.objects.create(schema_name=slug, name=name, time_zone=time_zone)
     try:
         company.create_schema(check_if_exists=True, verbosity=verbosity)
     except Exception:
@@ -81,40 +86,81 @@ def client_onboard(
 
 def client_suspend(*, company: ClientCompany, reason: str, actor: User | None = None) -> ClientCompany:
     """Suspend a client company: its portal and API answer 403, and agents lose access to it."""
-    return _status_set(company=company, status=ClientCompany.Status.SUSPENDED, reason=reason)
+    with transaction.atomic(durable=True), _in_public_log(actor):
+        company = _locked(company)
+        if company.status == ClientCompany.Status.OFFBOARDED:
+            raise ApplicationError("an offboarded client company cannot be suspended", field="status")
+        return _status_set(company=company, status=ClientCompany.Status.SUSPENDED, reason=reason)
 
 
 def client_resume(*, company: ClientCompany, actor: User | None = None) -> ClientCompany:
     """Lift a suspension."""
-    if company.status == ClientCompany.Status.OFFBOARDED:
-        raise ApplicationError("an offboarded client company cannot be resumed", field="status")
-    return _status_set(company=company, status=ClientCompany.Status.ACTIVE, reason="")
+    with transaction.atomic(durable=True), _in_public_log(actor):
+        company = _locked(company)
+        if company.status == ClientCompany.Status.OFFBOARDED:
+            raise ApplicationError("an offboarded client company cannot be resumed", field="status")
+        return _status_set(company=company, status=ClientCompany.Status.ACTIVE, reason="")
 
 
-@transaction.atomic
 def client_offboard(*, company: ClientCompany, reason: str, actor: User | None = None) -> ClientCompany:
     """End the service: the company's hosts stop routing, its people lose access, and its schema
-    is dropped. Its data is gone; export it first, under the DPA's terms."""
-    if not company.is_client:
-        raise ApplicationError("only a client company can be offboarded", field="company")
-    company.domains.all().delete()
-    company.memberships.all().delete()
-    company.assignments.all().delete()
+    is dropped. Its data is gone; export it first, under the DPA's terms.
+
+    One unit: the removals, the schema's drop (PostgreSQL's DDL is transactional) and the status
+    change with its change-log entry commit together, or none of them does. The company's stored
+    files (audio, exports), which no rollback could bring back, are deleted only once it has.
+    """
+    with transaction.atomic(durable=True), _in_public_log(actor):
+        company = _locked(company)
+        if company.status == ClientCompany.Status.OFFBOARDED:
+            raise ApplicationError("this client company is already offboarded", field="status")
+        files = _stored_file_names(company)
+        company.domains.all().delete()
+        company.memberships.all().delete()  # one change-log entry per membership, with the actor
+        company.assignments.all().delete()
+        company._drop_schema(force_drop=True)
+        _status_set(company=company, status=ClientCompany.Status.OFFBOARDED, reason=reason)
+        transaction.on_commit(lambda: [encrypted_file_delete(name) for name in sorted(files)])
+    return company
+
+
+@contextlib.contextmanager
+def _in_public_log(actor: User | None) -> Iterator[None]:
+    """Run on the public schema, naming the actor: the change log of a company's lifecycle is the
+    public one (its own is dropped with its schema)."""
     connection.set_schema_to_public()
-    company._drop_schema(force_drop=True)
-    return _status_set(company=company, status=ClientCompany.Status.OFFBOARDED, reason=reason)
+    with change_log_actor(actor):
+        yield
+
+
+def _locked(company: ClientCompany) -> ClientCompany:
+    """The company, locked against a concurrent status change and read again under the lock."""
+    if not company.is_client:
+        raise ApplicationError("only a client company has a status to change", field="company")
+    locked = ClientCompany.objects.select_for_update().get(pk=company.pk)
+    for name in ("status", "status_reason", "status_changed_at"):
+        setattr(company, name, getattr(locked, name))  # the caller's instance follows what is stored
+    return company
 
 
 def _status_set(*, company: ClientCompany, status: str, reason: str) -> ClientCompany:
-    if not company.is_client:
-        raise ApplicationError("only a client company has a status to change", field="company")
-    connection.set_schema_to_public()
     company.status = status
     company.status_reason = reason
     company.status_changed_at = timezone.now()
     company.full_clean()
-    company.save(update_fields=["status", "status_reason", "status_changed_at"])
+    company.save(update_fields=["status", "status_reason", "status_changed_at"])  # in the change log
     return company
+
+
+def _stored_file_names(company: ClientCompany) -> set[str]:
+    """The files the company's rows name (tenants.files.stored_files), read before the drop: a
+    system read of its own rows, for the one job of deleting them."""
+    names: set[str] = set()
+    with tenant_context(company):
+        for model, fields in stored_file_fields().items():
+            for field in fields:
+                names.update(model.objects.exclude(**{field: ""}).values_list(field, flat=True))
+    return names
 
 
 def _validate_time_zone(name: str) -> None:

@@ -1,6 +1,8 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from crm.models import ConsentRecord, Contact, LawfulBasis
+from crm.services import LIMITS
 
 
 class ContactQuerySerializer(serializers.Serializer):
@@ -14,14 +16,30 @@ class ContactQuerySerializer(serializers.Serializer):
     ordering = serializers.ChoiceField(choices=["created_at", "-created_at"], required=False, default="-created_at")
 
 
+@extend_schema_field({"type": "string", "enum": LawfulBasis.values})
+class LawfulBasisField(serializers.CharField):
+    """Documented as its choices; checked by crm.services, like every other rule of a contact."""
+
+
+def _text(field: str, **kwargs) -> serializers.CharField:
+    # The limit is documented here and enforced by the service, so that the API and the portal
+    # refuse the same input with the same error.
+    return serializers.CharField(
+        allow_blank=True, help_text=f"At most {LIMITS[field]:,} characters.", **{"required": False, **kwargs}
+    )
+
+
 class ContactInputSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=200)
-    phone_number = serializers.CharField(max_length=40, required=False, allow_blank=True)
-    email = serializers.CharField(max_length=254, required=False, allow_blank=True)
-    address = serializers.CharField(max_length=2000, required=False, allow_blank=True)
-    notes = serializers.CharField(max_length=10000, required=False, allow_blank=True)
-    health_notes = serializers.CharField(max_length=10000, required=False, allow_blank=True)
-    lawful_basis = serializers.ChoiceField(choices=LawfulBasis.choices, required=False)
+    """Shape only: the rules (a name, E.164, an address, lengths, a lawful basis) are
+    crm.services', and its errors are the 400s."""
+
+    name = _text("name", required=True)
+    phone_number = _text("phone_number")
+    email = _text("email")
+    address = _text("address")
+    notes = _text("notes")
+    health_notes = _text("health_notes")
+    lawful_basis = LawfulBasisField(required=False)
 
 
 class ContactOutputSerializer(serializers.ModelSerializer):

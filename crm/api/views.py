@@ -3,8 +3,6 @@ consent history. Client admins write; members read."""
 
 from __future__ import annotations
 
-from django.db import transaction
-from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound
@@ -20,7 +18,6 @@ from crm.api.serializers import (
 from crm.models import ConsentRecord, Contact
 from crm.selectors import consent_history, contact_list, contact_search
 from crm.services import contact_create, contact_update
-from tenants.errors import ApplicationError
 
 
 class ContactListApi(TenantAPIView):
@@ -47,12 +44,7 @@ class ContactListApi(TenantAPIView):
         self.require_client_admin(request)
         data = ContactInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        fields = dict(data.validated_data)
-        health_notes = fields.pop("health_notes", "")
-        with transaction.atomic():
-            contact = contact_create(actor=request.user, **fields)
-            if health_notes:
-                contact_update(contact=contact, actor=request.user, health_notes=health_notes)
+        contact = contact_create(actor=request.user, **data.validated_data)
         return Response(ContactOutputSerializer(contact).data, status=status.HTTP_201_CREATED)
 
     def safely_get_queryset(self):
@@ -73,13 +65,9 @@ class ContactDetailApi(TenantAPIView):
     def patch(self, request, pk: int):
         self.require_client_admin(request)
         contact = self.get_object()
-        if contact.anonymised_at or contact.merged_into_id:
-            raise ApplicationError(_("this contact was erased or merged and cannot be changed"), code="not_editable")
         data = ContactInputSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        if data.validated_data:
-            with transaction.atomic():
-                contact_update(contact=contact, actor=request.user, **data.validated_data)
+        contact_update(contact=contact, actor=request.user, **data.validated_data)
         return Response(ContactOutputSerializer(contact).data)
 
     def safely_get_queryset(self):

@@ -6,6 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from crm.models import LawfulBasis
+from crm.services import LIMITS
 
 
 class ContactSearchForm(forms.Form):
@@ -19,21 +20,35 @@ class ContactSearchForm(forms.Form):
 
 
 class ContactForm(forms.Form):
-    name = forms.CharField(label=_("Name"), max_length=200)
+    """Shape only: every rule (a name, E.164, an address, lengths, a lawful basis) is
+    crm.services', so the portal refuses exactly what the API refuses, in the same words. The
+    browser's own hints (required, maxlength) follow the same limits."""
+
+    name = forms.CharField(
+        label=_("Name"), required=False, widget=forms.TextInput(attrs={"required": True, "maxlength": LIMITS["name"]})
+    )
     phone_number = forms.CharField(
         label=_("Phone number"),
-        max_length=40,
         required=False,
-        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "off"}),
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "off", "maxlength": LIMITS["phone_number"]}),
         help_text=_("International form, such as +3725551234."),
     )
     email = forms.CharField(
         label=_("E-mail"),
-        max_length=254,
         required=False,
-        widget=forms.TextInput(attrs={"type": "email", "autocomplete": "off"}),
+        widget=forms.TextInput(attrs={"type": "email", "autocomplete": "off", "maxlength": LIMITS["email"]}),
     )
-    address = forms.CharField(label=_("Address"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
-    notes = forms.CharField(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
-    health_notes = forms.CharField(label=_("Health notes"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
-    lawful_basis = forms.ChoiceField(label=_("Lawful basis"), choices=LawfulBasis.choices)
+    address = forms.CharField(
+        label=_("Address"), required=False, widget=forms.Textarea(attrs={"rows": 2, "maxlength": LIMITS["address"]})
+    )
+    notes = forms.CharField(
+        label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 3, "maxlength": LIMITS["notes"]})
+    )
+    health_notes = forms.CharField(
+        label=_("Health notes"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "maxlength": LIMITS["health_notes"]}),
+    )
+    lawful_basis = forms.CharField(
+        label=_("Lawful basis"), required=False, widget=forms.Select(choices=LawfulBasis.choices)
+    )

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -13,7 +12,7 @@ from django.utils.translation import gettext as _
 from crm.models import Contact
 from crm.portal.forms import ContactForm, ContactSearchForm
 from crm.selectors import consent_history, contact_list, contact_search
-from crm.services import contact_create, contact_update
+from crm.services import EDITABLE, contact_create, contact_editable_check, contact_update
 from gates.portal import client_admin_page, client_page, is_client_admin
 from gates.signals import report_read, report_refused
 from tenants.categories import personal_fields
@@ -21,7 +20,6 @@ from tenants.errors import ApplicationError
 from tenants.timezones import in_company_zone
 
 PAGE_SIZE = 25
-FORM_FIELDS = ["name", "phone_number", "email", "address", "notes", "health_notes", "lawful_basis"]
 
 
 @client_page
@@ -79,17 +77,18 @@ def contact_detail(request, pk: int):
 @in_company_zone
 def contact_edit(request, pk: int):
     contact = _contact_or_404(request, pk)
-    if contact.anonymised_at or contact.merged_into_id:
-        messages.error(request, _("This contact was erased or merged and cannot be edited."))
+    try:
+        contact_editable_check(contact=contact)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
         return redirect("portal-contact-detail", pk=contact.pk)
-    initial = {name: getattr(contact, name) for name in FORM_FIELDS}
+    initial = {name: getattr(contact, name) for name in EDITABLE}
     form = ContactForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
-        changed = {name: form.cleaned_data[name] for name in form.changed_data}
         try:
-            with transaction.atomic():
-                if changed:
-                    contact_update(contact=contact, actor=request.user, **changed)
+            contact_update(
+                contact=contact, actor=request.user, **{name: form.cleaned_data[name] for name in form.changed_data}
+            )
         except ApplicationError as exc:
             _form_error(form, exc)
         else:
@@ -103,13 +102,8 @@ def contact_edit(request, pk: int):
 def contact_new(request):
     form = ContactForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        data = dict(form.cleaned_data)
-        health_notes = data.pop("health_notes")
         try:
-            with transaction.atomic():
-                contact = contact_create(actor=request.user, **data)
-                if health_notes:
-                    contact_update(contact=contact, actor=request.user, health_notes=health_notes)
+            contact = contact_create(actor=request.user, **form.cleaned_data)
         except ApplicationError as exc:
             _form_error(form, exc)
         else:

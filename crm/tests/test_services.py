@@ -1,14 +1,18 @@
-"""The caller CRM: E.164, blind-index lookups, consent history and merges."""
+"""The caller CRM: E.164, blind-index lookups, consent history; the edit rules, once, for every
+channel; and every write in the change log with who made it. (Merges, which also move calls and
+appointments, are answering.contacts': see answering/tests/test_contacts.py.)"""
 
 from __future__ import annotations
 
 import pytest
+from auditlog.models import LogEntry
 from django.db import connection
+from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from crm.models import ConsentRecord, Contact, ContactMerge
+from crm.models import ConsentRecord, Contact
 from crm.selectors import consent_current, contact_find_by_phone
-from crm.services import consent_record, contact_create, contact_merge, contact_phone_add, contact_update
+from crm.services import EDITABLE, consent_record, contact_create, contact_phone_add, contact_update
 from tenants.errors import ApplicationError
 
 pytestmark = pytest.mark.django_db
@@ -97,34 +101,6 @@ def test_consent_is_a_history_never_an_overwrite(in_acme):
         consent_record(contact=contact, purpose="x", granted=True, method="telepathy", actor=None)
 
 
-def test_merging_moves_everything_and_keeps_the_trail(in_acme):
-    from answering.models import Call, Line
-
-    keep = contact_create(name="Mari Maasikas", phone_number="+37255505555", actor=None)
-    duplicate = contact_create(name="Mari M.", phone_number="+37255506666", email="mari@example.ee", actor=None)
-    consent_record(contact=duplicate, purpose="call_recording", granted=True, method="call", actor=None)
-    from django.utils import timezone
-
-    call = Call.objects.create(
-        line=Line.objects.first(), telephony_sid="CAmerge" + "0" * 27, started_at=timezone.now(), contact=duplicate
-    )
-
-    contact_merge(keep=keep, duplicate=duplicate, actor=None)
-
-    keep.refresh_from_db()
-    duplicate.refresh_from_db()
-    call.refresh_from_db()
-    assert call.contact == keep
-    assert keep.email == "mari@example.ee"
-    assert duplicate.merged_into == keep
-    assert consent_current(contact=keep, purpose="call_recording").granted
-    assert contact_find_by_phone(number="+37255506666") == keep  # the duplicate's number leads to the kept one
-    record = ContactMerge.objects.get(kept=keep, merged=duplicate)
-    assert record.moved["calls"] == 1
-    with pytest.raises(ApplicationError):
-        contact_merge(keep=keep, duplicate=duplicate, actor=None)
-
-
 def test_update_normalises_and_refuses_unknown_fields(in_acme):
     contact = contact_create(name="Updating", actor=None)
     contact_update(contact=contact, phone_number="+372 5550 7777", actor=None)
@@ -133,24 +109,116 @@ def test_update_normalises_and_refuses_unknown_fields(in_acme):
         contact_update(contact=contact, restricted=True, actor=None)
 
 
-def test_the_timeline_goes_through_the_gates(acme):
-    from django.utils import timezone
+# ---- one set of edit rules, the same errors on every channel ------------------------------------
 
-    from answering.models import Call, Line, Message
-    from crm.timeline import contact_timeline
-    from gates.engine import policy_for
-    from tenants.models import User
+BAD_INPUT = [
+    ("phone_number", "5550"),
+    ("email", "not-an-address"),
+    ("name", "   "),
+    ("name", "x" * 201),
+    ("address", "x" * 2001),
+    ("notes", "x" * 10_001),
+    ("lawful_basis", "because"),
+]
 
+
+def _refusal(call) -> tuple[str | None, str]:
+    with pytest.raises(ApplicationError) as refused:
+        call()
+    return refused.value.field, refused.value.message
+
+
+def _portal_refusal(response) -> tuple[str | None, str]:
+    assert response.status_code == 200
+    ((field, (message,)),) = response.context["form"].errors.items()
+    return field, message
+
+
+def _api_refusal(response) -> tuple[str | None, str]:
+    assert response.status_code == 400
+    body = response.json()
+    return body.get("field"), body["detail"]
+
+
+@pytest.fixture
+def editable(acme):
     with tenant_context(acme):
-        contact = contact_create(name="Timeline Person", phone_number="+37255508888", actor=None)
-        granted = Line.objects.get(phone_number="+3726001001")
-        hidden = Line.objects.get(phone_number="+3726001002")  # agent2 holds no grant here
-        Call.objects.create(line=granted, telephony_sid="CAtl1" + "0" * 29, started_at=timezone.now(), contact=contact)
-        Call.objects.create(line=hidden, telephony_sid="CAtl2" + "0" * 29, started_at=timezone.now(), contact=contact)
-        Message.objects.create(line=hidden, contact=contact, body="Secret about the emergency line")
-        agent2, agent1 = User.objects.get(username="agent2"), User.objects.get(username="agent1")
-        seen_by_agent2 = contact_timeline(contact=contact, user=agent2, policy=policy_for(user=agent2, company=acme))
-        seen_by_agent1 = contact_timeline(contact=contact, user=agent1, policy=policy_for(user=agent1, company=acme))
-    assert [e.summary for e in seen_by_agent2] == ["Completed call on Acme Dental reception"]
-    assert len(seen_by_agent1) == 3
-    assert any("Secret about the emergency line" in e.summary for e in seen_by_agent1)
+        return contact_create(name="Edit Rules", phone_number="+37255509001", lawful_basis="consent", actor=None)
+
+
+@pytest.mark.parametrize(("field", "value"), BAD_INPUT)
+def test_an_update_is_refused_alike_by_the_service_the_portal_and_the_api(
+    acme, acme_admin, client_for, editable, field, value
+):
+    with tenant_context(acme):
+        expected = _refusal(lambda: contact_update(contact=editable, actor=acme_admin, **{field: value}))
+    client = client_for("acme.localhost", acme_admin)
+    form = {name: getattr(editable, name) for name in EDITABLE} | {field: value}
+    portal = _portal_refusal(client.post(f"/contacts/{editable.pk}/edit/", form))
+    api = _api_refusal(
+        client.patch(f"/api/v1/contacts/{editable.pk}/", {field: value}, content_type="application/json")
+    )
+    assert portal == api == expected
+    with tenant_context(acme):
+        assert Contact.objects.get(pk=editable.pk).name == "Edit Rules"  # nothing half-saved
+
+
+@pytest.mark.parametrize(("field", "value"), BAD_INPUT)
+def test_a_new_contact_is_refused_alike_by_the_service_the_portal_and_the_api(
+    acme, acme_admin, client_for, field, value
+):
+    fields = {"name": "New Rules", "lawful_basis": "consent"} | {field: value}
+    with tenant_context(acme):
+        before = Contact.objects.count()
+        expected = _refusal(lambda: contact_create(actor=acme_admin, **fields))
+    client = client_for("acme.localhost", acme_admin)
+    portal = _portal_refusal(client.post("/contacts/new/", fields))
+    api = _api_refusal(client.post("/api/v1/contacts/", fields, content_type="application/json"))
+    assert portal == api == expected
+    with tenant_context(acme):
+        assert Contact.objects.count() == before
+
+
+def test_an_erased_or_merged_contact_is_refused_alike_on_both_channels(acme, acme_admin, client_for, editable):
+    with tenant_context(acme):
+        Contact.objects.filter(pk=editable.pk).update(anonymised_at=timezone.now())  # as the purge marks it
+        editable.refresh_from_db()
+        expected = _refusal(lambda: contact_update(contact=editable, actor=acme_admin, notes="x"))
+    client = client_for("acme.localhost", acme_admin)
+    portal = client.get(f"/contacts/{editable.pk}/edit/", follow=True)
+    assert [str(m) for m in portal.context["messages"]] == [expected[1]]
+    api = client.patch(f"/api/v1/contacts/{editable.pk}/", {"notes": "x"}, content_type="application/json")
+    assert _api_refusal(api) == expected
+    assert api.json()["code"] == "not_editable"
+
+
+def test_both_channels_store_the_same_normalised_values(acme, acme_admin, client_for):
+    client = client_for("acme.localhost", acme_admin)
+    typed = {"name": "  Same  Values ", "phone_number": "+372 5550 9002", "email": "Same@Example.EE"}
+    client.post("/contacts/new/", {**typed, "lawful_basis": "consent"})
+    client.post("/api/v1/contacts/", {**typed, "phone_number": "+372 5550 9003"}, content_type="application/json")
+    with tenant_context(acme):
+        portal, api = (contact_find_by_phone(number=n) for n in ("+37255509002", "+37255509003"))
+        assert (portal.name, portal.email) == (api.name, api.email) == ("Same  Values", "Same@example.ee")
+
+
+# ---- every write names its actor in the change log -----------------------------------------------
+
+
+def test_every_crm_write_is_logged_with_its_actor(in_acme, acme_admin):
+    contact = contact_create(name="Logged", actor=acme_admin)
+    contact_update(contact=contact, actor=acme_admin, phone_number="+37255509004", notes="Secret note")
+    phone = contact_phone_add(contact=contact, number="+37255509005", actor=acme_admin)
+    consent = consent_record(contact=contact, purpose="sms_reminders", granted=True, method="call", actor=acme_admin)
+    created, updated = LogEntry.objects.get_for_object(contact).order_by("pk")
+    assert (created.action, updated.action) == (LogEntry.Action.CREATE, LogEntry.Action.UPDATE)
+    assert {"phone_number", "notes"} <= set(updated.changes_dict)
+    assert "Secret note" not in updated.changes  # masked: the change log never holds the values
+    for entry in (created, updated, *LogEntry.objects.get_for_object(phone), *LogEntry.objects.get_for_object(consent)):
+        assert entry.actor == acme_admin
+
+
+def test_an_update_that_changes_nothing_writes_nothing(in_acme, acme_admin):
+    contact = contact_create(name="Unchanged", phone_number="+37255509006", actor=acme_admin)
+    contact_update(contact=contact, actor=acme_admin, name="Unchanged", phone_number="+372 5550 9006")
+    assert LogEntry.objects.get_for_object(contact).count() == 1  # its creation only

@@ -1,4 +1,5 @@
-"""Slots, bookings, holds, reminders and the rota, in acme's schema (Europe/Tallinn)."""
+"""Slots, bookings, holds, reminders and the rota, in acme's schema (Europe/Tallinn); and the change
+log of every booking, with who made it."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ import datetime as dt
 import zoneinfo
 
 import pytest
+from auditlog.models import LogEntry
 from django.core import mail
+from django.db import transaction
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
@@ -19,6 +22,7 @@ from scheduling.services import (
     appointment_book,
     appointment_cancel,
     appointment_hold,
+    appointment_message_send,
     appointment_reschedule,
 )
 from scheduling.tasks import send_appointment_message
@@ -314,3 +318,96 @@ def test_a_reschedule_sends_a_change_notice(clinic, booker, django_capture_on_co
         appointment_reschedule(appointment=booking, starts_at=_next_day_at(14), actor=booker)
     assert [m.subject for m in mail.outbox] == ["Your appointment has moved"]
     assert "14:00" in mail.outbox[0].body
+
+
+# ---- the change log: who booked, moved, cancelled or let a hold run out -------------------------
+
+
+def _log(appointment: Appointment) -> list[LogEntry]:
+    return list(LogEntry.objects.get_for_object(appointment).order_by("pk"))
+
+
+def test_a_booking_is_in_the_change_log_with_its_actor_and_no_notes(clinic):
+    service, resource = clinic
+    agent = User.objects.get(username="agent1")
+    booking = appointment_book(
+        service=service, resource=resource, starts_at=_next_day_at(10), actor=agent, notes="Sensitive teeth"
+    )
+    (created,) = _log(booking)
+    assert created.action == LogEntry.Action.CREATE
+    assert created.actor == agent
+    assert created.changes_dict["status"][1] == "booked"
+    assert "Sensitive teeth" not in created.changes  # personal fields are masked in the log
+
+
+def test_a_refused_booking_leaves_no_row_and_no_log_entry(clinic, booker):
+    service, resource = clinic
+    appointment_book(service=service, resource=resource, starts_at=_next_day_at(10), actor=booker)
+    entries = LogEntry.objects.count()
+    with pytest.raises(ApplicationError) as refused:
+        appointment_book(service=service, resource=resource, starts_at=_next_day_at(10), actor=booker)
+    assert refused.value.code == "slot_taken"
+    assert Appointment.objects.filter(resource=resource).count() == 1
+    assert LogEntry.objects.count() == entries
+    ids = [str(pk) for pk in Appointment.objects.filter(resource=resource).values_list("pk", flat=True)]
+    assert Timer.objects.filter(kind="scheduling.reminder", target_id__in=ids).count() == 1
+
+
+def test_moving_and_cancelling_are_logged_with_the_actor_and_notices_go_on_commit(
+    clinic, booker, django_capture_on_commit_callbacks
+):
+    service, resource = clinic
+    supervisor = User.objects.get(username="supervisor")
+    booking = appointment_book(service=service, resource=resource, starts_at=_next_day_at(10), actor=booker)
+    with django_capture_on_commit_callbacks() as moved:
+        appointment_reschedule(appointment=booking, starts_at=_next_day_at(12), actor=supervisor)
+    with django_capture_on_commit_callbacks() as cancelled:
+        appointment_cancel(appointment=booking, actor=supervisor, reason="caller cancelled")
+    assert len(moved) == len(cancelled) == 1  # each notice waits for its commit
+    assert booking.status == "cancelled"  # the caller's instance shows what is stored
+    created, rescheduled, cancel = _log(booking)
+    assert (created.actor, rescheduled.actor, cancel.actor) == (booker, supervisor, supervisor)
+    assert "starts_at" in rescheduled.changes_dict
+    assert cancel.changes_dict["status"] == ["booked", "cancelled"]
+
+
+def test_an_expired_hold_cleared_by_a_booking_is_logged_row_by_row(clinic, booker):
+    service, resource = clinic
+    hold = appointment_hold(service=service, resource=resource, starts_at=_next_day_at(10), actor=booker)
+    Appointment.objects.filter(pk=hold.pk).update(hold_expires_at=timezone.now() - dt.timedelta(seconds=1))
+    appointment_book(service=service, resource=resource, starts_at=_next_day_at(10), actor=booker)
+    hold.refresh_from_db()
+    assert hold.status == "expired"
+    assert _log(hold)[-1].changes_dict["status"] == ["held", "expired"]
+    assert Timer.objects.get(kind="scheduling.hold_expire", target_id=str(hold.pk)).cancelled_at is not None
+
+
+def test_a_hold_that_runs_out_is_logged_with_no_actor(clinic, booker):
+    service, resource = clinic
+    hold = appointment_hold(service=service, resource=resource, starts_at=_next_day_at(10), actor=booker)
+    past = timezone.now() - dt.timedelta(seconds=1)
+    Appointment.objects.filter(pk=hold.pk).update(hold_expires_at=past)
+    Timer.objects.filter(kind="scheduling.hold_expire", target_id=str(hold.pk)).update(due_at=past)
+    timers_sweep()
+    held, expired = _log(hold)
+    assert held.actor == booker
+    assert expired.changes_dict["status"] == ["held", "expired"]
+    assert expired.actor is None  # nobody expired it: the time ran out
+
+
+def test_booking_is_the_outer_unit_and_refuses_to_run_inside_another(clinic, booker):
+    service, resource = clinic
+    with pytest.raises(RuntimeError, match="durable"), transaction.atomic():
+        appointment_book(service=service, resource=resource, starts_at=_next_day_at(10), actor=booker)
+    assert not Appointment.objects.filter(resource=resource).exists()
+
+
+def test_a_reminder_task_is_a_thin_wrapper_around_the_service(clinic, booker):
+    service, resource = clinic
+    contact = Contact.objects.create(name="Wrapped", email="wrapped@example.ee")
+    booking = appointment_book(
+        service=service, resource=resource, starts_at=_next_day_at(10), actor=booker, contact=contact
+    )
+    assert appointment_message_send(appointment_id=booking.pk, kind="reminder") == ["email"]
+    assert send_appointment_message(booking.pk, "reminder") == []  # the same event, already sent
+    assert Notification.objects.get(appointment=booking).status == Notification.Status.SENT

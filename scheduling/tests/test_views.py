@@ -6,6 +6,7 @@ import datetime as dt
 import zoneinfo
 
 import pytest
+from auditlog.models import LogEntry
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 from icalendar import Calendar
@@ -182,6 +183,35 @@ def test_an_agent_finds_a_slot_and_books_it_in_the_admin(admin_for, agent2, acme
         follow=True,
     )
     assert "That slot is taken" in again.content.decode()
+    with tenant_context(acme):
+        appointment = Appointment.objects.get(resource=resource, starts_at=starts, status="booked")
+        assert LogEntry.objects.get_for_object(appointment).get().actor == agent2  # the agent, in acme's log
+
+
+def test_an_agent_cannot_book_for_a_contact_outside_their_grants(admin_for, agent2, acme):
+    client = admin_for(agent2, "acme")
+    with tenant_context(acme):
+        service = Service.objects.get(name="Check-up")
+        resource = Resource.objects.get(label="Dr. Tamm")
+        vip = Contact.objects.filter(restricted=True).first()
+        other = Contact.objects.filter(restricted=False).first()
+    day = timezone.localdate() + dt.timedelta(days=21)
+    while day.weekday() > 4:
+        day += dt.timedelta(days=1)
+    page = client.get(
+        "/admin/scheduling/appointment/book/", {"service": service.pk, "resource": resource.pk, "day": day.isoformat()}
+    ).content.decode()
+    assert f"Contact #{other.pk}" in page
+    assert f"Contact #{vip.pk}" not in page  # not offered
+    starts = dt.datetime.combine(day, dt.time(9), tzinfo=TALLINN)
+    refused = client.post(
+        "/admin/scheduling/appointment/book/",
+        {"service": service.pk, "resource": resource.pk, "starts_at": starts.isoformat(), "contact": vip.pk},
+        follow=True,
+    )
+    assert "not valid any more" in refused.content.decode()  # nor bookable by a crafted post
+    with tenant_context(acme):
+        assert not Appointment.objects.filter(resource=resource, starts_at=starts).exists()
 
 
 def test_booking_page_is_closed_to_the_dpo(admin_for):
