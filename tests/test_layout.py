@@ -51,17 +51,6 @@ OUTSIDE = ("tests", "bench", "docs", "manage", ".venv", ".vastaja", "node_module
 # Channel modules whose names do not say so: the shells' own screens.
 SHELL_CHANNELS = {"api.team", "portal.team", "portal.signin", "staff.site", "staff.dpo"}
 
-# TEMPORARY, for the lead to delete at merge: crm/services.py and crm/timeline.py still import
-# answering and scheduling models (crm -> higher rooms). Another branch owns those two files and
-# removes these arrows; until it merges they are the only exceptions. Nothing else goes here.
-KNOWN_UNTIL_MERGE: set[tuple[str, str]] = {
-    ("crm.services", "answering.models"),
-    ("crm.services", "scheduling.models"),
-    ("crm.timeline", "answering.models"),
-    ("crm.timeline", "scheduling.models"),
-}
-
-
 # --- reading the code ---------------------------------------------------------------------------
 
 
@@ -399,21 +388,15 @@ def test_every_module_has_a_room(graph):
 
 
 def test_no_arrow_runs_back_up_the_house(graph):
-    arrows = back_arrows(graph, FLOORS, KNOWN_UNTIL_MERGE)
+    arrows = back_arrows(graph, FLOORS)
     assert arrows == [], "a lower room imports a higher one:\n" + "\n".join(arrows)
 
 
 def test_no_cycle_between_rooms(graph):
-    cycles = room_cycles(graph, FLOORS, KNOWN_UNTIL_MERGE)
+    cycles = room_cycles(graph, FLOORS)
     assert cycles == [], "rooms import each other in a circle:\n" + "\n".join(cycles)
 
 
 def test_no_channel_is_imported_by_what_it_serves(graph):
     found = channel_imports(graph)
     assert found == [], "a service, selector, model or gate imports a channel:\n" + "\n".join(found)
-
-
-def test_known_until_merge_holds_only_crm_services_and_timeline(graph):
-    assert {module for module, _ in KNOWN_UNTIL_MERGE} <= {"crm.services", "crm.timeline"}
-    gone = sorted(f"{module} -> {target}" for module, target in KNOWN_UNTIL_MERGE if target not in graph[module])
-    assert gone == [], "these arrows are gone: delete them from KNOWN_UNTIL_MERGE:\n" + "\n".join(gone)

@@ -11,10 +11,10 @@ from django.db import connection, transaction
 
 from answering.models import Call, Disposition, Message, ScriptVersion
 from answering.scripts import desk_script, script_current
-from answering.services._actor import acting_as
 from answering.services.messages import message_take
 from crm.services import contact_update
 from gates.engine import Policy, policy_for
+from tenants.changelog import change_log_actor
 from tenants.errors import ApplicationError
 from tenants.models import User
 
@@ -32,7 +32,7 @@ def call_answer(
     `actor` on that script version. Delivery starts when it commits."""
     script = desk_script(line=call.line, policy=_desk_policy(actor))
     fields, answers, contact_updates = _intake(script.questions, values)
-    with transaction.atomic(durable=True), acting_as(actor):
+    with transaction.atomic(durable=True), change_log_actor(actor):
         locked = _call_lock(call)
         message = message_take(
             line=call.line,
@@ -58,7 +58,7 @@ def call_dispose(*, call: Call, disposition: str, actor: User) -> Call:
         )
     _desk_policy(actor)
     version = script_current(line=call.line)
-    with transaction.atomic(durable=True), acting_as(actor):
+    with transaction.atomic(durable=True), change_log_actor(actor):
         locked = _call_lock(call)
         _call_close(locked, disposition=disposition, actor=actor, script_version=version)
     return locked

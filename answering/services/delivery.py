@@ -23,9 +23,9 @@ from django.core.mail import mail_admins, send_mail
 from django.db import IntegrityError, connection, transaction
 
 from answering.models import DeliveryAttempt, DeliveryRoute, Message, WebhookEndpoint
-from answering.services._actor import acting_as
 from answering.webhooks import webhook_url_check
 from gates.signals import report_read
+from tenants.changelog import change_log_actor
 from tenants.errors import ApplicationError
 from tenants.models import User
 from tenants.sms import SmsError, sms_send
@@ -135,7 +135,7 @@ def _route_send(*, message: Message, route: DeliveryRoute, attempt: DeliveryAtte
 
 def _message_move(*, message_id: int, to: str, actor: User | None) -> None:
     """A pending message becomes sent or failed; any later state stands."""
-    with transaction.atomic(), acting_as(actor):
+    with transaction.atomic(), change_log_actor(actor):
         message = (
             Message.objects.select_for_update()
             .filter(pk=message_id, status=Message.Status.PENDING)

@@ -11,9 +11,9 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from answering.models import DeliveryAttempt, Message
-from answering.services._actor import acting_as
 from operations.timers.registry import timer_handler
 from operations.timers.services import timer_schedule
+from tenants.changelog import change_log_actor
 from tenants.models import User
 from tenants.sms import SmsError, sms_send
 
@@ -37,7 +37,7 @@ def message_escalate(*, message_id: int, actor: User | None = None) -> int | Non
     from answering.tasks import send_escalation
     from scheduling.selectors import oncall_for_line
 
-    with transaction.atomic(), acting_as(actor):
+    with transaction.atomic(), change_log_actor(actor):
         message = Message.objects.select_for_update(of=("self",)).select_related("line").filter(pk=message_id).first()
         if message is None or message.status == Message.Status.ACKNOWLEDGED:
             return None

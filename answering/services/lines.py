@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from answering.models import Line
-from answering.services._actor import acting_as
+from tenants.changelog import change_log_actor
 from tenants.errors import ApplicationError
 from tenants.models import User
 
@@ -21,6 +21,6 @@ def line_create(*, name: str, phone_number: str, greeting: str = "", actor: User
     except ValidationError as exc:
         field, messages = next(iter(exc.message_dict.items()))
         raise ApplicationError(messages[0], field=field) from None
-    with transaction.atomic(), acting_as(actor):
+    with transaction.atomic(), change_log_actor(actor):
         line.save()
     return line

@@ -9,11 +9,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from answering.models import Call, Line, Message
-from answering.services._actor import acting_as
 from answering.services.escalation import TIMER_ESCALATE, escalation_schedule
 from gates.engine import policy_for
 from operations.timers.services import timer_cancel
 from tenants.categories import field_category
+from tenants.changelog import change_log_actor
 from tenants.errors import ApplicationError
 from tenants.models import User
 
@@ -73,7 +73,7 @@ def message_take(
                 f"the data-processing agreement does not let you record '{answer.get('label', key)}' ({category})",
                 field=key,
             )
-    with transaction.atomic(), acting_as(actor):
+    with transaction.atomic(), change_log_actor(actor):
         if call is not None:
             disposition = Call.objects.select_for_update().filter(pk=call.pk).values_list("disposition", flat=True)
             if disposition.first():
@@ -99,7 +99,7 @@ def message_take(
 
 def message_acknowledge(*, message: Message, actor: User) -> Message:
     """The client acknowledges a message: escalation stops."""
-    with transaction.atomic(), acting_as(actor):
+    with transaction.atomic(), change_log_actor(actor):
         locked = Message.objects.select_for_update().get(pk=message.pk)
         if locked.status == Message.Status.ACKNOWLEDGED:
             return locked
@@ -117,7 +117,7 @@ def message_mark(*, message: Message, status: str, actor: User | None) -> Messag
     `actor` is who caused it: the client reading it, or nobody (the SMS provider's receipt)."""
     if status not in FORWARD:
         raise ApplicationError(f"'{status}' is not a delivery state", field="status")
-    with transaction.atomic(), acting_as(actor):
+    with transaction.atomic(), change_log_actor(actor):
         locked = (
             Message.objects.select_for_update()
             .filter(pk=message.pk, status__in=FORWARD[: FORWARD.index(status)])
