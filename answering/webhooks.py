@@ -16,11 +16,11 @@ import secrets
 import socket
 from urllib.parse import parse_qs, urlsplit
 
-from auditlog.context import set_actor
 from django.conf import settings
 from django.db import transaction
 
 from answering.models import SECRET_QUERY_WORDS, WebhookEndpoint
+from tenants.changelog import change_log_actor
 from tenants.errors import ApplicationError
 from tenants.models import User
 
@@ -86,7 +86,7 @@ def webhook_create(
     is shown once (it is stored encrypted, to sign each delivery)."""
     url = webhook_url_check(url)
     secret = _new_secret()
-    with transaction.atomic(), set_actor(actor):
+    with transaction.atomic(), change_log_actor(actor):
         endpoint = WebhookEndpoint(
             url=url,
             secret=secret,
@@ -110,7 +110,7 @@ def webhook_update(*, endpoint: WebhookEndpoint, actor: User, **changes) -> Webh
         changes["url"] = webhook_url_check(changes["url"])
     if not changes:
         return endpoint
-    with transaction.atomic(), set_actor(actor):
+    with transaction.atomic(), change_log_actor(actor):
         for name, value in changes.items():
             setattr(endpoint, name, value)
         endpoint.full_clean(exclude=["url"])
@@ -121,7 +121,7 @@ def webhook_update(*, endpoint: WebhookEndpoint, actor: User, **changes) -> Webh
 def webhook_secret_rotate(*, endpoint: WebhookEndpoint, actor: User) -> tuple[WebhookEndpoint, str]:
     """A new signing secret (shown once); the old one stops signing at once."""
     secret = _new_secret()
-    with transaction.atomic(), set_actor(actor):
+    with transaction.atomic(), change_log_actor(actor):
         endpoint.secret = secret
         endpoint.save(update_fields=["secret"])
     return endpoint, secret
@@ -129,5 +129,5 @@ def webhook_secret_rotate(*, endpoint: WebhookEndpoint, actor: User) -> tuple[We
 
 def webhook_delete(*, endpoint: WebhookEndpoint, actor: User) -> None:
     """Unsubscribe. Past delivery attempts stay, pointing at no endpoint."""
-    with transaction.atomic(), set_actor(actor):
+    with transaction.atomic(), change_log_actor(actor):
         endpoint.delete()

@@ -300,13 +300,13 @@ def dsr_raise(
 ) -> DataSubjectRequest:
     """Raise a request and carry it out at once, in one transaction: bad input leaves nothing
     behind, and a refused erasure is kept, with its reason, as a refused request."""
-    from auditlog.context import set_actor
+    from tenants.changelog import change_log_actor
 
     if kind == DataSubjectRequest.Kind.RECTIFICATION and not corrections:
         raise ApplicationError(_("a rectification needs its corrections"), field="corrections")
     if kind != DataSubjectRequest.Kind.RECTIFICATION and corrections:
         raise ApplicationError(_("only a rectification carries corrections"), field="corrections")
-    with transaction.atomic(), set_actor(actor):
+    with transaction.atomic(), change_log_actor(actor):
         request = dsr_open(kind=kind, actor=actor, phone_number=phone_number, email=email)
         return dsr_process(request=request, actor=actor, corrections=corrections)
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from auditlog.context import set_actor
 from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from portal.models import CompanySecurity
+from tenants.changelog import change_log_actor
 from tenants.errors import ApplicationError
 from tenants.models import ClientCompany, User
 
@@ -18,7 +18,7 @@ def company_security_update(*, company: ClientCompany, require_totp: bool, actor
     change log names who changed them."""
     if not company.is_client:
         raise ApplicationError("only a client company has portal sign-in rules", field="company")
-    with transaction.atomic(), set_actor(actor):
+    with transaction.atomic(), change_log_actor(actor):
         security, _ = CompanySecurity.objects.select_for_update().get_or_create(company=company)
         security.require_totp = require_totp
         security.updated_by = actor

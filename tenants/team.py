@@ -8,7 +8,6 @@ one client admin, and nobody removes or demotes themselves.
 
 from __future__ import annotations
 
-from auditlog.context import set_actor
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
@@ -21,6 +20,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
 
+from tenants.changelog import change_log_actor
 from tenants.errors import ApplicationError
 from tenants.models import ClientCompany, Membership, User
 
@@ -92,7 +92,7 @@ def member_invite(
         if len(value or "") > limit:
             raise ApplicationError(_("At most %(limit)s characters.") % {"limit": limit}, field=name)
     username = address.lower()
-    with transaction.atomic(), set_actor(actor):
+    with transaction.atomic(), change_log_actor(actor):
         user = User.objects.filter(username__iexact=username).first() or (
             User.objects.filter(email__iexact=address).order_by("pk").first()
         )
@@ -168,7 +168,7 @@ def member_role_set(*, membership: Membership, role: str, actor: User) -> Member
         raise ApplicationError(
             _("You cannot change your own role; ask another client admin."), field="role", code="self"
         )
-    with transaction.atomic(), set_actor(actor):
+    with transaction.atomic(), change_log_actor(actor):
         admins = _admins_locked(company)
         _require_admin(company=company, actor=actor)  # again, under the lock: an admin may just have left
         membership = Membership.objects.select_for_update().get(pk=membership.pk)
@@ -192,7 +192,7 @@ def member_remove(*, membership: Membership, actor: User) -> None:
         raise ApplicationError(
             _("You cannot remove yourself; ask another client admin."), field="membership", code="self"
         )
-    with transaction.atomic(), set_actor(actor):
+    with transaction.atomic(), change_log_actor(actor):
         admins = _admins_locked(company)
         _require_admin(company=company, actor=actor)  # again, under the lock: an admin may just have left
         membership = Membership.objects.select_for_update().filter(pk=membership.pk).first()

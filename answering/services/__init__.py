@@ -6,7 +6,7 @@
 - `delivery`: delivering a message by its routes and webhooks, with retries and the dead letter;
 - `escalation`: escalating an unacknowledged urgent message along the on-call rota.
 
-Every service is keyword-only, atomic, writes under auditlog's `set_actor` so the change log names
+Every service is keyword-only, atomic, writes under `tenants.changelog.change_log_actor` so the change log names
 who did it (nobody, for the workers' own writes), and starts its side effects on commit. The Celery
 tasks in `answering/tasks.py` are thin wrappers that pass ids to the services here.
 """

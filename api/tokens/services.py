@@ -7,7 +7,6 @@ import hashlib
 import secrets
 from collections.abc import Iterable
 
-from auditlog.context import set_actor
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -15,6 +14,7 @@ from django.utils.translation import gettext as _
 from api.tokens.models import ApiToken
 from api.tokens.scopes import ALL_SCOPES, scopes_for_role
 from gates.engine import Role, role_in
+from tenants.changelog import change_log_actor
 from tenants.errors import ApplicationError
 from tenants.models import ClientCompany, User
 
@@ -71,7 +71,7 @@ def token_create(
         )
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     expires_at = timezone.now() + dt.timedelta(days=expires_in_days) if expires_in_days else None
-    with transaction.atomic(), set_actor(actor):
+    with transaction.atomic(), change_log_actor(actor):
         token = ApiToken(
             company=company,
             user=user,
@@ -90,7 +90,7 @@ def token_revoke(*, token: ApiToken, actor: User) -> ApiToken:
     """Revoke a token; the next request that carries it is refused. Revoking twice changes nothing."""
     if token.revoked_at is not None:
         return token
-    with transaction.atomic(), set_actor(actor):
+    with transaction.atomic(), change_log_actor(actor):
         token.revoked_at = timezone.now()
         token.revoked_by = actor
         token.save(update_fields=["revoked_at", "revoked_by"])

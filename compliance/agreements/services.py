@@ -1,14 +1,13 @@
 """The DPA lifecycle: draft -> submitted -> under DPO review -> active -> superseded, expired or
 terminated. A rejected version goes back to draft with the DPO's reason.
 
-Every write is atomic and runs under auditlog's `set_actor`, so the change log names who did it.
+Every write is atomic and runs under `tenants.changelog.change_log_actor`, so the change log names who did it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from auditlog.context import set_actor
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -25,6 +24,7 @@ from compliance.agreements.models import (
 )
 from compliance.agreements.selectors import dpa_dpia_missing
 from tenants.categories import covered_by_any, validate_category
+from tenants.changelog import change_log_actor
 from tenants.errors import ApplicationError
 from tenants.models import ClientCompany, Membership, User
 
@@ -50,7 +50,7 @@ def dpa_draft_create(
     """Start a new draft version of the company's agreement, optionally copying another version."""
     if not company.is_client:
         raise ApplicationError("only a client company has a DPA", field="company")
-    with transaction.atomic(), set_actor(actor):
+    with transaction.atomic(), change_log_actor(actor):
         agreement, _ = Agreement.objects.get_or_create(company=company)
         number = (agreement.versions.order_by("-number").values_list("number", flat=True).first() or 0) + 1
         version = AgreementVersion(agreement=agreement, number=number)
@@ -92,7 +92,7 @@ def dpa_grant_add(*, version: AgreementVersion, role: str, category: str, action
         raise ApplicationError(f"'{role}' is not a provider role a DPA can grant to", field="role")
     if action not in CategoryGrant.Action.values:
         raise ApplicationError(f"'{action}' is not read or write", field="action")
-    with transaction.atomic(), set_actor(actor):
+    with transaction.atomic(), change_log_actor(actor):
         grant, _ = CategoryGrant.objects.get_or_create(version=version, role=role, category=category, action=action)
     return grant
 
@@ -105,7 +105,7 @@ def dpa_retention_set(*, version: AgreementVersion, category: str, days: int, ac
         raise ApplicationError(str(exc), field="category") from None
     if days <= 0:
         raise ApplicationError("a retention period is a positive number of days", field="days")
-    with transaction.atomic(), set_actor(actor):
+    with transaction.atomic(), change_log_actor(actor):
         rule, _ = RetentionRule.objects.update_or_create(version=version, category=category, defaults={"days": days})
     return rule
 
@@ -121,7 +121,7 @@ def dpa_sub_processor_add(
     actor: User,
 ) -> SubProcessor:
     _require_status(version, EDITABLE, "sub-processors can change only on a draft")
-    with transaction.atomic(), set_actor(actor):
+    with transaction.atomic(), change_log_actor(actor):
         sub = SubProcessor(
             version=version,
             name=name,
@@ -138,7 +138,7 @@ def dpa_course_require(*, version: AgreementVersion, course, actor: User) -> Cou
     """Require a course of the agents and supervisors working under this version, on a draft. Without
     it, valid, they see no personal field of the company (gates/engine.py)."""
     _require_status(version, EDITABLE, "required courses can change only on a draft")
-    with transaction.atomic(), set_actor(actor):
+    with transaction.atomic(), change_log_actor(actor):
         requirement, _ = CourseRequirement.objects.get_or_create(version=version, course=course)
     return requirement
 
@@ -196,7 +196,7 @@ def dpa_reject_for_client(*, version: AgreementVersion, actor: User, comment: st
     if len(comment) > 5000:
         raise ApplicationError(gettext("a comment is limited to 5,000 characters"), field="comment")
     who = actor.get_full_name() or actor.username
-    with transaction.atomic(), set_actor(actor):
+    with transaction.atomic(), change_log_actor(actor):
         ClientComment.objects.create(version=version, kind=ClientComment.Kind.REJECTION, comment=comment, author=actor)
         _transition(
             version,
@@ -241,7 +241,7 @@ def sub_processor_object(
     if len(reason) > 5000:
         raise ApplicationError(gettext("a reason is limited to 5,000 characters"), field="reason")
     try:
-        with transaction.atomic(), set_actor(actor):
+        with transaction.atomic(), change_log_actor(actor):
             return SubProcessorObjection.objects.create(sub_processor=sub_processor, reason=reason, raised_by=actor)
     except IntegrityError:
         raise ApplicationError(
@@ -310,7 +310,7 @@ def dpa_activate(*, version: AgreementVersion, actor: User) -> AgreementVersion:
     now = timezone.now()
     if version.end_date is not None and version.end_date < timezone.localdate(now):
         raise ApplicationError("the version's end date has already passed", field="end_date")
-    with transaction.atomic(), set_actor(actor):
+    with transaction.atomic(), change_log_actor(actor):
         for previous in version.agreement.versions.select_for_update().filter(status=Status.ACTIVE):
             previous.status = Status.SUPERSEDED
             previous.ended_at = now
@@ -347,7 +347,7 @@ def dpa_expire_due(*, today: dt.date | None = None) -> int:
 
 
 def _transition(version: AgreementVersion, actor: User, **changes) -> AgreementVersion:
-    with transaction.atomic(), set_actor(actor):
+    with transaction.atomic(), change_log_actor(actor):
         for name, value in changes.items():
             setattr(version, name, value)
         _save(version)

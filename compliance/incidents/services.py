@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from auditlog.context import set_actor
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
@@ -20,6 +19,7 @@ from compliance.incidents.models import (
     IncidentCompany,
     IncidentNotification,
 )
+from tenants.changelog import change_log_actor
 from tenants.errors import ApplicationError
 from tenants.models import ClientCompany, Membership, User
 
@@ -49,7 +49,7 @@ def incident_record(
         raise ApplicationError(f"unknown data categories: {', '.join(unknown)}", field="categories")
     if not companies:
         raise ApplicationError("name at least one affected client company", field="companies")
-    with transaction.atomic(), set_actor(actor):
+    with transaction.atomic(), change_log_actor(actor):
         incident = Incident.objects.create(
             title=title,
             description=description,
@@ -75,7 +75,7 @@ def incident_record(
 
 def incident_activate_checklist(*, incident: Incident, actor: User) -> Incident:
     """The response plan, in one action: the checklist appears, with nothing ticked yet."""
-    with transaction.atomic(), set_actor(actor):
+    with transaction.atomic(), change_log_actor(actor):
         if incident.checklist_activated_at is None:
             for position, text in enumerate(RESPONSE_CHECKLIST, 1):
                 ChecklistItem.objects.create(incident=incident, position=position, text=text)
@@ -99,7 +99,7 @@ def incident_notify(*, affected: IncidentCompany, actor: User) -> IncidentNotifi
         f"Estimated data subjects: {incident.estimated_subjects}.\n"
         f"Your notification to the supervisory authority is due by {incident.controller_deadline:%Y-%m-%d %H:%M %Z}."
     )
-    with transaction.atomic(), set_actor(actor):
+    with transaction.atomic(), change_log_actor(actor):
         if admins:
             send_mail(f"Incident notification: {incident.title}", text, settings.DEFAULT_FROM_EMAIL, admins)
         notification = IncidentNotification.objects.create(affected=affected, sent_by=actor, recipients=len(admins))

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from auditlog.context import set_actor
 from django.db import transaction
 from django.utils import timezone
 
 from compliance.agreements.models import AgreementVersion
 from compliance.risks.models import Risk, RiskAssessment, SubProcessorDiligence
 from tenants.categories import SPECIAL_CATEGORIES
+from tenants.changelog import change_log_actor
 from tenants.errors import ApplicationError
 from tenants.models import ClientCompany, User
 
@@ -75,7 +75,7 @@ def assessment_record(
     )
     if not processing_activity.strip():
         raise ApplicationError("name the processing activity assessed", field="processing_activity")
-    with transaction.atomic(), set_actor(actor):
+    with transaction.atomic(), change_log_actor(actor):
         assessment = RiskAssessment.objects.create(
             company=company,
             processing_activity=processing_activity.strip(),
@@ -99,7 +99,7 @@ def risk_add(
         raise ApplicationError("impact is rated 1 (negligible) to 4 (maximum)", field="impact")
     if not description.strip():
         raise ApplicationError("describe the risk", field="description")
-    with transaction.atomic(), set_actor(actor):
+    with transaction.atomic(), change_log_actor(actor):
         return Risk.objects.create(
             assessment=assessment,
             description=description.strip(),
@@ -119,7 +119,7 @@ def dpia_link(*, assessment: RiskAssessment, version: AgreementVersion, actor: U
         dpa_versions=[version],
         actor=actor,
     )
-    with transaction.atomic(), set_actor(actor):
+    with transaction.atomic(), change_log_actor(actor):
         assessment.dpa_versions.add(version)
     return assessment
 
@@ -130,7 +130,7 @@ def assessment_reviewed(*, assessment: RiskAssessment, next_review: dt.date, act
     today = timezone.localdate()
     if next_review <= today:
         raise ApplicationError("the next review must be in the future", field="review_due")
-    with transaction.atomic(), set_actor(actor):
+    with transaction.atomic(), change_log_actor(actor):
         assessment.last_reviewed_on, assessment.review_due = today, next_review
         assessment.save(update_fields=["last_reviewed_on", "review_due"])
     return assessment
@@ -163,7 +163,7 @@ def diligence_record(
 ) -> SubProcessorDiligence:
     """Record due diligence on a sub-processor (certifications, when reviewed, when next)."""
     name = diligence_validate(name=name, last_reviewed_on=last_reviewed_on, next_review_on=next_review_on, actor=actor)
-    with transaction.atomic(), set_actor(actor):
+    with transaction.atomic(), change_log_actor(actor):
         return SubProcessorDiligence.objects.create(
             name=name,
             certifications=certifications,

@@ -1,7 +1,7 @@
 """Recording staff confidentiality commitments and training completions.
 
 Only the DPO and provider admins record them: a person cannot unlock personal data by declaring
-their own training. Every write is atomic and runs under auditlog's `set_actor`.
+their own training. Every write is atomic and runs under `tenants.changelog.change_log_actor`.
 """
 
 from __future__ import annotations
@@ -9,11 +9,11 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 
-from auditlog.context import set_actor
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from compliance.training.models import ConfidentialityCommitment, Course, TrainingRecord
+from tenants.changelog import change_log_actor
 from tenants.errors import ApplicationError
 from tenants.models import User
 
@@ -49,7 +49,7 @@ def commitment_record(
         user=user, document_version=document_version, signed_on=signed_on, actor=actor
     )
     try:
-        with transaction.atomic(), set_actor(actor):
+        with transaction.atomic(), change_log_actor(actor):
             return ConfidentialityCommitment.objects.create(
                 user=user, document_version=document_version, signed_on=signed_on, recorded_by=actor
             )
@@ -81,7 +81,7 @@ def training_record_add(
     expires_on = training_record_validate(
         user=user, course=course, completed_on=completed_on, actor=actor, expires_on=expires_on
     )
-    with transaction.atomic(), set_actor(actor):
+    with transaction.atomic(), change_log_actor(actor):
         return TrainingRecord.objects.create(
             user=user, course=course, completed_on=completed_on, expires_on=expires_on, recorded_by=actor
         )
@@ -94,7 +94,7 @@ def course_ensure(
     _require_recorder(actor)
     if validity_months <= 0:
         raise ApplicationError("a course is valid for a positive number of months", field="validity_months")
-    with transaction.atomic(), set_actor(actor):
+    with transaction.atomic(), change_log_actor(actor):
         course, _ = Course.objects.get_or_create(
             code=code,
             defaults={
