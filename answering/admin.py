@@ -228,8 +228,8 @@ class MessageAdmin(GatedModelAdmin):
     list_filter = ["urgency", "status", ("line", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["line"]
     date_hierarchy = "created_at"
-    # `answers` is left out: each answer carries its own category (health, say), which a single
-    # column cannot gate; the portal shows them to the client.
+    # Each answer carries its own category (health, say): the gated base shows only the granted
+    # ones (categorised_cells), as the export does.
     fields = [
         "line",
         "call",
@@ -238,6 +238,7 @@ class MessageAdmin(GatedModelAdmin):
         "caller_name",
         "caller_number",
         "body",
+        "answers",
         "created_at",
         "acknowledged_at",
         "escalation_level",

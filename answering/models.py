@@ -6,7 +6,7 @@ from django_cryptography.fields import encrypt
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from gates.engine import gate_objects
-from tenants.categories import not_personal, personal_data
+from tenants.categories import categorised_cells, derived, not_personal, personal_data
 from tenants.files import stored_files
 
 
@@ -421,6 +421,9 @@ gate_objects(DeliveryAttempt, through="message")
 not_personal(Voicemail, "audio_bytes", reason="a size")
 not_personal(Recording, "audio_bytes", reason="a size")
 personal_data(Call, caller_pseudonym="user.contact.phone_number")
+derived(Call, "caller_pseudonym", reason="a keyed pseudonym of the number, for counting repeat callers")
+# Each answer names its own category (health, say): the gates read them one by one.
+categorised_cells(Message, "answers")
 gate_objects(Voicemail, through="call")
 gate_objects(Recording, through="call")
 gate_objects(BusinessHours, through="line")

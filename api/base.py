@@ -8,12 +8,18 @@ Each view names its resource in `api_scope`; a request needs `<api_scope>:read` 
 and `<api_scope>:write` for any other. A token has the scopes it was issued with (narrowed to its
 person's role on every request); a session has every scope of the person's role. A view without
 `api_scope` is refused to every token.
+
+A view whose serializer would send a derived column (a blind index, a pseudonym: see
+`tenants.categories.derived`), by name, by `source=`, through a nested serializer, or with
+`fields = "__all__"` or `exclude`, is refused at import: those columns never leave the database.
 """
 
 from __future__ import annotations
 
+from django.core.exceptions import FieldDoesNotExist
 from django.db import connection
 from django.http import Http404
+from rest_framework import serializers
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.generics import GenericAPIView
@@ -25,6 +31,7 @@ from api.tokens.scopes import RESOURCES, scope_required, scopes_for_role
 from api.tokens.throttling import ApiRateThrottle
 from gates.engine import Role, role_for_request
 from gates.signals import report_read, report_refused
+from tenants.categories import derived_fields
 
 PROTECTED_METHODS = (
     "get_queryset",
@@ -40,6 +47,48 @@ PROTECTED_METHODS = (
 )
 # Class attributes through which a subclass could swap out a gate: refused like the methods above.
 PROTECTED_ATTRIBUTES = ("authentication_classes", "throttle_classes")
+
+
+def serializer_derived_fields(serializer_class) -> list[str]:
+    """The derived columns (`Model.field`) a serializer class would send, nested ones included."""
+    if isinstance(serializer_class, serializers.ListSerializer):
+        serializer_class = type(serializer_class.child)
+    elif isinstance(serializer_class, serializers.BaseSerializer):
+        serializer_class = type(serializer_class)
+    meta = getattr(serializer_class, "Meta", None)
+    model = getattr(meta, "model", None)
+    found = []
+    if model is not None:
+        derived = derived_fields(model)
+        fields, exclude = getattr(meta, "fields", None), getattr(meta, "exclude", None)
+        if fields == serializers.ALL_FIELDS:
+            named = derived
+        elif exclude is not None:
+            named = derived - set(exclude)
+        else:
+            named = derived & set(fields or ())
+        found += [f"{model.__name__}.{name}" for name in sorted(named)]
+    for name, field in getattr(serializer_class, "_declared_fields", {}).items():
+        if isinstance(field, serializers.BaseSerializer):
+            found += serializer_derived_fields(field)
+        elif model is not None and field.source != "*":
+            found += _source_derived(model, field.source or name)
+    return found
+
+
+def _source_derived(model, source: str) -> list[str]:
+    current = model
+    for part in source.split("."):
+        if part in derived_fields(current):
+            return [f"{current.__name__}.{part}"]
+        try:
+            field = current._meta.get_field(part)
+        except FieldDoesNotExist:
+            return []  # a method or property: not a column
+        if not field.is_relation or field.related_model is None:
+            return []
+        current = field.related_model
+    return []
 
 
 class TenantAPIView(GenericAPIView):
@@ -61,6 +110,13 @@ class TenantAPIView(GenericAPIView):
                 raise TypeError(f"{cls.__name__} sets {name}, which would let it skip authentication or rate limits")
         if cls.api_scope is not None and cls.api_scope not in RESOURCES:
             raise TypeError(f"{cls.__name__}.api_scope {cls.api_scope!r} is not one of {', '.join(RESOURCES)}")
+        serializer = cls.__dict__.get("serializer_class")
+        leaks = sorted(set(serializer_derived_fields(serializer))) if serializer is not None else []
+        if leaks:
+            raise TypeError(
+                f"{cls.__name__}.serializer_class would send {', '.join(leaks)}: derived columns never leave the "
+                "database; list the fields it may send"
+            )
 
     def get_authenticators(self):
         return [BearerTokenAuthentication(), SessionAuthentication()]

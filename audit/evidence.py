@@ -14,7 +14,6 @@ download is in the access log.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import hashlib
 import html
@@ -30,6 +29,7 @@ from django.utils import timezone
 
 from audit.chain import chain_verify
 from audit.models import AccessLogEntry, DataSubjectRequest, EvidencePack, RetentionRun
+from gates.exports import CsvWriter
 from gates.signals import fields_read
 from tenants.categories import registry
 from tenants.errors import ApplicationError
@@ -51,7 +51,7 @@ def _json(name: str, title: str, data, rows: int) -> _File:
 
 def _csv(name: str, title: str, header: list[str], rows: list[list]) -> _File:
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = CsvWriter(out)
     writer.writerow(header)
     writer.writerows(rows)
     return _File(name, title, out.getvalue().encode(), len(rows))

@@ -7,7 +7,7 @@ from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from crm.blind_index import blind_index, name_normalise
 from gates.engine import gate_objects
-from tenants.categories import not_personal, personal_data
+from tenants.categories import derived, personal_data
 
 
 class LawfulBasis(models.TextChoices):
@@ -136,8 +136,12 @@ personal_data(
 
 personal_data(ContactPhone, number="user.contact.phone_number")
 personal_data(ConsentRecord, evidence="user.consent")
-not_personal(Contact, "phone_bidx", "email_bidx", "name_bidx", reason="a keyed HMAC; reveals nothing without the key")
-not_personal(ContactPhone, "number_bidx", reason="a keyed HMAC; reveals nothing without the key")
+# An index is the value in other clothes: whoever holds one beside its value can find the value
+# wherever else the index appears (another company's export, say). For lookups inside the database only.
+derived(
+    Contact, "phone_bidx", "email_bidx", "name_bidx", reason="keyed HMAC blind indexes of the number, e-mail and name"
+)
+derived(ContactPhone, "number_bidx", reason="a keyed HMAC blind index of the number")
 gate_objects(ContactPhone, through="contact")
 gate_objects(ConsentRecord, through="contact")
 gate_objects(ContactMerge, through="kept")

@@ -8,7 +8,13 @@ Every admin surface passes the gates automatically:
 - a field the DPA does not grant is never loaded (deferred, so never decrypted), shows as
   "restricted by DPA" in columns and forms, and cannot be searched, filtered (a tampered lookup is
   a 400), ordered, edited or exported;
-- inlines (GatedInline) and the CSV export follow the same policy.
+- a derived column (`tenants.categories.derived`: blind indexes, pseudonyms) never leaves the
+  database: never loaded, shown, exported or ordered by, and a lookup on it is a 400, whatever the
+  DPA grants; an admin that names one is refused at start-up;
+- a field whose cells carry their own categories (`categorised_cells`: a message's answers) shows,
+  in the change form and the export alike, only the cells `gates.engine.cells_readable` grants;
+- inlines (GatedInline) and the CSV export follow the same policy. The export writes through
+  `gates.exports`, so no cell is a spreadsheet formula, and logs every personal field it returns.
 
 Subclasses configure with the usual attributes (list_display, search_fields, ...). They may not
 override the methods through which the gates act; `__init_subclass__` refuses it at import time.
@@ -16,20 +22,22 @@ override the methods through which the gates act; `__init_subclass__` refuses it
 
 from __future__ import annotations
 
-import csv
+import json
 
 from django.contrib import admin, messages
-from django.contrib.admin.utils import flatten_fieldsets, label_for_field
+from django.contrib.admin.utils import flatten, flatten_fieldsets, label_for_field
 from django.core.exceptions import FieldDoesNotExist
-from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
 from django.urls import reverse
+from django.utils.html import format_html_join
 from django.utils.text import capfirst
 from django_tenants.utils import tenant_context
 
-from gates.engine import NO_ACCESS, Policy, Role, objects_visible, policy_for_request
+from gates.engine import NO_ACCESS, Policy, Role, cells_readable, objects_visible, policy_for_request
+from gates.exports import csv_download
 from gates.selection import selected_company
 from gates.signals import report_read, report_refused
-from tenants.categories import field_category, personal_fields
+from tenants.categories import cell_fields, derived_fields, field_category, personal_fields
 
 MASK = "restricted by DPA"
 STAFF_ROLES = (Role.AGENT, Role.SUPERVISOR, Role.DPO, Role.PROVIDER_ADMIN)
@@ -103,6 +111,17 @@ def _path_category(model, path: str) -> str | None:
     return None if end is None else field_category(end[0], end[1].name)
 
 
+def _path_is_derived(model, path: str) -> bool:
+    """Does a lookup path (`phone_bidx`, `contact__phone_bidx__startswith`) reach a derived column?"""
+    end = _path_end(model, path)
+    return end is not None and end[1].name in derived_fields(end[0])
+
+
+def _unloaded(model) -> list[str]:
+    """What a queryset of `model` never loads whatever the policy: its derived columns."""
+    return sorted(derived_fields(model))
+
+
 def _path_is_encrypted(model, path: str) -> bool:
     from django_cryptography.fields import EncryptedMixin
 
@@ -149,7 +168,7 @@ class _GateMixin:
         queryset = super().get_queryset(request)
         policy = self.gate_policy(request)
         queryset = objects_visible(policy=policy, user=request.user, queryset=queryset)
-        masked = list(policy.masked(self.model))
+        masked = [*policy.masked(self.model), *_unloaded(self.model)]
         # A related record the admin names (a call's contact, in a column or a read-only field) is
         # joined with its personal fields deferred: naming it shows "Contact #12", and loading it
         # whole would decrypt everything in it.
@@ -158,7 +177,7 @@ class _GateMixin:
             related = field.related_model if field.is_relation else None
             if related is not None and personal_fields(related):
                 joined.append(field.name)
-                masked += [f"{field.name}__{name}" for name in personal_fields(related)]
+                masked += [f"{field.name}__{name}" for name in [*personal_fields(related), *_unloaded(related)]]
         if joined:
             # Once a queryset selects related rows, the changelist no longer adds its own
             # list_select_related (or the foreign keys it shows): join those here too, or each row
@@ -175,7 +194,7 @@ class _GateMixin:
         # The choices of a related record are named by their non-personal __str__: load no more.
         related = db_field.related_model
         if personal_fields(related) and "queryset" not in kwargs:
-            kwargs["queryset"] = related._default_manager.defer(*personal_fields(related))
+            kwargs["queryset"] = related._default_manager.defer(*personal_fields(related), *_unloaded(related))
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     # ---- fields in forms
@@ -194,35 +213,73 @@ class _GateMixin:
             setattr(self, attr, show)
         return attr
 
+    def _cells_name(self, name: str) -> str:
+        """A read-only stand-in for a field whose cells carry their own categories: it shows the
+        cells `cells_readable` grants, and only them (the export writes the same)."""
+        attr = f"cells__{name}"
+        if not hasattr(self, attr):
+            field = self.model._meta.get_field(name)
+
+            def show(obj, _name=name):
+                # The policy comes with the object (get_object); without one, show nothing.
+                policy = getattr(obj, "_gate_policy", NO_ACCESS)
+                cells = cells_readable(policy=policy, model=type(obj), name=_name, value=getattr(obj, _name))
+                return format_html_join("", "<div><strong>{}</strong>: {}</div>", _cell_lines(cells)) or "-"
+
+            show.short_description = field.verbose_name
+            show.gated_fields = (name,)
+            setattr(self, attr, show)
+        return attr
+
+    def _shown_name(self, name, masked: frozenset[str]):
+        """What the form shows for `name`: the field, its mask, its granted cells, or nothing."""
+        if not isinstance(name, str):
+            return name
+        if name in masked:
+            return self._mask_name(name)
+        if name in cell_fields(self.model):
+            return self._cells_name(name)
+        return None if name in derived_fields(self.model) else name
+
+    def _shown_line(self, line, masked: frozenset[str]):
+        if isinstance(line, (list, tuple)):
+            shown = tuple(s for s in (self._shown_name(f, masked) for f in line) if s is not None)
+            return shown or None
+        return self._shown_name(line, masked)
+
     def get_fields(self, request, obj=None):
         masked = self._masked(request)
-        return [self._mask_name(name) if name in masked else name for name in super().get_fields(request, obj)]
+        shown = (self._shown_line(name, masked) for name in super().get_fields(request, obj))
+        return [name for name in shown if name is not None]
 
     def get_fieldsets(self, request, obj=None):
         masked = self._masked(request)
         fieldsets = []
         for title, options in super().get_fieldsets(request, obj):
-            fields = [
-                tuple(self._mask_name(f) if f in masked else f for f in line)
-                if isinstance(line, (list, tuple))
-                else (self._mask_name(line) if line in masked else line)
-                for line in options.get("fields", ())
-            ]
-            fieldsets.append((title, {**options, "fields": fields}))
+            shown = (self._shown_line(line, masked) for line in options.get("fields", ()))
+            fieldsets.append((title, {**options, "fields": [line for line in shown if line is not None]}))
         return fieldsets
 
     def get_readonly_fields(self, request, obj=None):
         policy = self.gate_policy(request)
-        readonly = list(super().get_readonly_fields(request, obj))
+        derived = derived_fields(self.model)
+        readonly = [name for name in super().get_readonly_fields(request, obj) if name not in derived]
         for name in [f.name for f in self.model._meta.get_fields() if not f.auto_created or f.concrete]:
+            if name in derived:
+                continue
             if name in policy.masked(self.model):
                 readonly.append(self._mask_name(name))
+            elif name in cell_fields(self.model):
+                readonly.append(self._cells_name(name))
             elif not policy.can_write(self.model, name):
                 readonly.append(name)
         return readonly
 
     def get_exclude(self, request, obj=None):
-        return [*(super().get_exclude(request, obj) or ()), *self._masked(request)]
+        # Cells are never a raw form field (the JSON would carry every cell); derived columns never
+        # a field at all.
+        never = [*derived_fields(self.model), *cell_fields(self.model)]
+        return [*(super().get_exclude(request, obj) or ()), *self._masked(request), *never]
 
     # ---- permissions
     def has_view_permission(self, request, obj=None):
@@ -247,6 +304,7 @@ class GatedModelAdmin(_GateMixin, admin.ModelAdmin):
 
     def __init__(self, model, admin_site):
         super().__init__(model, admin_site)
+        self._refuse_derived()
         for name in self.search_fields:
             if _path_is_encrypted(model, name.lstrip("^=@")):
                 # The database holds ciphertext: a search would fail (a 500) or match nothing.
@@ -257,6 +315,35 @@ class GatedModelAdmin(_GateMixin, admin.ModelAdmin):
                     self.model._meta.get_field(name)  # a typo fails at start-up
                 elif not hasattr(getattr(self, name), "gated_fields"):
                     raise TypeError(f"{type(self).__name__}.{name} is a column; mark it with @gated_column(...)")
+
+    def _refuse_derived(self) -> None:
+        """A derived column named anywhere an admin shows, searches, filters or orders is a bug in
+        waiting: refuse it at start-up rather than drop it quietly."""
+        named = {
+            "list_display": self.list_display,
+            "list_display_links": self.list_display_links or (),
+            "list_editable": self.list_editable,
+            "list_filter": [f if isinstance(f, str) else f[0] for f in self.list_filter if not isinstance(f, type)],
+            "search_fields": [f.lstrip("^=@") for f in self.search_fields],
+            "ordering": [o.lstrip("-") for o in self.ordering or () if isinstance(o, str)],
+            "date_hierarchy": [self.date_hierarchy] if self.date_hierarchy else [],
+            "fields": flatten(self.fields) if self.fields else [],
+            "fieldsets": flatten_fieldsets(self.fieldsets) if self.fieldsets else [],
+            "readonly_fields": self.readonly_fields,
+        }
+        for option, names in named.items():
+            for name in names:
+                if isinstance(name, str) and _path_is_derived(self.model, name):
+                    raise TypeError(
+                        f"{type(self).__name__}.{option}: {name} is derived, and derived columns never leave the "
+                        "database (tenants.categories.derived)"
+                    )
+        for name in self.list_display:
+            if isinstance(name, str) and name in cell_fields(self.model):
+                raise TypeError(
+                    f"{type(self).__name__}.list_display: {name} holds cells of their own categories; "
+                    "show it in the change form, where each cell is gated"
+                )
 
     def has_module_permission(self, request):
         return self.gate_policy(request).role in STAFF_ROLES
@@ -294,7 +381,11 @@ class GatedModelAdmin(_GateMixin, admin.ModelAdmin):
                 path=request.path,
             )
         elif context.get("original") is not None:
-            shown = set(flatten_fieldsets(self.get_fieldsets(request, context["original"])))
+            shown = {
+                name.removeprefix("cells__")
+                for name in flatten_fieldsets(self.get_fieldsets(request, context["original"]))
+                if isinstance(name, str)
+            }
             report_read(
                 user=request.user,
                 channel="admin",
@@ -324,6 +415,7 @@ class GatedModelAdmin(_GateMixin, admin.ModelAdmin):
         if obj is None:
             report_refused(user=request.user, channel="admin", model=self.model, object_id=object_id, path=request.path)
             raise Http404("No such object.")  # outside the grants looks exactly like missing
+        obj._gate_policy = self.gate_policy(request)  # what its cells may show (_cells_name)
         return obj
 
     # ---- changelist
@@ -361,7 +453,9 @@ class GatedModelAdmin(_GateMixin, admin.ModelAdmin):
         # A tampered ?field__lookup= on a personal field: Django answers DisallowedModelAdminLookup,
         # a 400. Filtering by a personal value is never an admin feature (exact matches go through
         # blind indexes), and refusing it for granted fields too closes a guessing oracle.
-        if request is None or _path_category(self.model, lookup) is not None:
+        # A derived column (a blind index) is refused the same way: filtering by one is an oracle for
+        # the value it indexes.
+        if request is None or _path_category(self.model, lookup) is not None or _path_is_derived(self.model, lookup):
             return False
         return super().lookup_allowed(lookup, value, request)
 
@@ -373,23 +467,45 @@ class GatedModelAdmin(_GateMixin, admin.ModelAdmin):
     # ---- export
     @admin.action(description="Export selected to CSV (DPA-granted fields only)")
     def export_csv(self, request, queryset):
+        """The selected rows' granted fields, cell by cell where cells carry their own category;
+        never a derived column. Every personal field it returns is in the access log."""
         policy = self.gate_policy(request)
-        masked = policy.masked(self.model)
-        columns = [f.name for f in self.model._meta.concrete_fields if f.name not in masked]
-        response = HttpResponse(content_type="text/csv")
-        response["Content-Disposition"] = f'attachment; filename="{self.model._meta.model_name}s.csv"'
-        writer = csv.writer(response)
-        writer.writerow([capfirst(str(label_for_field(name, self.model))) for name in columns])
-        ids = []
-        for row in queryset.values_list(
-            *[f"{c}_id" if self.model._meta.get_field(c).is_relation else c for c in columns]
-        ):
-            writer.writerow(row)
-            ids.append(row[columns.index(self.model._meta.pk.name)])
+        hidden = policy.masked(self.model) | derived_fields(self.model)
+        fields = [f for f in self.model._meta.concrete_fields if f.name not in hidden]
+        cells = cell_fields(self.model)
+        pk_at = [f.name for f in fields].index(self.model._meta.pk.name)
+        ids, rows = [], []
+        for values in queryset.values_list(*[f.attname for f in fields]):
+            ids.append(values[pk_at])
+            rows.append(
+                [
+                    _export_cells(policy, self.model, f.name, value) if f.name in cells else value
+                    for f, value in zip(fields, values, strict=True)
+                ]
+            )
         report_read(
-            user=request.user, channel="export", model=self.model, object_ids=ids, fields=columns, path=request.path
+            user=request.user,
+            channel="export",
+            model=self.model,
+            object_ids=ids,
+            fields=[f.name for f in fields],
+            path=request.path,
         )
-        return response
+        return csv_download(
+            filename=f"{self.model._meta.model_name}s.csv",
+            header=[capfirst(str(label_for_field(f.name, self.model))) for f in fields],
+            rows=rows,
+        )
+
+
+def _cell_lines(cells: dict[str, dict]) -> list[tuple[str, str]]:
+    return [(cell.get("label", key), cell.get("value", "")) for key, cell in cells.items()]
+
+
+def _export_cells(policy: Policy, model, name: str, value: str) -> str:
+    """A cells field in the export: the granted cells, as stored ({key: {label, category, value}})."""
+    cells = cells_readable(policy=policy, model=model, name=name, value=value)
+    return json.dumps(cells, ensure_ascii=False) if cells else ""
 
 
 class GatedInline(_GateMixin, admin.TabularInline):

@@ -14,13 +14,14 @@ the very next one.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.db import models
 from django.db.models import Q, QuerySet
 
-from tenants.categories import covered_by_any, field_category, personal_fields
+from tenants.categories import cell_fields, covered_by_any, field_category, personal_fields
 from tenants.models import Assignment, ClientCompany, Membership, User
 
 
@@ -102,6 +103,33 @@ class Policy:
 
 
 NO_ACCESS = Policy(role=Role.NONE)
+
+
+def cells_readable(*, policy: Policy, model: type[models.Model], name: str, value: str) -> dict[str, dict]:
+    """The cells of a `categorised_cells` field that this person may read, as stored
+    ({key: {"label", "category", "value"}}), in order.
+
+    The column's own category comes first (no cell of an ungranted column), then each cell's: a
+    cell the DPA does not grant, or one that names no category, is left out altogether, as the
+    intake form leaves out a question it may not ask. Every channel that shows such a field (the
+    change form, the CSV export) goes through here.
+    """
+    if name not in cell_fields(model):
+        raise ValueError(f"{model.__name__}.{name} is not declared with categorised_cells(...)")
+    if not value or not policy.can_read(model, name):
+        return {}
+    try:
+        cells = json.loads(value)
+    except ValueError:
+        return {}
+    if not isinstance(cells, dict):
+        return {}
+    return {
+        key: cell
+        for key, cell in cells.items()
+        if isinstance(cell, dict) and cell.get("category") and policy.reads_category(cell["category"])
+    }
+
 
 # ---- Policy sources --------------------------------------------------------------------------
 # The gate decides; what is in force is known by the compliance rooms above it. They register their

@@ -14,7 +14,7 @@ from django.db.models import Q
 from django_cryptography.fields import encrypt
 
 from gates.engine import gate_objects
-from tenants.categories import not_personal, personal_data
+from tenants.categories import derived, not_personal, personal_data
 
 
 class Service(models.Model):
@@ -221,6 +221,7 @@ personal_data(
 personal_data(Appointment, notes="user.content.private")
 not_personal(Service, "name", reason="the client company's own service catalogue")
 not_personal(Resource, "feed_includes_names", reason="a setting, not a name")
+derived(Resource, "feed_token_hash", reason="the hash that finds a calendar feed by its secret")
 not_personal(ReminderSettings, "email_enabled", reason="a setting, not an address")
 not_personal(Appointment, "notes_purged", reason="a flag set by the retention purge")
 

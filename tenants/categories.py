@@ -6,6 +6,16 @@ covers `user.contact.phone_number`. Each app declares its own personal fields ne
 phone line, say) are declared with `not_personal(Model, "field", reason=...)`, so that every
 personal-looking field has been looked at by a person. The test suite fails on any field that is
 neither.
+
+Two more declarations tell the gates how to treat a field beyond its category:
+- `derived(Model, "field", reason=...)`: a column computed from personal values (a blind index, a
+  pseudonym, the hash of a secret). It serves lookups and counts inside the database and never
+  leaves it: no channel shows, exports, filters, searches, orders or serialises it, whatever the
+  DPA grants.
+- `categorised_cells(Model, "field")`: a field whose value is a JSON object of cells,
+  `{key: {"label", "category", "value"}}`, each carrying its own category (the answers to a call
+  script: a health answer next to a preferred time). The field's category gates the column; each
+  cell's category gates the cell.
 """
 
 from __future__ import annotations
@@ -67,6 +77,10 @@ class FieldCategory:
 _PERSONAL: dict[tuple[str, str], dict[str, str]] = {}
 # (app_label, model_name) -> {field name: reason}
 _NOT_PERSONAL: dict[tuple[str, str], dict[str, str]] = {}
+# (app_label, model_name) -> {field name: reason}
+_DERIVED: dict[tuple[str, str], dict[str, str]] = {}
+# (app_label, model_name) -> {field name}
+_CELLS: dict[tuple[str, str], set[str]] = {}
 
 
 def _key(model: type[models.Model]) -> tuple[str, str]:
@@ -85,6 +99,32 @@ def not_personal(model: type[models.Model], *fields: str, reason: str) -> None:
     for field in fields:
         model._meta.get_field(field)
         _NOT_PERSONAL.setdefault(_key(model), {})[field] = reason
+
+
+def derived(model: type[models.Model], *fields: str, reason: str) -> None:
+    """Declare columns derived from personal values, which never leave the database."""
+    for field in fields:
+        model._meta.get_field(field)
+        _DERIVED.setdefault(_key(model), {})[field] = reason
+
+
+def derived_fields(model: type[models.Model]) -> frozenset[str]:
+    """The derived columns of `model`: for lookups inside the database only."""
+    return frozenset(_DERIVED.get(_key(model), {}))
+
+
+def categorised_cells(model: type[models.Model], *fields: str) -> None:
+    """Declare personal fields whose JSON cells each carry their own category."""
+    for field in fields:
+        model._meta.get_field(field)
+        if field not in _PERSONAL.get(_key(model), {}):
+            raise ValueError(f"declare {model.__name__}.{field} with personal_data(...) first: it gates the column")
+        _CELLS.setdefault(_key(model), set()).add(field)
+
+
+def cell_fields(model: type[models.Model]) -> frozenset[str]:
+    """The fields of `model` declared with `categorised_cells`."""
+    return frozenset(_CELLS.get(_key(model), ()))
 
 
 def field_category(model: type[models.Model], field: str) -> str | None:

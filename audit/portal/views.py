@@ -13,7 +13,6 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from audit import charts
 from audit.dsr import dsr_export_read, dsr_raise
-from audit.exports import csv_response
 from audit.forms import AccessLogFilterForm, AnalyticsFilterForm, DsrFilterForm, DsrRaiseForm, stats_default_period
 from audit.models import AccessLogEntry, DataSubjectRequest
 from audit.selectors import (
@@ -26,6 +25,7 @@ from audit.selectors import (
     line_day_stats_list,
     record_type_label,
 )
+from gates.exports import csv_stream
 from gates.portal import client_admin_page, client_page, is_client_admin
 from gates.signals import report_read
 from tenants.errors import ApplicationError
@@ -98,7 +98,7 @@ def access_log_csv(request):
         ]
 
     entries = access_log_list(filters=form.filters()).iterator(chunk_size=2000)
-    return csv_response(
+    return csv_stream(
         filename=f"access-log-{request.tenant.schema_name}.csv",
         header=["at", "who", "role", "channel", "record_type", "record_ids", "fields", "refused"],
         rows=(row(e) for e in entries),
@@ -378,7 +378,7 @@ def analytics_csv(request):
         )
         for s in stats.iterator(chunk_size=2000)
     )
-    return csv_response(
+    return csv_stream(
         filename=f"analytics-{request.tenant.schema_name}-{data['date_from']}-{data['date_to']}.csv",
         rows=rows,
         header=[

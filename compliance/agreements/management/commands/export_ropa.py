@@ -1,10 +1,10 @@
-import csv
 import json
 from pathlib import Path
 
 from django.core.management.base import BaseCommand
 
 from compliance.agreements.ropa import ropa_records
+from gates.exports import CsvWriter
 
 
 class Command(BaseCommand):
@@ -19,7 +19,7 @@ class Command(BaseCommand):
         records = ropa_records()
         (folder / "ropa.json").write_text(json.dumps(records, indent=2, ensure_ascii=False))
         with open(folder / "ropa.csv", "w", newline="") as handle:
-            writer = csv.writer(handle)
+            writer = CsvWriter(handle)
             writer.writerow(
                 [
                     "controller",

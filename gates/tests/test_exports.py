@@ -1,19 +1,17 @@
-"""CSV downloads of the audit screens: a cell that a spreadsheet would run as a formula is made
+"""The one CSV writer (gates/exports.py): a cell that a spreadsheet would run as a formula is made
 text, numbers stay numbers, and the file is a private UTF-8 attachment."""
 
 from __future__ import annotations
 
 import pytest
 
-from audit.exports import _cell, csv_response
+from gates.exports import csv_cell, csv_stream
 
 
-def test_the_csv_cannot_smuggle_a_formula(client_for, acme, acme_admin):
-    from audit.exports import _cell
-
-    assert _cell("=HYPERLINK(1)") == "'=HYPERLINK(1)"
-    assert _cell("-12") == "-12"
-    assert _cell("@SUM(A1)") == "'@SUM(A1)"
+def test_the_csv_cannot_smuggle_a_formula():
+    assert csv_cell("=HYPERLINK(1)") == "'=HYPERLINK(1)"
+    assert csv_cell("-12") == "-12"
+    assert csv_cell("@SUM(A1)") == "'@SUM(A1)"
 
 
 @pytest.mark.parametrize(
@@ -32,11 +30,11 @@ def test_the_csv_cannot_smuggle_a_formula(client_for, acme, acme_admin):
     ],
 )
 def test_each_cell_that_starts_like_a_formula_is_made_text(value, cell):
-    assert _cell(value) == cell
+    assert csv_cell(value) == cell
 
 
 def test_the_response_streams_a_private_utf8_attachment_with_the_header_first():
-    response = csv_response(filename="access-log.csv", header=["who", "=role"], rows=[["Õnne", "@x"], [None, 3]])
+    response = csv_stream(filename="access-log.csv", header=["who", "=role"], rows=[["Õnne", "@x"], [None, 3]])
     assert response["Content-Disposition"] == 'attachment; filename="access-log.csv"'
     assert response["Cache-Control"] == "private, no-store"
     assert response["Content-Type"] == "text/csv; charset=utf-8"
