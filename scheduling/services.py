@@ -34,6 +34,7 @@ from scheduling.selectors import availability_windows, blocked_range, company_zo
 from tenants.changelog import change_log_actor
 from tenants.errors import ApplicationError
 from tenants.models import User
+from tenants.scrub import provider_text_scrub
 from tenants.sms import SmsError, sms_configured, sms_send
 
 logger = logging.getLogger(__name__)
@@ -211,8 +212,8 @@ def appointment_message_send(*, appointment_id: int, kind: str, key: str | None 
             record.status = Notification.Status.SENT
             sent.append(channel)
         except (SmsError, OSError) as exc:
-            logger.warning("appointment %s %s by %s failed: %s", appointment.pk, kind, channel, exc)
-            record.status, record.error = Notification.Status.FAILED, str(exc)[:300]
+            record.status, record.error = Notification.Status.FAILED, provider_text_scrub(exc)
+            logger.warning("appointment %s %s by %s failed: %s", appointment.pk, kind, channel, record.error)
         record.save(update_fields=["status", "provider_id", "error"])
     return sent
 

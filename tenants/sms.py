@@ -14,6 +14,8 @@ import urllib.request
 
 from django.conf import settings
 
+from tenants.scrub import provider_text_scrub
+
 
 class SmsError(Exception):
     pass
@@ -32,15 +34,17 @@ def sms_send(*, to: str, body: str) -> str:
     data = urllib.parse.urlencode({"To": to, "From": settings.TWILIO_FROM_NUMBER, "Body": body}).encode()
     credentials = base64.b64encode(f"{sid}:{settings.TWILIO_AUTH_TOKEN}".encode()).decode()
     request = urllib.request.Request(url, data=data, method="POST", headers={"Authorization": f"Basic {credentials}"})
+    # Twilio's reasons quote the number ("The 'To' number +372... is not a valid phone number"):
+    # scrubbed here, so that no caller stores or logs it; its error code stays.
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             return json.load(response)["sid"]
     except urllib.error.HTTPError as exc:
         try:
             detail = json.load(exc)
-            reason = f"{detail.get('code')}: {detail.get('message')}"
+            reason = f"error {detail.get('code')}: {detail.get('message')}"
         except ValueError:
             reason = exc.reason
-        raise SmsError(f"Twilio refused the message ({exc.code}) {reason}") from None
+        raise SmsError(provider_text_scrub(f"Twilio refused the message: HTTP {exc.code}, {reason}")) from None
     except (urllib.error.URLError, TimeoutError) as exc:
-        raise SmsError(f"Twilio could not be reached: {exc}") from None
+        raise SmsError(provider_text_scrub(f"Twilio could not be reached: {exc}")) from None

@@ -3,6 +3,10 @@
 It speaks the real protocol: form-encoded POST to /2010-04-01/Accounts/{AccountSid}/Messages.json
 with HTTP basic auth (AccountSid:AuthToken), answering 201 with a Message resource as JSON, or
 Twilio's error JSON ({"code", "message", "more_info", "status"}) with its error codes.
+
+Numbers put in `invalid_numbers` are refused as Twilio refuses a number it cannot send to: error
+21211, whose message quotes the number ("The 'To' number +372... is not a valid phone number."),
+the way real provider errors carry personal data into whatever stores them.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ class TwilioStandIn:
     def __init__(self, account_sid: str, auth_token: str):
         self.account_sid, self.auth_token = account_sid, auth_token
         self.messages: list[dict] = []
+        self.invalid_numbers: set[str] = set()
         standin = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -53,7 +58,7 @@ class TwilioStandIn:
                     return self._error(401, 20003, "Authenticate")
                 length = int(self.headers.get("Content-Length", 0))
                 form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
-                if not E164.match(form.get("To", "")):
+                if not E164.match(form.get("To", "")) or form.get("To") in standin.invalid_numbers:
                     return self._error(400, 21211, f"The 'To' number {form.get('To')} is not a valid phone number.")
                 if not form.get("Body"):
                     return self._error(400, 21602, "Message body is required.")

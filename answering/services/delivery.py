@@ -28,6 +28,7 @@ from gates.signals import report_read
 from tenants.changelog import change_log_actor
 from tenants.errors import ApplicationError
 from tenants.models import User
+from tenants.scrub import provider_text_scrub
 from tenants.sms import SmsError, sms_send
 
 logger = logging.getLogger(__name__)
@@ -81,7 +82,7 @@ def message_deliver(
             attempt.status, attempt.error = Status.SENT, ""
             sent.append(route.channel)
         except (SmsError, OSError) as exc:
-            attempt.status, attempt.error = Status.FAILED, str(exc)[:300]
+            attempt.status, attempt.error = Status.FAILED, provider_text_scrub(exc)
             failed.append(route.pk)
         attempt.save(update_fields=["status", "error", "provider_id"])
     if first_try:
@@ -229,7 +230,7 @@ def webhook_deliver(*, message_id: int, endpoint_id: int, attempt_no: int) -> st
         attempt.save(update_fields=["status", "provider_id"])
         return str(Status.SENT)
     except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        attempt.error = str(exc)[:300]
+        attempt.error = provider_text_scrub(exc)  # the status only: a response may echo the payload
     if attempt_no < WEBHOOK_MAX_ATTEMPTS:
         attempt.status = Status.FAILED
         attempt.save(update_fields=["status", "error"])

@@ -15,6 +15,7 @@ from operations.timers.registry import timer_handler
 from operations.timers.services import timer_schedule
 from tenants.changelog import change_log_actor
 from tenants.models import User
+from tenants.scrub import provider_text_scrub
 from tenants.sms import SmsError, sms_send
 
 TIMER_ESCALATE = "answering.escalate"
@@ -91,6 +92,6 @@ def escalation_send(*, message_id: int, staff_id: int, level: int) -> str:
             raise SmsError("the person on call has no phone number or e-mail")
         attempt.status = DeliveryAttempt.Status.SENT
     except (SmsError, OSError) as exc:
-        attempt.status, attempt.error = DeliveryAttempt.Status.FAILED, str(exc)[:300]
+        attempt.status, attempt.error = DeliveryAttempt.Status.FAILED, provider_text_scrub(exc)
     attempt.save(update_fields=["status", "error", "provider_id"])
     return str(attempt.status)

@@ -154,7 +154,7 @@ def test_a_failing_route_is_retried_in_place_until_the_last_try_marks_the_messag
     _by_sms(acme, route)
 
     def refuse(**kwargs):
-        raise SmsError("Twilio refused the message (400) 21211: invalid number")
+        raise SmsError("Twilio refused the message: HTTP 400, error 21211: invalid number")
 
     monkeypatch.setattr("answering.services.delivery.sms_send", refuse)
     with tenant_context(acme):
@@ -164,7 +164,7 @@ def test_a_failing_route_is_retried_in_place_until_the_last_try_marks_the_messag
         attempt = DeliveryAttempt.objects.get(message=message)  # one row, tried again in place
         assert (attempt.status, attempt.error) == (
             DeliveryAttempt.Status.FAILED,
-            "Twilio refused the message (400) 21211: invalid number",
+            "Twilio refused the message: HTTP 400, error 21211: invalid number",
         )
         assert Message.objects.get(pk=message.pk).status == Message.Status.FAILED
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 from operations.timers.models import Timer
 from operations.timers.registry import HANDLERS
 from tenants.errors import ApplicationError
+from tenants.scrub import provider_text_scrub
 
 logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
@@ -71,7 +72,7 @@ def _fire(timer: Timer, *, now: dt.datetime) -> int:
     except Exception as exc:  # a handler's failure must not stop the other timers of the sweep
         logger.exception("timer %s failed", timer.pk)
         timer.attempts += 1
-        timer.last_error = f"{exc.__class__.__name__}: {exc}"[:2000]
+        timer.last_error = provider_text_scrub(f"{exc.__class__.__name__}: {exc}", limit=2000)
         timer.due_at = now + dt.timedelta(seconds=30 * 2**timer.attempts)
         timer.save(update_fields=["attempts", "last_error", "due_at"])
         return 0
