@@ -1,12 +1,11 @@
 from django import forms
 from django.contrib import admin, messages
-from django.db import transaction
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from audit.dsr import dsr_open, dsr_process
+from audit.dsr import dsr_forward, dsr_found_summary, dsr_raise
 from audit.models import DataSubjectRequest, LineDayStats
 from gates.admin import GatedModelAdmin, gated_column
 from gates.engine import Role, gate_objects
@@ -56,38 +55,86 @@ class RaiseRequestForm(forms.Form):
     email = forms.CharField(required=False, max_length=254)
 
 
+class StateFilter(admin.SimpleListFilter):
+    """Open or closed: the deadline's side of a request, which says nothing of what it found."""
+
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [("open", "Open"), ("closed", "Closed")]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("open", "closed"):
+            return queryset.filter(completed_at__isnull=self.value() == "open")
+        return queryset
+
+
 @admin.register(DataSubjectRequest)
 class DataSubjectRequestAdmin(GatedModelAdmin):
-    """Requests and their deadlines. The DPO raises them here; identifiers stay masked."""
+    """Requests and their deadlines. The DPO and supervisors raise them here.
 
-    list_display = ["__str__", "kind", "status", "raised_at", "due_at", "completed_at", "phone_number", "email"]
-    list_filter = ["kind", "status"]
-    fields = ["kind", "status", "raised_at", "due_at", "completed_at", "result", "phone_number", "email"]
+    What a request found (its status and result) is derived from the person's identifiers, and is
+    gated like them (audit.models): staff who may not read both identifiers see only whether a
+    request is open or closed, and the requests they raise go to the controller (audit.dsr.dsr_forward).
+    """
+
+    list_display = [
+        "__str__",
+        "kind",
+        "state",
+        "status",
+        "raised_at",
+        "due_at",
+        "completed_at",
+        "phone_number",
+        "email",
+    ]
+    list_filter = ["kind", StateFilter, "status"]
+    fields = ["kind", "state", "status", "raised_at", "due_at", "completed_at", "result", "phone_number", "email"]
     readonly_fields = fields
     change_roles = ()
+
+    @gated_column(description="state")
+    def state(self, dsr):
+        return "Open" if dsr.completed_at is None else "Closed"
 
     def get_urls(self):
         view = self.admin_site.admin_view(lambda request: self._in_company(request, self._raise))
         return [path("raise/", view, name="audit_datasubjectrequest_raise"), *super().get_urls()]
 
     def _raise(self, request):
-        if self.gate_policy(request).role not in (Role.DPO, Role.SUPERVISOR):
+        policy = self.gate_policy(request)
+        if policy.role not in (Role.DPO, Role.SUPERVISOR):
             raise Http404
+        # Whoever may not read the identifiers may not learn whether they are on record: the
+        # request goes, unmatched, to the controller's admins, the same answer either way.
+        sees_match = not policy.masked(DataSubjectRequest)
         form = RaiseRequestForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
-                with transaction.atomic():
-                    dsr = dsr_open(actor=request.user, **form.cleaned_data)
-                    dsr = dsr_process(request=dsr, actor=request.user)
+                if sees_match:
+                    dsr = dsr_raise(actor=request.user, **form.cleaned_data)
+                else:
+                    dsr = dsr_forward(actor=request.user, **form.cleaned_data)
             except ApplicationError as exc:
                 form.add_error(exc.field if exc.field in form.fields else None, exc.message)
             else:
-                messages.success(request, f"{dsr}: {dsr.get_status_display()}.")
+                if sees_match:
+                    messages.success(request, f"{dsr}: {dsr.get_status_display()}. Found: {dsr_found_summary(dsr)}.")
+                else:
+                    company = self.gate_company(request)
+                    messages.success(
+                        request,
+                        f"{dsr.get_kind_display()} request recorded and handed to {company.name}'s admins: they "
+                        "carry it out in their portal, where they alone see what it finds. It is due within a month.",
+                    )
                 return HttpResponseRedirect(reverse("admin:audit_datasubjectrequest_changelist"))
         context = {
             **self.admin_site.each_context(request),
             "title": "Raise a data-subject request",
             "opts": self.model._meta,
             "form": form,
+            "sees_match": sees_match,
         }
         return TemplateResponse(request, "admin/audit/raise_request.html", context)

@@ -1,7 +1,8 @@
 """The DPO's view of the client companies' audit evidence packs (in the admin, /admin/dpo/evidence/).
 
 Only the DPO may open these: the packs are for the company's admins and the DPO, not for agents,
-supervisors or provider admins."""
+supervisors or provider admins. And only for the companies gate 1 admits the DPO to: a pack of any
+other company is neither listed nor served (404, as for a pack that does not exist)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from django_tenants.utils import schema_context
 
 from audit.evidence import evidence_pack_read
 from audit.models import AccessLogEntry, EvidencePack
-from tenants.models import ClientCompany, User
+from gates.engine import companies_entered
+from tenants.models import User
 
 
 def _dpo_only(request) -> None:
@@ -23,7 +25,7 @@ def _dpo_only(request) -> None:
 def evidence_list_view(admin_site, request):
     _dpo_only(request)
     rows = []
-    for company in ClientCompany.objects.filter(kind=ClientCompany.Kind.CLIENT).order_by("name"):
+    for company in companies_entered(user=request.user).order_by("name"):
         with schema_context(company.schema_name):
             rows += [(company, pack) for pack in EvidencePack.objects.select_related("requested_by")[:20]]
     context = {**admin_site.each_context(request), "title": "Audit evidence packs", "rows": rows}
@@ -33,7 +35,7 @@ def evidence_list_view(admin_site, request):
 @require_POST
 def evidence_download_view(request, slug: str, pk: int):
     _dpo_only(request)
-    company = ClientCompany.objects.filter(schema_name=slug, kind=ClientCompany.Kind.CLIENT).first()
+    company = companies_entered(user=request.user).filter(schema_name=slug).first()
     if company is None:
         raise Http404
     with schema_context(company.schema_name):

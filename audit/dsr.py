@@ -311,6 +311,43 @@ def dsr_raise(
         return dsr_process(request=request, actor=actor, corrections=corrections)
 
 
+def dsr_forward(*, kind: str, actor: User, phone_number: str = "", email: str = "") -> DataSubjectRequest:
+    """Record a request that reached the provider's staff, for the controller to answer (GDPR
+    Art. 28(3)(e): the processor assists, the controller decides and replies). Nothing is looked
+    up: the request stays open, and the company's client admins carry it out in their portal and
+    see what it finds. So whoever raised it learns nothing of whether the person is on record, not
+    even from how long the answer took."""
+    from tenants.changelog import change_log_actor
+
+    with transaction.atomic(), change_log_actor(actor):
+        return dsr_open(kind=kind, actor=actor, phone_number=phone_number, email=email)
+
+
+def dsr_carry_out(*, request: DataSubjectRequest, actor: User) -> DataSubjectRequest:
+    """Carry out an open request (one the provider forwarded), as the controller's client admin."""
+    from tenants.changelog import change_log_actor
+
+    if request.status != DataSubjectRequest.Status.OPEN:
+        raise ApplicationError(_("this request has already been answered"), field="status", code="not_open")
+    with transaction.atomic(), change_log_actor(actor):
+        return dsr_process(request=request, actor=actor)
+
+
+def dsr_found_summary(request: DataSubjectRequest) -> str:
+    """What a carried-out request found, in a line: for those who may read it (see audit.models)."""
+    result = request.result or {}
+    if "refused" in result:
+        return str(result["refused"])
+    if "erased" in result:
+        return "; ".join(f"{what}: {count}" for what, count in result["erased"].items())
+    if "contacts corrected" in result:
+        return f"{result['contacts corrected']} contact record(s) corrected"
+    return (
+        f"{result.get('contacts', 0)} contact record(s), {result.get('calls', 0)} call(s), "
+        f"{result.get('messages', 0)} message(s), {result.get('appointments', 0)} appointment(s)"
+    )
+
+
 def dsr_export_read(*, request: DataSubjectRequest, user: User, channel: str, path: str = "") -> bytes:
     """The access request's ZIP, decrypted, with the read of every record in it in the access log."""
     from gates.signals import report_read

@@ -326,7 +326,17 @@ def _security_file(company: ClientCompany) -> _File:
 
     version = dpa_in_force(company=company)
     checked, broken = chain_verify()
-    encrypted = sorted({f"{e.model._meta.label}.{e.field}" for e in registry()})
+    from django_cryptography.fields import EncryptedMixin
+
+    # Only what is encrypted: some personal fields are derived values kept in the clear (a keyed
+    # pseudonym, what a data-subject request found) and gated rather than encrypted.
+    encrypted = sorted(
+        {
+            f"{e.model._meta.label}.{e.field}"
+            for e in registry()
+            if isinstance(e.model._meta.get_field(e.field), EncryptedMixin)
+        }
+    )
     data = {
         "agreed_measures": version.security_measures if version else "",
         "encryption_at_rest": {"personal_fields_encrypted": encrypted, "files_encrypted": True},

@@ -137,7 +137,17 @@ class DataSubjectRequest(models.Model):
         return f"{self.get_kind_display()} request #{self.pk}"
 
 
-personal_data(DataSubjectRequest, phone_number="user.contact.phone_number", email="user.contact.email")
+personal_data(
+    DataSubjectRequest,
+    phone_number="user.contact.phone_number",
+    email="user.contact.email",
+    # What a request found (counts, record ids) and whether a legal hold refused it are derived from
+    # the identifiers: whoever could read them could learn, by raising requests, which number or
+    # address is on record. So they need a grant of both identifiers' parent category, or the
+    # controller's own eyes (client users).
+    status="user.contact",
+    result="user.contact",
+)
 stored_files(DataSubjectRequest, "export_file")
 
 

@@ -81,6 +81,9 @@ TENANT_APPS = [
     "audit.apps.AuditConfig",
     "guardian",
     "auditlog",
+    # The admin's own log (history pages, recent actions) in each company's schema too: keyed by
+    # content type and object id, one shared table told acme's Call #1 from initech's by nothing.
+    "staff.apps.VastajaAdminConfig",
 ]
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
 

@@ -62,6 +62,18 @@ def role_in(*, user: User, company: ClientCompany) -> str:
     return membership or Role.NONE
 
 
+def companies_entered(*, user: User) -> QuerySet[ClientCompany]:
+    """Gate 1 over many companies at once: exactly the client companies `role_in` admits this
+    person to. A page that gathers several companies' records (the DPO workspace, evidence packs,
+    incidents, training due) lists only these, and answers any other company's record with 404."""
+    if not (user.is_authenticated and user.is_active):
+        return ClientCompany.objects.none()
+    active = ClientCompany.objects.filter(kind=ClientCompany.Kind.CLIENT, status=ClientCompany.Status.ACTIVE)
+    if user.is_provider_staff:
+        return active.filter(pk__in=Assignment.objects.filter(user=user).values("company"))
+    return active.filter(pk__in=Membership.objects.filter(user=user).values("company"))
+
+
 @dataclass(frozen=True)
 class Policy:
     """What one person may do with the fields of one client company's data, right now."""

@@ -11,6 +11,7 @@ from django_otp import devices_for_user
 from django_otp.admin import OTPAdminAuthenticationForm, OTPAdminSite
 
 from gates.engine import policy_for_request
+from gates.history import admin_log_recent
 from gates.selection import company_select, selected_company
 from tenants.selectors import client_list_for_user
 
@@ -45,6 +46,11 @@ class VastajaAdminSite(OTPAdminSite):
             path("dpo/", self.admin_view(lambda request: dpo_workspace_view(self, request)), name="dpo_workspace"),
             *super().get_urls(),
         ]
+
+    def index(self, request, extra_context=None):
+        # Recent actions from the log of the company being worked for, never from another's.
+        recent = admin_log_recent(user=request.user, company=selected_company(request))
+        return super().index(request, {"recent_actions": recent, **(extra_context or {})})
 
     def each_context(self, request):
         context = super().each_context(request)

@@ -11,6 +11,7 @@ urlpatterns = [
     path("data-requests/", views.data_requests, name="portal-data-requests"),
     path("data-requests/<int:pk>/", views.data_request_detail, name="portal-data-request"),
     path("data-requests/<int:pk>/export/", views.data_request_export, name="portal-data-request-export"),
+    path("data-requests/<int:pk>/carry-out/", views.data_request_carry_out, name="portal-data-request-carry-out"),
     path("analytics/", views.analytics, name="portal-analytics"),
     path("analytics/export.csv", views.analytics_csv, name="portal-analytics-csv"),
     path("audits/", audit_evidence, name="portal-audits"),

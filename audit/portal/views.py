@@ -9,10 +9,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import formats
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from audit import charts
-from audit.dsr import dsr_export_read, dsr_raise
+from audit.dsr import dsr_carry_out, dsr_export_read, dsr_raise
 from audit.forms import AccessLogFilterForm, AnalyticsFilterForm, DsrFilterForm, DsrRaiseForm, stats_default_period
 from audit.models import AccessLogEntry, DataSubjectRequest
 from audit.selectors import (
@@ -168,7 +168,7 @@ def _request_name(dsr: DataSubjectRequest) -> str:
 @client_page
 def data_request_detail(request, pk: int):
     dsr = get_object_or_404(DataSubjectRequest, pk=pk)
-    shown = [name for name in ("phone_number", "email") if getattr(dsr, name)]
+    shown = [name for name in ("phone_number", "email") if getattr(dsr, name)] + ["status", "result"]
     report_read(
         user=request.user,
         channel="portal",
@@ -188,8 +188,35 @@ def data_request_detail(request, pk: int):
             "kept": [str(KEPT_LABELS.get(k, k)) for k in dsr.result.get("kept") or []],
             "refused": dsr.result.get("refused", ""),
             "counts": _access_counts(dsr),
+            "forwarded": dsr.raised_by.is_provider_staff,
+            "carry_out": is_client_admin(request) and dsr.status == DataSubjectRequest.Status.OPEN,
         },
     )
+
+
+@require_POST
+@client_admin_page
+def data_request_carry_out(request, pk: int):
+    """Carry out an open request, typically one the provider's staff received and handed over: the
+    controller answers the person, and only the controller's people see what it finds."""
+    dsr = get_object_or_404(DataSubjectRequest, pk=pk, status=DataSubjectRequest.Status.OPEN)
+    if dsr.kind == DataSubjectRequest.Kind.ERASURE and not request.POST.get("confirm_erasure"):
+        messages.error(request, _("Confirm the erasure: it cannot be undone."))
+        return redirect("portal-data-request", pk=dsr.pk)
+    try:
+        dsr = dsr_carry_out(request=dsr, actor=request.user)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        if dsr.status == DataSubjectRequest.Status.REFUSED:
+            messages.error(
+                request,
+                _("%(request)s was refused: %(reason)s")
+                % {"request": _request_name(dsr), "reason": dsr.result.get("refused", "")},
+            )
+        else:
+            messages.success(request, _("%(request)s is done.") % {"request": _request_name(dsr)})
+    return redirect("portal-data-request", pk=dsr.pk)
 
 
 # The result is stored as audit.dsr writes it (in English); these are the words the portal shows.

@@ -71,5 +71,5 @@ def test_the_request_api_filters_and_shows_one_request(acme, client_for, acme_ad
     assert (read.channel, read.object_type, read.fields) == (
         "api",
         "audit.DataSubjectRequest",
-        ["email", "phone_number"],
+        ["email", "phone_number", "result", "status"],  # what it found is read with whom it was for
     )

@@ -9,6 +9,7 @@ from django.utils.html import format_html
 from compliance.agreements.models import CATEGORY_CHOICES
 from compliance.incidents.models import ChecklistItem, Incident, IncidentCompany
 from compliance.incidents.services import incident_activate_checklist, incident_notify, incident_record
+from gates.engine import companies_entered
 from tenants.errors import ApplicationError
 from tenants.models import ClientCompany, User
 
@@ -46,6 +47,10 @@ class AffectedInline(_ReadersInline):
     fields = ["company", "notification_hours", "deadline", "countdown", "notified_at"]
     readonly_fields = fields
 
+    def get_queryset(self, request):
+        # Only the companies gate 1 admits the person to: not even another company's name.
+        return super().get_queryset(request).filter(company__in=companies_entered(user=request.user))
+
     @admin.display(description="client's deadline")
     def countdown(self, obj):
         return _countdown(obj.deadline, obj.notified_at)
@@ -63,10 +68,14 @@ class RecordIncidentForm(forms.Form):
     severity = forms.ChoiceField(choices=Incident.Severity.choices, initial=Incident.Severity.MEDIUM)
     detected_at = forms.DateTimeField(help_text="e.g. 2026-11-28 14:30 (the server's time zone, UTC)")
     companies = forms.ModelMultipleChoiceField(
-        queryset=ClientCompany.objects.filter(kind=ClientCompany.Kind.CLIENT), widget=forms.CheckboxSelectMultiple
+        queryset=ClientCompany.objects.none(), widget=forms.CheckboxSelectMultiple
     )
     categories = forms.MultipleChoiceField(choices=CATEGORY_CHOICES, widget=forms.CheckboxSelectMultiple)
     estimated_subjects = forms.IntegerField(min_value=0, initial=0)
+
+    def __init__(self, *args, companies, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["companies"].queryset = companies
 
 
 @admin.register(Incident)
@@ -86,7 +95,7 @@ class IncidentAdmin(admin.ModelAdmin):
         """Record an incident: the deadlines are computed from each affected company's DPA."""
         if not self.has_change_permission(request):
             raise Http404
-        form = RecordIncidentForm(request.POST or None)
+        form = RecordIncidentForm(request.POST or None, companies=companies_entered(user=request.user))
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
             try:
@@ -126,10 +135,17 @@ class IncidentAdmin(admin.ModelAdmin):
     @admin.action(description="Notify every affected client company now")
     def notify_affected(self, request, queryset):
         count = 0
-        for affected in IncidentCompany.objects.filter(incident__in=queryset):
+        mine = companies_entered(user=request.user)
+        for affected in IncidentCompany.objects.filter(incident__in=queryset, company__in=mine):
             incident_notify(affected=affected, actor=request.user)
             count += 1
         self.message_user(request, f"{count} notification(s) sent.")
+
+    def get_queryset(self, request):
+        # An incident is listed (and opens) only for someone gate 1 admits to a company it affected.
+        mine = companies_entered(user=request.user)
+        affecting_mine = IncidentCompany.objects.filter(company__in=mine).values("incident")
+        return super().get_queryset(request).filter(pk__in=affecting_mine)
 
     def has_module_permission(self, request):
         return getattr(request.user, "provider_role", "") in READERS

@@ -11,6 +11,7 @@ from django.utils import timezone
 from compliance.agreements.models import AgreementVersion, SubProcessor
 from compliance.risks.models import RiskAssessment, SubProcessorDiligence
 from tenants.categories import covers, special_categories_reached
+from tenants.models import ClientCompany
 
 CURRENT = (AgreementVersion.Status.SUBMITTED, AgreementVersion.Status.UNDER_REVIEW, AgreementVersion.Status.ACTIVE)
 
@@ -43,10 +44,14 @@ def diligence_overdue(*, today: dt.date | None = None) -> QuerySet[SubProcessorD
     return SubProcessorDiligence.objects.filter(next_review_on__lt=today).order_by("next_review_on")
 
 
-def sub_processors_without_diligence() -> list[str]:
-    """Names of sub-processors in current or proposed DPA versions with no due-diligence record."""
+def sub_processors_without_diligence(*, companies: QuerySet[ClientCompany] | None = None) -> list[str]:
+    """Names of sub-processors in current or proposed DPA versions with no due-diligence record;
+    with `companies`, only those named in these companies' DPAs."""
     reviewed = {name.lower() for name in SubProcessorDiligence.objects.values_list("name", flat=True)}
-    named = SubProcessor.objects.filter(version__status__in=CURRENT).values_list("name", flat=True).distinct()
+    named = SubProcessor.objects.filter(version__status__in=CURRENT)
+    if companies is not None:
+        named = named.filter(version__agreement__company__in=companies)
+    named = named.values_list("name", flat=True).distinct()
     return sorted({name for name in named if name.strip().lower() not in reviewed})
 
 

@@ -21,6 +21,7 @@ from django.utils.html import format_html
 from compliance.training import services
 from compliance.training.models import ConfidentialityCommitment, Course, TrainingRecord
 from compliance.training.selectors import staff_due_within, staff_training_overdue, staff_without_commitment
+from gates.engine import companies_entered
 from tenants.errors import ApplicationError
 from tenants.models import User
 
@@ -210,8 +211,9 @@ class TrainingRecordAdmin(_ServiceAdmin):
             "title": "Staff training due",
             "opts": self.model._meta,
             "days": DUE_DAYS,
-            "due": staff_due_within(DUE_DAYS),
-            "overdue": staff_training_overdue(),
+            # What a company's DPA requires is that company's: only the person's companies count.
+            "due": staff_due_within(DUE_DAYS, companies=companies_entered(user=request.user)),
+            "overdue": staff_training_overdue(companies=companies_entered(user=request.user)),
             "unsigned": staff_without_commitment(),
         }
         return TemplateResponse(request, "admin/training/due.html", context)

@@ -15,7 +15,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from django.db.models import Exists, Max, OuterRef, Q, Subquery
+from django.db.models import Exists, Max, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from compliance.training.models import ConfidentialityCommitment, Course, TrainingRecord
@@ -159,31 +159,42 @@ def training_status_for_company(company: ClientCompany, *, today: dt.date | None
     return result
 
 
-def staff_due_within(days: int, *, today: dt.date | None = None) -> list[DueTraining]:
+def staff_due_within(
+    days: int, *, today: dt.date | None = None, companies: QuerySet[ClientCompany] | None = None
+) -> list[DueTraining]:
     """Required training of active provider staff that is valid today but expires within `days`,
-    soonest first: who must renew what, and by when."""
+    soonest first: who must renew what, and by when. With `companies`, only the courses those
+    companies' DPAs require count (besides the courses required of all staff): a person who may
+    not enter a company learns nothing of what its DPA requires."""
     today = today or timezone.localdate()
     horizon = today + dt.timedelta(days=days)
     due = [
         item
-        for item in _required_training(today=today)
+        for item in _required_training(today=today, companies=companies)
         if item.expires_on is not None and today <= item.expires_on <= horizon
     ]
     return sorted(due, key=lambda item: (item.expires_on, item.user.username, item.course.code))
 
 
-def staff_training_overdue(*, today: dt.date | None = None) -> list[DueTraining]:
+def staff_training_overdue(
+    *, today: dt.date | None = None, companies: QuerySet[ClientCompany] | None = None
+) -> list[DueTraining]:
     """Required training of active provider staff that is not valid today: expired (with the date)
-    or never completed (`expires_on` None)."""
+    or never completed (`expires_on` None). `companies` as in `staff_due_within`."""
     today = today or timezone.localdate()
-    overdue = [item for item in _required_training(today=today) if item.expires_on is None or item.expires_on < today]
+    overdue = [
+        item
+        for item in _required_training(today=today, companies=companies)
+        if item.expires_on is None or item.expires_on < today
+    ]
     return sorted(overdue, key=lambda item: (item.expires_on or dt.date.min, item.user.username, item.course.code))
 
 
-def overdue_training_count(*, today: dt.date | None = None) -> int:
+def overdue_training_count(*, today: dt.date | None = None, companies: QuerySet[ClientCompany] | None = None) -> int:
     """How many (staff member, required course) pairs are not valid today: expired or never completed.
-    For a monitoring gauge; a constant number of queries however many staff."""
-    return len(staff_training_overdue(today=today))
+    For a monitoring gauge (every company's) and the DPO workspace (`companies`, the DPO's); a
+    constant number of queries however many staff."""
+    return len(staff_training_overdue(today=today, companies=companies))
 
 
 def staff_without_commitment() -> list[User]:
@@ -197,24 +208,28 @@ def staff_without_commitment() -> list[User]:
     )
 
 
-def _required_training(*, today: dt.date) -> list[DueTraining]:
-    """Every (active staff member, required course) pair, with the latest completion. Five queries."""
+def _required_training(*, today: dt.date, companies: QuerySet[ClientCompany] | None = None) -> list[DueTraining]:
+    """Every (active staff member, required course) pair, with the latest completion. Five queries.
+    With `companies`, only those companies' DPAs add courses."""
     staff = list(User.objects.filter(is_active=True).exclude(provider_role="").only(*STAFF_FIELDS))
     if not staff:
         return []
     general = list(Course.objects.filter(required_for_all_staff=True))
     by_dpa = _dpa_courses_by_company(today=today)
-    companies: dict[int, set[int]] = {}
-    for user_id, company_id in Assignment.objects.filter(
+    assignments = Assignment.objects.filter(
         user__in=staff, company__kind=ClientCompany.Kind.CLIENT, company__status=ClientCompany.Status.ACTIVE
-    ).values_list("user_id", "company_id"):
-        companies.setdefault(user_id, set()).add(company_id)
+    )
+    if companies is not None:
+        assignments = assignments.filter(company__in=companies)
+    assigned: dict[int, set[int]] = {}
+    for user_id, company_id in assignments.values_list("user_id", "company_id"):
+        assigned.setdefault(user_id, set()).add(company_id)
     latest = _latest_records(staff)
     result = []
     for user in staff:
         required = list(general)
         if user.provider_role in DPA_ROLES:
-            for company_id in sorted(companies.get(user.pk, ())):
+            for company_id in sorted(assigned.get(user.pk, ())):
                 required += by_dpa.get(company_id, [])
         for course in _unique(required):
             record = latest.get((user.pk, course.pk))
