@@ -10,6 +10,7 @@ from django.urls import path, reverse
 from django_otp import devices_for_user
 from django_otp.admin import OTPAdminAuthenticationForm, OTPAdminSite
 
+from gates.admin_views import GatedAutocompleteJsonView
 from gates.engine import policy_for_request
 from gates.selection import company_select, selected_company
 from tenants.selectors import client_list_for_user
@@ -45,6 +46,11 @@ class VastajaAdminSite(OTPAdminSite):
             path("dpo/", self.admin_view(lambda request: dpo_workspace_view(self, request)), name="dpo_workspace"),
             *super().get_urls(),
         ]
+
+    def autocomplete_view(self, request):
+        # Django's queries the public schema (a 500 for every tenant model); this one searches the
+        # chosen company's data, through its gates.
+        return GatedAutocompleteJsonView.as_view(admin_site=self)(request)
 
     def each_context(self, request):
         context = super().each_context(request)
