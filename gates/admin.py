@@ -242,10 +242,7 @@ class _GateMixin:
                 continue
             field = self.model._meta.get_field(name)
             editable = form and field.editable and name not in declared and policy.can_write(self.model, name)
-            holds_withheld = (
-                obj is not None and getattr(obj, field.attname) is not None and not self._visible(obj, name)
-            )
-            if not editable or holds_withheld:
+            if not editable or (getattr(obj, field.attname, None) is not None and not self._visible(obj, name)):
                 swaps.add(name)
         return swaps
 
