@@ -4,7 +4,6 @@ from django import forms
 from django.contrib import admin, messages
 from django.db import models
 from django.http import Http404, HttpResponseRedirect
-from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -15,6 +14,7 @@ from answering.scripts import desk_script
 from answering.selectors import call_desk_caller
 from answering.services.calls import DESK_ROLES, DISPOSITIONS_WITHOUT_MESSAGE, call_answer, call_dispose
 from gates.admin import GatedInline, GatedModelAdmin, gated_column
+from gates.admin_views import Fetch, GatedAdminView
 from scheduling.selectors import rota_gaps
 from tenants.errors import ApplicationError
 
@@ -110,10 +110,13 @@ class CallAdmin(GatedModelAdmin):
         "notes",
         "contact",
     ]
-    readonly_fields = ["telephony_sid", "line", "started_at", "direction", "contact"]
+    readonly_fields = ["telephony_sid", "line", "started_at", "direction"]
+    # Picked through the admin's autocomplete: the contacts this person's gates show, searched on
+    # the fields they may read.
+    autocomplete_fields = ["contact"]
 
     def get_urls(self):
-        desk = self.admin_site.admin_view(AnswerCallView(self))
+        desk = self.admin_site.admin_view(AnswerCallView.as_view(self))
         return [path("<int:pk>/answer/", desk, name="answering_call_answer"), *super().get_urls()]
 
     @gated_column(description="desk")
@@ -158,26 +161,23 @@ class VoicemailAdmin(GatedModelAdmin):
         return audio_response(request, audio)
 
 
-class AnswerCallView:
-    """The agent's desk: the line's greeting and script, the caller as far as the DPA allows, and an
-    intake form holding only the fields the agent may write. Saving answers the call with a message
-    (`call_answer`); quick dispositions close calls handled without one (`call_dispose`)."""
+class AnswerCallView(GatedAdminView):
+    """The agent's desk: the line's greeting and script, the caller as far as the gates allow (a
+    contact the agent holds no grant on shows as "restricted"), and an intake form holding only the
+    fields the agent may write. Saving answers the call with a message (`call_answer`); quick
+    dispositions close calls handled without one (`call_dispose`)."""
 
-    def __init__(self, model_admin: GatedModelAdmin):
-        self.model_admin = model_admin
+    roles = DESK_ROLES
+    objects = {"pk": Fetch(Call, related=("line",))}
 
-    def __call__(self, request, pk: int):
-        return self.model_admin._in_company(request, self._view, pk)
+    def get(self, request, *, call: Call):
+        script = desk_script(line=call.line, policy=self.policy)
+        return self._page(request, call, script, IntakeForm(questions=script.questions))
 
-    def _view(self, request, pk: int):
-        admin_ = self.model_admin
-        policy = admin_.gate_policy(request)
-        call = admin_.get_queryset(request).select_related("line", "contact").filter(pk=pk).first()
-        if call is None or policy.role not in DESK_ROLES:
-            raise Http404("No such call.")
-        script = desk_script(line=call.line, policy=policy)
-        form = IntakeForm(request.POST or None, questions=script.questions)
-        if request.method == "POST" and request.POST.get("disposition"):
+    def post(self, request, *, call: Call):
+        script = desk_script(line=call.line, policy=self.policy)
+        form = IntakeForm(request.POST, questions=script.questions)
+        if request.POST.get("disposition"):
             try:
                 closed = call_dispose(call=call, disposition=request.POST["disposition"], actor=request.user)
             except ApplicationError as exc:
@@ -186,7 +186,7 @@ class AnswerCallView:
             else:
                 messages.success(request, f"{closed}: {closed.get_disposition_display()}.")
                 return HttpResponseRedirect(reverse("admin:answering_call_changelist"))
-        elif request.method == "POST" and form.is_valid():
+        elif form.is_valid():
             try:
                 call_answer(
                     call=call, actor=request.user, values=form.cleaned_data, urgency=form.cleaned_data["urgency"]
@@ -196,21 +196,30 @@ class AnswerCallView:
             else:
                 messages.success(request, f"Message taken for {call.line.name}.")
                 return HttpResponseRedirect(reverse("admin:answering_call_changelist"))
-        caller = call_desk_caller(call=call, user=request.user, policy=policy, channel="admin", path=request.path)
+        return self._page(request, call, script, form)
+
+    def _page(self, request, call: Call, script, form: IntakeForm):
+        caller = call_desk_caller(
+            call=call,
+            contact=self.related(call, "contact"),
+            user=request.user,
+            policy=self.policy,
+            channel="admin",
+            path=request.path,
+        )
         context = {
-            **admin_.admin_site.each_context(request),
             "title": f"Answer {call}",
-            "opts": Call._meta,
             "call": call,
             "line": call.line,
             "steps": script.steps,
             "version": script.version,
             "caller": caller.known,
+            "caller_restricted": caller.restricted,
             "caller_number": caller.number,
             "form": form,
             "quick": [(d.value, d.label) for d in DISPOSITIONS_WITHOUT_MESSAGE],
         }
-        return TemplateResponse(request, "admin/answering/answer_call.html", context)
+        return self.render("admin/answering/answer_call.html", context)
 
 
 @admin.register(Message)

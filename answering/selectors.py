@@ -7,15 +7,19 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils.translation import gettext as _
 
 from answering.models import Call, DeliveryAttempt, Disposition, Line, Listen, Message, Voicemail
-from gates.engine import Policy, objects_visible
+from gates.engine import WITHHELD, Policy, Withheld, objects_visible
 from gates.signals import report_read
 from tenants.errors import ApplicationError
 from tenants.models import User
+
+if TYPE_CHECKING:
+    from crm.models import Contact
 
 MESSAGE_ORDERINGS = ("created_at", "-created_at")
 CALL_ORDERINGS = ("started_at", "-started_at", "duration_seconds", "-duration_seconds")
@@ -202,16 +206,20 @@ CALLER_FIELDS = ("name", "phone_number", "email")
 @dataclass(frozen=True)
 class DeskCaller:
     """Who is calling, as the desk shows it: the number, and the matched contact's fields as
-    (label, value) pairs; a field the DPA does not let this person read says so instead."""
+    (label, value) pairs; a field the DPA does not let this person read says so instead. A contact
+    the object gate withholds (`restricted`) shows none of its fields."""
 
     number: str
     known: list[tuple[str, str]]
+    restricted: bool = False
 
 
-def call_desk_caller(*, call: Call, user: User, policy: Policy, channel: str, path: str) -> DeskCaller:
-    """The caller of `call` as far as `policy` lets this person read, the reads reported to the access log."""
-    from crm.models import Contact
-
+def call_desk_caller(
+    *, call: Call, contact: Contact | Withheld | None, user: User, policy: Policy, channel: str, path: str
+) -> DeskCaller:
+    """The caller of `call` as far as `policy` lets this person read, the reads reported to the
+    access log. `contact` is the call's contact as the gates hand it to this person (a channel's
+    `related(call, "contact")`): the record with its ungranted fields deferred, or WITHHELD."""
     report_read(
         user=user,
         channel=channel,
@@ -220,18 +228,20 @@ def call_desk_caller(*, call: Call, user: User, policy: Policy, channel: str, pa
         fields=[f for f in ("caller_number",) if policy.can_read(Call, f)],
         path=path,
     )
+    number = call.caller_number if policy.can_read(Call, "caller_number") else RESTRICTED
+    if contact is WITHHELD:
+        return DeskCaller(number=number, known=[], restricted=True)
     known = []
-    if call.contact is not None:
+    if contact is not None:
         report_read(
             user=user,
             channel=channel,
-            model=Contact,
-            object_ids=[call.contact.pk],
-            fields=[f for f in CALLER_FIELDS if policy.can_read(Contact, f)],
+            model=type(contact),
+            object_ids=[contact.pk],
+            fields=[f for f in CALLER_FIELDS if policy.can_read(type(contact), f)],
             path=path,
         )
         for name in CALLER_FIELDS:
-            value = getattr(call.contact, name) if policy.can_read(Contact, name) else RESTRICTED
-            known.append((Contact._meta.get_field(name).verbose_name, value))
-    number = call.caller_number if policy.can_read(Call, "caller_number") else RESTRICTED
+            value = getattr(contact, name) if policy.can_read(type(contact), name) else RESTRICTED
+            known.append((type(contact)._meta.get_field(name).verbose_name, value))
     return DeskCaller(number=number, known=known)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 
 from django.db.models import Q, QuerySet
 
@@ -35,14 +36,30 @@ def contact_search(*, query: str) -> QuerySet[Contact]:
     query = (query or "").strip()
     if not query:
         return contact_list()
+    return contact_list().filter(contact_search_filter(query=query))
+
+
+SEARCH_FIELDS = ("name", "phone_number", "email")
+
+
+def contact_search_filter(*, query: str, fields: Collection[str] = SEARCH_FIELDS) -> Q:
+    """The condition `contact_search` applies to `query`, on `fields` only: a query of a kind whose
+    field is not among them (a number, where numbers may not be read) matches nothing, rather than
+    confirming through a match what the person may not read. A query that looks like a number but
+    is not a valid one is a field error naming it."""
+    query = query.strip()
     if _PHONE_LIKE.match(query):
+        if "phone_number" not in fields:
+            return Q(pk__in=[])
         digest = blind_index(phone_normalise(query, field="q"))
         further = ContactPhone.objects.filter(number_bidx=digest).values("contact_id")
-        return contact_list().filter(Q(phone_bidx=digest) | Q(pk__in=further))
+        return Q(phone_bidx=digest) | Q(pk__in=further)
     if "@" in query:
+        if "email" not in fields:
+            return Q(pk__in=[])
         email = email_normalise(query, field="q")
-        return contact_list().filter(email_bidx=blind_index(email.lower()))
-    return contact_list().filter(name_bidx=blind_index(name_normalise(query)))
+        return Q(email_bidx=blind_index(email.lower()))
+    return Q(name_bidx=blind_index(name_normalise(query))) if "name" in fields else Q(pk__in=[])
 
 
 def consent_history(*, contact: Contact) -> QuerySet[ConsentRecord]:

@@ -13,6 +13,12 @@ Every admin surface passes the gates automatically:
   DPA grants; an admin that names one is refused at start-up;
 - a field whose cells carry their own categories (`categorised_cells`: a message's answers) shows,
   in the change form and the export alike, only the cells `gates.engine.cells_readable` grants;
+- a related record a row names (a call's contact, an appointment's contact) passes the related
+  model's own gates: for an agent without a grant on it, columns, read-only fields, inlines and
+  the pickers show "restricted" in its place, never its name, id or a link, and a choice of it is
+  neither offered nor accepted;
+- encrypted search fields are searched by exact match through their blind indexes (`search_index`),
+  only on fields the person may read; the admin's autocomplete uses the same search;
 - inlines (GatedInline) and the CSV export follow the same policy. The export writes through
   `gates.exports`, so no cell is a spreadsheet formula, and logs every personal field it returns.
 
@@ -23,21 +29,34 @@ override the methods through which the gates act; `__init_subclass__` refuses it
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 
 from django.contrib import admin, messages
-from django.contrib.admin.utils import flatten, flatten_fieldsets, label_for_field
+from django.contrib.admin.utils import flatten, flatten_fieldsets, label_for_field, quote
 from django.core.exceptions import FieldDoesNotExist
 from django.http import Http404, HttpResponseRedirect
-from django.urls import reverse
-from django.utils.html import format_html_join
+from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html, format_html_join
 from django.utils.text import capfirst
 from django_tenants.utils import tenant_context
 
-from gates.engine import NO_ACCESS, Policy, Role, cells_readable, objects_visible, policy_for_request
+from gates.engine import (
+    NO_ACCESS,
+    WITHHELD,
+    Policy,
+    Role,
+    cells_readable,
+    is_tenant_model,
+    objects_visible,
+    policy_for_request,
+    related_visible,
+    relation_gated,
+)
 from gates.exports import csv_download
 from gates.selection import selected_company
 from gates.signals import report_read, report_refused
 from tenants.categories import cell_fields, derived_fields, field_category, personal_fields
+from tenants.errors import ApplicationError
 
 MASK = "restricted by DPA"
 STAFF_ROLES = (Role.AGENT, Role.SUPERVISOR, Role.DPO, Role.PROVIDER_ADMIN)
@@ -134,6 +153,7 @@ class _GateMixin:
 
     change_roles: tuple[str, ...] = EDITING_ROLES
     add_roles: tuple[str, ...] = ()
+    _related_read_only = False
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -187,15 +207,97 @@ class _GateMixin:
                 shown = set(getattr(self, "list_display", ()))
                 wanted = [f.name for f in self.model._meta.concrete_fields if f.is_relation and f.name in shown]
             queryset = queryset.select_related(*joined, *wanted)
+        # Whether each related record the admin shows passes its own model's object gate: the
+        # displays below show "restricted" where it does not (`_related_display`).
+        gated = {
+            f"_gate_visible_{name}": visible
+            for name in self._shown_relations()
+            if (visible := related_visible(policy=policy, user=request.user, model=self.model, name=name)) is not None
+        }
+        if gated:
+            queryset = queryset.annotate(**gated)
         # Never loaded, so never decrypted, whatever a template or widget asks of the object.
         return queryset.defer(*masked) if masked else queryset
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        # The choices of a related record are named by their non-personal __str__: load no more.
+        # The choices of a related record: only the rows its own object gate shows this person (a
+        # choice posted from outside them is refused like a missing one), named by their
+        # non-personal __str__, so loaded with no personal field.
         related = db_field.related_model
-        if personal_fields(related) and "queryset" not in kwargs:
-            kwargs["queryset"] = related._default_manager.defer(*personal_fields(related), *_unloaded(related))
+        if "queryset" not in kwargs and (is_tenant_model(related) or personal_fields(related)):
+            choices = related._default_manager.all()
+            if is_tenant_model(related):
+                choices = objects_visible(policy=self.gate_policy(request), user=request.user, queryset=choices)
+            unloaded = [*personal_fields(related), *_unloaded(related)]
+            kwargs["queryset"] = choices.defer(*unloaded) if unloaded else choices
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    # ---- related records
+    def _shown_relations(self) -> list[str]:
+        """The foreign keys this admin shows anywhere: columns, form fields, read-only fields."""
+        named = {*getattr(self, "list_display", ()), *(self.readonly_fields or ())}
+        if self.fieldsets:
+            named.update(flatten_fieldsets(self.fieldsets))
+        elif self.fields:
+            named.update(flatten_fieldsets([(None, {"fields": self.fields})]))
+        else:
+            named.update(f.name for f in self.model._meta.concrete_fields)
+        return [
+            f.name for f in self.model._meta.concrete_fields if f.is_relation and f.related_model and f.name in named
+        ]
+
+    def _related_swaps(self, request, obj=None, *, form: bool = True) -> set[str]:
+        """The foreign keys shown through `_related_display` rather than Django's own display: those
+        whose related rows pass their own object gate for this person. In a form, an editable one
+        keeps its (gated) choices unless the record it holds now is outside the gate: then it is
+        read-only, so that saving the form neither shows nor drops it."""
+        policy = self.gate_policy(request)
+        # An inline's rows share one set of fields, and its `obj` is the parent: gated relations
+        # are read-only there, so that no row's form shows, or drops, a record held outside the gate.
+        form = form and not self._related_read_only
+        declared = set(super().get_readonly_fields(request, obj)) if form else set()
+        swaps = set()
+        for name in self._shown_relations():
+            if not relation_gated(policy=policy, model=self.model, name=name):
+                continue
+            field = self.model._meta.get_field(name)
+            editable = form and field.editable and name not in declared and policy.can_write(self.model, name)
+            if not editable or (getattr(obj, field.attname, None) is not None and not self._visible(obj, name)):
+                swaps.add(name)
+        return swaps
+
+    @staticmethod
+    def _visible(obj, name: str) -> bool:
+        # Annotated by get_queryset; a row that did not come through it is not known to be visible.
+        return getattr(obj, f"_gate_visible_{name}", False)
+
+    def _related_display(self, name: str) -> str:
+        """The name of a display for the foreign key `name`: the related record as a link to its
+        page where its gate shows it, "restricted" where it does not (never its name or id)."""
+        attr = f"related__{name}"
+        if not hasattr(self, attr):
+            field = self.model._meta.get_field(name)
+            site_name = self.admin_site.name
+            empty = self.get_empty_value_display()
+
+            def show(obj, _field=field):
+                if getattr(obj, _field.attname) is None:
+                    return empty
+                if not self._visible(obj, _field.name):
+                    return WITHHELD.label
+                related = getattr(obj, _field.name)
+                opts = _field.related_model._meta
+                try:
+                    url_name = f"admin:{opts.app_label}_{opts.model_name}_change"
+                    url = reverse(url_name, args=[quote(related.pk)], current_app=site_name)
+                except NoReverseMatch:
+                    return str(related)
+                return format_html('<a href="{}">{}</a>', url, related)
+
+            show.short_description = field.verbose_name
+            show.gated_fields = ()  # names the record; shows none of its fields
+            setattr(self, attr, show)
+        return attr
 
     # ---- fields in forms
     def _mask_name(self, name: str) -> str:
@@ -231,41 +333,50 @@ class _GateMixin:
             setattr(self, attr, show)
         return attr
 
-    def _shown_name(self, name, masked: frozenset[str]):
-        """What the form shows for `name`: the field, its mask, its granted cells, or nothing."""
+    def _shown_name(self, name, masked: frozenset[str], swaps: set[str]):
+        """What the form shows for `name`: the field, its mask, the related record through its own
+        gate, its granted cells, or nothing (a derived column)."""
         if not isinstance(name, str):
             return name
         if name in masked:
             return self._mask_name(name)
+        if name in swaps:
+            return self._related_display(name)
         if name in cell_fields(self.model):
             return self._cells_name(name)
         return None if name in derived_fields(self.model) else name
 
-    def _shown_line(self, line, masked: frozenset[str]):
+    def _shown_line(self, line, masked: frozenset[str], swaps: set[str]):
         if isinstance(line, (list, tuple)):
-            shown = tuple(s for s in (self._shown_name(f, masked) for f in line) if s is not None)
+            shown = tuple(s for s in (self._shown_name(f, masked, swaps) for f in line) if s is not None)
             return shown or None
-        return self._shown_name(line, masked)
+        return self._shown_name(line, masked, swaps)
 
     def get_fields(self, request, obj=None):
-        masked = self._masked(request)
-        shown = (self._shown_line(name, masked) for name in super().get_fields(request, obj))
-        return [name for name in shown if name is not None]
+        masked, swaps = self._masked(request), self._related_swaps(request, obj)
+        shown = (self._shown_line(name, masked, swaps) for name in super().get_fields(request, obj))
+        return list(dict.fromkeys(name for name in shown if name is not None))
 
     def get_fieldsets(self, request, obj=None):
-        masked = self._masked(request)
+        masked, swaps = self._masked(request), self._related_swaps(request, obj)
         fieldsets = []
         for title, options in super().get_fieldsets(request, obj):
-            shown = (self._shown_line(line, masked) for line in options.get("fields", ()))
+            shown = (self._shown_line(line, masked, swaps) for line in options.get("fields", ()))
             fieldsets.append((title, {**options, "fields": [line for line in shown if line is not None]}))
         return fieldsets
 
     def get_readonly_fields(self, request, obj=None):
         policy = self.gate_policy(request)
         derived = derived_fields(self.model)
-        readonly = [name for name in super().get_readonly_fields(request, obj) if name not in derived]
+        swaps = self._related_swaps(request, obj)
+        readonly = [
+            self._related_display(name) if name in swaps else name
+            for name in super().get_readonly_fields(request, obj)
+            if name not in derived
+        ]
+        readonly += [self._related_display(name) for name in swaps]
         for name in [f.name for f in self.model._meta.get_fields() if not f.auto_created or f.concrete]:
-            if name in derived:
+            if name in derived or name in swaps:
                 continue
             if name in policy.masked(self.model):
                 readonly.append(self._mask_name(name))
@@ -273,13 +384,14 @@ class _GateMixin:
                 readonly.append(self._cells_name(name))
             elif not policy.can_write(self.model, name):
                 readonly.append(name)
-        return readonly
+        return list(dict.fromkeys(readonly))
 
     def get_exclude(self, request, obj=None):
         # Cells are never a raw form field (the JSON would carry every cell); derived columns never
-        # a field at all.
+        # a field at all; a related record outside its gate is shown read-only instead.
         never = [*derived_fields(self.model), *cell_fields(self.model)]
-        return [*(super().get_exclude(request, obj) or ()), *self._masked(request), *never]
+        excluded = [*(super().get_exclude(request, obj) or ()), *self._masked(request), *never]
+        return [*excluded, *self._related_swaps(request, obj)]
 
     # ---- permissions
     def has_view_permission(self, request, obj=None):
@@ -301,12 +413,19 @@ class GatedModelAdmin(_GateMixin, admin.ModelAdmin):
     """Base admin for every tenant model that an agent may see."""
 
     actions = ["export_csv"]
+    # How encrypted search fields are searched: a selector `(*, query, fields) -> Q` matching the
+    # query exactly through the blind indexes, on `fields` only (those the person may read). The
+    # database holds ciphertext, so an encrypted search field without one is refused at start-up.
+    search_index = None
+    # Personal fields a picker (the admin's autocomplete) shows after the record's name, where the
+    # person may read them; shown reads go to the access log.
+    picker_fields: tuple[str, ...] = ()
 
     def __init__(self, model, admin_site):
         super().__init__(model, admin_site)
         self._refuse_derived()
         for name in self.search_fields:
-            if _path_is_encrypted(model, name.lstrip("^=@")):
+            if _path_is_encrypted(model, name.lstrip("^=@")) and self.search_index is None:
                 # The database holds ciphertext: a search would fail (a 500) or match nothing.
                 raise TypeError(f"{type(self).__name__}.search_fields: {name} is encrypted and cannot be searched")
         for name in self.list_display:
@@ -420,11 +539,14 @@ class GatedModelAdmin(_GateMixin, admin.ModelAdmin):
 
     # ---- changelist
     def get_list_display(self, request):
-        masked = self._masked(request)
+        masked, swaps = self._masked(request), self._related_swaps(request, form=False)
         columns = []
         for name in super().get_list_display(request):
             reads = getattr(getattr(self, name, None), "gated_fields", (name,)) if isinstance(name, str) else ()
-            columns.append(self._mask_name(reads[0]) if any(f in masked for f in reads) else name)
+            if any(f in masked for f in reads):
+                columns.append(self._mask_name(reads[0]))
+            else:
+                columns.append(self._related_display(name) if name in swaps else name)
         return columns
 
     def get_list_display_links(self, request, list_display):
@@ -439,7 +561,41 @@ class GatedModelAdmin(_GateMixin, admin.ModelAdmin):
         return [o for o in super().get_ordering(request) or () if not self._path_masked(request, o.lstrip("-"))]
 
     def get_search_fields(self, request):
-        return [f for f in super().get_search_fields(request) if not self._path_masked(request, f)]
+        fields = [f for f in super().get_search_fields(request) if not self._path_masked(request, f)]
+        if request.__dict__.get("_gate_like_search"):
+            return [f for f in fields if not _path_is_encrypted(self.model, f.lstrip("^=@"))]
+        return fields
+
+    @contextmanager
+    def _like_search_only(self, request):
+        # Django's own search builds LIKE lookups from get_search_fields(): while it runs, that
+        # answers only the plain fields.
+        request.__dict__["_gate_like_search"] = True
+        try:
+            yield
+        finally:
+            request.__dict__.pop("_gate_like_search", None)
+
+    def get_search_results(self, request, queryset, search_term):
+        """Django's search on the plain fields the person may read, or an exact match through the
+        blind indexes (`search_index`) on the encrypted ones they may read. A query that matches on
+        no field the person may read matches nothing (never every row)."""
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        fields = self.get_search_fields(request)
+        encrypted = [f for f in fields if _path_is_encrypted(self.model, f.lstrip("^=@"))]
+        found, distinct = queryset.none(), False
+        if len(encrypted) < len(fields):
+            with self._like_search_only(request):
+                found, distinct = super().get_search_results(request, queryset, term)
+        if encrypted:
+            try:
+                match = type(self).search_index  # the class's: a plain function or a staticmethod alike
+                found = found | queryset.filter(match(query=term, fields=[f.lstrip("^=@") for f in encrypted]))
+            except ApplicationError:
+                pass  # not a valid number or address: it matches nothing
+        return found, distinct
 
     def get_list_filter(self, request):
         kept = []
@@ -514,3 +670,4 @@ class GatedInline(_GateMixin, admin.TabularInline):
     extra = 0
     can_delete = False
     show_change_link = False
+    _related_read_only = True

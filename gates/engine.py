@@ -18,8 +18,9 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db import models
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from tenants.categories import cell_fields, covered_by_any, field_category, personal_fields
 from tenants.models import Assignment, ClientCompany, Membership, User
@@ -264,6 +265,63 @@ def objects_visible(*, policy: Policy, user: User, queryset: QuerySet) -> QueryS
     if policy.role != Role.AGENT:
         return queryset  # supervisors, the DPO, provider admins and client users: every row
     return queryset.filter(_agent_filter(queryset.model, user, prefix=""))
+
+
+class Withheld:
+    """What a relation leads to when the object gate withholds the related row from this person (a
+    restricted contact without an individual grant): shown as "restricted", never as its fields,
+    nor as its name or id."""
+
+    label = "restricted"
+
+    def __str__(self) -> str:
+        return self.label
+
+    def __repr__(self) -> str:
+        return "WITHHELD"
+
+
+WITHHELD = Withheld()
+
+
+def is_tenant_model(model: type[models.Model]) -> bool:
+    """Whether `model` lives in each client company's schema (and so behind the object gate)."""
+    from django_tenants.routers import TenantSyncRouter
+
+    router = TenantSyncRouter()
+    label = model._meta.app_label
+    return router.app_in_list(label, settings.TENANT_APPS) and not router.app_in_list(label, settings.SHARED_APPS)
+
+
+def relation_inherited(model: type[models.Model], name: str) -> bool:
+    """Whether every row a visible row of `model` reaches through the foreign key `name` is visible
+    to whoever sees the row, whatever their grants: the parent the row inherits its grants from
+    (a call's line), rows open to every agent (the schedule), or a public record (not tenant data).
+    Any other relation passes the related model's own object gate."""
+    related = model._meta.get_field(name).related_model
+    own, theirs = _OBJECT_RULES.get(model), _OBJECT_RULES.get(related)
+    if own is not None and own.through == name:
+        return True
+    return not is_tenant_model(related) or (theirs is not None and theirs.open_to_agents)
+
+
+def relation_gated(*, policy: Policy, model: type[models.Model], name: str) -> bool:
+    """Whether this person sees the row the foreign key `name` of a visible `model` row leads to
+    only where the related model's own object gate says so: for agents, on every relation but the
+    inherited ones (`relation_inherited`); every other role sees every row of a company it enters."""
+    return policy.role == Role.AGENT and not relation_inherited(model, name)
+
+
+def related_visible(*, policy: Policy, user: User, model: type[models.Model], name: str) -> Exists | None:
+    """Gate 2 on a relation: an expression over rows of `model`, true where the row's foreign key
+    `name` leads to a row this person may see on the related model's own rules, or None where every
+    row it leads to is visible to them. One indexed EXISTS per row: no join, no list of ids."""
+    if not relation_gated(policy=policy, model=model, name=name):
+        return None
+    field = model._meta.get_field(name)
+    related = field.related_model
+    target = related._default_manager.filter(**{field.target_field.name: OuterRef(field.attname)})
+    return Exists(objects_visible(policy=policy, user=user, queryset=target))
 
 
 def _agent_filter(model: type[models.Model], user: User, *, prefix: str) -> Q:

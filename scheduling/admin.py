@@ -6,14 +6,14 @@ import datetime as dt
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.widgets import AutocompleteSelect
 from django.http import HttpResponseRedirect
-from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from crm.models import Contact
-from crm.selectors import contact_list
 from gates.admin import GatedInline, GatedModelAdmin
-from gates.engine import Role, objects_visible
+from gates.admin_views import GatedAdminView
+from gates.engine import Role
 from scheduling.models import (
     Appointment,
     AvailabilityException,
@@ -111,7 +111,8 @@ class SlotSearchForm(forms.Form):
 
 class SlotBookForm(forms.Form):
     """One row of the free-slot table, posted back: it only parses. The booking service decides
-    whether the slot can be had (and whether notes may be kept)."""
+    whether the slot can be had (and whether notes may be kept). The caller is picked with the
+    admin's autocomplete, through the gates; the view fetches a posted one through them."""
 
     service = forms.ModelChoiceField(queryset=Service.objects.none())
     resource = forms.ModelChoiceField(queryset=Resource.objects.none())
@@ -119,11 +120,12 @@ class SlotBookForm(forms.Form):
     contact = forms.ModelChoiceField(queryset=Contact.objects.none(), required=False)
     notes = forms.CharField(required=False, strip=False)
 
-    def __init__(self, *args, contacts, **kwargs):
+    def __init__(self, *args, contacts, admin_site, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["service"].queryset = Service.objects.all()
         self.fields["resource"].queryset = Resource.objects.all()
-        self.fields["contact"].queryset = contacts
+        picker = AutocompleteSelect(Appointment._meta.get_field("contact"), admin_site)
+        self.fields["contact"] = forms.ModelChoiceField(queryset=contacts, required=False, widget=picker)
 
     def clean_starts_at(self) -> dt.datetime:
         try:
@@ -132,45 +134,36 @@ class SlotBookForm(forms.Form):
             raise forms.ValidationError("not a time") from None
 
 
-@admin.register(Appointment)
-class AppointmentAdmin(GatedModelAdmin):
-    list_display = ["__str__", "starts_at", "ends_at", "service", "resource", "status", "contact"]
-    list_filter = ["status", ("resource", admin.RelatedOnlyFieldListFilter)]
-    list_select_related = ["service", "resource"]
-    date_hierarchy = "starts_at"
-    fields = ["service", "resource", "starts_at", "ends_at", "status", "contact", "notes", "cancelled_reason"]
-    readonly_fields = ["service", "resource", "starts_at", "ends_at", "status", "contact", "cancelled_reason"]
+class BookView(GatedAdminView):
+    """Find a free slot and book it for a caller: the desk's booking step. The caller picker offers,
+    and the booking accepts, only the contacts the agent's gates show (a restricted contact needs
+    the agent's individual grant); a posted contact outside them is a 404, as a missing one is."""
 
-    def get_urls(self):
-        return [
-            path("book/", self.admin_site.admin_view(self.book_view), name="scheduling_appointment_book"),
-            *super().get_urls(),
-        ]
+    roles = (Role.AGENT, Role.SUPERVISOR)
 
-    def book_view(self, request):
-        """Find a free slot and book it for a caller: the desk's booking step."""
-        return self._in_company(request, self._book)
+    def get(self, request):
+        return self._page(request)
 
-    def _book(self, request):
-        policy = self.gate_policy(request)
-        if policy.role not in (Role.AGENT, Role.SUPERVISOR):
-            messages.error(request, "Only agents and supervisors book appointments.")
-            return HttpResponseRedirect(reverse("admin:index"))
-        # A restricted contact (a VIP) is offered, and bookable, only with the agent's grant on it.
-        contacts = objects_visible(policy=policy, user=request.user, queryset=contact_list())
-        if request.method == "POST" and "starts_at" in request.POST:
-            booking = SlotBookForm(request.POST, contacts=contacts)
-            if not booking.is_valid():
-                messages.error(request, "That slot is not valid any more; search again.")
-            else:
-                try:
-                    appointment = appointment_book(**booking.cleaned_data, actor=request.user)
-                except ApplicationError as exc:
-                    messages.error(request, exc.message)
-                else:
-                    local = appointment.starts_at.astimezone(company_zone())
-                    messages.success(request, f"Booked {appointment} on {local:%Y-%m-%d %H:%M}.")
-                    return HttpResponseRedirect(reverse("admin:scheduling_appointment_changelist"))
+    def post(self, request):
+        if "starts_at" not in request.POST:
+            return self._page(request)
+        picked = request.POST.get("contact")
+        if picked:
+            self.get_object(Contact, picked)  # outside the gate, malformed or missing: 404
+        booking = SlotBookForm(request.POST, contacts=self.queryset(Contact), admin_site=self.admin_site)
+        if not booking.is_valid():
+            messages.error(request, "That slot is not valid any more; search again.")
+            return self._page(request)
+        try:
+            appointment = appointment_book(**booking.cleaned_data, actor=request.user)
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+            return self._page(request)
+        local = appointment.starts_at.astimezone(company_zone())
+        messages.success(request, f"Booked {appointment} on {local:%Y-%m-%d %H:%M}.")
+        return HttpResponseRedirect(reverse("admin:scheduling_appointment_changelist"))
+
+    def _page(self, request):
         form = SlotSearchForm(request.GET or None)
         slots = []
         if form.is_valid():
@@ -184,17 +177,33 @@ class AppointmentAdmin(GatedModelAdmin):
                 )
             except ApplicationError as exc:
                 form.add_error(None, exc.message)
-        shows_names = policy.can_read(Contact, "name")
-        contacts = (
-            [(c.pk, f"{c} · {c.name}" if shows_names else str(c)) for c in contacts[:200]] if form.is_valid() else []
-        )
+        # One picker per free slot, each its own form (the fields' names are what the POST parses).
+        pickers = [
+            SlotBookForm(contacts=self.queryset(Contact), admin_site=self.admin_site, auto_id=f"id_slot{n}_%s")
+            for n in range(len(slots))
+        ]
         context = {
-            **self.admin_site.each_context(request),
             "title": "Book an appointment",
-            "opts": self.model._meta,
             "form": form,
-            "slots": [(slot, slot.starts_at.astimezone(company_zone())) for slot in slots],
-            "contacts": contacts,
-            "notes_allowed": policy.can_write(Appointment, "notes"),
+            "slots": [
+                (slot, slot.starts_at.astimezone(company_zone()), picker["contact"])
+                for slot, picker in zip(slots, pickers, strict=True)
+            ],
+            "media": (pickers[0].media if pickers else forms.Media()),
+            "notes_allowed": self.policy.can_write(Appointment, "notes"),
         }
-        return TemplateResponse(request, "admin/scheduling/book.html", context)
+        return self.render("admin/scheduling/book.html", context)
+
+
+@admin.register(Appointment)
+class AppointmentAdmin(GatedModelAdmin):
+    list_display = ["__str__", "starts_at", "ends_at", "service", "resource", "status", "contact"]
+    list_filter = ["status", ("resource", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["service", "resource"]
+    date_hierarchy = "starts_at"
+    fields = ["service", "resource", "starts_at", "ends_at", "status", "contact", "notes", "cancelled_reason"]
+    readonly_fields = ["service", "resource", "starts_at", "ends_at", "status", "contact", "cancelled_reason"]
+
+    def get_urls(self):
+        book = self.admin_site.admin_view(BookView.as_view(self))
+        return [path("book/", book, name="scheduling_appointment_book"), *super().get_urls()]

@@ -10,6 +10,7 @@ from django.urls import path, reverse
 from django_otp import devices_for_user
 from django_otp.admin import OTPAdminAuthenticationForm, OTPAdminSite
 
+from gates.admin_views import GatedAutocompleteJsonView
 from gates.engine import policy_for_request
 from gates.history import admin_log_recent
 from gates.selection import company_select, selected_company
@@ -51,6 +52,11 @@ class VastajaAdminSite(OTPAdminSite):
         # Recent actions from the log of the company being worked for, never from another's.
         recent = admin_log_recent(user=request.user, company=selected_company(request))
         return super().index(request, {"recent_actions": recent, **(extra_context or {})})
+
+    def autocomplete_view(self, request):
+        # Django's queries the public schema (a 500 for every tenant model); this one searches the
+        # chosen company's data, through its gates.
+        return GatedAutocompleteJsonView.as_view(admin_site=self)(request)
 
     def each_context(self, request):
         context = super().each_context(request)

@@ -12,8 +12,9 @@ from django.db import connection, transaction
 from answering.models import Call, Disposition, Message, ScriptVersion
 from answering.scripts import desk_script, script_current
 from answering.services.messages import message_take
+from crm.models import Contact
 from crm.services import contact_update
-from gates.engine import Policy, policy_for
+from gates.engine import Policy, objects_visible, policy_for
 from tenants.changelog import change_log_actor
 from tenants.errors import ApplicationError
 from tenants.models import User
@@ -30,8 +31,16 @@ def call_answer(
     line's script (`values` by question key; only the questions the DPA lets `actor` write count),
     the matched contact's fields the script targets, and the call closed as "message taken" by
     `actor` on that script version. Delivery starts when it commits."""
-    script = desk_script(line=call.line, policy=_desk_policy(actor))
+    policy = _desk_policy(actor)
+    script = desk_script(line=call.line, policy=policy)
     fields, answers, contact_updates = _intake(script.questions, values)
+    # The contact is written only where its own gate shows it to `actor`: an answer aimed at a
+    # restricted contact the agent holds no grant on is dropped, as one aimed at no contact is.
+    # The message still names the contact (by id, unread), for the client who may see it.
+    contact = None
+    if call.contact_id is not None:
+        held = Contact.objects.filter(pk=call.contact_id)
+        contact = objects_visible(policy=policy, user=actor, queryset=held).first()
     with transaction.atomic(durable=True), change_log_actor(actor):
         locked = _call_lock(call)
         message = message_take(
@@ -39,12 +48,12 @@ def call_answer(
             actor=actor,
             urgency=urgency,
             call=locked,
-            contact=call.contact,
+            contact=contact or (Contact(pk=call.contact_id) if call.contact_id else None),
             answers=answers,
             **fields,
         )
-        if contact_updates and call.contact is not None:
-            contact_update(contact=call.contact, actor=actor, **contact_updates)
+        if contact_updates and contact is not None:
+            contact_update(contact=contact, actor=actor, **contact_updates)
         _call_close(locked, disposition=Disposition.MESSAGE_TAKEN, actor=actor, script_version=script.version)
     return message
 

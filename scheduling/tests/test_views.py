@@ -201,19 +201,49 @@ def test_an_agent_cannot_book_for_a_contact_outside_their_grants(admin_for, agen
     page = client.get(
         "/admin/scheduling/appointment/book/", {"service": service.pk, "resource": resource.pk, "day": day.isoformat()}
     ).content.decode()
-    assert f"Contact #{other.pk}" in page
     assert f"Contact #{vip.pk}" not in page  # not offered
+    # The page's caller picker is the admin's autocomplete, through the gate.
+    picker = {"app_label": "scheduling", "model_name": "appointment", "field_name": "contact", "term": ""}
+    offered = {row["id"] for row in client.get("/admin/autocomplete/", picker).json()["results"]}
+    assert str(other.pk) in offered
+    assert str(vip.pk) not in offered
     starts = dt.datetime.combine(day, dt.time(9), tzinfo=TALLINN)
-    refused = client.post(
-        "/admin/scheduling/appointment/book/",
-        {"service": service.pk, "resource": resource.pk, "starts_at": starts.isoformat(), "contact": vip.pk},
-        follow=True,
-    )
-    assert "not valid any more" in refused.content.decode()  # nor bookable by a crafted post
+    for contact_id in (vip.pk, 999999, "x"):
+        refused = client.post(
+            "/admin/scheduling/appointment/book/",
+            {"service": service.pk, "resource": resource.pk, "starts_at": starts.isoformat(), "contact": contact_id},
+        )
+        # Nor bookable by a crafted post: outside the gate looks exactly like missing, a 404.
+        assert refused.status_code == 404, contact_id
     with tenant_context(acme):
         assert not Appointment.objects.filter(resource=resource, starts_at=starts).exists()
 
 
+def test_the_booking_page_decrypts_no_contact(admin_for, agent2, acme):
+    """The page used to list the company's contacts with their names; the picker now asks for them."""
+    with tenant_context(acme):
+        service = Service.objects.get(name="Check-up")
+        names = [contact.name for contact in Contact.objects.all()]
+    day = timezone.localdate() + dt.timedelta(days=22)
+    while day.weekday() > 4:
+        day += dt.timedelta(days=1)
+    page = (
+        admin_for(agent2, "acme")
+        .get("/admin/scheduling/appointment/book/", {"service": service.pk, "day": day.isoformat()})
+        .content.decode()
+    )
+    assert "Free slots" in page
+    assert 'data-ajax--url="/admin/autocomplete/"' in page
+    for name in names:
+        assert name not in page
+
+
 def test_booking_page_is_closed_to_the_dpo(admin_for):
+    # Not a desk role: to the DPO the page does not exist, as the desk does not.
     response = admin_for(User.objects.get(username="dpo"), "acme").get("/admin/scheduling/appointment/book/")
-    assert response.status_code == 302
+    assert response.status_code == 404
+
+
+def test_booking_page_needs_a_company_the_agent_works_for(admin_for, agent2):
+    assert admin_for(agent2).get("/admin/scheduling/appointment/book/").status_code == 404
+    assert admin_for(agent2, "globex").get("/admin/scheduling/appointment/book/").status_code == 404
