@@ -20,6 +20,15 @@ def contact_list() -> QuerySet[Contact]:
     return Contact.objects.filter(merged_into__isnull=True).order_by("-created_at", "-pk")
 
 
+def contact_search_kind(*, query: str) -> str:
+    """What `contact_search` matches `query` against: "phone", "email" or "name" (the whole name),
+    so that a screen can say which."""
+    query = (query or "").strip()
+    if _PHONE_LIKE.match(query):
+        return "phone"
+    return "email" if "@" in query else "name"
+
+
 def contact_search(*, query: str) -> QuerySet[Contact]:
     """Contacts matching `query` exactly, found through the blind indexes (nothing is decrypted to
     search, and nothing is matched with SQL LIKE, since the columns hold ciphertext):
@@ -35,11 +44,12 @@ def contact_search(*, query: str) -> QuerySet[Contact]:
     query = (query or "").strip()
     if not query:
         return contact_list()
-    if _PHONE_LIKE.match(query):
+    kind = contact_search_kind(query=query)
+    if kind == "phone":
         digest = blind_index(phone_normalise(query, field="q"))
         further = ContactPhone.objects.filter(number_bidx=digest).values("contact_id")
         return contact_list().filter(Q(phone_bidx=digest) | Q(pk__in=further))
-    if "@" in query:
+    if kind == "email":
         email = email_normalise(query, field="q")
         return contact_list().filter(email_bidx=blind_index(email.lower()))
     return contact_list().filter(name_bidx=blind_index(name_normalise(query)))
