@@ -54,10 +54,10 @@ def _render(path: Path, mtime: float) -> tuple[str, str]:
 
 
 def _anchor(match: re.Match, renamed: dict[str, str]) -> str:
+    """A heading's id, or a link to a heading of the same page, renamed; anything else as it was."""
     attribute, hash_, target = match.groups()
-    if (attribute == "id") == (hash_ == "") and target in renamed:
-        target = renamed[target]
-    return f'{attribute}="{hash_}{target}"'
+    same_page = (attribute == "id" and not hash_) or (attribute == "href" and hash_)
+    return f'{attribute}="{hash_}{renamed.get(target, target) if same_page else target}"'
 
 
 def guide_path(name: str, language: str | None = None) -> Path:

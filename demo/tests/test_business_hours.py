@@ -35,3 +35,17 @@ def test_in_and_out_of_business_hours_by_the_companys_clock(weekdays_8_to_18):
         assert business_hours_now(at=dt.datetime(2026, 12, 5, 10, tzinfo=TALLINN)).startswith(
             "outside business hours now (Sat 10:00"
         )
+
+
+def test_run_demo_prints_it_for_every_company_with_the_way_round_it(weekdays_8_to_18):
+    from io import StringIO
+
+    from demo.management.commands.run_demo import Command
+
+    out = StringIO()
+    Command(stdout=out)._business_hours(8123)
+    printed = out.getvalue()
+    for slug in ("acme", "globex", "initech"):
+        assert f"    {slug}: " in printed
+    assert "Europe/Helsinki" in printed  # globex's own zone
+    assert "simulate_call acme --in-hours --port 8123" in printed
