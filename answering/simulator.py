@@ -16,6 +16,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from twilio.request_validator import RequestValidator
 
+# A signed voice webhook carrying this parameter is answered as if the line were in business hours,
+# outside the production profile only: `simulate_call --in-hours` (a real Twilio never sends it).
+AS_IF_IN_HOURS = "VastajaAsIfInHours"
 MEDIA_PATH = re.compile(r"^/2010-04-01/Accounts/([^/]+)/Recordings/(RE[0-9a-f]{32})\.wav$")
 
 

@@ -54,9 +54,12 @@ def _line_with_hours(number: str, at: dt.datetime) -> Line | None:
     return next(iter(Line.objects.raw(LINE_WITH_HOURS, [local.weekday(), moment, moment, number])), None)
 
 
-def inbound_voice(*, params: dict, callback_base: str, now: dt.datetime | None = None) -> str:
+def inbound_voice(
+    *, params: dict, callback_base: str, now: dt.datetime | None = None, as_if_in_hours: bool = False
+) -> str:
     """TwiML for an inbound call: greeting, disclosure, then agents (in hours) or the after-hours
-    rule. A number that is no line gets a polite message, and nothing is stored."""
+    rule. A number that is no line gets a polite message, and nothing is stored. `as_if_in_hours`
+    (the demo's simulated calls only) answers as if the line's business hours were open."""
     now = now or timezone.now()
     response = VoiceResponse()
     line = _line_with_hours(params.get("To", ""), now)
@@ -69,7 +72,7 @@ def inbound_voice(*, params: dict, callback_base: str, now: dt.datetime | None =
     call = _call_record(line=line, params=params, now=now)
     if line.greeting:
         response.say(line.greeting)
-    is_open = line.is_open
+    is_open = line.is_open or as_if_in_hours
     if is_open or line.after_hours == Line.AfterHours.MESSAGE_ONLY:
         if line.recording_policy == Line.RecordingPolicy.ASK_CONSENT:
             gather = response.gather(num_digits=1, action=f"{callback_base}consent/", method="POST", timeout=6)

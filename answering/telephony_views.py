@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import logging
 
+from django.conf import settings
 from django.http import HttpResponse, HttpResponseForbidden, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from answering import telephony
+from answering.simulator import AS_IF_IN_HOURS
 from tenants.errors import ApplicationError
 
 logger = logging.getLogger("answering.telephony")
@@ -53,7 +55,9 @@ def _base(request) -> str:
 
 @_signed
 def voice(request, params):
-    return _twiml(telephony.inbound_voice(params=params, callback_base=_base(request)))
+    # The demo's `simulate_call --in-hours`, signed like every webhook; never in production.
+    as_if_in_hours = not settings.PRODUCTION and params.get(AS_IF_IN_HOURS) == "1"
+    return _twiml(telephony.inbound_voice(params=params, callback_base=_base(request), as_if_in_hours=as_if_in_hours))
 
 
 @_signed

@@ -130,6 +130,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "tenants.timezones.CompanyZoneMiddleware",  # a company's host shows its times in its zone
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -137,6 +138,7 @@ MIDDLEWARE = [
     "portal.middleware.TenantSessionMiddleware",  # a session is valid only on the host it signed in on
     "gates.middleware.TenantGateMiddleware",
     "portal.middleware.SecondFactorMiddleware",  # the one-time code, where required
+    "staff.middleware.AdminCompanyZoneMiddleware",  # the admin shows the chosen company's zone
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "auditlog.middleware.AuditlogMiddleware",
@@ -219,12 +221,17 @@ LANGUAGES = [("en", "English"), ("et", "Eesti")]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+# Dates and times, one way on every page, by language: 2026-12-01 09:00 in English, 1.12.2026 09:00
+# in Estonian (tenants/formats/), in the company's zone (tenants/timezones.py).
+FORMAT_MODULE_PATH = ["tenants.formats"]
 
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 # WhiteNoise serves the apps' static folders directly (finders); `collectstatic` is optional.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
+# Files every host serves at its root, before any sign-in: the favicon browsers ask for.
+WHITENOISE_ROOT = BASE_DIR / "portal" / "root"
 # Voicemail and recordings, stored encrypted (tenants/files.py); never served as static files.
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(DATA_DIR / "media"))
 AUDIO_MAX_BYTES = env.int("AUDIO_MAX_BYTES", default=10 * 1024 * 1024)

@@ -21,6 +21,15 @@ def contact_list() -> QuerySet[Contact]:
     return Contact.objects.filter(merged_into__isnull=True).order_by("-created_at", "-pk")
 
 
+def contact_search_kind(*, query: str) -> str:
+    """What `contact_search` matches `query` against: "phone", "email" or "name" (the whole name),
+    so that a screen can say which."""
+    query = (query or "").strip()
+    if _PHONE_LIKE.match(query):
+        return "phone"
+    return "email" if "@" in query else "name"
+
+
 def contact_search(*, query: str) -> QuerySet[Contact]:
     """Contacts matching `query` exactly, found through the blind indexes (nothing is decrypted to
     search, and nothing is matched with SQL LIKE, since the columns hold ciphertext):
@@ -48,13 +57,14 @@ def contact_search_filter(*, query: str, fields: Collection[str] = SEARCH_FIELDS
     confirming through a match what the person may not read. A query that looks like a number but
     is not a valid one is a field error naming it."""
     query = query.strip()
-    if _PHONE_LIKE.match(query):
+    kind = contact_search_kind(query=query)
+    if kind == "phone":
         if "phone_number" not in fields:
             return Q(pk__in=[])
         digest = blind_index(phone_normalise(query, field="q"))
         further = ContactPhone.objects.filter(number_bidx=digest).values("contact_id")
         return Q(phone_bidx=digest) | Q(pk__in=further)
-    if "@" in query:
+    if kind == "email":
         if "email" not in fields:
             return Q(pk__in=[])
         email = email_normalise(query, field="q")

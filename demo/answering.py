@@ -140,3 +140,28 @@ def answering_demo(slug: str, rich: bool) -> None:
 def _publish(line: Line, steps: list, actor: User) -> None:
     script = Script.objects.create(line=line, name=f"{line.name} intake")
     script_version_publish(version=script_version_draft(script=script, steps=steps, actor=actor), actor=actor)
+
+
+AFTER_HOURS = {
+    Line.AfterHours.VOICEMAIL: "voicemail",
+    Line.AfterHours.MESSAGE_ONLY: "an agent, with the message-only script",
+    Line.AfterHours.FORWARD_ONCALL: "the person on call",
+}
+
+
+def business_hours_now(*, at: dt.datetime) -> str:
+    """One line on whether this company (the connection's tenant) answers live at `at`, in its own
+    zone, and where its calls go when it does not: `run_demo` prints it for each company, since a
+    simulated call outside business hours reaches no agent."""
+    import zoneinfo
+
+    from django.db import connection
+
+    zone = zoneinfo.ZoneInfo(connection.tenant.time_zone)
+    local = at.astimezone(zone)
+    hours = BusinessHours.objects.filter(weekday=local.weekday(), opens__lte=local.time(), closes__gt=local.time())
+    when = f"{local:%a %H:%M} {zone.key}"
+    if hours.exists():
+        return f"in business hours now ({when}): calls go to the agents"
+    after = sorted({AFTER_HOURS[line.after_hours] for line in Line.objects.all()})
+    return f"outside business hours now ({when}): calls go to {' or '.join(after)}"

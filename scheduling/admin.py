@@ -9,6 +9,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.widgets import AutocompleteSelect
 from django.http import HttpResponseRedirect
 from django.urls import path, reverse
+from django.utils.formats import date_format
 
 from crm.models import Contact
 from gates.admin import GatedInline, GatedModelAdmin
@@ -29,6 +30,12 @@ from scheduling.services import appointment_book, feed_issue, feed_revoke
 from tenants.errors import ApplicationError
 
 CONFIGURERS = (Role.SUPERVISOR,)
+
+
+def _local(moment: dt.datetime) -> str:
+    """A time as every screen shows it: the company's zone, the language's format, the zone named."""
+    zone = company_zone()
+    return f"{date_format(moment.astimezone(zone), 'SHORT_DATETIME_FORMAT')} ({zone.key})"
 
 
 @admin.register(Service)
@@ -159,8 +166,7 @@ class BookView(GatedAdminView):
         except ApplicationError as exc:
             messages.error(request, exc.message)
             return self._page(request)
-        local = appointment.starts_at.astimezone(company_zone())
-        messages.success(request, f"Booked {appointment} on {local:%Y-%m-%d %H:%M}.")
+        messages.success(request, f"Booked {appointment} on {_local(appointment.starts_at)}.")
         return HttpResponseRedirect(reverse("admin:scheduling_appointment_changelist"))
 
     def _page(self, request):

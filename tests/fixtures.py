@@ -51,6 +51,17 @@ def _public_schema_between_tests():
     connection.set_schema_to_public()
 
 
+@pytest.fixture(autouse=True)
+def _default_language_between_tests():
+    """Every test ends in the default language: a request in Estonian leaves Estonian active in the
+    thread (LocaleMiddleware activates it and nothing resets it), which would translate the next
+    test's service errors."""
+    from django.utils import translation
+
+    yield
+    translation.deactivate()
+
+
 def _company(slug: str) -> ClientCompany:
     from django.db import connection
 

@@ -11,8 +11,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
-# The README and every Markdown file in docs/ (the guides included): the pages the checks below read.
-PAGES = ["README.md", *sorted(str(path.relative_to(ROOT)) for path in (ROOT / "docs").glob("*.md"))]
+# The README and every Markdown file in docs/ (the guides and their translations in docs/et/
+# included): the pages the checks below read.
+PAGES = ["README.md", *sorted(str(path.relative_to(ROOT)) for path in (ROOT / "docs").rglob("*.md"))]
 # Folders and files at the top of the checkout that a path named in the docs may start with.
 TOP_LEVEL = {path.name for path in ROOT.iterdir() if not path.name.startswith(".") or path.name == ".ci"}
 ROOMS = {path.parent.name for path in ROOT.glob("*/__init__.py")}

@@ -159,7 +159,7 @@ def test_searching_contacts_and_reading_one(portal, consents):
 
     search.fill("Jaan")  # a part of a name: nothing, and the page says why
     page.get_by_role("button", name="Search").click()
-    page.get_by_text("Names are matched whole").wait_for()
+    page.get_by_text("A name matches only in full", exact=False).wait_for()
 
     page.goto("/contacts/?q=%2B37251234502")
     page.get_by_role("link", name="Jaan Kask").click()

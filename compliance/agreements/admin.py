@@ -129,7 +129,7 @@ class DecisionForm(forms.Form):
 
 @admin.register(AgreementVersion)
 class AgreementVersionAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "status", "start_date", "end_date", "submitted_at", "approved_by", "activated_at"]
+    list_display = ["__str__", "stage", "start_date", "end_date", "submitted_at", "approved_by", "activated_at"]
     list_filter = [ReviewQueueFilter, "status"]
     search_fields = ["agreement__company__name"]
     list_select_related = ["agreement__company", "approved_by"]
@@ -174,6 +174,10 @@ class AgreementVersionAdmin(admin.ModelAdmin):
         if not self.has_change_permission(request, obj):
             readonly += [f.name for f in self.model._meta.concrete_fields]
         return list(dict.fromkeys(readonly))
+
+    @admin.display(description="status", ordering="status")
+    def stage(self, obj):
+        return obj.stage_display()
 
     @admin.display(description="Changes against the version in force")
     def diff_against_active(self, obj):
@@ -226,7 +230,8 @@ class AgreementVersionAdmin(admin.ModelAdmin):
             except ApplicationError as exc:
                 form.add_error("reason" if exc.field in ("rejection_reason", "end_reason") else None, exc.message)
             else:
-                messages.success(request, f"{version}: {dict(form.fields['decision'].choices)[decision]} — done.")
+                done = dict(form.fields["decision"].choices)[decision]
+                messages.success(request, f"{version}: {done} — done. Now: {version.stage_display()}.")
                 return HttpResponseRedirect(reverse("admin:agreements_agreementversion_change", args=[version.pk]))
         context = {
             **self.admin_site.each_context(request),

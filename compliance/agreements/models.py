@@ -9,6 +9,7 @@ import datetime as dt
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext
 
 from tenants.categories import TAXONOMY
 from tenants.models import ClientCompany
@@ -97,8 +98,32 @@ class AgreementVersion(models.Model):
             ),
         ]
 
+    WAITING = (Status.SUBMITTED, Status.UNDER_REVIEW)
+
     def __str__(self) -> str:
-        return f"{self.agreement.company} DPA v{self.number} ({self.get_status_display()})"
+        approved = self.status in self.WAITING and self.approved_at is not None
+        status = "approved, not active yet" if approved else self.get_status_display()
+        return f"{self.agreement.company} DPA v{self.number} ({status})"
+
+    def stage_display(self) -> str:
+        """The status in words that say what happens next. A version the DPO has approved stays
+        "under review" until it is in force: it waits for the client's signature, or, signed too,
+        for the DPO to choose Activate."""
+        if self.status in self.WAITING and self.approved_at is not None:
+            if self.client_signed_at is not None:
+                return gettext("Approved and signed: the DPO activates it next")
+            return gettext("Approved by the DPO: waiting for the client's signature")
+        if self.status in self.WAITING and self.client_signed_at is not None:
+            return gettext("Signed by the client: waiting for the DPO's approval")
+        return {
+            self.Status.DRAFT: gettext("Draft"),
+            self.Status.SUBMITTED: gettext("Submitted: waiting for the DPO's review"),
+            self.Status.UNDER_REVIEW: gettext("Under DPO review"),
+            self.Status.ACTIVE: gettext("Active"),
+            self.Status.SUPERSEDED: gettext("Superseded"),
+            self.Status.EXPIRED: gettext("Expired"),
+            self.Status.TERMINATED: gettext("Terminated"),
+        }[self.status]
 
     def in_force_on(self, day: dt.date) -> bool:
         """Active, started, and not past its end date: the only state in which it grants anything."""

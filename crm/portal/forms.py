@@ -15,7 +15,10 @@ class ContactSearchForm(forms.Form):
         required=False,
         max_length=200,
         widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}),
-        help_text=_("Whole name (not part of it), any spelling of a number, or a full address."),
+        help_text=_(
+            "Finds exact matches only: a whole name in any case or spacing (“mari tamm”, not “mari”), a "
+            "phone number however it is written, or a whole e-mail address."
+        ),
     )
 
 

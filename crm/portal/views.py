@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 
 from crm.models import Contact
 from crm.portal.forms import ContactForm, ContactSearchForm
-from crm.selectors import consent_history, contact_list, contact_search
+from crm.selectors import consent_history, contact_list, contact_search, contact_search_kind
 from crm.services import EDITABLE, contact_create, contact_editable_check, contact_update
 from gates.portal import client_admin_page, client_page, is_client_admin
 from gates.signals import report_read, report_refused
@@ -46,6 +46,8 @@ def contacts_list(request):
         "form": form,
         "page": page,
         "query": form.cleaned_data.get("q", "") if form.is_valid() else "",
+        # The results say what the query was matched against: a whole name, a number or an address.
+        "matched": contact_search_kind(query=form.cleaned_data["q"]) if form.is_valid() else "",
         "can_edit": is_client_admin(request),
     }
     partial = request.headers.get("HX-Request") and not request.headers.get("HX-History-Restore-Request")

@@ -100,6 +100,24 @@ def test_portal_lists_searches_and_shows_consent_history(client_for, acme_admin,
     assert "given" in detail
 
 
+def test_the_screen_says_exactly_what_a_search_matched(client_for, acme_admin, acme_only):
+    """A name matches only whole: the box says so before a search, and the answer says what the
+    query was matched against (a whole name, a number or an address) and why a part finds nothing."""
+    client = client_for("acme.localhost", acme_admin)
+    page = client.get("/contacts/").content.decode()
+    assert "Finds exact matches only: a whole name in any case or spacing" in page
+
+    def search(query):
+        return client.get("/contacts/", {"q": query}, HTTP_HX_REQUEST="true").content.decode()
+
+    assert "Contacts with that whole name: 1." in search("ülle  õunapuu")
+    assert "Contacts with this phone number: 1." in search("+372 555 77001")
+    assert "Contacts with this e-mail address: 1." in search("ulle@acme-only.example")
+    part = search("Ülle")
+    assert "No contact has that whole name. A name matches only in full, not a part of it" in part
+    assert "No contact has this number or address." in search("nobody@acme-only.example")
+
+
 def test_portal_edit_saves_and_shows_errors_inline(client_for, acme, acme_admin, acme_only):
     client = client_for("acme.localhost", acme_admin)
     form = {

@@ -11,6 +11,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from crm.blind_index import phone_normalise
@@ -66,7 +67,7 @@ def appointment_book_view(request):
                     % {
                         "service": appointment.service.name,
                         "resource": appointment.resource.label,
-                        "when": local.strftime("%Y-%m-%d %H:%M"),
+                        "when": date_format(local, "SHORT_DATETIME_FORMAT"),
                     },
                 )
                 return redirect(f"{reverse('portal-appointments')}?week={local.date().isoformat()}")
@@ -80,7 +81,12 @@ def free_times(request):
     """The free start times of a service with a resource on a day: the booking form's suggestions."""
     form = FreeTimesForm(request.GET or None)
     slots, error = [], ""
-    if form.is_valid():
+    if form.is_valid() and form.cleaned_data["date"] < timezone.localdate():
+        # Say so, rather than list no time at all: nobody can book a day that is over.
+        error = _("%(day)s has passed: choose today or a later day.") % {
+            "day": date_format(form.cleaned_data["date"], "SHORT_DATE_FORMAT")
+        }
+    elif form.is_valid():
         start = dt.datetime.combine(form.cleaned_data["date"], dt.time(0), tzinfo=company_zone())
         try:
             slots = slots_find(

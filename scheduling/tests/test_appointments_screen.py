@@ -77,7 +77,7 @@ def test_week_view_shows_the_days_and_bookings_in_the_company_zone(client_for, a
     page = client.get("/appointments/", {"week": booked.starts_at.date().isoformat()}).content.decode()
     assert page.count('class="day') == 7
     assert "Calendar Caller" in page
-    assert "10 a.m.\u201310:30 a.m." in page  # 10:00 Tallinn time, however far from UTC
+    assert "10:00\u201310:30" in page  # 10:00 Tallinn time, however far from UTC, on a 24-hour clock
     assert f"/appointments/{booked.pk}/" in page
     assert 'id="booking-form"' in page
 
@@ -161,6 +161,23 @@ def test_free_times_lists_only_free_starts(client_for, acme_admin, clinic, booke
     assert '<option value="10:15">' not in body
     bad = client_for("acme.localhost", acme_admin).get("/appointments/free-times/", {"service": "x"})
     assert 'role="alert"' in bad.content.decode()
+
+
+def test_free_times_of_a_past_day_say_the_day_has_passed(client_for, acme_admin, clinic):
+    """Not a blank answer (htmx swaps nothing on an error): the button says why there is nothing."""
+    client = client_for("acme.localhost", acme_admin)
+    client.cookies["django_language"] = "et"
+    day = timezone.localdate() - dt.timedelta(days=3)
+    response = client.get(
+        "/appointments/free-times/",
+        {"service": clinic["checkup"].pk, "resource": clinic["kask"].pk, "date": day.isoformat()},
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert 'role="alert"' in body
+    assert f"{day.day}.{day.month}.{day.year} on möödas: valige tänane või hilisem päev." in body
+    assert "<option" not in body
 
 
 def test_cancel_and_reschedule_from_the_detail_page(client_for, acme, acme_admin, clinic, booked):

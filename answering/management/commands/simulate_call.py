@@ -1,7 +1,10 @@
 """Drive a running Vastaja's telephony webhooks as Twilio would, with signed requests.
 
 .venv/bin/python manage.py simulate_call acme --from +37251234501 [--to +3726001001]
-    [--voicemail "Please call me back"] [--base http://acme.localhost:8000]
+    [--voicemail "Please call me back"] [--in-hours] [--port 8000 | --base http://acme.localhost:8000]
+
+Outside the company's business hours (in its own zone) a call goes to voicemail or to the person on
+call, as the line says; `--in-hours` makes it as if the line were open, so that it reaches the agents.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django_tenants.utils import tenant_context
 
 from answering.models import Line
-from answering.simulator import RecordingMediaServer, new_sid, sign, tone_wav
+from answering.simulator import AS_IF_IN_HOURS, RecordingMediaServer, new_sid, sign, tone_wav
 from tenants.models import ClientCompany
 
 
@@ -28,10 +31,25 @@ class Command(BaseCommand):
         parser.add_argument("--from", dest="caller", default="+37251234501", help="the caller's number")
         parser.add_argument("--to", help="the line's number (default: the company's first line)")
         parser.add_argument("--voicemail", help="leave a voicemail with this transcription, if the line takes one")
-        parser.add_argument("--base", help="the server's base URL (default: http://<slug>.<suffix>:8000)")
+        parser.add_argument(
+            "--in-hours",
+            action="store_true",
+            help="answer as if the line were in business hours (the demo server only; never in production)",
+        )
+        parser.add_argument("--port", type=int, default=8000, help="the port the demo serves on (run_demo --port)")
+        parser.add_argument("--base", help="the server's base URL (default: http://<slug>.<suffix>:<port>)")
 
     def handle(
-        self, *args, company: str, caller: str, to: str | None, voicemail: str | None, base: str | None, **options
+        self,
+        *args,
+        company: str,
+        caller: str,
+        to: str | None,
+        voicemail: str | None,
+        in_hours: bool,
+        port: int,
+        base: str | None,
+        **options,
     ):
         if settings.PRODUCTION:
             raise CommandError("simulate_call is a demo aid and never runs in the production profile")
@@ -44,7 +62,7 @@ class Command(BaseCommand):
             if line is None:
                 raise CommandError(f"{company} has no line")
             to = line.phone_number
-        base = (base or f"http://{company}.{settings.TENANT_DOMAIN_SUFFIX}:8000").rstrip("/")
+        base = (base or f"http://{company}.{settings.TENANT_DOMAIN_SUFFIX}:{port}").rstrip("/")
         call_sid = new_sid("CA")
         common = {
             "CallSid": call_sid,
@@ -55,7 +73,8 @@ class Command(BaseCommand):
         }
 
         self.stdout.write(f"Calling {to} from {caller} ({call_sid})")
-        twiml = self._post(f"{base}/telephony/voice/", {**common, "CallStatus": "ringing"})
+        ringing = {**common, "CallStatus": "ringing", **({AS_IF_IN_HOURS: "1"} if in_hours else {})}
+        twiml = self._post(f"{base}/telephony/voice/", ringing)
         self.stdout.write(f"  TwiML: {twiml}")
         if "<Record" in twiml:
             with RecordingMediaServer(
@@ -88,6 +107,8 @@ class Command(BaseCommand):
             self._post(f"{base}/telephony/status/", {**common, "CallStatus": "in-progress"})
             where = "forwarded to the person on call" if "<Dial" in twiml else "queued for the agents"
             self.stdout.write(f"  answered: {where}")
+        if ("<Record" in twiml or "<Dial" in twiml) and not in_hours:
+            self.stdout.write("  outside business hours: --in-hours makes the call as if the line were open")
             time.sleep(0.5)
         self._post(f"{base}/telephony/status/", {**common, "CallStatus": "completed", "CallDuration": "42"})
         self.stdout.write(self.style.SUCCESS("  call completed: see it in the admin under Answering desk → Calls"))

@@ -259,3 +259,53 @@ def test_the_service_refuses_someone_who_is_not_the_companys_admin(proposed, glo
             reason="too early",
             today=timezone.localdate() - dt.timedelta(days=1),
         )
+
+
+@pytest.fixture
+def plain(acme, drafter):
+    """Version 2 of acme's DPA, submitted: a copy of the one in force (no special category, so the
+    DPO may approve it without an impact assessment)."""
+    active = AgreementVersion.objects.get(agreement__company=acme, status="active")
+    return dpa.dpa_submit(version=dpa.dpa_draft_create(company=acme, actor=drafter, copy_from=active), actor=drafter)
+
+
+def test_once_signed_there_is_nothing_left_to_sign(client_for, acme_admin, plain):
+    client = client_for("acme.localhost", acme_admin)
+    assert f"Sign version {plain.number}" in client.get("/agreement/").content.decode()
+    client.post(f"/agreement/versions/{plain.pk}/sign/")
+    page = client.get("/agreement/").content.decode()
+    assert "Sign version" not in page
+    assert "Sign again" not in page
+    assert "Signed by the client: waiting for the DPO&#x27;s approval" in page
+    assert "Reject, with this comment" in page  # still the client's to reject while the DPO reviews
+
+
+def test_each_step_says_what_happens_next_until_the_dpo_activates(client_for, admin_for, acme_admin, plain):
+    """Approve, sign (either order), then Activate: after the approval the status no longer reads
+    as if the version were still under review, on the client's screen and the DPO's."""
+    dpo = admin_for(User.objects.get(username="dpo"))
+    decide = f"/admin/agreements/agreementversion/{plain.pk}/decide/"
+    approved = dpo.post(decide, {"decision": "approve"}, follow=True).content.decode()
+    assert "Now: Approved by the DPO: waiting for the client&#x27;s signature." in approved
+    portal = client_for("acme.localhost", acme_admin)
+    assert "Approved by the DPO: waiting for the client&#x27;s signature" in portal.get("/agreement/").content.decode()
+
+    portal.post(f"/agreement/versions/{plain.pk}/sign/")
+    assert "Approved and signed: the DPO activates it next" in portal.get("/agreement/").content.decode()
+    assert "Approved and signed: the DPO activates it next" in dpo.get("/admin/dpo/").content.decode()
+    plain.refresh_from_db()
+    assert plain.status == "under_review"  # not in force until the DPO chooses Activate
+
+    dpo.post(decide, {"decision": "activate"})
+    plain.refresh_from_db()
+    assert plain.status == "active"
+    assert plain.stage_display() == "Active"
+
+
+def test_the_stage_is_translated(client_for, acme_admin, plain):
+    client = client_for("acme.localhost", acme_admin)
+    client.cookies["django_language"] = "et"
+    client.post(f"/agreement/versions/{plain.pk}/sign/")
+    page = client.get("/agreement/").content.decode()
+    assert "Klient allkirjastas: ootab andmekaitseametniku heakskiitu" in page
+    assert "Pakutud versioonid" in page

@@ -10,8 +10,13 @@ import time
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+from django_tenants.utils import tenant_context
 
+from demo.answering import business_hours_now
 from demo.processes import in_subprocess_env
+from demo.world import COMPANIES
+from tenants.models import ClientCompany
 
 
 class Command(BaseCommand):
@@ -21,6 +26,19 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--no-worker", action="store_true", help="do not start the Celery worker and beat")
 
+    def _business_hours(self, port: int) -> None:
+        """Whether each company answers live now: outside its hours (weekdays 08:00-18:00, its own
+        zone), a simulated call goes to voicemail or to the person on call, not to an agent."""
+        self.stdout.write("  Business hours (weekdays 08:00-18:00, each company's own zone):")
+        now = timezone.now()
+        for company in ClientCompany.objects.filter(schema_name__in=[demo.slug for demo in COMPANIES]).order_by("pk"):
+            with tenant_context(company):
+                self.stdout.write(f"    {company.schema_name}: {business_hours_now(at=now)}")
+        self.stdout.write(
+            "    simulate_call <company> --in-hours calls as if it were open: "
+            f".venv/bin/python manage.py simulate_call acme --in-hours --port {port}"
+        )
+
     def handle(self, *args, port: int, no_worker: bool, **options):
         if settings.PRODUCTION:
             raise CommandError("run_demo is for development; in production run gunicorn, a worker and beat")
@@ -28,6 +46,7 @@ class Command(BaseCommand):
         call_command("migrate_schemas", interactive=False, verbosity=1)
         self.stdout.write(self.style.MIGRATE_HEADING("[2/4] Seeding the demo world"))
         call_command("seed_demo", port=port)
+        self._business_hours(port)
 
         # Children share the embedded database: hand them its exact address.
         env = in_subprocess_env(settings.DATABASES["default"])

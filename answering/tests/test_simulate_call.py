@@ -1,0 +1,67 @@
+"""`simulate_call`, the demo's stand-in for Twilio: it calls the demo's port, and with --in-hours a
+line outside its business hours answers as if it were open (in the development profile only)."""
+
+from __future__ import annotations
+
+import urllib.parse
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+from django.test import Client, override_settings
+
+from answering.management.commands.simulate_call import Command
+from answering.simulator import AS_IF_IN_HOURS, new_sid, sign
+
+pytestmark = pytest.mark.django_db
+RECEPTION = "+3726001001"  # the test world has no business hours: always closed
+
+
+def _voice(extra: dict) -> str:
+    params = {"CallSid": new_sid("CA"), "From": "+37251234501", "To": RECEPTION, "CallStatus": "ringing", **extra}
+    url = "http://acme.localhost/telephony/voice/"
+    return (
+        Client(HTTP_HOST="acme.localhost")
+        .post(
+            "/telephony/voice/",
+            urllib.parse.urlencode(params),
+            content_type="application/x-www-form-urlencoded",
+            HTTP_X_TWILIO_SIGNATURE=sign(auth_token=settings.TWILIO_AUTH_TOKEN, url=url, params=params),
+        )
+        .content.decode()
+    )
+
+
+def test_outside_business_hours_a_call_goes_to_voicemail_unless_made_as_if_in_hours(acme):
+    assert "<Record" in _voice({})
+    in_hours = _voice({AS_IF_IN_HOURS: "1"})
+    assert "<Record" not in in_hours
+    assert "<Enqueue>agents-acme</Enqueue>" in in_hours
+
+
+@override_settings(PRODUCTION=True)
+def test_in_production_a_call_is_never_made_as_if_in_hours(acme):
+    assert "<Record" in _voice({AS_IF_IN_HOURS: "1"})
+
+
+def test_it_calls_the_demos_port_and_asks_for_business_hours(acme, monkeypatch):
+    posted = []
+
+    def post(self, url, params):
+        posted.append((url, params))
+        return "<Response><Enqueue>agents-acme</Enqueue></Response>"
+
+    monkeypatch.setattr(Command, "_post", post)
+    call_command("simulate_call", "acme", "--port", "8123", "--in-hours")
+    assert [url for url, _params in posted] == [
+        "http://acme.localhost:8123/telephony/voice/",
+        "http://acme.localhost:8123/telephony/status/",
+        "http://acme.localhost:8123/telephony/status/",
+    ]
+    assert posted[0][1][AS_IF_IN_HOURS] == "1"
+    assert AS_IF_IN_HOURS not in posted[1][1]
+
+    posted.clear()
+    call_command("simulate_call", "acme")
+    assert posted[0][0] == "http://acme.localhost:8000/telephony/voice/"
+    assert AS_IF_IN_HOURS not in posted[0][1]
