@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 HOST = "acme.localhost"
 RULE = "Enter a date between 1900-01-01 and 2999-12-31."
 LATE, EARLY = "9999-12-31", "0001-01-01"
-LATE_TIME, EARLY_TIME = "9999-12-31T23:45:00+00:00", "0001-01-01T00:00:00+14:00"
+LATE_TIME, EARLY_TIME = "9999-12-31T00:00:00+00:00", "0001-01-01T00:00:00+14:00"
 
 
 @pytest.fixture
@@ -53,7 +53,7 @@ def test_an_api_appointment_filter_out_of_range_is_a_400_naming_it(client_for, a
 def test_api_slots_and_a_booking_out_of_range_are_a_400_naming_the_field(client_for, acme_admin, booking_ids):
     client = client_for(HOST, acme_admin)
     slots = client.get(
-        "/api/v1/slots/", {"service": booking_ids["service"], "start": "9999-12-31T00:00:00+00:00", "end": LATE_TIME}
+        "/api/v1/slots/", {"service": booking_ids["service"], "start": LATE_TIME, "end": "9999-12-31T08:00:00+00:00"}
     )
     assert slots.status_code == 400
     assert slots.json() == {"start": [RULE], "end": [RULE]}
