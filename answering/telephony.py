@@ -9,6 +9,7 @@ import datetime as dt
 import logging
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -20,10 +21,40 @@ from answering.models import Call, DeliveryAttempt, Line, Message, Recording, Re
 from crm.blind_index import pseudonym
 from crm.selectors import contact_id_find_by_phone
 from tenants.errors import ApplicationError
-from tenants.files import encrypted_file_save
+from tenants.files import encrypted_file_delete, encrypted_file_save
 
 logger = logging.getLogger(__name__)
 NOT_IN_SERVICE = "Sorry, this number is not in service. Goodbye."
+
+# What the rows that keep these parameters can hold: Call.telephony_sid, Voicemail and
+# Recording.recording_sid and DeliveryAttempt.provider_id are 64 characters.
+SID_PARAMS = ("CallSid", "RecordingSid", "MessageSid", "AccountSid", "TranscriptionSid", "ParentCallSid")
+SID_MAX_LENGTH = 64
+# Numbers and client identifiers ("client:alice"); the lines' own numbers are at most 20.
+NUMBER_PARAMS = ("To", "From")
+NUMBER_MAX_LENGTH = 64
+# Whole seconds, stored in PositiveIntegerFields.
+DURATION_PARAMS = ("RecordingDuration", "CallDuration")
+DURATION_MAX = 2_147_483_647
+
+
+def webhook_params_check(params: Mapping[str, str]) -> None:
+    """Refuse a webhook whose parameters no row could hold, before anything is read, fetched or
+    written: a NUL byte anywhere (PostgreSQL's text cannot store one), an id or a number too long,
+    a duration that is not a whole number of seconds. The error names the parameter and the rule,
+    never the value (a number is personal data)."""
+    for name, value in params.items():
+        if "\x00" in name or "\x00" in value:
+            shown = name.replace("\x00", "\\x00")[:64]
+            raise ApplicationError(f"the parameter {shown} contains a NUL byte", field=shown)
+    for names, limit in ((SID_PARAMS, SID_MAX_LENGTH), (NUMBER_PARAMS, NUMBER_MAX_LENGTH)):
+        for name in names:
+            if len(params.get(name, "")) > limit:
+                raise ApplicationError(f"{name} is longer than {limit} characters", field=name)
+    for name in DURATION_PARAMS:
+        value = params.get(name, "")
+        if value and not (value.isascii() and value.isdigit() and int(value) <= DURATION_MAX):
+            raise ApplicationError(f"{name} must be a whole number of seconds, 0 or more", field=name)
 
 
 def signature_valid(*, url: str, params: dict, signature: str) -> bool:
@@ -104,6 +135,14 @@ def inbound_voice(
     return str(response)
 
 
+def refused_twiml(reason: str) -> str:
+    """TwiML for a webhook refused as malformed: the reason, for the provider's debugger, then hang up."""
+    response = VoiceResponse()
+    response.say(f"This request was refused: {reason}.")
+    response.hangup()
+    return str(response)
+
+
 def consent_gathered(*, params: dict) -> str:
     response = VoiceResponse()
     call = Call.objects.filter(telephony_sid=params.get("CallSid", "")).first()
@@ -157,9 +196,9 @@ def recording_stored(*, params: dict, fetch=None) -> Voicemail | Recording | Non
     call = Call.objects.filter(telephony_sid=params.get("CallSid", "")).select_related("line").first()
     if call is None:
         return None
+    duration = int(params.get("RecordingDuration", "") or 0)  # checked by webhook_params_check
     audio = (fetch or recording_fetch)(params.get("RecordingUrl", ""))
     name = encrypted_file_save(folder=f"audio/{connection.schema_name}", content=audio)
-    duration = int(params.get("RecordingDuration", "0") or 0)
     try:
         with transaction.atomic():
             if call.recording_consent in (RecordingConsent.ANNOUNCED, RecordingConsent.GIVEN):
@@ -175,10 +214,11 @@ def recording_stored(*, params: dict, fetch=None) -> Voicemail | Recording | Non
                 call=call, recording_sid=sid, audio=name, audio_bytes=len(audio), duration_seconds=duration
             )
     except IntegrityError:
-        from tenants.files import encrypted_file_delete
-
         encrypted_file_delete(name)  # a concurrent replay won: keep one copy
         return None
+    except BaseException:
+        encrypted_file_delete(name)  # no row holds it: leave no orphan file
+        raise
 
 
 def transcription_stored(*, params: dict) -> None:

@@ -2,7 +2,10 @@
 
 The Twilio signature (X-Twilio-Signature over the full URL and the POSTed form) is the only
 credential: a missing or bad one is a 403, logged. A suspended company's host answers 403 before
-this code runs (gates.middleware).
+this code runs (gates.middleware). Signed parameters that no row could hold (a NUL byte, an id over
+64 characters, a duration that is no whole number: `telephony.webhook_params_check`) are a 400,
+logged, before anything is fetched or written: TwiML from the endpoints that answer TwiML, JSON
+naming the parameter from the others.
 """
 
 from __future__ import annotations
@@ -21,7 +24,10 @@ from tenants.errors import ApplicationError
 logger = logging.getLogger("answering.telephony")
 
 
-def _signed(handler):
+def _signed(handler=None, *, twiml: bool = False):
+    if handler is None:
+        return lambda handler: _signed(handler, twiml=twiml)
+
     @csrf_exempt
     @require_POST
     def view(request, *args, **kwargs):
@@ -38,8 +44,14 @@ def _signed(handler):
             )
             return HttpResponseForbidden("invalid signature", content_type="text/plain")
         try:
+            telephony.webhook_params_check({**request.GET.dict(), **params})
             return handler(request, params)
         except ApplicationError as exc:
+            logger.warning(
+                "telephony webhook refused: %s %s: %s", request.tenant.schema_name, request.path, exc.message
+            )
+            if twiml:
+                return HttpResponse(telephony.refused_twiml(exc.message), status=400, content_type="text/xml")
             return JsonResponse(exc.as_dict(), status=400)
 
     return view
@@ -53,14 +65,14 @@ def _base(request) -> str:
     return request.build_absolute_uri("/telephony/")
 
 
-@_signed
+@_signed(twiml=True)
 def voice(request, params):
     # The demo's `simulate_call --in-hours`, signed like every webhook; never in production.
     as_if_in_hours = not settings.PRODUCTION and params.get(AS_IF_IN_HOURS) == "1"
     return _twiml(telephony.inbound_voice(params=params, callback_base=_base(request), as_if_in_hours=as_if_in_hours))
 
 
-@_signed
+@_signed(twiml=True)
 def consent(request, params):
     params = {**request.GET.dict(), **params}
     return _twiml(telephony.consent_gathered(params=params))

@@ -25,6 +25,8 @@ REFUSALS = {
     "403": "The token lacks the scope, or the person's role does not allow this.",
     "404": "Not found in this company, or the person is not one of its client users.",
     "429": "Rate limit reached; retry after the number of seconds in Retry-After.",
+    "503": "The service cannot reach its database (an outage): `code` is `unavailable`; retry after the number "
+    "of seconds in Retry-After.",
 }
 
 
@@ -62,7 +64,7 @@ class TenantAutoSchema(AutoSchema):
                 continue
             response = self._get_response_for_code(ApiErrorSerializer, code)
             response["description"] = description
-            if code == "429":
+            if code in ("429", "503"):
                 response["headers"] = {
                     "Retry-After": {"schema": {"type": "integer"}, "required": True, "description": "Seconds to wait."}
                 }

@@ -21,6 +21,7 @@ from audit.selectors import (
     access_log_record_types,
     company_zone,
 )
+from tenants.inputs import validate_date_in_range
 
 MAX_STATS_DAYS = 366
 
@@ -52,8 +53,8 @@ class AccessLogFilterForm(DateRangeMixin, forms.Form):
     channel = forms.ChoiceField(
         label=_("Channel"), required=False, choices=_any(_("Any channel")) + list(AccessLogEntry.Channel.choices)
     )
-    date_from = forms.DateField(label=_("From"), required=False, widget=DateInput)
-    date_to = forms.DateField(label=_("To"), required=False, widget=DateInput)
+    date_from = forms.DateField(label=_("From"), required=False, widget=DateInput, validators=[validate_date_in_range])
+    date_to = forms.DateField(label=_("To"), required=False, widget=DateInput, validators=[validate_date_in_range])
     outcome = forms.ChoiceField(
         label=_("Outcome"),
         required=False,
@@ -180,8 +181,8 @@ def stats_default_period() -> tuple[dt.date, dt.date]:
 
 
 class AnalyticsFilterForm(DateRangeMixin, forms.Form):
-    date_from = forms.DateField(label=_("From"), required=False, widget=DateInput)
-    date_to = forms.DateField(label=_("To"), required=False, widget=DateInput)
+    date_from = forms.DateField(label=_("From"), required=False, widget=DateInput, validators=[validate_date_in_range])
+    date_to = forms.DateField(label=_("To"), required=False, widget=DateInput, validators=[validate_date_in_range])
     line = forms.ModelChoiceField(label=_("Line"), required=False, queryset=None, empty_label=_("All lines"))
     ordering = forms.ChoiceField(required=False, choices=[(o, o) for o in STATS_ORDERINGS], widget=forms.HiddenInput)
 

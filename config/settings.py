@@ -123,6 +123,9 @@ MIDDLEWARE = [
     # /health/ answers before the host lookup, which needs the database it reports on.
     "operations.monitoring.middleware.HealthMiddleware",
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    # While the database is down every other page answers 503 (HTML, or JSON under /api/), never
+    # a 500: before the host lookup, which is the first thing to need the database.
+    "operations.monitoring.outage.DatabaseOutageMiddleware",
     "django_tenants.middleware.main.TenantMainMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files (the portal's vendored htmx and CSS) straight from the app folders: no CDN and
@@ -171,6 +174,9 @@ if env.str("DATABASE_URL", default=""):
 else:
     DATABASES = {"default": embedded_database(DATA_DIR)}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=0)
+# A kept connection is checked before its next request uses it, so after a database restart no
+# request fails on a dead connection (with the default of 0 every request opens a new one anyway).
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = DATABASES["default"]["CONN_MAX_AGE"] != 0
 DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int("DB_CONNECT_TIMEOUT", default=5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

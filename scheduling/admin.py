@@ -28,6 +28,7 @@ from scheduling.models import (
 from scheduling.selectors import company_zone, slots_find
 from scheduling.services import appointment_book, feed_issue, feed_revoke
 from tenants.errors import ApplicationError
+from tenants.inputs import validate_date_in_range
 
 CONFIGURERS = (Role.SUPERVISOR,)
 
@@ -108,7 +109,7 @@ class ReminderSettingsAdmin(GatedModelAdmin):
 class SlotSearchForm(forms.Form):
     service = forms.ModelChoiceField(queryset=Service.objects.none())
     resource = forms.ModelChoiceField(queryset=Resource.objects.none(), required=False)
-    day = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    day = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), validators=[validate_date_in_range])
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -136,9 +137,11 @@ class SlotBookForm(forms.Form):
 
     def clean_starts_at(self) -> dt.datetime:
         try:
-            return dt.datetime.fromisoformat(self.cleaned_data["starts_at"])
+            starts_at = dt.datetime.fromisoformat(self.cleaned_data["starts_at"])
         except ValueError:
             raise forms.ValidationError("not a time") from None
+        validate_date_in_range(starts_at)
+        return starts_at
 
 
 class BookView(GatedAdminView):

@@ -7,6 +7,7 @@ from rest_framework import serializers
 
 from answering.models import Call, Disposition, Line, Message
 from answering.selectors import CALL_ORDERINGS, MESSAGE_ORDERINGS, VOICEMAIL_ORDERINGS
+from tenants.inputs import validate_date_in_range
 from tenants.models import User
 
 
@@ -30,8 +31,12 @@ class MessageFilterSerializer(serializers.Serializer):
 
 class CallFilterSerializer(serializers.Serializer):
     line = LineFilterField(required=False, help_text="a line's id")
-    date_from = serializers.DateField(required=False, help_text="first day, in the company's time zone")
-    date_to = serializers.DateField(required=False, help_text="last day, in the company's time zone")
+    date_from = serializers.DateField(
+        required=False, help_text="first day, in the company's time zone", validators=[validate_date_in_range]
+    )
+    date_to = serializers.DateField(
+        required=False, help_text="last day, in the company's time zone", validators=[validate_date_in_range]
+    )
     disposition = serializers.ChoiceField(choices=Disposition.values, required=False)
     status = serializers.ChoiceField(choices=Call.Status.values, required=False)
     agent = serializers.CharField(required=False, help_text="the agent's username")

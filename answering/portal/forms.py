@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from answering.models import Call, Disposition, Line, Message
 from answering.selectors import call_agents
+from tenants.inputs import validate_date_in_range
 
 DISPOSITION_LABELS = {
     Disposition.MESSAGE_TAKEN: _("Message taken"),
@@ -63,8 +64,18 @@ class CallFilterForm(forms.Form):
     line = LineChoiceField(
         label=_("Line"), required=False, queryset=Line.objects.order_by("name"), empty_label=_("All lines")
     )
-    date_from = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_from = forms.DateField(
+        label=_("From"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[validate_date_in_range],
+    )
+    date_to = forms.DateField(
+        label=_("To"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[validate_date_in_range],
+    )
     disposition = forms.ChoiceField(
         label=_("Outcome"), required=False, choices=[("", _("Any outcome")), *DISPOSITION_LABELS.items()]
     )

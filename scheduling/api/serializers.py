@@ -3,12 +3,14 @@ from rest_framework import serializers
 
 from crm.models import Contact
 from scheduling.models import Appointment, Resource, Service
+from tenants.inputs import validate_date_in_range
 
 
 class AwareDateTimeField(serializers.DateTimeField):
     """A datetime that must carry its offset: a naive one is refused, not silently read as UTC."""
 
     default_error_messages = {"naive": "Give the time with its offset, e.g. 2026-03-29T09:00:00+03:00."}
+    default_validators = [validate_date_in_range]  # the arithmetic on it (a week, a duration) must not overflow
 
     def enforce_timezone(self, value):
         if timezone.is_naive(value):

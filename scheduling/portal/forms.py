@@ -10,10 +10,13 @@ from django.utils.translation import gettext_lazy as _
 
 from scheduling.models import Resource, Service
 from scheduling.selectors import company_zone
+from tenants.inputs import validate_date_in_range
 
 
 class _SlotFields(forms.Form):
-    date = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}))
+    date = forms.DateField(
+        label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}), validators=[validate_date_in_range]
+    )
     time = forms.TimeField(
         label=_("Time"),
         # `list` ties the field to the free times the "Show free times" button loads.
@@ -56,7 +59,7 @@ class CancelForm(forms.Form):
 class FreeTimesForm(forms.Form):
     service = forms.ModelChoiceField(queryset=Service.objects.none())
     resource = forms.ModelChoiceField(queryset=Resource.objects.none())
-    date = forms.DateField()
+    date = forms.DateField(validators=[validate_date_in_range])
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

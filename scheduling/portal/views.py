@@ -24,6 +24,7 @@ from scheduling.portal.forms import BookingForm, CancelForm, FreeTimesForm, Resc
 from scheduling.selectors import appointment_list, company_zone, slots_find, week_bounds
 from scheduling.services import appointment_book, appointment_cancel, appointment_reschedule
 from tenants.errors import ApplicationError
+from tenants.inputs import date_in_range
 from tenants.timezones import in_company_zone
 
 # A service error names a service argument; the form names its own fields.
@@ -152,6 +153,8 @@ def _week_page(request, *, booking: BookingForm, day: dt.date | None = None):
             day = dt.date.fromisoformat(request.GET.get("week", "")) if request.GET.get("week") else None
         except ValueError:
             day = None  # a mistyped week shows this week rather than an error page
+        if day is not None and not date_in_range(day):
+            day = None  # so does one out of range (its previous and next weeks could not be computed)
     day = day or timezone.localdate()
     monday, start, end = week_bounds(day)
     resource = None
