@@ -50,7 +50,7 @@ def _acme() -> None:
     booker = User.objects.get(username="acme-admin")
     contacts = list(Contact.objects.order_by("pk"))
     zone = zoneinfo.ZoneInfo(connection.tenant.time_zone)
-    start = dt.datetime.combine(timezone.localdate() + dt.timedelta(days=1), dt.time(0), tzinfo=zone)
+    start = dt.datetime.combine(timezone.localdate(timezone=zone) + dt.timedelta(days=1), dt.time(0), tzinfo=zone)
     booked = 0
     for day in range(7):
         day_start = start + dt.timedelta(days=day)
@@ -85,8 +85,10 @@ def _globex() -> None:
     ]
     line = Line.objects.order_by("pk").first()
     zone = zoneinfo.ZoneInfo(connection.tenant.time_zone)
-    today = dt.datetime.combine(timezone.localdate(), dt.time(8), tzinfo=zone)
-    for day in range(14):
+    today = dt.datetime.combine(timezone.localdate(timezone=zone), dt.time(8), tzinfo=zone)
+    # Shifts run 08:00 to 08:00; the first one starts yesterday so that the small hours of today
+    # (before 08:00 in the company's zone) are covered too.
+    for day in range(-1, 14):
         if day == 3:
             continue  # a day nobody covers: the admin and the portal flag it
         starts = today + dt.timedelta(days=day)

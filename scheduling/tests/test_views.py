@@ -120,6 +120,16 @@ def test_who_is_on_call_comes_in_escalation_order(globex):
             oncall_for_line(line=line, at=dt.datetime(2027, 1, 1, 12))  # naive
 
 
+def test_the_demo_rota_covers_every_hour_from_now_until_its_planned_gap(globex):
+    # The shifts run 08:00 to 08:00 in the company's zone; a rota that started at today's 08:00
+    # left the small hours uncovered, and urgent messages found nobody to escalate to.
+    with tenant_context(globex):
+        line = Line.objects.get(phone_number="+3726002001")
+        now = timezone.now()
+        assert rota_gaps(line=line, start=now, end=now + dt.timedelta(days=2)) == []
+        assert oncall_for_line(line=line)
+
+
 def test_rota_gaps_are_found_and_flagged_in_the_portal_and_the_admin(globex, client_for, globex_admin, admin_for):
     with tenant_context(globex):
         line = Line.objects.get(phone_number="+3726002001")
