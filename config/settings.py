@@ -95,6 +95,8 @@ TENANT_CREATION_FAKES_MIGRATIONS = True
 # Every set_tenant() is a round trip to set search_path; only issue it when the schema changes.
 TENANT_LIMIT_SET_CALLS = True
 TENANT_MULTIPROCESSING_MAX_PROCESSES = env.int("TENANT_MIGRATE_PROCESSES", default=2)
+# migrate_schemas skips, after one query over all of them, the schemas that are up to date.
+GET_EXECUTOR_FUNCTION = "tenants.migrating.executor_get"
 DEFAULT_NOT_FOUND_TENANT_VIEW = "tenants.views.unknown_host"
 PUBLIC_SCHEMA_URLCONF = "config.urls_public"
 ROOT_URLCONF = "config.urls_tenant"
