@@ -201,7 +201,9 @@ class Call(models.Model):
     class Meta:
         ordering = ["-started_at"]
         indexes = [
-            models.Index(fields=["line", "-started_at"], name="call_line_started"),
+            # Every call list's default order, newest first, with and without a line filter.
+            models.Index(fields=["-started_at", "-id"], name="call_newest"),
+            models.Index(fields=["line", "-started_at", "-id"], name="call_line_newest"),
             # The retention purge walks only calls not yet anonymised, oldest first.
             models.Index(fields=["started_at"], name="call_not_anonymised", condition=models.Q(anonymised_at=None)),
         ]
@@ -268,6 +270,7 @@ class Message(models.Model):
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["line", "-created_at"], name="message_line_created"),
+            models.Index(fields=["-created_at", "-id"], name="message_newest"),
             models.Index(fields=["created_at"], name="message_not_purged", condition=models.Q(purged_at=None)),
         ]
 
@@ -351,6 +354,9 @@ class Voicemail(models.Model):
     transcription = encrypt(models.TextField(blank=True))
     transcription_purged = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["-created_at", "-id"], name="voicemail_newest")]
 
     def __str__(self) -> str:
         return f"Voicemail {self.recording_sid}"
