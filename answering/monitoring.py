@@ -18,7 +18,6 @@ from operations.monitoring.registry import Alert, alert_source, counter, gauge
 
 RECENT = dt.timedelta(days=7)
 Status = DeliveryAttempt.Status
-UNDELIVERED = (Message.Status.PENDING, Message.Status.FAILED)
 
 
 @counter("vastaja_calls", "Inbound calls recorded", per_tenant=True)
@@ -48,18 +47,16 @@ def deliveries_failed():
 
 
 def overdue_messages(now: dt.datetime):
-    """Messages not delivered within DELIVERY_DEADLINE_MINUTES of being taken, whatever their state:
-    pending (the broker or a worker down, a task lost), failed, or stuck in between. Only messages
-    with somewhere to go count: a line with a route, or a company with an active webhook."""
+    """Messages not delivered within DELIVERY_DEADLINE_MINUTES of being taken, whatever held them:
+    still pending (the broker or the workers down, a task lost, an attempt stuck in `sending`), and
+    every message given up on (failed) at once. A pending one counts only when it has somewhere to
+    go: a line with a route, or a company with an active webhook."""
     deadline = now - dt.timedelta(minutes=settings.DELIVERY_DEADLINE_MINUTES)
     somewhere = Q(line__delivery_routes__isnull=False)
     if WebhookEndpoint.objects.filter(active=True).exists():
         somewhere = Q()
-    return (
-        Message.objects.filter(status__in=UNDELIVERED, created_at__lte=deadline, purged_at__isnull=True)
-        .filter(somewhere)
-        .distinct()
-    )
+    late = Q(status=Message.Status.PENDING, created_at__lte=deadline) & somewhere
+    return Message.objects.filter(late | Q(status=Message.Status.FAILED), purged_at__isnull=True).distinct()
 
 
 @gauge(

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db import connection, connections, transaction
 from django.db.models import F, Q
 from django.utils import timezone
-from django_tenants.utils import schema_context
+from django_tenants.utils import tenant_context
 
 from operations.outbox.models import OutboxEntry
 
@@ -29,8 +29,8 @@ def outbox_put(*, task: str, args: list, key: str, due_at: dt.datetime | None = 
         ignore_conflicts=True,
     )
     if due_at is None or due_at <= timezone.now():
-        schema = connection.schema_name
-        transaction.on_commit(lambda: outbox_wake(schema=schema))
+        tenant = connection.tenant
+        transaction.on_commit(lambda: outbox_wake(tenant=tenant))
 
 
 def outbox_relay(*, now: dt.datetime | None = None, batch_size: int = 100) -> int:
@@ -96,18 +96,18 @@ def outbox_settle(*, entry_id: int, error: str = "") -> None:
         OutboxEntry.objects.filter(pk=entry_id, done_at__isnull=True).update(done_at=timezone.now(), last_error="")
 
 
-def outbox_wake(*, schema: str) -> None:
+def outbox_wake(*, tenant) -> None:
     """Relay a schema's due rows now, without blocking the caller: from a request that has just
     committed, the relay runs in a background thread of this process, so a broker that is down
     delays the work and never the answer. Inline in eager mode (unit tests)."""
     from celery import current_app
 
     if current_app.conf.task_always_eager:
-        with schema_context(schema):
+        with tenant_context(tenant):
             outbox_relay()
         return
     if settings.OUTBOX_WAKE_ON_COMMIT:
-        _WAKER.wake(schema)
+        _WAKER.wake(tenant)
 
 
 class _Waker:
@@ -115,13 +115,13 @@ class _Waker:
     a burst of commits costs one relay run per schema, and never a thread each."""
 
     def __init__(self):
-        self._pending: set[str] = set()
+        self._pending: dict[str, object] = {}
         self._condition = threading.Condition()
         self._thread: threading.Thread | None = None
 
-    def wake(self, schema: str) -> None:
+    def wake(self, tenant) -> None:
         with self._condition:
-            self._pending.add(schema)
+            self._pending[tenant.schema_name] = tenant
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="outbox-relay", daemon=True)
                 self._thread.start()
@@ -132,13 +132,13 @@ class _Waker:
             with self._condition:
                 while not self._pending:
                     self._condition.wait()
-                schemas, self._pending = sorted(self._pending), set()
-            for schema in schemas:
+                tenants, self._pending = list(self._pending.values()), {}
+            for tenant in tenants:
                 try:
-                    with schema_context(schema):
+                    with tenant_context(tenant):
                         outbox_relay()
                 except Exception as exc:  # the database down, say: beat relays the rows later
-                    logger.warning("outbox wake-up in %s failed: %s", schema, type(exc).__name__)
+                    logger.warning("outbox wake-up in %s failed: %s", tenant.schema_name, type(exc).__name__)
             connections.close_all()  # this thread's own connections only
 
 

@@ -298,16 +298,6 @@ def test_sms_reminders_go_through_twilios_rest_protocol(clinic, booker, settings
         assert "20003" in failed.error
 
 
-@pytest.fixture
-def eager_tasks():
-    """Unit tests only: run tasks inline (the demo and production always use a real worker)."""
-    from config.celery import app
-
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = False
-
-
 def test_a_reschedule_sends_a_change_notice(clinic, booker, django_capture_on_commit_callbacks, eager_tasks):
     service, resource = clinic
     contact = Contact.objects.create(name="Moved Person", email="moved@example.ee")
