@@ -175,9 +175,7 @@ def eager_tasks():
 def woken(monkeypatch) -> list[str]:
     """The schemas whose outbox was woken on commit (the relay itself does not run)."""
     schemas: list[str] = []
-    monkeypatch.setattr(
-        "operations.outbox.services.outbox_wake", lambda *, tenant: schemas.append(tenant.schema_name)
-    )
+    monkeypatch.setattr("operations.outbox.services.outbox_wake", lambda *, tenant: schemas.append(tenant.schema_name))
     return schemas
 
 

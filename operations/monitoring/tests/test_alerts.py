@@ -92,7 +92,8 @@ def test_a_message_given_up_on_is_alerted(staff_mail, acme, mailoutbox):
 
 def test_a_message_still_pending_past_its_deadline_is_alerted_whatever_held_it(staff_mail, acme, mailoutbox, settings):
     with tenant_context(acme):
-        DeliveryRoute.objects.create(line=Line.objects.get(phone_number="+3726001001"), channel="email", address="d@x.ee")
+        line = Line.objects.get(phone_number="+3726001001")
+        DeliveryRoute.objects.create(line=line, channel="email", address="desk@acme.example")
         on_time = _message()
         late = _message()
         Message.objects.filter(pk=late.pk).update(
