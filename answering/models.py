@@ -314,7 +314,10 @@ class WebhookEndpoint(models.Model):
 
 
 class DeliveryAttempt(models.Model):
-    """One try at delivering a message (or an escalation of it) to one recipient."""
+    """One delivery of a message (or an escalation of it) to one recipient, keyed by what it delivers
+    so that a redelivered task resumes it. Its states move under a row lock (answering/services/
+    attempts.py): pending -> sending -> sent, or failed (tried again) and, after a webhook's last
+    try, dead-lettered."""
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
