@@ -23,6 +23,7 @@ from tests.smtp_standin import SmtpStandIn
 
 ROOT = Path(__file__).resolve().parent.parent
 REDIS_SERVER = shutil.which("redis-server")
+WORKER_THREADS = 4
 MESSAGE_ID = re.compile(rb"^Message-ID:\s*(\S+)", re.I | re.M)
 
 
@@ -32,11 +33,18 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def wait_for(condition: Callable[[], bool], *, timeout: float, what: str, every: float = 0.05) -> float:
-    """Wait until `condition()` holds; fail, naming `what`, after `timeout` seconds. Returns when."""
+def wait_for(
+    condition: Callable[[], bool],
+    *,
+    timeout: float,
+    what: str,
+    every: float = 0.05,
+    state: Callable[[], object] | None = None,
+) -> float:
+    """Wait until `condition()` holds; fail, naming `what` (and `state()`), after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while not condition():
-        assert time.monotonic() < deadline, f"{what}: not within {timeout:.0f} s"
+        assert time.monotonic() < deadline, f"{what}: not within {timeout:.0f} s" + (f": {state()}" if state else "")
         time.sleep(every)
     return time.monotonic()
 
@@ -80,7 +88,7 @@ class OwnRedis:
 
 
 class CeleryProcess:
-    """`celery worker` (solo pool, a queue of its own) or `celery beat`, restartable, killable."""
+    """`celery worker` (a few threads, a queue of its own) or `celery beat`, restartable, killable."""
 
     def __init__(self, kind: str, env: dict, log: Path, *, queue: str, schedule: Path | None = None):
         self.kind, self.env, self.log, self.queue, self.schedule = kind, env, log, queue, schedule
@@ -88,8 +96,9 @@ class CeleryProcess:
 
     def start(self) -> None:
         if self.kind == "worker":
-            args = ["worker", "--pool", "solo", "-Q", self.queue, "--without-gossip", "--without-mingle"]
-            args += ["--without-heartbeat"]
+            # Threads: deliveries wait on the network, and kill -9 still takes every task in flight.
+            args = ["worker", "--pool", "threads", "--concurrency", str(WORKER_THREADS), "-Q", self.queue]
+            args += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
         else:
             args = ["beat", "-s", str(self.schedule), "--max-interval", "1"]
         with open(self.log, "a") as log:
@@ -129,7 +138,7 @@ def celery_env(base: dict, *, broker: str, queue: str, smtp_port: int) -> dict:
         CELERY_TASK_TIME_LIMIT="6",
         DELIVERY_SENDING_TIMEOUT="8",
         CELERY_VISIBILITY_TIMEOUT="10",
-        OUTBOX_LEASE_SECONDS="30",
+        OUTBOX_LEASE_SECONDS="60",
         OUTBOX_RELAY_SECONDS="1",
         LOG_LEVEL="WARNING",
     )

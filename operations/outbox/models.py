@@ -15,7 +15,7 @@ class OutboxEntry(models.Model):
     task = models.CharField(max_length=100, help_text="The Celery task's registered name")
     args = models.JSONField(default=list, help_text="Ids and keys only: never a personal value")
     key = models.CharField(max_length=200, unique=True, help_text="Idempotency: one row per side effect")
-    due_at = models.DateTimeField(default=timezone.now)
+    due_at = models.DateTimeField(default=timezone.now, help_text="When to hand it (again, once handed)")
     created_at = models.DateTimeField(auto_now_add=True)
     handed_at = models.DateTimeField(null=True, blank=True, help_text="Last handed to the broker")
     handoffs = models.PositiveIntegerField(default=0)

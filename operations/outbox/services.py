@@ -8,7 +8,7 @@ import threading
 
 from django.conf import settings
 from django.db import connection, connections, transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
@@ -40,14 +40,12 @@ def outbox_relay(*, now: dt.datetime | None = None, batch_size: int = 100) -> in
     (a lease ran out) finds its task idempotent. The broker down: the row stays as it was, the run
     stops, and the next run (beat, or the next wake-up) hands it."""
     now = now or timezone.now()
-    lease_over = now - dt.timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
     handed = 0
     while True:
         with transaction.atomic():
             rows = list(
                 OutboxEntry.objects.select_for_update(skip_locked=True)
                 .filter(done_at__isnull=True, due_at__lte=now, handoffs__lt=MAX_HANDOFFS)
-                .filter(Q(handed_at__isnull=True) | Q(handed_at__lte=lease_over))
                 .order_by("due_at", "pk")[:batch_size]
             )
             for row in rows:
@@ -57,7 +55,10 @@ def outbox_relay(*, now: dt.datetime | None = None, batch_size: int = 100) -> in
                     logger.warning("outbox: the broker is unavailable (%s); rows wait", type(exc).__name__)
                     OutboxEntry.objects.filter(pk=row.pk).update(last_error=f"publish: {type(exc).__name__}"[:300])
                     return handed
-                OutboxEntry.objects.filter(pk=row.pk).update(handed_at=now, handoffs=F("handoffs") + 1)
+                # Due again only if its task has not succeeded by then: one lease at first, doubling
+                # at each hand-off, so a backlog of the workers is not handed over and over.
+                again = now + dt.timedelta(seconds=settings.OUTBOX_LEASE_SECONDS * 2**row.handoffs)
+                OutboxEntry.objects.filter(pk=row.pk).update(handed_at=now, handoffs=F("handoffs") + 1, due_at=again)
                 handed += 1
         if len(rows) < batch_size:
             return handed

@@ -52,14 +52,22 @@ def test_the_relay_hands_due_rows_once_and_their_success_settles_them(acme, eage
         assert OutboxEntry.objects.get(key="probe:later").done_at is not None
 
 
-def test_a_row_handed_and_never_done_is_handed_again_after_its_lease_then_given_up(acme, settings):
+def test_a_row_handed_and_never_done_is_handed_again_after_its_lease_then_given_up(acme, settings, eager_tasks):
     with tenant_context(acme):
         outbox_put(task=PROBE, args=[], key="probe:lost")
         row = OutboxEntry.objects.get(key="probe:lost")
-        handed_long_ago = timezone.now() - dt.timedelta(seconds=settings.OUTBOX_LEASE_SECONDS + 1)
-        OutboxEntry.objects.filter(pk=row.pk).update(handed_at=timezone.now(), handoffs=1)
-        assert outbox_relay() == 0  # within its lease: the broker still has it
-        OutboxEntry.objects.filter(pk=row.pk).update(handed_at=handed_long_ago, handoffs=MAX_HANDOFFS)
+        lease = dt.timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
+        assert outbox_relay() == 1
+        OutboxEntry.objects.filter(pk=row.pk).update(done_at=None)  # as if the broker had lost it
+        row.refresh_from_db()
+        assert (row.handoffs, row.done_at) == (1, None)
+        assert row.due_at >= row.handed_at + lease  # not before its lease is over
+        assert outbox_relay(now=row.handed_at + lease / 2) == 0  # the broker still has it
+        assert outbox_relay(now=row.handed_at + lease) == 1
+        OutboxEntry.objects.filter(pk=row.pk).update(done_at=None)
+        row.refresh_from_db()
+        assert row.due_at >= row.handed_at + 2 * lease  # the next lease is twice as long
+        OutboxEntry.objects.filter(pk=row.pk).update(handoffs=MAX_HANDOFFS, due_at=timezone.now())
         assert outbox_relay() == 0  # handed too often: the outbox_stuck alert takes over
         from operations.outbox.monitoring import stuck
 
