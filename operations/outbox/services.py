@@ -81,11 +81,15 @@ def outbox_entry_of(task_id: str | None) -> tuple[str, int] | None:
 def _publish(row: OutboxEntry) -> None:
     from celery import current_app
 
-    # No result is waited for, so publishing never subscribes to the result backend; retry=False so
-    # a broker that is down fails at once (bounded by the connect timeout), not after a retry loop.
-    current_app.tasks[row.task].apply_async(
-        args=row.args, task_id=outbox_task_id(row.pk), ignore_result=True, retry=False
-    )
+    if current_app.conf.task_always_eager:  # unit tests: run it here, as a worker would
+        if row.task not in current_app.tasks:
+            current_app.loader.import_default_modules()  # the apps' tasks modules
+        current_app.tasks[row.task].apply_async(args=row.args, task_id=outbox_task_id(row.pk))
+        return
+    # By name: a web process need not have imported the task's module. No result is waited for, so
+    # publishing never subscribes to the result backend; retry=False so that a broker that is down
+    # fails at once (bounded by the connect timeout), not after a retry loop.
+    current_app.send_task(row.task, args=row.args, task_id=outbox_task_id(row.pk), ignore_result=True, retry=False)
 
 
 def outbox_settle(*, entry_id: int, error: str = "") -> None:
