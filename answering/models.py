@@ -1,6 +1,7 @@
 """The answering desk's records, in each client company's schema."""
 
 from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
 from django_cryptography.fields import encrypt
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
@@ -24,6 +25,9 @@ def validate_e164(value: str) -> None:
         raise ValidationError(f"'{value}' is not a valid phone number in E.164 form, such as +3725551234")
 
 
+# The shortest wait before an urgent message escalates: the broker's visibility_timeout is shorter,
+# so a killed worker's notice is handed out again before the next person on call is due.
+URGENT_ACK_MIN_MINUTES = 5
 SECRET_QUERY_WORDS = ("token", "key", "secret", "password", "passwd", "pwd", "auth", "session", "credential")
 
 
@@ -72,7 +76,9 @@ class Line(models.Model):
     voicemail_max_seconds = models.PositiveIntegerField(default=120)
     answer_target_seconds = models.PositiveIntegerField(default=20, help_text="Service level: answered within")
     urgent_ack_minutes = models.PositiveIntegerField(
-        default=15, help_text="An urgent message not acknowledged within this escalates"
+        default=15,
+        validators=[MinValueValidator(URGENT_ACK_MIN_MINUTES)],
+        help_text=f"Minutes ({URGENT_ACK_MIN_MINUTES} at least) before an unacknowledged urgent message escalates",
     )
     is_support_line = models.BooleanField(default=False)
     remote_support_url = models.URLField(
@@ -311,12 +317,16 @@ class WebhookEndpoint(models.Model):
 
 
 class DeliveryAttempt(models.Model):
-    """One try at delivering a message (or an escalation of it) to one recipient."""
+    """One delivery of a message (or an escalation of it) to one recipient, keyed by what it delivers
+    so that a redelivered task resumes it. Its states move under a row lock (answering/services/
+    attempts.py): pending -> sending -> sent, or failed (tried again) and, after a webhook's last
+    try, dead-lettered."""
 
     class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
         SENDING = "sending", "Sending"
         SENT = "sent", "Sent"
-        FAILED = "failed", "Failed"
+        FAILED = "failed", "Failed (to be tried again)"
         REFUSED = "refused", "Refused (the address is not allowed)"
         DEAD_LETTER = "dead_letter", "Dead-lettered (every retry failed)"
 
@@ -331,10 +341,13 @@ class DeliveryAttempt(models.Model):
     escalation_level = models.PositiveSmallIntegerField(default=0)
     channel = models.CharField(max_length=10, choices=Channel.choices)
     key = models.CharField(max_length=120, unique=True, help_text="Idempotency: one send per message event")
-    status = models.CharField(max_length=12, choices=Status.choices, default=Status.SENDING)
-    provider_id = models.CharField(max_length=64, blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    tries = models.PositiveSmallIntegerField(default=0, help_text="Sends begun on this attempt")
+    provider_id = models.CharField(max_length=200, blank=True, help_text="Twilio's SID, the e-mail's Message-ID")
     error = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # When the state last moved: a `sending` attempt older than DELIVERY_SENDING_TIMEOUT was cut off.
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["message", "created_at"]

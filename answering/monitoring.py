@@ -2,16 +2,18 @@
 
 Counters are counted from rows that never change once written, so they only grow: a call is never
 deleted (retention anonymises it), a webhook try and an escalation notice are one row each. An
-e-mail or SMS route's attempt is one row retried in place, so deliveries given up on are a gauge
-of messages (`failed` until someone acknowledges them)."""
+e-mail or SMS route's attempt is one row retried in place, so messages not delivered are a gauge:
+those past their deadline, whatever their state (until delivered or acknowledged)."""
 
 from __future__ import annotations
 
 import datetime as dt
 
+from django.conf import settings
 from django.db.models import Count, Q, Sum
+from django.utils import timezone
 
-from answering.models import Call, DeliveryAttempt, Message
+from answering.models import Call, DeliveryAttempt, Message, WebhookEndpoint
 from operations.monitoring.registry import Alert, alert_source, counter, gauge
 
 RECENT = dt.timedelta(days=7)
@@ -44,9 +46,26 @@ def deliveries_failed():
         yield (channel,), n
 
 
-@gauge("vastaja_messages_undelivered", "Messages whose delivery was given up after every retry", per_tenant=True)
+def overdue_messages(now: dt.datetime):
+    """Messages not delivered within DELIVERY_DEADLINE_MINUTES of being taken, whatever held them:
+    still pending (the broker or the workers down, a task lost, an attempt stuck in `sending`), and
+    every message given up on (failed) at once. A pending one counts only when it has somewhere to
+    go: a line with a route, or a company with an active webhook."""
+    deadline = now - dt.timedelta(minutes=settings.DELIVERY_DEADLINE_MINUTES)
+    somewhere = Q(line__delivery_routes__isnull=False)
+    if WebhookEndpoint.objects.filter(active=True).exists():
+        somewhere = Q()
+    late = Q(status=Message.Status.PENDING, created_at__lte=deadline) & somewhere
+    return Message.objects.filter(late | Q(status=Message.Status.FAILED), purged_at__isnull=True).distinct()
+
+
+@gauge(
+    "vastaja_messages_undelivered",
+    "Messages not delivered within their deadline (DELIVERY_DEADLINE_MINUTES), whatever their state",
+    per_tenant=True,
+)
 def messages_undelivered():
-    yield (), Message.objects.filter(status=Message.Status.FAILED).count()
+    yield (), overdue_messages(timezone.now()).count()
 
 
 @counter("vastaja_escalations", "Escalations of unacknowledged urgent messages to the people on call", per_tenant=True)
@@ -71,8 +90,8 @@ def dead_letters(now: dt.datetime):
                 ("Last try", at.isoformat(timespec="minutes")),
             ],
         )
-    for pk, at in Message.objects.filter(status=Message.Status.FAILED, created_at__gte=now - RECENT).values_list(
-        "pk", "created_at"
+    for pk, at, status in (
+        overdue_messages(now).filter(created_at__gte=now - RECENT).values_list("pk", "created_at", "status")
     ):
         yield Alert(
             kind="delivery_dead_letter",
@@ -81,6 +100,11 @@ def dead_letters(now: dt.datetime):
             facts=[
                 ("Message", f"#{pk}"),
                 ("Taken", at.isoformat(timespec="minutes")),
-                ("State", "every delivery route failed after all retries"),
+                (
+                    "State",
+                    "every delivery route failed after all retries"
+                    if status == Message.Status.FAILED
+                    else f"still {status} after {settings.DELIVERY_DEADLINE_MINUTES} minutes",
+                ),
             ],
         )

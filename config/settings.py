@@ -75,6 +75,7 @@ SHARED_APPS = [
 ]
 TENANT_APPS = [
     "operations.timers.apps.TimersConfig",
+    "operations.outbox.apps.OutboxConfig",
     "answering.apps.AnsweringConfig",
     "crm.apps.CrmConfig",
     "scheduling.apps.SchedulingConfig",
@@ -293,9 +294,39 @@ CELERY_RESULT_BACKEND = (
     env.str("CELERY_RESULT_BACKEND", default=CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else "") or None
 )
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+# Redelivery (docs/operations.md, "Delivery guarantees"). A task is acknowledged only when it ends,
+# and a worker killed mid-task gives its task back. The limits nest, each inside the next:
+#   soft time limit < hard time limit < DELIVERY_SENDING_TIMEOUT < visibility_timeout
+#   < the shortest urgent-message deadline (answering.models.URGENT_ACK_MIN_MINUTES) < OUTBOX_LEASE_SECONDS
+# so a task is cut off before its attempt counts as abandoned, an abandoned attempt is resumed before
+# Redis hands the task out again, a killed worker's task is back before an escalation is due, and the
+# outbox hands a row again only once the broker has had its chance. tests/test_broker_settings.py
+# holds them to it.
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=90)
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=CELERY_TASK_TIME_LIMIT * 5 // 6)
+# A delivery attempt still `sending` after this was cut off (the worker killed): it is tried again.
+DELIVERY_SENDING_TIMEOUT = env.int("DELIVERY_SENDING_TIMEOUT", default=CELERY_TASK_TIME_LIMIT + 30)
+CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=240)
+# A row handed to the broker and not done after this is handed again (the broker lost it).
+OUTBOX_LEASE_SECONDS = env.int("OUTBOX_LEASE_SECONDS", default=2 * CELERY_VISIBILITY_TIMEOUT)
+# The relay also runs on commit, in a background thread of the process that committed.
+OUTBOX_WAKE_ON_COMMIT = env.bool("OUTBOX_WAKE_ON_COMMIT", default=True)
+# A message not delivered this long after it was taken counts as undelivered, whatever its state.
+DELIVERY_DEADLINE_MINUTES = env.int("DELIVERY_DEADLINE_MINUTES", default=15)
+if CELERY_BROKER_URL.startswith(("redis", "rediss")):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
+        # A broker that is down is noticed in seconds: the relay then leaves its rows for the next run.
+        "socket_connect_timeout": 2,
+        "socket_timeout": 5,
+        "retry_on_timeout": False,
+    }
+    CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = 2
+    CELERY_REDIS_SOCKET_TIMEOUT = 5
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="vastaja")
 CELERY_BEAT_SCHEDULER = "tenants.beat:ActiveTenantsScheduler"
 # /health/ fails the worker check when no worker has run the heartbeat for four of these.
@@ -304,6 +335,8 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     # No "tenant_schemas" key: tenant-schemas-celery sends it once to every active client company.
     "timers-sweep": {"task": "timers.sweep", "schedule": env.float("TIMER_SWEEP_SECONDS", default=30.0)},
+    # The outbox's relay: rows whose wake-up on commit did not reach the broker (it was down).
+    "outbox-relay": {"task": "outbox.relay", "schedule": env.float("OUTBOX_RELAY_SECONDS", default=5.0)},
     "retention-purge": {"task": "audit.retention_purge", "schedule": 24 * 3600.0},
     "analytics-rollup": {"task": "audit.analytics_rollup", "schedule": 24 * 3600.0},
     # DPAs live in the public schema: this one runs there, once an hour.

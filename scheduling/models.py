@@ -178,6 +178,7 @@ class Notification(models.Model):
         SMS = "sms", "SMS"
 
     class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
         SENDING = "sending", "Sending"
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed"
@@ -187,9 +188,11 @@ class Notification(models.Model):
     channel = models.CharField(max_length=5, choices=Channel.choices)
     key = models.CharField(max_length=120, unique=True, help_text="Idempotency: one send per appointment event")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.SENT)
-    provider_id = models.CharField(max_length=64, blank=True)
+    tries = models.PositiveSmallIntegerField(default=0, help_text="Sends begun for this notice")
+    provider_id = models.CharField(max_length=200, blank=True, help_text="Twilio's SID, the e-mail's Message-ID")
     error = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
         return f"{self.kind} by {self.channel}: {self.status}"

@@ -1,10 +1,11 @@
 """Writes on scheduling: holds, bookings, reschedules, cancellations, the calendar feed, and the
-reminders and notices they set off.
+reminders and notices they set off (outbox rows in the same transaction: `operations/outbox/`).
 
 Each booking service is one durable transaction that names its actor in the change log (the
 Appointment is in it: its notes are personal), and sends its notices on commit. They are the outer
 unit on every channel (portal, API, the agent's booking page), so nothing can wrap a booking in a
-larger transaction that would roll it back after its notice has gone.
+larger transaction that would roll it back after its notice has gone. A notice that a killed
+worker left `sending` is sent again once it is abandoned (DELIVERY_SENDING_TIMEOUT).
 
 Double booking is refused by the database (the exclusion constraint of migration 0002), not by a
 check-then-insert here, so two agents booking the same slot at the same instant cannot both win.
@@ -18,7 +19,7 @@ import logging
 import secrets
 
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage
 from django.db import IntegrityError, connection, transaction
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
@@ -27,6 +28,7 @@ from django.utils.translation import gettext_lazy
 from crm.models import Contact
 from gates.engine import policy_for
 from gates.signals import report_read
+from operations.outbox.services import outbox_put
 from operations.timers.registry import timer_handler
 from operations.timers.services import timer_cancel, timer_schedule
 from scheduling.models import Appointment, Notification, ReminderSettings, Resource, Service
@@ -42,6 +44,7 @@ HOLD_MINUTES = 10
 SLOT_TAKEN = gettext_lazy("That slot is taken: another booking or hold overlaps it. Choose another slot.")
 TIMER_HOLD = "scheduling.hold_expire"
 TIMER_REMINDER = "scheduling.reminder"
+TASK_SEND_APPOINTMENT_MESSAGE = "scheduling.send_appointment_message"
 SUBJECTS = {
     Notification.Kind.REMINDER: "Appointment reminder",
     Notification.Kind.CHANGED: "Your appointment has moved",
@@ -158,10 +161,18 @@ def hold_expire(target_id: str) -> None:
 
 @timer_handler(TIMER_REMINDER)
 def reminder_due(target_id: str) -> None:
-    from scheduling.tasks import send_appointment_message
+    starts_at = Appointment.objects.filter(pk=target_id).values_list("starts_at", flat=True).first()
+    if starts_at is not None:
+        _outbox_message(int(target_id), kind=Notification.Kind.REMINDER, key=None, event=starts_at.isoformat())
 
-    appointment_id = int(target_id)
-    transaction.on_commit(lambda: send_appointment_message.delay(appointment_id, Notification.Kind.REMINDER))
+
+def _outbox_message(appointment_id: int, *, kind: str, key: str | None, event: str) -> None:
+    """The notice is an outbox row in the caller's transaction, sent once it commits."""
+    outbox_put(
+        task=TASK_SEND_APPOINTMENT_MESSAGE,
+        args=[appointment_id, kind, key],
+        key=f"appointment:{appointment_id}:{kind}:{event}",
+    )
 
 
 def appointment_message_send(*, appointment_id: int, kind: str, key: str | None = None) -> list[str]:
@@ -195,27 +206,48 @@ def appointment_message_send(*, appointment_id: int, kind: str, key: str | None 
     sent = []
     for channel, address in channels:
         unique = f"{appointment.pk}:{kind}:{key or appointment.starts_at.isoformat()}:{channel}"
-        try:
-            with transaction.atomic():
-                record = Notification.objects.create(
-                    appointment=appointment, kind=kind, channel=channel, key=unique, status=Notification.Status.SENDING
-                )
-        except IntegrityError:
-            continue  # already sent for this event
+        record = _notification_claim(appointment=appointment, kind=kind, channel=channel, key=unique)
+        if record is None:
+            continue  # sent for this event already, or being sent by another worker
         try:
             if channel == Notification.Channel.EMAIL:
-                send_mail(SUBJECTS[kind], text, settings.DEFAULT_FROM_EMAIL, [address])
+                provider_id = f"<{unique.replace(':', '.')}.{connection.schema_name}@{settings.PUBLIC_HOST}>"
+                EmailMessage(
+                    SUBJECTS[kind], text, settings.DEFAULT_FROM_EMAIL, [address], headers={"Message-ID": provider_id}
+                ).send()
             elif not sms_configured():
                 raise SmsError("SMS is not configured")
             else:
-                record.provider_id = sms_send(to=address, body=text)
-            record.status = Notification.Status.SENT
-            sent.append(channel)
+                provider_id = sms_send(to=address, body=text)
         except (SmsError, OSError) as exc:
-            record.status, record.error = Notification.Status.FAILED, provider_text_scrub(exc)
-            logger.warning("appointment %s %s by %s failed: %s", appointment.pk, kind, channel, record.error)
-        record.save(update_fields=["status", "provider_id", "error"])
+            error = provider_text_scrub(exc)  # scrubbed where it is stored
+            Notification.objects.filter(pk=record.pk).update(status=Notification.Status.FAILED, error=error)
+            logger.warning("appointment %s %s by %s failed: %s", appointment.pk, kind, channel, error)
+            continue
+        Notification.objects.filter(pk=record.pk).update(
+            status=Notification.Status.SENT, provider_id=provider_id[:200], error=""
+        )
+        sent.append(channel)
     return sent
+
+
+def _notification_claim(*, appointment: Appointment, kind: str, channel: str, key: str) -> Notification | None:
+    """The notice's row, moved to sending for this worker under a lock; None when it was sent, or is
+    being sent by another worker (unless that one has been at it longer than any task may run: it
+    was killed, and the notice is sent again)."""
+    Notification.objects.get_or_create(
+        key=key, defaults={"appointment": appointment, "kind": kind, "channel": channel, "status": "pending"}
+    )
+    abandoned = timezone.now() - dt.timedelta(seconds=settings.DELIVERY_SENDING_TIMEOUT)
+    with transaction.atomic():
+        record = Notification.objects.select_for_update().get(key=key)
+        if record.status == Notification.Status.SENT:
+            return None
+        if record.status == Notification.Status.SENDING and record.updated_at > abandoned:
+            return None
+        record.status, record.tries = Notification.Status.SENDING, record.tries + 1
+        record.save(update_fields=["status", "tries", "updated_at"])
+    return record
 
 
 def appointment_message_text(appointment: Appointment, *, kind: str, options: ReminderSettings) -> str:
@@ -365,9 +397,7 @@ def _reminder_schedule(appointment: Appointment) -> None:
 
 
 def _notice(appointment: Appointment, *, kind: str) -> None:
-    from scheduling.tasks import send_appointment_message
-
     settings_row = ReminderSettings.objects.first() or ReminderSettings()
     if settings_row.notify_changes:
         key = f"{kind}:{appointment.starts_at.isoformat()}:{appointment.status}"
-        transaction.on_commit(lambda: send_appointment_message.delay(appointment.pk, kind, key))
+        _outbox_message(appointment.pk, kind=kind, key=key, event=key)

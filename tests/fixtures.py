@@ -161,6 +161,24 @@ def admin_for():
     return make
 
 
+@pytest.fixture
+def eager_tasks():
+    """Unit tests only: run tasks inline (the demo and production always use a real worker)."""
+    from config.celery import app
+
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = False
+
+
+@pytest.fixture
+def woken(monkeypatch) -> list[str]:
+    """The schemas whose outbox was woken on commit (the relay itself does not run)."""
+    schemas: list[str] = []
+    monkeypatch.setattr("operations.outbox.services.outbox_wake", lambda *, tenant: schemas.append(tenant.schema_name))
+    return schemas
+
+
 # ---- a real Celery worker --------------------------------------------------------------------
 
 requires_redis = pytest.mark.skipif(

@@ -40,7 +40,7 @@ FLOORS: list[str | tuple[str, ...]] = [
     ("compliance.risks", "compliance.training"),  # both build on the agreements, neither on the other
     "compliance.agreements",
     "api",
-    ("operations.monitoring", "operations.backups", "operations.timers"),
+    ("operations.monitoring", "operations.backups", "operations.timers", "operations.outbox"),
     "gates",
     "tenants",
 ]

@@ -32,6 +32,7 @@ from operations.monitoring.alerts import alerts_sweep
 from scheduling.models import Notification, ReminderSettings, Resource, Service, StaffMember, WeeklyAvailability
 from scheduling.services import appointment_book, appointment_message_send
 from tenants.models import User
+from tests.outbox import outbox_drain
 from tests.smtp_standin import SmtpStandIn
 from tests.twilio_standin import TwilioStandIn
 
@@ -197,7 +198,9 @@ class EchoingEndpoint:
         self.server.server_close()
 
 
-def test_a_webhook_answering_500_with_the_number_leaves_only_its_status(acme, operators, caplog, mailoutbox):
+def test_a_webhook_answering_500_with_the_number_leaves_only_its_status(
+    acme, operators, caplog, mailoutbox, eager_tasks
+):
     caplog.set_level(logging.DEBUG)
     endpoint = EchoingEndpoint()
     try:
@@ -205,7 +208,10 @@ def test_a_webhook_answering_500_with_the_number_leaves_only_its_status(acme, op
             line = Line.objects.get(phone_number="+3726001002")
             message = Message.objects.create(line=line, caller_name="Mari Tamm", caller_number=NUMBER, body="Hi")
             hook = WebhookEndpoint.objects.create(url=endpoint.url, secret="whsec-echo")
-            assert deliver_webhook.apply(args=[message.pk, hook.pk]).get() == DeliveryAttempt.Status.DEAD_LETTER
+            assert deliver_webhook.apply(args=[message.pk, hook.pk]).get() == DeliveryAttempt.Status.FAILED
+            outbox_drain()  # every later try, each an outbox row due after its backoff
+            last = DeliveryAttempt.objects.filter(webhook=hook).latest("pk")
+            assert last.status == DeliveryAttempt.Status.DEAD_LETTER
             errors = list(DeliveryAttempt.objects.filter(webhook=hook).values_list("error", flat=True))
             rows = _rows("acme", "answering_deliveryattempt")
     finally:

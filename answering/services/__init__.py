@@ -7,6 +7,7 @@
 - `escalation`: escalating an unacknowledged urgent message along the on-call rota.
 
 Every service is keyword-only, atomic, writes under `tenants.changelog.change_log_actor` so the change log names
-who did it (nobody, for the workers' own writes), and starts its side effects on commit. The Celery
+who did it (nobody, for the workers' own writes), and writes its side effects as outbox rows in
+the same transaction (`operations/outbox/`), relayed to Celery once it commits. The Celery
 tasks in `answering/tasks.py` are thin wrappers that pass ids to the services here.
 """

@@ -1,14 +1,17 @@
 """Delivering a message to the client: by each of its line's routes (e-mail, SMS) and to each of the
 company's active webhooks, with only the fields the client chose for each.
 
-Every send is recorded as a DeliveryAttempt whose unique key makes it idempotent: a redelivered
-task finds its attempt and does not send twice. The services report what is left to retry; the
-Celery tasks (`answering/tasks.py`) own the retry schedule. No transaction is held open across a
-send: each attempt's row is written in its own short transaction before and after the network.
+Every send is a DeliveryAttempt keyed by what it delivers, moved through its states under a row lock
+(`answering/services/attempts.py`): a redelivered task resumes its own attempt and does not send
+what was sent. The services report what is left to retry; the Celery tasks (`answering/tasks.py`)
+own the retry schedule, which they keep as outbox rows (`operations/outbox/`), never as a countdown
+in the broker. No transaction is held open across a send: the attempt is claimed in one short
+transaction before the network and settled in another after it.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import json
@@ -19,31 +22,41 @@ import urllib.request
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.core.mail import mail_admins, send_mail
-from django.db import IntegrityError, connection, transaction
+from django.core.mail import EmailMessage, mail_admins
+from django.db import connection, transaction
 
 from answering.models import DeliveryAttempt, DeliveryRoute, Message, WebhookEndpoint
+from answering.services.attempts import attempt_claim, attempt_settle, email_message_id
 from answering.webhooks import webhook_url_check
 from gates.signals import report_read
+from operations.outbox.services import outbox_put
 from tenants.changelog import change_log_actor
 from tenants.errors import ApplicationError
 from tenants.models import User
-from tenants.scrub import provider_text_scrub
 from tenants.sms import SmsError, sms_send
 
 logger = logging.getLogger(__name__)
 MAX_DELIVERY_ATTEMPTS = 5
 WEBHOOK_MAX_ATTEMPTS = 6
+TASK_DELIVER_MESSAGE = "answering.deliver_message"
+TASK_DELIVER_WEBHOOK = "answering.deliver_webhook"
 Status = DeliveryAttempt.Status
 
 
 @dataclass(frozen=True)
 class Delivery:
-    """What one delivery run did: the channels it sent by, and the routes that failed."""
+    """What one delivery run did: the channels it sent by, the routes that failed, and whether to
+    run again (`retry`: a route failed before the last try; `busy`: another worker is sending)."""
 
     sent: list[str] = field(default_factory=list)
     failed: list[int] = field(default_factory=list)
     retry: bool = False
+    busy: bool = False
+
+
+def message_delivery_start(*, message: Message) -> None:
+    """In the caller's transaction: the message is to be delivered once it commits."""
+    outbox_put(task=TASK_DELIVER_MESSAGE, args=[message.pk, 1], key=f"deliver:{message.pk}:1")
 
 
 def message_text(message: Message, route: DeliveryRoute) -> str:
@@ -64,30 +77,37 @@ def message_deliver(
     *, message_id: int, first_try: bool = True, last_try: bool = True, actor: User | None = None
 ) -> Delivery:
     """Deliver a message by each of its line's routes, once per (message, route): a route already
-    sent is skipped, a failed one is tried again in place. The first try also hands the message to
-    each active webhook. A message that reached any route is sent; one whose routes still fail on the
+    sent is skipped, a failed one is tried again in place, one a killed worker left `sending` is
+    resumed once it is abandoned. The first try also hands the message to each active webhook (an
+    outbox row each). A message that reached any route is sent; one whose routes still fail on the
     last try is marked failed (it then shows, and alerts, as undelivered)."""
-    from answering.tasks import deliver_webhook
-
     message = Message.objects.select_related("line").filter(pk=message_id).first()
     if message is None:
         return Delivery()
-    sent, failed = [], []
-    for route in DeliveryRoute.objects.filter(line=message.line):
-        attempt = _route_attempt(message=message, route=route)
-        if attempt is None:
-            continue
-        try:
-            _route_send(message=message, route=route, attempt=attempt)
-            attempt.status, attempt.error = Status.SENT, ""
-            sent.append(route.channel)
-        except (SmsError, OSError) as exc:
-            attempt.status, attempt.error = Status.FAILED, provider_text_scrub(exc)
-            failed.append(route.pk)
-        attempt.save(update_fields=["status", "error", "provider_id"])
     if first_try:
-        for endpoint_id in WebhookEndpoint.objects.filter(active=True).values_list("pk", flat=True):
-            transaction.on_commit(lambda endpoint_id=endpoint_id: deliver_webhook.delay(message.pk, endpoint_id))
+        with transaction.atomic():
+            for endpoint_id in WebhookEndpoint.objects.filter(active=True).values_list("pk", flat=True):
+                outbox_put(
+                    task=TASK_DELIVER_WEBHOOK,
+                    args=[message.pk, endpoint_id, 1],
+                    key=f"webhook:{message.pk}:{endpoint_id}:1",
+                )
+    sent, failed, busy = [], [], False
+    for route in DeliveryRoute.objects.filter(line=message.line):
+        claim = attempt_claim(key=f"{message.pk}:route:{route.pk}", message=message, route=route, channel=route.channel)
+        if claim.state == "busy":
+            busy = True
+        if claim.state != "claimed":
+            continue
+        attempt = claim.attempt
+        try:
+            provider_id = _route_send(message=message, route=route, attempt=attempt)
+        except (SmsError, OSError) as exc:
+            attempt_settle(attempt=attempt, status=Status.FAILED, error=exc)
+            failed.append(route.pk)
+            continue
+        attempt_settle(attempt=attempt, status=Status.SENT, provider_id=provider_id)
+        sent.append(route.channel)
     if sent:
         _message_move(message_id=message.pk, to=Message.Status.SENT, actor=actor)
     if failed and last_try:
@@ -95,23 +115,11 @@ def message_deliver(
         logger.error(
             "message %s could not be delivered to routes %s after %s tries", message.pk, failed, MAX_DELIVERY_ATTEMPTS
         )
-    return Delivery(sent=sent, failed=failed, retry=bool(failed) and not last_try)
+    return Delivery(sent=sent, failed=failed, retry=bool(failed) and not last_try, busy=busy)
 
 
-def _route_attempt(*, message: Message, route: DeliveryRoute) -> DeliveryAttempt | None:
-    """The attempt to (re)send on, or None when the route is already served."""
-    key = f"{message.pk}:route:{route.pk}"
-    attempt = DeliveryAttempt.objects.filter(key=key).first()
-    if attempt is not None:
-        return None if attempt.status == Status.SENT else attempt
-    try:
-        with transaction.atomic():
-            return DeliveryAttempt.objects.create(message=message, route=route, channel=route.channel, key=key)
-    except IntegrityError:
-        return None  # another worker has it
-
-
-def _route_send(*, message: Message, route: DeliveryRoute, attempt: DeliveryAttempt) -> None:
+def _route_send(*, message: Message, route: DeliveryRoute, attempt: DeliveryAttempt) -> str:
+    """Send by one route; returns the provider's id for it (the SMS's SID, the e-mail's Message-ID)."""
     text = message_text(message, route)
     included = (
         ("caller_name", route.include_caller_name),
@@ -127,11 +135,16 @@ def _route_send(*, message: Message, route: DeliveryRoute, attempt: DeliveryAtte
         fields=[f for f, on in included if on and getattr(message, f)],
     )
     if route.channel == DeliveryRoute.Channel.EMAIL:
-        send_mail(
-            f"{message.get_urgency_display()} message #{message.pk}", text, settings.DEFAULT_FROM_EMAIL, [route.address]
-        )
-    else:
-        attempt.provider_id = sms_send(to=route.address, body=text[:1500])
+        message_id = email_message_id(attempt.key)
+        EmailMessage(
+            f"{message.get_urgency_display()} message #{message.pk}",
+            text,
+            settings.DEFAULT_FROM_EMAIL,
+            [route.address],
+            headers={"Message-ID": message_id},
+        ).send()
+        return message_id
+    return sms_send(to=route.address, body=text[:1500])
 
 
 def _message_move(*, message_id: int, to: str, actor: User | None) -> None:
@@ -172,30 +185,30 @@ def webhook_payload(message: Message, endpoint: WebhookEndpoint) -> dict:
 
 
 def webhook_deliver(*, message_id: int, endpoint_id: int, attempt_no: int) -> str:
-    """POST a message to the client's endpoint, signed; one attempt row per try. Returns "skipped"
-    (gone, or the endpoint inactive), "already sent", or this try's status: "sent", "refused" (the
-    URL no longer passes the check), "failed" (to be retried), or "dead_letter" after the last of
-    WEBHOOK_MAX_ATTEMPTS tries, when the provider's admins are alerted."""
+    """POST a message to the client's endpoint, signed; one attempt per try, keyed by the try's
+    number, so a redelivered task resumes its own try. Returns "skipped" (gone, or the endpoint
+    inactive), "already sent", "busy" (another worker is on this try), or this try's status: "sent",
+    "refused" (the URL no longer passes the check), "failed" (to be retried), or "dead_letter" after
+    the last of WEBHOOK_MAX_ATTEMPTS tries, when the provider's admins are alerted."""
     message = Message.objects.select_related("line").filter(pk=message_id).first()
     endpoint = WebhookEndpoint.objects.filter(pk=endpoint_id, active=True).first()
     if message is None or endpoint is None:
         return "skipped"
-    if DeliveryAttempt.objects.filter(message=message, webhook=endpoint, status=Status.SENT).exists():
-        return "already sent"
     key = f"{message.pk}:webhook:{endpoint.pk}:{attempt_no}"
+    if DeliveryAttempt.objects.filter(message=message, webhook=endpoint, status=Status.SENT).exclude(key=key).exists():
+        return "already sent"
+    claim = attempt_claim(key=key, message=message, webhook=endpoint, channel=DeliveryAttempt.Channel.WEBHOOK)
+    if claim.state == "busy":
+        return "busy"
+    if claim.state == "done":
+        return "already sent" if claim.attempt.status == Status.SENT else str(claim.attempt.status)
+    attempt = claim.attempt
     try:
         # Checked again at each delivery: the host's name may point somewhere else by now.
         webhook_url_check(endpoint.url)
     except ApplicationError as exc:
-        DeliveryAttempt.objects.create(
-            message=message,
-            webhook=endpoint,
-            channel=DeliveryAttempt.Channel.WEBHOOK,
-            status=Status.REFUSED,
-            error=exc.message[:300],
-            key=key,
-        )
-        logger.error("webhook %s refused for message %s: %s", endpoint.pk, message.pk, exc.message)
+        attempt_settle(attempt=attempt, status=Status.REFUSED, error=exc.message)
+        logger.error("webhook %s refused for message %s: %s", endpoint.pk, message.pk, attempt.error)
         return str(Status.REFUSED)
     payload = webhook_payload(message, endpoint)
     body = json.dumps(payload, separators=(",", ":")).encode()
@@ -216,27 +229,23 @@ def webhook_deliver(*, message_id: int, endpoint_id: int, attempt_no: int) -> st
             "Content-Type": "application/json",
             "X-Vastaja-Timestamp": timestamp,
             "X-Vastaja-Signature": f"v1={webhook_signature(endpoint.secret, timestamp, body)}",
+            # The same at every try: the receiver drops a repeat by it.
             "X-Vastaja-Delivery": f"{message.pk}-{endpoint.pk}",
         },
-    )
-    attempt = DeliveryAttempt.objects.create(
-        message=message, webhook=endpoint, channel=DeliveryAttempt.Channel.WEBHOOK, key=key
     )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             status = response.status
-        attempt.status = Status.SENT
-        attempt.provider_id = str(status)
-        attempt.save(update_fields=["status", "provider_id"])
-        return str(Status.SENT)
     except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        attempt.error = provider_text_scrub(exc)  # the status only: a response may echo the payload
+        error = exc  # scrubbed where it is stored: the status only, a response may echo the payload
+    else:
+        attempt_settle(attempt=attempt, status=Status.SENT, provider_id=str(status))
+        _message_move(message_id=message.pk, to=Message.Status.SENT, actor=None)
+        return str(Status.SENT)
     if attempt_no < WEBHOOK_MAX_ATTEMPTS:
-        attempt.status = Status.FAILED
-        attempt.save(update_fields=["status", "error"])
+        attempt_settle(attempt=attempt, status=Status.FAILED, error=error)
         return str(Status.FAILED)
-    attempt.status = Status.DEAD_LETTER
-    attempt.save(update_fields=["status", "error"])
+    attempt_settle(attempt=attempt, status=Status.DEAD_LETTER, error=error)
     mail_admins(
         f"Webhook dead-lettered: message #{message.pk} ({connection.schema_name})",
         f"{WEBHOOK_MAX_ATTEMPTS} attempts to deliver message #{message.pk} to webhook #{endpoint.pk} failed. "
@@ -244,3 +253,11 @@ def webhook_deliver(*, message_id: int, endpoint_id: int, attempt_no: int) -> st
     )
     logger.error("message %s dead-lettered for webhook %s", message.pk, endpoint.pk)
     return str(Status.DEAD_LETTER)
+
+
+def delivery_retry_later(*, task: str, args: list, key: str, countdown: float) -> None:
+    """A try that failed is tried again after `countdown` seconds: an outbox row due then, so the
+    wait survives a restart of the broker and of every worker."""
+    from django.utils import timezone
+
+    outbox_put(task=task, args=args, key=key, due_at=timezone.now() + dt.timedelta(seconds=countdown))

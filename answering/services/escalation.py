@@ -6,19 +6,21 @@ from __future__ import annotations
 import datetime as dt
 
 from django.conf import settings
-from django.core.mail import send_mail
-from django.db import IntegrityError, connection, transaction
+from django.core.mail import EmailMessage
+from django.db import connection, transaction
 from django.utils import timezone
 
 from answering.models import DeliveryAttempt, Message
+from answering.services.attempts import attempt_claim, attempt_settle, email_message_id
+from operations.outbox.services import outbox_put
 from operations.timers.registry import timer_handler
 from operations.timers.services import timer_schedule
 from tenants.changelog import change_log_actor
 from tenants.models import User
-from tenants.scrub import provider_text_scrub
 from tenants.sms import SmsError, sms_send
 
 TIMER_ESCALATE = "answering.escalate"
+TASK_SEND_ESCALATION = "answering.send_escalation"
 
 
 def escalation_schedule(*, message: Message) -> None:
@@ -35,7 +37,6 @@ def message_escalate(*, message_id: int, actor: User | None = None) -> int | Non
 
     Returns the level it escalated to, or None when there was nothing to do (acknowledged, gone, or
     everyone on call already told: the admin's message list then shows it unacknowledged)."""
-    from answering.tasks import send_escalation
     from scheduling.selectors import oncall_for_line
 
     with transaction.atomic(), change_log_actor(actor):
@@ -49,7 +50,10 @@ def message_escalate(*, message_id: int, actor: User | None = None) -> int | Non
         message.escalation_level = level
         message.save(update_fields=["escalation_level"])
         person_id = on_call[level - 1].pk
-        transaction.on_commit(lambda: send_escalation.delay(message.pk, person_id, level))
+        # The notice is an outbox row in this transaction: told once the level is committed.
+        outbox_put(
+            task=TASK_SEND_ESCALATION, args=[message.pk, person_id, level], key=f"escalation:{message.pk}:{level}"
+        )
         if level < len(on_call):
             escalation_schedule(message=message)
     return level
@@ -63,8 +67,9 @@ def _escalation_due(target_id: str) -> None:
 def escalation_send(*, message_id: int, staff_id: int, level: int) -> str:
     """Tell a person on call that an urgent message waits: a pointer only, no caller data.
 
-    Once per (message, level): a redelivered task finds its attempt and sends nothing again. Returns
-    "skipped", "already sent", or the attempt's status."""
+    Once per (message, level): a redelivered task resumes its own attempt and sends nothing that
+    was sent. Returns "skipped", "already sent", "busy" (another worker is sending it), or the
+    attempt's status."""
     from scheduling.models import StaffMember
 
     message = Message.objects.select_related("line").filter(pk=message_id).first()
@@ -72,26 +77,34 @@ def escalation_send(*, message_id: int, staff_id: int, level: int) -> str:
     if message is None or person is None or message.status == Message.Status.ACKNOWLEDGED:
         return "skipped"
     channel = DeliveryAttempt.Channel.SMS if person.phone_number else DeliveryAttempt.Channel.EMAIL
-    try:
-        with transaction.atomic():
-            attempt = DeliveryAttempt.objects.create(
-                message=message, escalation_level=level, key=f"{message.pk}:escalation:{level}", channel=channel
-            )
-    except IntegrityError:
+    claim = attempt_claim(
+        key=f"{message.pk}:escalation:{level}", message=message, escalation_level=level, channel=channel
+    )
+    if claim.state == "done":
         return "already sent"
+    if claim.state == "busy":
+        return "busy"
+    attempt = claim.attempt
     text = (
         f"Urgent message #{message.pk} for {message.line.name} ({connection.tenant.name}) is not acknowledged. "
         "Please check the portal."
     )
     try:
         if person.phone_number:
-            attempt.provider_id = sms_send(to=person.phone_number, body=text)
+            provider_id = sms_send(to=person.phone_number, body=text)
         elif person.email:
-            send_mail(f"Urgent message #{message.pk} waiting", text, settings.DEFAULT_FROM_EMAIL, [person.email])
+            provider_id = email_message_id(attempt.key)
+            EmailMessage(
+                f"Urgent message #{message.pk} waiting",
+                text,
+                settings.DEFAULT_FROM_EMAIL,
+                [person.email],
+                headers={"Message-ID": provider_id},
+            ).send()
         else:
             raise SmsError("the person on call has no phone number or e-mail")
-        attempt.status = DeliveryAttempt.Status.SENT
     except (SmsError, OSError) as exc:
-        attempt.status, attempt.error = DeliveryAttempt.Status.FAILED, provider_text_scrub(exc)
-    attempt.save(update_fields=["status", "error", "provider_id"])
+        attempt_settle(attempt=attempt, status=DeliveryAttempt.Status.FAILED, error=exc)
+    else:
+        attempt_settle(attempt=attempt, status=DeliveryAttempt.Status.SENT, provider_id=provider_id)
     return str(attempt.status)

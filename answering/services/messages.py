@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from answering.models import Call, Line, Message
+from answering.services.delivery import message_delivery_start
 from answering.services.escalation import TIMER_ESCALATE, escalation_schedule
 from gates.engine import policy_for
 from operations.timers.services import timer_cancel
@@ -46,9 +47,10 @@ def message_take(
     category to the agent for writing; the error names the field and the category. A call already
     answered (it has a disposition) takes no further message.
 
-    Delivery starts when the transaction commits; an urgent message's escalation timer starts with it.
+    Delivery is an outbox row in the same transaction: it starts when the transaction commits, and
+    a broker that is down delays it and never fails the request. An urgent message's escalation
+    timer starts with it.
     """
-    from answering.tasks import deliver_message
     from crm.blind_index import phone_normalise
 
     if urgency not in Message.Urgency.values:
@@ -93,7 +95,7 @@ def message_take(
         )
         if urgency == Message.Urgency.URGENT:
             escalation_schedule(message=message)
-        transaction.on_commit(lambda: deliver_message.delay(message.pk))
+        message_delivery_start(message=message)
     return message
 
 

@@ -15,6 +15,7 @@ from answering.services.calls import call_answer, call_dispose
 from crm.models import Contact
 from tenants.errors import ApplicationError
 from tenants.models import User
+from tests.outbox import outbox_args
 
 pytestmark = pytest.mark.django_db
 
@@ -49,12 +50,9 @@ def acme_call(acme):
     return call, version
 
 
-def _deliveries(monkeypatch) -> list[int]:
-    from answering.tasks import deliver_message
-
-    queued: list[int] = []
-    monkeypatch.setattr(deliver_message, "delay", queued.append)
-    return queued
+def _deliveries() -> list[int]:
+    """The messages whose delivery is an outbox row (in the current schema)."""
+    return [args[0] for args in outbox_args("answering.deliver_message")]
 
 
 def test_answering_a_call_takes_the_message_closes_the_call_and_logs_the_agent(acme, acme_call, agent1, monkeypatch):
@@ -81,26 +79,22 @@ def test_answering_a_call_takes_the_message_closes_the_call_and_logs_the_agent(a
         assert contact_entry.actor == agent1
 
 
-def test_delivery_is_enqueued_only_when_the_answer_commits(
-    acme, acme_call, agent1, monkeypatch, django_capture_on_commit_callbacks
+def test_delivery_is_an_outbox_row_of_the_answer_and_relayed_only_when_it_commits(
+    acme, acme_call, agent1, woken, django_capture_on_commit_callbacks
 ):
     call, _ = acme_call
-    queued = _deliveries(monkeypatch)
     with tenant_context(acme):
         with django_capture_on_commit_callbacks() as callbacks:
             message = call_answer(call=call, actor=agent1, values={"name": "Kati Karu", "body": "Crown fell out"})
-            assert queued == []  # not while the transaction is open
-        assert queued == []
+            assert _deliveries() == [message.pk]  # written in the answer's own transaction
+        assert woken == []  # nothing is relayed while the transaction is open
         for callback in callbacks:
             callback()
-    assert queued == [message.pk]
+    assert woken == ["acme"]
 
 
-def test_a_failing_step_rolls_back_the_whole_answer(
-    acme, acme_call, agent1, monkeypatch, django_capture_on_commit_callbacks
-):
+def test_a_failing_step_rolls_back_the_whole_answer(acme, acme_call, agent1, woken, django_capture_on_commit_callbacks):
     call, _ = acme_call
-    queued = _deliveries(monkeypatch)
     with tenant_context(acme):
         before = LogEntry.objects.count()
         with (
@@ -112,13 +106,13 @@ def test_a_failing_step_rolls_back_the_whole_answer(
         assert not Message.objects.filter(call=call).exists()
         assert Call.objects.get(pk=call.pk).disposition == ""
         assert LogEntry.objects.count() == before  # the change log rolled back with the change
+        assert _deliveries() == []  # and the delivery with it
     assert callbacks == []
-    assert queued == []
+    assert woken == []
 
 
-def test_a_call_already_answered_takes_no_further_message(acme, acme_call, agent1, monkeypatch):
+def test_a_call_already_answered_takes_no_further_message(acme, acme_call, agent1):
     call, _ = acme_call
-    _deliveries(monkeypatch)
     with tenant_context(acme):
         call_answer(call=call, actor=agent1, values={"body": "First"})
         with pytest.raises(ApplicationError, match="already been answered") as refused:

@@ -21,6 +21,7 @@ from answering.services.delivery import (
     webhook_signature,
 )
 from answering.tasks import deliver_webhook
+from tests.outbox import outbox_args, outbox_drain
 
 pytestmark = pytest.mark.django_db
 SECRET = "whsec-test-0123456789"
@@ -78,13 +79,17 @@ def test_the_webhook_is_signed_and_carries_only_the_chosen_fields(globex, globex
     assert "caller_number" not in delivered["json"]
 
 
-def test_a_failing_endpoint_is_retried_then_dead_lettered_with_an_alert(globex, globex_message, settings):
+def test_a_failing_endpoint_is_retried_then_dead_lettered_with_an_alert(globex, globex_message, settings, eager_tasks):
     settings.ADMINS = [("Ops", "ops@provider.example")]
     receiver = Receiver(fail=True)
     try:
         with tenant_context(globex):
             endpoint = WebhookEndpoint.objects.create(url=receiver.url, secret=SECRET)
             deliver_webhook.apply(args=[globex_message.pk, endpoint.pk])
+            # Each later try is an outbox row, due after its backoff: relayed as the time comes.
+            assert [args[2] for args in outbox_args("answering.deliver_webhook")] == [2]
+            assert outbox_drain() == WEBHOOK_MAX_ATTEMPTS - 1
+            assert outbox_args("answering.deliver_webhook") == []
             attempts = list(DeliveryAttempt.objects.filter(webhook=endpoint).order_by("pk"))
     finally:
         receiver.close()
@@ -169,7 +174,7 @@ def test_a_failing_route_is_retried_in_place_until_the_last_try_marks_the_messag
         assert Message.objects.get(pk=message.pk).status == Message.Status.FAILED
 
 
-def test_the_task_retries_a_failing_route_then_gives_the_message_up(acme, routed, monkeypatch):
+def test_the_task_retries_a_failing_route_then_gives_the_message_up(acme, routed, monkeypatch, eager_tasks):
     from answering.services.delivery import MAX_DELIVERY_ATTEMPTS
     from answering.tasks import deliver_message
     from tenants.sms import SmsError
@@ -185,33 +190,98 @@ def test_the_task_retries_a_failing_route_then_gives_the_message_up(acme, routed
     monkeypatch.setattr("answering.services.delivery.sms_send", refuse)
     with tenant_context(acme):
         deliver_message.apply(args=[message.pk])
+        assert Message.objects.get(pk=message.pk).status == Message.Status.PENDING  # its next try is due later
+        outbox_drain()
         assert Message.objects.get(pk=message.pk).status == Message.Status.FAILED
+        attempt = DeliveryAttempt.objects.get(message=message)
+        assert (attempt.status, attempt.tries) == (DeliveryAttempt.Status.FAILED, MAX_DELIVERY_ATTEMPTS)
     assert tries == ["+37255520009"] * MAX_DELIVERY_ATTEMPTS
 
 
-def test_webhooks_are_handed_over_on_the_first_try_only_and_on_commit(
-    acme, routed, monkeypatch, django_capture_on_commit_callbacks
-):
-    from answering.tasks import deliver_webhook
-
+def test_webhooks_are_handed_over_on_the_first_try_only_as_outbox_rows(acme, routed):
     message, _ = routed
-    handed: list[tuple] = []
-    monkeypatch.setattr(deliver_webhook, "delay", lambda *args: handed.append(args))
     with tenant_context(acme):
         endpoint = WebhookEndpoint.objects.create(url="https://hooks.acme.example/in", secret=SECRET)
         WebhookEndpoint.objects.create(url="https://hooks.acme.example/old", secret=SECRET, active=False)
-        with django_capture_on_commit_callbacks() as callbacks:
-            message_deliver(message_id=message.pk)
-        assert handed == []
-        for callback in callbacks:
-            callback()
-        assert handed == [(message.pk, endpoint.pk)]
-        with django_capture_on_commit_callbacks(execute=True):
-            message_deliver(message_id=message.pk, first_try=False)
-    assert handed == [(message.pk, endpoint.pk)]
+        message_deliver(message_id=message.pk)
+        assert outbox_args("answering.deliver_webhook") == [[message.pk, endpoint.pk, 1]]
+        message_deliver(message_id=message.pk, first_try=False)
+        message_deliver(message_id=message.pk)  # a redelivered first try puts nothing twice
+        assert outbox_args("answering.deliver_webhook") == [[message.pk, endpoint.pk, 1]]
 
 
 def test_a_message_gone_is_delivered_nowhere(acme):
     with tenant_context(acme):
         assert message_deliver(message_id=10**9) == Delivery()
         assert webhook_deliver(message_id=10**9, endpoint_id=1, attempt_no=1) == "skipped"
+
+
+# ---- A worker killed mid-send: the redelivered task resumes its own attempt ---------------------
+
+
+def _abandon(attempt_key: str, *, seconds_ago: float) -> None:
+    """What a worker killed between its send and its settle leaves: the attempt `sending`."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    DeliveryAttempt.objects.filter(key=attempt_key).update(
+        status=DeliveryAttempt.Status.SENDING, updated_at=timezone.now() - dt.timedelta(seconds=seconds_ago)
+    )
+
+
+def test_a_redelivered_webhook_try_resumes_its_attempt_and_never_trips_on_its_key(globex, globex_message, settings):
+    receiver = Receiver()
+    try:
+        with tenant_context(globex):
+            endpoint = WebhookEndpoint.objects.create(url=receiver.url, secret=SECRET)
+            key = f"{globex_message.pk}:webhook:{endpoint.pk}:1"
+            DeliveryAttempt.objects.create(
+                message=globex_message, webhook=endpoint, channel="webhook", key=key, tries=1
+            )
+            _abandon(key, seconds_ago=1)
+            # Fresh in another worker's hands: not sent twice at once, and no IntegrityError.
+            assert webhook_deliver(message_id=globex_message.pk, endpoint_id=endpoint.pk, attempt_no=1) == "busy"
+            assert receiver.received == []
+            # Older than a task may run: its worker died; the same try is sent again, on the same row.
+            _abandon(key, seconds_ago=settings.DELIVERY_SENDING_TIMEOUT + 1)
+            assert webhook_deliver(message_id=globex_message.pk, endpoint_id=endpoint.pk, attempt_no=1) == "sent"
+            attempt = DeliveryAttempt.objects.get(key=key)
+            assert (attempt.status, attempt.tries, attempt.provider_id) == ("sent", 2, "204")
+            assert DeliveryAttempt.objects.filter(webhook=endpoint).count() == 1
+            assert Message.objects.get(pk=globex_message.pk).status == Message.Status.SENT
+            assert webhook_deliver(message_id=globex_message.pk, endpoint_id=endpoint.pk, attempt_no=1) == (
+                "already sent"
+            )
+    finally:
+        receiver.close()
+    assert len(receiver.received) == 1
+
+
+def test_an_abandoned_route_attempt_is_sent_again_with_the_same_message_id(acme, routed, settings):
+    message, route = routed
+    with tenant_context(acme):
+        assert message_deliver(message_id=message.pk) == Delivery(sent=["email"])
+        key = f"{message.pk}:route:{route.pk}"
+        first_id = DeliveryAttempt.objects.get(key=key).provider_id
+        _abandon(key, seconds_ago=settings.DELIVERY_SENDING_TIMEOUT - 5)
+        assert message_deliver(message_id=message.pk) == Delivery(busy=True)
+        _abandon(key, seconds_ago=settings.DELIVERY_SENDING_TIMEOUT + 5)
+        assert message_deliver(message_id=message.pk) == Delivery(sent=["email"])
+        attempt = DeliveryAttempt.objects.get(key=key)
+        assert (attempt.status, attempt.tries, attempt.provider_id) == ("sent", 2, first_id)
+    # At least once: the repeat carries the first one's Message-ID, so the receiving side drops it.
+    assert [m.extra_headers["Message-ID"] for m in mail.outbox] == [first_id, first_id]
+    assert first_id.startswith(f"<{message.pk}.route.{route.pk}.acme@")
+
+
+def test_a_settled_attempt_is_not_overwritten_by_a_worker_given_up_on(acme, routed):
+    from answering.services.attempts import attempt_claim, attempt_settle
+
+    message, route = routed
+    with tenant_context(acme):
+        key = f"{message.pk}:route:{route.pk}"
+        slow = attempt_claim(key=key, message=message, route=route, channel="email").attempt
+        DeliveryAttempt.objects.filter(key=key).update(tries=slow.tries + 1)  # a later claim took it over
+        assert attempt_settle(attempt=slow, status=DeliveryAttempt.Status.FAILED, error="late") is False
+        assert DeliveryAttempt.objects.get(key=key).status == DeliveryAttempt.Status.SENDING

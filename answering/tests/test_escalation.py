@@ -16,6 +16,7 @@ from answering.services.escalation import TIMER_ESCALATE, escalation_send, messa
 from operations.timers.models import Timer
 from operations.timers.services import timer_schedule, timers_fire_due
 from scheduling.models import OnCallShift, StaffMember
+from tests.outbox import outbox_args
 
 pytestmark = pytest.mark.django_db
 
@@ -46,12 +47,9 @@ def rota(acme):
 
 
 @pytest.fixture
-def notices(monkeypatch) -> list[tuple]:
-    from answering.tasks import send_escalation
-
-    sent: list[tuple] = []
-    monkeypatch.setattr(send_escalation, "delay", lambda *args: sent.append(args))
-    return sent
+def notices(woken):
+    """The notices to send: outbox rows (message, person, level), in the current schema."""
+    return lambda: [tuple(args) for args in outbox_args("answering.send_escalation")]
 
 
 def _pending_timers(message: Message) -> int:
@@ -61,16 +59,17 @@ def _pending_timers(message: Message) -> int:
 
 
 def test_escalation_tells_the_next_person_on_commit_and_is_logged(
-    acme, rota, notices, django_capture_on_commit_callbacks
+    acme, rota, notices, woken, django_capture_on_commit_callbacks
 ):
     message, (first, second) = rota
     with tenant_context(acme):
         with django_capture_on_commit_callbacks() as callbacks:
             assert message_escalate(message_id=message.pk) == 1
-        assert notices == []  # nobody is told before the level is committed
+        assert notices() == [(message.pk, first.pk, 1)]  # a row in the level's own transaction
+        assert woken == []  # nobody is told before the level is committed
         for callback in callbacks:
             callback()
-        assert notices == [(message.pk, first.pk, 1)]
+        assert woken == ["acme"]
         assert Message.objects.get(pk=message.pk).escalation_level == 1
         assert _pending_timers(message) == 1  # the second person is next, after the line's deadline
         entry = LogEntry.objects.get_for_object(message).get(action=LogEntry.Action.UPDATE)
@@ -78,7 +77,7 @@ def test_escalation_tells_the_next_person_on_commit_and_is_logged(
 
         with django_capture_on_commit_callbacks(execute=True):
             assert message_escalate(message_id=message.pk) == 2
-        assert notices[-1] == (message.pk, second.pk, 2)
+        assert notices()[-1] == (message.pk, second.pk, 2)
         # Everyone on call has been told: nothing further, and the level stays.
         assert message_escalate(message_id=message.pk) is None
         assert Message.objects.get(pk=message.pk).escalation_level == 2
@@ -91,7 +90,7 @@ def test_an_acknowledged_message_does_not_escalate(acme, rota, notices, django_c
         with django_capture_on_commit_callbacks(execute=True):
             assert message_escalate(message_id=message.pk) is None
         assert Message.objects.get(pk=message.pk).escalation_level == 0
-    assert notices == []
+        assert notices() == []
 
 
 def test_the_due_timer_escalates(acme, rota, notices, django_capture_on_commit_callbacks):
@@ -101,7 +100,7 @@ def test_the_due_timer_escalates(acme, rota, notices, django_capture_on_commit_c
         with django_capture_on_commit_callbacks(execute=True):
             assert timers_fire_due() == 1
         assert Message.objects.get(pk=message.pk).escalation_level == 1
-    assert notices == [(message.pk, first.pk, 1)]
+        assert notices() == [(message.pk, first.pk, 1)]
 
 
 def test_the_notice_is_sent_once_and_carries_no_caller_data(acme, rota):

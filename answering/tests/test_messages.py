@@ -13,6 +13,7 @@ from answering.services.escalation import TIMER_ESCALATE
 from answering.services.messages import BODY_LIMIT, message_acknowledge, message_mark, message_take
 from operations.timers.models import Timer
 from tenants.errors import ApplicationError
+from tests.outbox import outbox_args
 
 pytestmark = pytest.mark.django_db
 
@@ -24,13 +25,13 @@ def acme_line(acme):
 
 
 @pytest.fixture
-def queued(monkeypatch) -> list[int]:
-    """The messages handed to the delivery task."""
-    from answering.tasks import deliver_message
+def queued(woken) -> list[str]:
+    """The schemas woken to relay their outbox on commit."""
+    return woken
 
-    handed: list[int] = []
-    monkeypatch.setattr(deliver_message, "delay", handed.append)
-    return handed
+
+def _deliveries() -> list[int]:
+    return [args[0] for args in outbox_args("answering.deliver_message")]
 
 
 def test_an_over_long_message_is_refused_before_anything_is_stored(acme, agent1):
@@ -49,6 +50,7 @@ def test_a_taken_message_is_logged_with_the_agent_and_delivered_only_on_commit(
         with django_capture_on_commit_callbacks() as callbacks:
             message = message_take(line=acme_line, actor=agent1, urgency="urgent", body="Bleeding gum")
         assert queued == []
+        assert _deliveries() == [message.pk]  # a row in the message's own transaction
         entry = LogEntry.objects.get_for_object(message).get()
         assert (entry.action, entry.actor) == (LogEntry.Action.CREATE, agent1)
         # Urgent: the wait for an acknowledgement starts with the message, in its transaction.
@@ -56,7 +58,7 @@ def test_a_taken_message_is_logged_with_the_agent_and_delivered_only_on_commit(
         assert timer.due_at > timezone.now()
     for callback in callbacks:
         callback()
-    assert queued == [message.pk]
+    assert queued == ["acme"]  # the relay is woken once it has committed
 
 
 def test_a_message_the_dpa_does_not_allow_enqueues_nothing(globex, agent1, queued, django_capture_on_commit_callbacks):
@@ -67,6 +69,7 @@ def test_a_message_the_dpa_does_not_allow_enqueues_nothing(globex, agent1, queue
             message_take(line=line, actor=agent1, caller_number="+37251234599", body="Call me")
         assert refused.value.field == "caller_number"
         assert Message.objects.count() == before
+        assert _deliveries() == []
     assert callbacks == []
 
 

@@ -298,16 +298,6 @@ def test_sms_reminders_go_through_twilios_rest_protocol(clinic, booker, settings
         assert "20003" in failed.error
 
 
-@pytest.fixture
-def eager_tasks():
-    """Unit tests only: run tasks inline (the demo and production always use a real worker)."""
-    from config.celery import app
-
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = False
-
-
 def test_a_reschedule_sends_a_change_notice(clinic, booker, django_capture_on_commit_callbacks, eager_tasks):
     service, resource = clinic
     contact = Contact.objects.create(name="Moved Person", email="moved@example.ee")
@@ -411,3 +401,23 @@ def test_a_reminder_task_is_a_thin_wrapper_around_the_service(clinic, booker):
     assert appointment_message_send(appointment_id=booking.pk, kind="reminder") == ["email"]
     assert send_appointment_message(booking.pk, "reminder") == []  # the same event, already sent
     assert Notification.objects.get(appointment=booking).status == Notification.Status.SENT
+
+
+def test_a_notice_a_killed_worker_left_sending_is_sent_again_once_abandoned(clinic, booker, settings):
+    service, resource = clinic
+    contact = Contact.objects.create(name="Killed Worker", email="killed@example.ee")
+    booking = appointment_book(
+        service=service, resource=resource, starts_at=_next_day_at(10), actor=booker, contact=contact
+    )
+    assert appointment_message_send(appointment_id=booking.pk, kind="reminder") == ["email"]
+    notice = Notification.objects.get(appointment=booking)
+    # What a worker killed between its send and its settle leaves behind.
+    Notification.objects.filter(pk=notice.pk).update(status=Notification.Status.SENDING, updated_at=timezone.now())
+    assert appointment_message_send(appointment_id=booking.pk, kind="reminder") == []  # another worker's, still
+    Notification.objects.filter(pk=notice.pk).update(
+        updated_at=timezone.now() - dt.timedelta(seconds=settings.DELIVERY_SENDING_TIMEOUT + 1)
+    )
+    assert appointment_message_send(appointment_id=booking.pk, kind="reminder") == ["email"]
+    notice.refresh_from_db()
+    assert (notice.status, notice.tries) == (Notification.Status.SENT, 2)
+    assert [m.extra_headers["Message-ID"] for m in mail.outbox] == [notice.provider_id] * 2  # the same key

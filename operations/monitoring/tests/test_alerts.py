@@ -11,7 +11,7 @@ from django.test import override_settings
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from answering.models import DeliveryAttempt, Line, Message, WebhookEndpoint
+from answering.models import DeliveryAttempt, DeliveryRoute, Line, Message, WebhookEndpoint
 from audit.models import DataSubjectRequest, RetentionRun
 from compliance.agreements.models import AgreementVersion
 from compliance.incidents.services import incident_record
@@ -88,6 +88,22 @@ def test_a_message_given_up_on_is_alerted(staff_mail, acme, mailoutbox):
         message = _message(status=Message.Status.FAILED)
     assert alerts_sweep() == 1
     assert f"Message #{message.pk}" in _only_alert(mailoutbox, staff_mail).subject
+
+
+def test_a_message_still_pending_past_its_deadline_is_alerted_whatever_held_it(staff_mail, acme, mailoutbox, settings):
+    with tenant_context(acme):
+        line = Line.objects.get(phone_number="+3726001001")
+        DeliveryRoute.objects.create(line=line, channel="email", address="desk@acme.example")
+        on_time = _message()
+        late = _message()
+        Message.objects.filter(pk=late.pk).update(
+            created_at=timezone.now() - dt.timedelta(minutes=settings.DELIVERY_DEADLINE_MINUTES + 1)
+        )
+    assert alerts_sweep() == 1
+    alert = _only_alert(mailoutbox, staff_mail)
+    assert f"Message #{late.pk}" in alert.subject
+    assert f"still pending after {settings.DELIVERY_DEADLINE_MINUTES} minutes" in alert.body
+    assert f"#{on_time.pk}" not in alert.body
 
 
 def test_a_failed_purge_is_alerted_but_a_running_one_is_not(staff_mail, acme, mailoutbox):

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('answering', '0008_deliveryattempt_status_channel_choices'),
+        ('answering', '0009_delivery_states_resume'),
         ('crm', '0004_contact_name_bidx'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
