@@ -1,13 +1,13 @@
 from django import forms
 from django.contrib import admin, messages
-from django.http import Http404, HttpResponseRedirect
-from django.template.response import TemplateResponse
+from django.http import HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.html import format_html
 
 from audit.dsr import dsr_forward, dsr_found_summary, dsr_raise
 from audit.models import DataSubjectRequest, LineDayStats
 from gates.admin import GatedModelAdmin, gated_column
+from gates.admin_views import GatedAdminView
 from gates.engine import Role, gate_objects
 from tenants.errors import ApplicationError
 
@@ -100,41 +100,48 @@ class DataSubjectRequestAdmin(GatedModelAdmin):
         return "Open" if dsr.completed_at is None else "Closed"
 
     def get_urls(self):
-        view = self.admin_site.admin_view(lambda request: self._in_company(request, self._raise))
+        view = self.admin_site.admin_view(RaiseRequestView.as_view(self))
         return [path("raise/", view, name="audit_datasubjectrequest_raise"), *super().get_urls()]
 
-    def _raise(self, request):
-        policy = self.gate_policy(request)
-        if policy.role not in (Role.DPO, Role.SUPERVISOR):
-            raise Http404
-        # Whoever may not read the identifiers may not learn whether they are on record: the
-        # request goes, unmatched, to the controller's admins, the same answer either way.
-        sees_match = not policy.masked(DataSubjectRequest)
-        form = RaiseRequestForm(request.POST or None)
-        if request.method == "POST" and form.is_valid():
-            try:
-                if sees_match:
-                    dsr = dsr_raise(actor=request.user, **form.cleaned_data)
-                else:
-                    dsr = dsr_forward(actor=request.user, **form.cleaned_data)
-            except ApplicationError as exc:
-                form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+
+class RaiseRequestView(GatedAdminView):
+    """The DPO and supervisors raise a request inside the company chosen with the switcher; to
+    anyone else, and outside a company the person may enter, the page does not exist (404).
+
+    Whoever may not read the identifiers may not learn whether they are on record: the request
+    goes, unmatched, to the controller's admins, the same answer either way (audit.dsr.dsr_forward)."""
+
+    roles = (Role.DPO, Role.SUPERVISOR)
+
+    def get(self, request):
+        return self._page(RaiseRequestForm())
+
+    def post(self, request):
+        form = RaiseRequestForm(request.POST)
+        if not form.is_valid():
+            return self._page(form)
+        sees_match = self._sees_match()
+        try:
+            if sees_match:
+                dsr = dsr_raise(actor=request.user, **form.cleaned_data)
             else:
-                if sees_match:
-                    messages.success(request, f"{dsr}: {dsr.get_status_display()}. Found: {dsr_found_summary(dsr)}.")
-                else:
-                    company = self.gate_company(request)
-                    messages.success(
-                        request,
-                        f"{dsr.get_kind_display()} request recorded and handed to {company.name}'s admins: they "
-                        "carry it out in their portal, where they alone see what it finds. It is due within a month.",
-                    )
-                return HttpResponseRedirect(reverse("admin:audit_datasubjectrequest_changelist"))
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Raise a data-subject request",
-            "opts": self.model._meta,
-            "form": form,
-            "sees_match": sees_match,
-        }
-        return TemplateResponse(request, "admin/audit/raise_request.html", context)
+                dsr = dsr_forward(actor=request.user, **form.cleaned_data)
+        except ApplicationError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            return self._page(form)
+        if sees_match:
+            messages.success(request, f"{dsr}: {dsr.get_status_display()}. Found: {dsr_found_summary(dsr)}.")
+        else:
+            messages.success(
+                request,
+                f"{dsr.get_kind_display()} request recorded and handed to {self.company.name}'s admins: they "
+                "carry it out in their portal, where they alone see what it finds. It is due within a month.",
+            )
+        return HttpResponseRedirect(reverse("admin:audit_datasubjectrequest_changelist"))
+
+    def _sees_match(self) -> bool:
+        return not self.policy.masked(DataSubjectRequest)
+
+    def _page(self, form: RaiseRequestForm):
+        context = {"title": "Raise a data-subject request", "form": form, "sees_match": self._sees_match()}
+        return self.render("admin/audit/raise_request.html", context)

@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import path
 from django.views.generic import RedirectView
 
-from audit.dpo_views import evidence_download_view, evidence_list_view
+from audit.dpo_views import EvidenceDownloadView, EvidenceListView
 from operations.monitoring.metrics import metrics_view
 from portal.guides import staff_guide_view, staff_screenshot_view
 
@@ -13,12 +13,12 @@ urlpatterns = [
     # The DPO's pages over the client companies' audit evidence, behind the admin's sign-in.
     path(
         "admin/dpo/evidence/",
-        admin.site.admin_view(lambda request: evidence_list_view(admin.site, request)),
+        admin.site.admin_view(EvidenceListView.as_view(admin.site)),
         name="dpo-evidence",
     ),
     path(
         "admin/dpo/evidence/<slug:slug>/<int:pk>/download/",
-        admin.site.admin_view(evidence_download_view),
+        admin.site.admin_view(EvidenceDownloadView.as_view(admin.site)),
         name="dpo-evidence-download",
     ),
     path("admin/help/screenshots/<str:name>", admin.site.admin_view(staff_screenshot_view), name="help-screenshot"),

@@ -19,11 +19,17 @@ The view refuses to run, with a 404, when no company is chosen, gate 1 refuses t
 their role is not one of `roles`; an object that is missing or outside the gate is the same 404.
 Like PostHog's viewset mixin, `__init_subclass__` refuses a subclass that overrides the methods
 through which the gates act.
+
+A page over several companies at once (the DPO's workspace and evidence packs) derives from
+`GatedCrossCompanyAdminView` instead: the same checks and readers, with `self.companies` (gate 1
+over every company, `engine.companies_entered`) in place of the switcher's one company, and reads
+of one company's rows only inside `with self.entering(company):`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.apps import apps
@@ -37,9 +43,12 @@ from django_tenants.utils import tenant_context
 
 from gates.admin import STAFF_ROLES, GatedModelAdmin
 from gates.engine import (
+    NO_ACCESS,
     WITHHELD,
     Policy,
+    Role,
     Withheld,
+    companies_entered,
     is_tenant_model,
     objects_visible,
     policy_for_request,
@@ -50,7 +59,16 @@ from gates.signals import report_read, report_refused
 from tenants.categories import personal_fields
 from tenants.models import ClientCompany
 
-_FINAL = ("as_view", "dispatch", "queryset", "get_object", "related", "__init__", "__call__")
+_FINAL = (
+    "as_view",
+    "dispatch",
+    "entering",
+    "queryset",
+    "get_object",
+    "related",
+    "__init__",
+    "__call__",
+)
 
 
 @dataclass(frozen=True)
@@ -62,17 +80,20 @@ class Fetch:
     related: tuple[str, ...] = ()
 
 
-class GatedAdminView:
-    """Base for the admin's custom views over one client company's data (see the module's doc)."""
+class _GatedView:
+    """What the custom-view bases share: the refusal of overrides, dispatch (the URL's objects
+    fetched through the gate before the handler runs), reading through the gates, and rendering."""
 
-    # Who may use the view; to anyone else in the company it does not exist (404).
     roles: tuple[str, ...] = STAFF_ROLES
-    # URL arguments naming objects: {"pk": Fetch(Call)} hands the handler `call=`.
     objects: dict[str, Fetch] = {}
     http_method_names = ("get", "post")
+    # A URL argument naming one of the person's companies by its schema (cross-company views only).
+    company_argument: str | None = None
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
+        if cls.__module__ == __name__:
+            return  # the bases themselves
         for name in _FINAL:
             if name in cls.__dict__:
                 raise TypeError(
@@ -80,43 +101,35 @@ class GatedAdminView:
                     "read through queryset(), get_object() and related(), and handle in get() or post()"
                 )
 
-    def __init__(self, *, model_admin, request, company: ClientCompany, policy: Policy):
+    def __init__(self, *, admin_site, request, company: ClientCompany | None, policy: Policy, model_admin=None):
         self.model_admin = model_admin
-        self.admin_site = model_admin.admin_site
+        self.admin_site = admin_site
         self.request = request
         self.company = company
         self.policy = policy
-
-    @classmethod
-    def as_view(cls, model_admin):
-        """The view function, for `admin_site.admin_view(...)`: one instance per request."""
-
-        def view(request, *args, **kwargs):
-            company = selected_company(request)  # None when gate 1 refuses the person there
-            if company is None:
-                raise Http404("Choose a client company to work for first.")
-            policy = policy_for_request(request, company)
-            if policy.role not in cls.roles:
-                raise Http404
-            instance = cls(model_admin=model_admin, request=request, company=company, policy=policy)
-            with tenant_context(company):
-                response = instance.dispatch(request, *args, **kwargs)
-                if hasattr(response, "render") and not response.is_rendered:
-                    response.render()  # a lazy template would otherwise query after the schema is reset
-            return response
-
-        view.view_class = cls
-        return view
 
     def dispatch(self, request, *args, **kwargs):
         method = request.method.lower()
         handler = getattr(self, method, None) if method in self.http_method_names else None
         if handler is None:
             return HttpResponseNotAllowed([m.upper() for m in self.http_method_names if hasattr(self, m)])
+        if self.company_argument is None:
+            return self._handle(handler, request, *args, **kwargs)
+        company = self._company_named(kwargs.pop(self.company_argument))
+        with self.entering(company):
+            response = self._handle(handler, request, *args, company=company, **kwargs)
+            if hasattr(response, "render") and not response.is_rendered:
+                response.render()  # inside the company, whose rows the template may reach
+        return response
+
+    def _handle(self, handler, request, *args, **kwargs):
         for argument, fetch in self.objects.items():
             obj = self.get_object(fetch.model, kwargs.pop(argument), related=fetch.related)
             kwargs[fetch.model._meta.model_name] = obj
         return handler(request, *args, **kwargs)
+
+    def _company_named(self, schema) -> ClientCompany:
+        raise TypeError(f"{type(self).__qualname__}: company_argument is for GatedCrossCompanyAdminView only")
 
     # ---- reading, through the gates
     def queryset(self, model: type[models.Model], *, related: Iterable[str] = ()) -> models.QuerySet:
@@ -124,6 +137,8 @@ class GatedAdminView:
         so never decrypted). `related` joins the relations the rows inherit their grants through (a
         call's line), their ungranted fields deferred too; any other relation passes its own
         model's gate, so reach it with `related()`."""
+        if self.company is None and is_tenant_model(model):
+            raise RuntimeError(f"{model.__name__} is one company's data: read it inside `with self.entering(company):`")
         rows = objects_visible(policy=self.policy, user=self.request.user, queryset=model._default_manager.all())
         deferred = list(self.policy.masked(model))
         for path in related:
@@ -164,8 +179,110 @@ class GatedAdminView:
     # ---- answering
     def render(self, template: str, context: dict) -> TemplateResponse:
         """The admin's page around `context`, as the model's own admin pages are."""
-        page = {**self.admin_site.each_context(self.request), "opts": self.model_admin.model._meta, **context}
-        return TemplateResponse(self.request, template, page)
+        page = self.admin_site.each_context(self.request)
+        if self.model_admin is not None:
+            page["opts"] = self.model_admin.model._meta
+        return TemplateResponse(self.request, template, {**page, **context})
+
+
+class GatedAdminView(_GatedView):
+    """Base for the admin's custom views over one client company's data (see the module's doc)."""
+
+    # Who may use the view; to anyone else in the company it does not exist (404).
+    roles: tuple[str, ...] = STAFF_ROLES
+    # URL arguments naming objects: {"pk": Fetch(Call)} hands the handler `call=`.
+    objects: dict[str, Fetch] = {}
+
+    @classmethod
+    def as_view(cls, model_admin):
+        """The view function, for `admin_site.admin_view(...)`: one instance per request."""
+
+        def view(request, *args, **kwargs):
+            company = selected_company(request)  # None when gate 1 refuses the person there
+            if company is None:
+                raise Http404("Choose a client company to work for first.")
+            policy = policy_for_request(request, company)
+            if policy.role not in cls.roles:
+                raise Http404
+            instance = cls(
+                admin_site=model_admin.admin_site,
+                model_admin=model_admin,
+                request=request,
+                company=company,
+                policy=policy,
+            )
+            with tenant_context(company):
+                response = instance.dispatch(request, *args, **kwargs)
+                if hasattr(response, "render") and not response.is_rendered:
+                    response.render()  # a lazy template would otherwise query after the schema is reset
+            return response
+
+        view.view_class = cls
+        return view
+
+
+class GatedCrossCompanyAdminView(_GatedView):
+    """Base for the admin's pages over several client companies at once (the DPO's workspace and
+    evidence packs): gate 1 applied to each company they gather.
+
+    The view gets `self.companies`, exactly the companies `engine.companies_entered` admits the
+    person to, and reads one company's rows only inside `with self.entering(company):` (its schema,
+    the person's Policy there, `queryset()`, `get_object()` and `related()` as in
+    `GatedAdminView`); outside one, a read of tenant data raises. A URL argument named by
+    `company_argument` is resolved among `self.companies` before the handler runs, which then
+    runs inside it and gets `company=` (and the `objects` fetched there). Anyone whose provider
+    role is not one of `roles`, and any company not theirs (or not a company at all), gets the
+    same 404 as an object that does not exist.
+
+        class EvidenceDownloadView(GatedCrossCompanyAdminView):
+            roles = (Role.DPO,)
+            company_argument = "slug"
+            objects = {"pk": Fetch(EvidencePack)}
+            http_method_names = ("post",)
+
+            def post(self, request, *, company, evidencepack): ...
+    """
+
+    roles: tuple[str, ...] = (Role.DPO,)
+
+    @classmethod
+    def as_view(cls, admin_site):
+        """The view function, for `admin_site.admin_view(...)`: one instance per request."""
+
+        def view(request, *args, **kwargs):
+            user = request.user
+            staff = user.is_authenticated and user.is_active and user.is_provider_staff
+            if (user.provider_role if staff else Role.NONE) not in cls.roles:
+                raise Http404
+            instance = cls(admin_site=admin_site, request=request, company=None, policy=NO_ACCESS)
+            instance.companies = companies_entered(user=user)
+            response = instance.dispatch(request, *args, **kwargs)
+            if hasattr(response, "render") and not response.is_rendered:
+                response.render()
+            return response
+
+        view.view_class = cls
+        return view
+
+    def _company_named(self, schema) -> ClientCompany:
+        company = self.companies.filter(schema_name=str(schema)).first()
+        if company is None:
+            raise Http404("No such object.")  # not theirs, or no company: as a missing object
+        return company
+
+    @contextmanager
+    def entering(self, company: ClientCompany):
+        """Work inside `company`, one of `self.companies`: its schema and the person's Policy there
+        for the block, then back to none."""
+        if not self.companies.filter(pk=company.pk).exists():
+            raise Http404("No such object.")
+        saved = (self.company, self.policy)
+        self.company, self.policy = company, policy_for_request(self.request, company)
+        try:
+            with tenant_context(company):
+                yield self.policy
+        finally:
+            self.company, self.policy = saved
 
 
 class GatedAutocompleteJsonView(AutocompleteJsonView):

@@ -3,9 +3,6 @@ above the compliance rooms it reads, so that none of them has to import the othe
 
 from __future__ import annotations
 
-from django.http import Http404
-from django.template.response import TemplateResponse
-
 from compliance.agreements.admin import READERS
 from compliance.agreements.selectors import (
     dpa_client_rejections,
@@ -16,31 +13,34 @@ from compliance.agreements.selectors import (
 )
 from compliance.risks.selectors import assessments_review_overdue, diligence_overdue, sub_processors_without_diligence
 from compliance.training.selectors import overdue_training_count
-from gates.engine import companies_entered
+from gates.admin_views import GatedCrossCompanyAdminView
 
 
-def dpo_workspace_view(admin_site, request):
+class DpoWorkspaceView(GatedCrossCompanyAdminView):
     """One page for the DPO: the review queue, expiring agreements, open objection windows, what
     client companies objected to or rejected, and the risk register's overdue reviews,
     sub-processors' due diligence and staff training lapsed.
 
-    Only the companies gate 1 admits the person to: a DPO taken off a company sees nothing of it
-    here (the due diligence on the provider's own sub-processors belongs to no company)."""
-    if getattr(request.user, "provider_role", "") not in READERS:
-        raise Http404
-    companies = companies_entered(user=request.user)
-    mine = set(companies.values_list("pk", flat=True))
-    context = {
-        **admin_site.each_context(request),
-        "title": "DPO workspace",
-        "queue": dpa_review_queue().filter(agreement__company__in=companies).order_by("submitted_at"),
-        "expiring": dpa_expiring().filter(agreement__company__in=companies).order_by("end_date"),
-        "objections": [s for s in sub_processors_in_objection_window() if s.version.agreement.company_id in mine],
-        "risk_reviews_overdue": assessments_review_overdue().filter(company__in=companies),
-        "diligence_overdue": diligence_overdue(),
-        "diligence_missing": sub_processors_without_diligence(companies=companies),
-        "training_overdue": overdue_training_count(companies=companies),
-        "raised": sub_processor_objections().filter(sub_processor__version__agreement__company__in=companies)[:50],
-        "rejections": dpa_client_rejections().filter(version__agreement__company__in=companies)[:50],
-    }
-    return TemplateResponse(request, "admin/dpo_workspace.html", context)
+    Only the companies gate 1 admits the person to (`self.companies`): a DPO taken off a company
+    sees nothing of it here (the due diligence on the provider's own sub-processors belongs to no
+    company)."""
+
+    roles = READERS
+    http_method_names = ("get",)
+
+    def get(self, request):
+        companies = self.companies
+        mine = set(companies.values_list("pk", flat=True))
+        context = {
+            "title": "DPO workspace",
+            "queue": dpa_review_queue().filter(agreement__company__in=companies).order_by("submitted_at"),
+            "expiring": dpa_expiring().filter(agreement__company__in=companies).order_by("end_date"),
+            "objections": [s for s in sub_processors_in_objection_window() if s.version.agreement.company_id in mine],
+            "risk_reviews_overdue": assessments_review_overdue().filter(company__in=companies),
+            "diligence_overdue": diligence_overdue(),
+            "diligence_missing": sub_processors_without_diligence(companies=companies),
+            "training_overdue": overdue_training_count(companies=companies),
+            "raised": sub_processor_objections().filter(sub_processor__version__agreement__company__in=companies)[:50],
+            "rejections": dpa_client_rejections().filter(version__agreement__company__in=companies)[:50],
+        }
+        return self.render("admin/dpo_workspace.html", context)

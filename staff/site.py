@@ -40,11 +40,11 @@ class VastajaAdminSite(OTPAdminSite):
         super().__init__(name)
 
     def get_urls(self):
-        from staff.dpo import dpo_workspace_view
+        from staff.dpo import DpoWorkspaceView
 
         return [
             path("switch/", self.admin_view(self.switch_view), name="switch_company"),
-            path("dpo/", self.admin_view(lambda request: dpo_workspace_view(self, request)), name="dpo_workspace"),
+            path("dpo/", self.admin_view(DpoWorkspaceView.as_view(self)), name="dpo_workspace"),
             *super().get_urls(),
         ]
 

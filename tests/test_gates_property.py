@@ -5,7 +5,8 @@ field an export returns is in the access log.
 
 Hypothesis draws the granted categories, the viewer, the DPA's state and the answers' categories;
 each example writes fresh personal values and then opens every admin surface: changelists, change
-forms, history, inlines, search and the CSV exports.
+forms, history, inlines, search and the CSV exports; every personal value a page or an export
+returned is in the access log, on its channel. The client API's lists: tests/test_gates_property_api.py.
 """
 
 from __future__ import annotations
@@ -113,8 +114,10 @@ def test_no_admin_response_contains_an_ungranted_value(
             client.get("/admin/crm/contact/"),
             client.get(f"/admin/crm/contact/{contact.pk}/change/"),
             client.get(f"/admin/answering/message/{message.pk}/change/"),
-            *exports,
+            client.get("/admin/answering/message/"),
         ]
+        admin_body = "\n".join(page.content.decode() for page in pages)
+        pages += exports
         body = "\n".join(page.content.decode() for page in pages)
         assert all(page.status_code == 200 for page in pages), [p.status_code for p in pages]
 
@@ -140,24 +143,31 @@ def test_no_admin_response_contains_an_ungranted_value(
             )
             assert (answer["value"] in body) == readable, (answer["category"], role_grants)
 
-        # Every personal field an export returned is in the access log, for the rows it returned.
+        # Every personal field an admin page or an export returned is in the access log, on its
+        # channel, for the rows it returned.
         with tenant_context(acme):
+            entries = list(AccessLogEntry.objects.order_by("pk")[logged_before:])
+        for channel, returned_body in (
+            ("export", "\n".join(p.content.decode() for p in exports)),
+            ("admin", admin_body),
+        ):
             logged = {
                 (entry.object_type, field, oid)
-                for entry in AccessLogEntry.objects.order_by("pk")[logged_before:]
-                if entry.channel == "export"
+                for entry in entries
+                if entry.channel == channel and not entry.refused
                 for field in entry.fields
                 for oid in entry.object_ids
             }
-        exported = "\n".join(page.content.decode() for page in exports)
-        for obj, model in records:
-            for name in personal_fields(model):
-                value = getattr(obj, name)
-                returned = (
-                    value in exported
-                    if name not in cell_fields(model)
-                    else any(a["value"] in exported for a in answers.values())
-                )
-                if value and returned:
-                    assert (model._meta.label, name, str(obj.pk)) in logged, f"{model.__name__}.{name} not logged"
+            for obj, model in records:
+                for name in personal_fields(model):
+                    value = getattr(obj, name)
+                    returned = (
+                        value in returned_body
+                        if name not in cell_fields(model)
+                        else any(a["value"] in returned_body for a in answers.values())
+                    )
+                    if value and returned:
+                        assert (model._meta.label, name, str(obj.pk)) in logged, (
+                            f"{model.__name__}.{name} shown on the {channel} channel but not logged"
+                        )
         transaction.set_rollback(True)
