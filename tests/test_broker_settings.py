@@ -19,6 +19,7 @@ from answering.models import URGENT_ACK_MIN_MINUTES, Line
 from answering.tasks import deliver_message, deliver_webhook, send_escalation
 from operations.outbox.retry import DATABASE_RETRY
 from scheduling.tasks import send_appointment_message
+from tests.faults import celery_env
 
 ROOT = Path(__file__).resolve().parent.parent
 PROBE = """
@@ -57,9 +58,15 @@ def _assert_nested(conf: dict) -> None:
     assert conf["lease"] > conf["visibility"]
 
 
+LIMITS = ("CELERY_TASK_TIME_LIMIT", "DELIVERY_SENDING_TIMEOUT", "CELERY_VISIBILITY_TIMEOUT", "OUTBOX_LEASE_SECONDS")
+FAULT_TESTS = {
+    name: value for name, value in celery_env({}, broker="", queue="", smtp_port=0).items() if name in LIMITS
+}
+
+
 @pytest.mark.parametrize(
     "env",
-    [{}, {"CELERY_TASK_TIME_LIMIT": "200"}, {"CELERY_TASK_TIME_LIMIT": "6", "CELERY_VISIBILITY_TIMEOUT": "10"}],
+    [{}, {"CELERY_TASK_TIME_LIMIT": "200"}, FAULT_TESTS],
     ids=["defaults", "a longer task limit", "the fault tests' short limits"],
 )
 def test_the_redelivery_limits_nest(env):
