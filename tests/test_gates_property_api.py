@@ -26,7 +26,7 @@ from django.contrib.auth.models import Permission
 from django.db import transaction
 from django.utils import timezone
 from django_tenants.utils import tenant_context
-from hypothesis import HealthCheck, Phase, example, given, settings
+from hypothesis import HealthCheck, Phase, assume, example, given, settings
 from hypothesis import strategies as st
 from rest_framework import serializers
 
@@ -37,7 +37,7 @@ from answering.models import Call, Line, LineUserObjectPermission, Message, Voic
 from api.tokens.scopes import scopes_for_role
 from audit.api.views import DsrOutputSerializer
 from audit.dsr import dsr_forward
-from audit.models import AccessLogEntry
+from audit.models import AccessLogEntry, DataSubjectRequest
 from compliance.agreements.models import AgreementVersion, CategoryGrant
 from crm.api.serializers import ConsentOutputSerializer, ContactOutputSerializer
 from crm.models import ConsentRecord, Contact
@@ -169,8 +169,8 @@ def _world(company: ClientCompany, values: list[str], answer_categories: list[st
         Voicemail: voicemail,
         ConsentRecord: consent,
         Appointment: appointment,
+        DataSubjectRequest: dsr,
         "answers": answers,
-        "dsr": dsr,
     }
 
 
@@ -236,8 +236,9 @@ def test_every_api_list_holds_exactly_the_rows_and_fields_its_rule_grants_and_lo
 ):
     from api.tokens.services import token_create
 
-    if set(values) & set(elsewhere):
-        return
+    # Each value must be findable on its own: none inside another (markers differ in length).
+    drawn = [*values, *elsewhere]
+    assume(not any(a in b for i, a in enumerate(drawn) for j, b in enumerate(drawn) if i != j))
     with transaction.atomic():
         # The provider's gates, drawn: none of them may change what the controller's people read.
         version = AgreementVersion.objects.get(agreement__company=acme, status="active")
@@ -325,7 +326,7 @@ def test_every_api_list_holds_exactly_the_rows_and_fields_its_rule_grants_and_lo
                 assert data["count"] <= 500, "more rows than one page: the check of the visible set would be partial"
             returned = {row["id"] for row in rows}
             assert returned <= company_ids, f"{path}: a row of no row of acme's"
-            mine = ours["dsr"] if model._meta.model_name == "datasubjectrequest" else ours[model]
+            mine = ours[model]
             assert mine.pk in returned, f"{path}: a row of the company is missing (restricted={restricted})"
             row = next(r for r in rows if r["id"] == mine.pk)
             sources = personal_sources(serializer)
