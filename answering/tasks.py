@@ -16,9 +16,11 @@ from answering.services.delivery import (
     webhook_deliver,
 )
 from answering.services.escalation import escalation_send
+from gates.context import system_context
 
 
 @shared_task(name="answering.schema_probe")
+@system_context(reason="schema probe")
 def schema_probe() -> dict:
     """Report which schema a worker ran this task in, and which lines it sees there.
 
@@ -29,6 +31,7 @@ def schema_probe() -> dict:
 
 
 @shared_task(name="answering.deliver_message", bind=True, acks_late=True, max_retries=MAX_DELIVERY_ATTEMPTS - 1)
+@system_context(reason="deliver a message to the client")
 def deliver_message(self, message_id: int) -> list[str]:
     """Deliver a message by its line's routes (`message_deliver`); failed routes are retried with
     exponential backoff, and the message is marked failed when the retries run out."""
@@ -41,12 +44,14 @@ def deliver_message(self, message_id: int) -> list[str]:
 
 
 @shared_task(name="answering.send_escalation", acks_late=True)
+@system_context(reason="escalate an urgent message")
 def send_escalation(message_id: int, staff_id: int, level: int) -> str:
     """Tell a person on call that an urgent message waits (`escalation_send`)."""
     return escalation_send(message_id=message_id, staff_id=staff_id, level=level)
 
 
 @shared_task(name="answering.deliver_webhook", bind=True, acks_late=True, max_retries=WEBHOOK_MAX_ATTEMPTS - 1)
+@system_context(reason="deliver a message to the client")
 def deliver_webhook(self, message_id: int, endpoint_id: int) -> str:
     """POST a message to the client's endpoint (`webhook_deliver`); a failed try is retried with
     exponential backoff, and dead-lettered by the service after the last one."""

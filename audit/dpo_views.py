@@ -13,7 +13,8 @@ from django_tenants.utils import schema_context
 
 from audit.evidence import evidence_pack_read
 from audit.models import AccessLogEntry, EvidencePack
-from gates.engine import companies_entered
+from gates.context import person_context
+from gates.engine import companies_entered, policy_for_request
 from tenants.models import User
 
 
@@ -22,11 +23,18 @@ def _dpo_only(request) -> None:
         raise Http404
 
 
+def _as_dpo(request, company):
+    """The DPO's gate context in one company gate 1 admits them to (`companies_entered`)."""
+    return person_context(
+        user=request.user, company=company, policy=policy_for_request(request, company), channel="admin"
+    )
+
+
 def evidence_list_view(admin_site, request):
     _dpo_only(request)
     rows = []
     for company in companies_entered(user=request.user).order_by("name"):
-        with schema_context(company.schema_name):
+        with schema_context(company.schema_name), _as_dpo(request, company):
             rows += [(company, pack) for pack in EvidencePack.objects.select_related("requested_by")[:20]]
     context = {**admin_site.each_context(request), "title": "Audit evidence packs", "rows": rows}
     return TemplateResponse(request, "admin/audit/evidence_packs.html", context)
@@ -38,7 +46,7 @@ def evidence_download_view(request, slug: str, pk: int):
     company = companies_entered(user=request.user).filter(schema_name=slug).first()
     if company is None:
         raise Http404
-    with schema_context(company.schema_name):
+    with schema_context(company.schema_name), _as_dpo(request, company):
         pack = EvidencePack.objects.filter(pk=pk).first()
         if pack is None:
             raise Http404

@@ -36,6 +36,7 @@ from django.template.response import TemplateResponse
 from django_tenants.utils import tenant_context
 
 from gates.admin import STAFF_ROLES, GatedModelAdmin
+from gates.context import person_context
 from gates.engine import (
     WITHHELD,
     Policy,
@@ -99,7 +100,10 @@ class GatedAdminView:
             if policy.role not in cls.roles:
                 raise Http404
             instance = cls(model_admin=model_admin, request=request, company=company, policy=policy)
-            with tenant_context(company):
+            with (
+                tenant_context(company),
+                person_context(user=request.user, company=company, policy=policy, channel="admin"),
+            ):
                 response = instance.dispatch(request, *args, **kwargs)
                 if hasattr(response, "render") and not response.is_rendered:
                     response.render()  # a lazy template would otherwise query after the schema is reset
@@ -184,10 +188,13 @@ class GatedAutocompleteJsonView(AutocompleteJsonView):
         company = selected_company(request)
         if company is None:
             raise Http404("Choose a client company to work for first.")
-        with tenant_context(company):
+        policy = self.model_admin.gate_policy(request)
+        with (
+            tenant_context(company),
+            person_context(user=request.user, company=company, policy=policy, channel="admin"),
+        ):
             if not self.has_perm(request):
                 raise PermissionDenied
-            policy = self.model_admin.gate_policy(request)
             model = self.model_admin.model
             shown = [name for name in self.model_admin.picker_fields if policy.can_read(model, name)]
             self.object_list = self.get_queryset().defer(*(set(personal_fields(model)) - set(shown)))
