@@ -9,12 +9,13 @@ and returns only what that person may see."""
 from __future__ import annotations
 
 import pytest
+from celery import shared_task
 from django.core.management import call_command
 from django.template import Context, Engine
 from django.test import Client
-from django_tenants.utils import tenant_context
+from django_tenants.utils import schema_context, tenant_context
 
-from gates.context import GateContextMissing, cleared, current
+from gates.context import GateContextMissing, cleared, current, system_context
 from gates.hooks import owned_tenant_models
 
 MODELS = owned_tenant_models()
@@ -194,3 +195,56 @@ def test_a_plain_client_without_a_session_is_not_given_data(probe_urls):
     response = Client(HTTP_HOST="localhost").get("/admin/gate-probe/answering.Call/acme/")
     assert response.status_code == 302
     assert "/login/" in response["Location"]
+
+
+# ---- a job's reads are logged as that job
+
+
+@shared_task(name="tests.gate_construction.contacts_as_a_job")
+@system_context(reason="retention purge")
+def _contacts_as_a_job(schema: str) -> list[int]:
+    from crm.models import Contact
+
+    with schema_context(schema):
+        return [contact.pk for contact in Contact.objects.order_by("pk")[:3]]
+
+
+def _last_entry(company):
+    from audit.models import AccessLogEntry
+
+    with tenant_context(company):
+        return AccessLogEntry.objects.order_by("-pk").first()
+
+
+@pytest.mark.django_db
+def test_a_commands_reads_are_logged_as_its_job_on_the_system_channel(acme):
+    from crm.models import Contact
+
+    before = _last_entry(acme).pk
+    with cleared("command"), system_context(reason="reindex blind indexes"), tenant_context(acme):
+        ids = [contact.pk for contact in Contact.objects.only("pk", "name").order_by("pk")[:2]]
+    entry = _last_entry(acme)
+    assert entry.pk > before
+    assert (entry.channel, entry.job, entry.object_type) == ("system", "reindex blind indexes", "crm.Contact")
+    assert entry.object_ids == [str(pk) for pk in ids]
+    assert entry.fields == ["name"]  # what the rows were loaded with, and nothing deferred
+    assert entry.user is None
+
+
+@pytest.mark.django_db
+def test_a_tasks_reads_are_logged_as_its_job_on_the_task_channel(acme):
+    ids = _contacts_as_a_job.apply(args=["acme"], throw=True).get()
+    entry = _last_entry(acme)
+    assert (entry.channel, entry.job, entry.object_type) == ("task", "retention purge", "crm.Contact")
+    assert entry.object_ids == [str(pk) for pk in ids]
+    assert "phone_number" in entry.fields
+
+
+@pytest.mark.django_db
+def test_the_suites_own_reads_are_not_logged(acme):
+    from crm.models import Contact
+
+    before = _last_entry(acme).pk
+    with tenant_context(acme):
+        assert list(Contact.objects.all()[:3])
+    assert _last_entry(acme).pk == before
