@@ -7,6 +7,7 @@ from django_cryptography.fields import encrypt
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from gates.engine import gate_objects
+from gates.managers import GatedGroupObjectPermissionManager, GatedManager, GatedUserObjectPermissionManager
 from tenants.categories import categorised_cells, derived, not_personal, personal_data
 from tenants.files import stored_files
 
@@ -86,6 +87,8 @@ class Line(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
+    objects = GatedManager()
+
     class Meta:
         ordering = ["name"]
 
@@ -100,6 +103,8 @@ class BusinessHours(models.Model):
     weekday = models.PositiveSmallIntegerField(help_text="0 = Monday")
     opens = models.TimeField()
     closes = models.TimeField()
+
+    objects = GatedManager()
 
     class Meta:
         ordering = ["line", "weekday", "opens"]
@@ -117,9 +122,13 @@ class LineUserObjectPermission(UserObjectPermissionBase):
 
     content_object = models.ForeignKey(Line, on_delete=models.CASCADE)
 
+    objects = GatedUserObjectPermissionManager()
+
 
 class LineGroupObjectPermission(GroupObjectPermissionBase):
     content_object = models.ForeignKey(Line, on_delete=models.CASCADE)
+
+    objects = GatedGroupObjectPermissionManager()
 
 
 class Script(models.Model):
@@ -127,6 +136,8 @@ class Script(models.Model):
 
     line = models.ForeignKey(Line, on_delete=models.CASCADE, related_name="scripts")
     name = models.CharField(max_length=120)
+
+    objects = GatedManager()
 
     def __str__(self) -> str:
         return f"{self.name} ({self.line.name})"
@@ -142,6 +153,8 @@ class ScriptVersion(models.Model):
     published_at = models.DateTimeField(null=True, blank=True)
     published_by = models.ForeignKey("tenants.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = GatedManager()
 
     class Meta:
         ordering = ["script", "-number"]
@@ -203,6 +216,8 @@ class Call(models.Model):
     script_version = models.ForeignKey(
         ScriptVersion, on_delete=models.PROTECT, null=True, blank=True, related_name="calls"
     )
+
+    objects = GatedManager()
 
     class Meta:
         ordering = ["-started_at"]
@@ -272,6 +287,8 @@ class Message(models.Model):
     escalation_level = models.PositiveSmallIntegerField(default=0)
     purged_at = models.DateTimeField(null=True, blank=True, help_text="Body and answers purged by retention")
 
+    objects = GatedManager()
+
     class Meta:
         ordering = ["-created_at"]
         indexes = [
@@ -298,6 +315,8 @@ class DeliveryRoute(models.Model):
     include_caller_number = models.BooleanField(default=True)
     include_body = models.BooleanField(default=True)
 
+    objects = GatedManager()
+
     def __str__(self) -> str:
         return f"Route #{self.pk} ({self.channel})"
 
@@ -311,6 +330,8 @@ class WebhookEndpoint(models.Model):
     include_caller_name = models.BooleanField(default=True)
     include_caller_number = models.BooleanField(default=True)
     include_body = models.BooleanField(default=True)
+
+    objects = GatedManager()
 
     def __str__(self) -> str:
         return f"Webhook #{self.pk}"
@@ -349,6 +370,8 @@ class DeliveryAttempt(models.Model):
     # When the state last moved: a `sending` attempt older than DELIVERY_SENDING_TIMEOUT was cut off.
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = GatedManager()
+
     class Meta:
         ordering = ["message", "created_at"]
 
@@ -368,6 +391,8 @@ class Voicemail(models.Model):
     transcription_purged = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    objects = GatedManager()
+
     class Meta:
         indexes = [models.Index(fields=["-created_at", "-id"], name="voicemail_newest")]
 
@@ -386,6 +411,8 @@ class Recording(models.Model):
     consent_evidence = models.CharField(max_length=200)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    objects = GatedManager()
+
     def __str__(self) -> str:
         return f"Recording {self.recording_sid}"
 
@@ -397,6 +424,8 @@ class Listen(models.Model):
     recording = models.ForeignKey(Recording, on_delete=models.CASCADE, null=True, blank=True, related_name="listens")
     user = models.ForeignKey("tenants.User", on_delete=models.PROTECT, related_name="+")
     at = models.DateTimeField(auto_now_add=True)
+
+    objects = GatedManager()
 
     def __str__(self) -> str:
         return f"Listen #{self.pk}"

@@ -21,10 +21,12 @@ from answering.services.delivery import (
     webhook_deliver,
 )
 from answering.services.escalation import TASK_SEND_ESCALATION, escalation_send
+from gates.context import system_context
 from operations.outbox.retry import DATABASE_RETRY, schema_check
 
 
 @shared_task(name="answering.schema_probe")
+@system_context(reason="schema probe")
 def schema_probe() -> dict:
     """Report which schema a worker ran this task in, and which lines it sees there.
 
@@ -39,6 +41,7 @@ def _backoff(try_no: int, cap: int) -> int:
 
 
 @shared_task(name=TASK_DELIVER_MESSAGE, bind=True, **DATABASE_RETRY)
+@system_context(reason="deliver a message to the client")
 def deliver_message(self, message_id: int, try_no: int = 1) -> list[str]:
     """Deliver a message by its line's routes (`message_deliver`); failed routes are tried again
     with exponential backoff, and the message is marked failed when the tries run out."""
@@ -57,6 +60,7 @@ def deliver_message(self, message_id: int, try_no: int = 1) -> list[str]:
 
 
 @shared_task(name=TASK_SEND_ESCALATION, bind=True, **DATABASE_RETRY)
+@system_context(reason="escalate an urgent message")
 def send_escalation(self, message_id: int, staff_id: int, level: int) -> str:
     """Tell a person on call that an urgent message waits (`escalation_send`)."""
     schema_check(self)
@@ -67,6 +71,7 @@ def send_escalation(self, message_id: int, staff_id: int, level: int) -> str:
 
 
 @shared_task(name=TASK_DELIVER_WEBHOOK, bind=True, **DATABASE_RETRY)
+@system_context(reason="deliver a message to the client")
 def deliver_webhook(self, message_id: int, endpoint_id: int, attempt_no: int = 1) -> str:
     """POST a message to the client's endpoint (`webhook_deliver`); a failed try is tried again
     with exponential backoff, and dead-lettered by the service after the last one."""

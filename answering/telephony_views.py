@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 
 from answering import telephony
 from answering.simulator import AS_IF_IN_HOURS
+from gates.context import system_context
 from tenants.errors import ApplicationError
 
 logger = logging.getLogger("answering.telephony")
@@ -45,7 +46,9 @@ def _signed(handler=None, *, twiml: bool = False):
             return HttpResponseForbidden("invalid signature", content_type="text/plain")
         try:
             telephony.webhook_params_check({**request.GET.dict(), **params})
-            return handler(request, params)
+            # The signature is the webhook's only credential: past it, the call is the job's.
+            with system_context(reason="telephony webhook"):
+                return handler(request, params)
         except ApplicationError as exc:
             logger.warning(
                 "telephony webhook refused: %s %s: %s", request.tenant.schema_name, request.path, exc.message

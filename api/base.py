@@ -29,7 +29,8 @@ from api.tokens.authentication import BearerTokenAuthentication
 from api.tokens.models import ApiToken
 from api.tokens.scopes import RESOURCES, scope_required, scopes_for_role
 from api.tokens.throttling import ApiRateThrottle
-from gates.engine import Role, role_for_request
+from gates.context import person_context
+from gates.engine import Role, policy_for_request, role_for_request
 from gates.signals import report_read, report_refused
 from tenants.categories import derived_fields
 
@@ -133,6 +134,11 @@ class TenantAPIView(GenericAPIView):
         if role not in Role.CLIENT:
             raise Http404
         self.check_scope(request, role)
+        # The person's gate context, until finalize_response has logged what the response shows.
+        self._gate_context = person_context(
+            user=request.user, company=company, policy=policy_for_request(request, company), channel="api"
+        )
+        self._gate_context.__enter__()
         empty = sorted({name for name, values in request.query_params.lists() if "" in values})
         if empty:  # `?status=` is neither a filter nor its absence: say so rather than guess
             raise ValidationError(
@@ -164,7 +170,14 @@ class TenantAPIView(GenericAPIView):
 
     def finalize_response(self, request, response, *args, **kwargs):
         """Every API response that shows personal fields, or refuses an object, is in the access log."""
-        response = super().finalize_response(request, response, *args, **kwargs)
+        context = self.__dict__.pop("_gate_context", None)
+        try:
+            return self._logged(request, super().finalize_response(request, response, *args, **kwargs), kwargs)
+        finally:
+            if context is not None:
+                context.__exit__(None, None, None)
+
+    def _logged(self, request, response, kwargs):
         try:
             model = self.safely_get_queryset().model
         except Exception:  # a view without data (or a request that never got in) reads nothing

@@ -33,7 +33,7 @@ def content_of_change(entry) -> dict:
 
 
 def content_of_access(entry: AccessLogEntry) -> dict:
-    return {
+    content = {
         "user": entry.user_id,
         "channel": entry.channel,
         "object_type": entry.object_type,
@@ -43,6 +43,9 @@ def content_of_access(entry: AccessLogEntry) -> dict:
         "path": entry.path,
         "at": entry.at.isoformat(),
     }
+    if entry.job:  # only where there is one: the links of entries from before jobs had names stay valid
+        content["job"] = entry.job
+    return content
 
 
 def digest(content: dict) -> str:

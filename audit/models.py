@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_cryptography.fields import encrypt
 
+from gates.managers import GatedManager
 from tenants.categories import not_personal, personal_data
 from tenants.files import stored_files
 
@@ -26,6 +27,7 @@ class AccessLogEntry(models.Model):
         EXPORT = "export", _("Export")
         PLAYBACK = "playback", _("Audio playback")
         TASK = "task", _("E-mail or webhook built by a task")
+        SYSTEM = "system", _("A system job")
 
     user = models.ForeignKey("tenants.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     channel = models.CharField(max_length=10, choices=Channel.choices)
@@ -34,7 +36,11 @@ class AccessLogEntry(models.Model):
     fields = models.JSONField(default=list)
     refused = models.BooleanField(default=False)
     path = models.CharField(max_length=300, blank=True)
+    # The job that read, on the task and system channels: its system_context's reason.
+    job = models.CharField(max_length=100, blank=True)
     at = models.DateTimeField(auto_now_add=True)
+
+    objects = GatedManager()
 
     class Meta:
         ordering = ["-at", "-pk"]
@@ -59,6 +65,8 @@ class ChainLink(models.Model):
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
 
+    objects = GatedManager()
+
     class Meta:
         ordering = ["seq"]
         constraints = [models.UniqueConstraint(fields=["kind", "ref_id"], name="chain_one_link_per_row")]
@@ -77,6 +85,8 @@ class LegalHold(models.Model):
     expires_at = models.DateTimeField()
     created_by = models.ForeignKey("tenants.User", on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = GatedManager()
 
     class Meta:
         constraints = [
@@ -98,6 +108,8 @@ class RetentionRun(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     dry_run = models.BooleanField(default=False)
     report = models.JSONField(default=dict)
+
+    objects = GatedManager()
 
     class Meta:
         ordering = ["-started_at"]
@@ -129,6 +141,8 @@ class DataSubjectRequest(models.Model):
     result = models.JSONField(default=dict)
     export_file = models.CharField(max_length=200, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = GatedManager()
 
     class Meta:
         ordering = ["-raised_at"]
@@ -168,6 +182,8 @@ class LineDayStats(models.Model):
     repeat_caller_share = models.FloatField(null=True, help_text="Callers who called more than once that day")
     computed_at = models.DateTimeField(auto_now=True)
 
+    objects = GatedManager()
+
     class Meta:
         ordering = ["-day", "line"]
         verbose_name_plural = "line day stats"
@@ -190,6 +206,8 @@ class EvidencePack(models.Model):
     sha256 = models.CharField(max_length=64)
     size = models.PositiveIntegerField()
     contents = models.JSONField(default=dict, help_text="Each file in the pack, with its number of rows")
+
+    objects = GatedManager()
 
     class Meta:
         ordering = ["-requested_at"]

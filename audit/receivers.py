@@ -11,6 +11,7 @@ from django_tenants.utils import get_public_schema_name
 
 from audit.chain import chain_append, content_of_access, content_of_change
 from audit.models import AccessLogEntry, ChainLink
+from gates.context import current, system_context
 from gates.signals import access_refused, fields_read
 
 
@@ -21,15 +22,24 @@ def _in_a_company() -> bool:
 def _log(*, user, channel, model, object_ids, fields, path, refused: bool, **signal_kwargs) -> None:
     if not _in_a_company():
         return
-    AccessLogEntry.objects.create(
-        user=user if getattr(user, "is_authenticated", False) else None,
-        channel=channel,
-        object_type=model._meta.label,
-        object_ids=[str(pk) for pk in object_ids],
-        fields=list(fields),
-        refused=refused,
-        path=path[:300],
-    )
+    # A job's read is logged as that job: its system context's reason (the layer's own reports
+    # of a job's reads come on the job's channel, `task` or `system`; a channel that names itself,
+    # such as a calendar feed's `export`, keeps its name).
+    context = current()
+    job = context.reason[:100] if context is not None and not context.is_person and context.logged else ""
+    # Writing the log (and linking it into the chain) is the audit trail's own bookkeeping: it
+    # happens wherever a read or a refusal does, a refusal before any gate context too.
+    with system_context(reason="write the access log"):
+        AccessLogEntry.objects.create(
+            job=job,
+            user=user if getattr(user, "is_authenticated", False) else None,
+            channel=channel,
+            object_type=model._meta.label,
+            object_ids=[str(pk) for pk in object_ids],
+            fields=list(fields),
+            refused=refused,
+            path=path[:300],
+        )
 
 
 @receiver(fields_read, dispatch_uid="audit.fields_read")

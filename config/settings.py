@@ -72,6 +72,7 @@ SHARED_APPS = [
     "axes",
     "django_prometheus",
     "demo.apps.DemoConfig",
+    "gates.apps.GatesConfig",  # no tables: the gate context's resets and the gated-manager check
 ]
 TENANT_APPS = [
     "operations.timers.apps.TimersConfig",
@@ -123,6 +124,8 @@ AXES_VERBOSE = False
 OTP_TOTP_ISSUER = "Vastaja"
 
 MIDDLEWARE = [
+    # Every request starts with no gate context: a read of tenant data outside a channel base raises.
+    "gates.middleware.GateContextMiddleware",
     # /health/ answers before the host lookup, which needs the database it reports on.
     "operations.monitoring.middleware.HealthMiddleware",
     "django_prometheus.middleware.PrometheusBeforeMiddleware",

@@ -7,6 +7,7 @@ from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from crm.blind_index import blind_index, name_normalise
 from gates.engine import gate_objects
+from gates.managers import GatedGroupObjectPermissionManager, GatedManager, GatedUserObjectPermissionManager
 from tenants.categories import derived, personal_data
 
 
@@ -46,6 +47,8 @@ class Contact(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
+    objects = GatedManager()
+
     class Meta:
         ordering = ["-created_at"]
         # The contact list's order: read through the index, not by sorting wide encrypted rows.
@@ -72,6 +75,8 @@ class ContactPhone(models.Model):
     number_bidx = models.CharField(max_length=64, db_index=True, editable=False)
     label = models.CharField(max_length=40, blank=True)
 
+    objects = GatedManager()
+
     def __str__(self) -> str:
         return f"Phone #{self.pk} of contact #{self.contact_id}"
 
@@ -96,6 +101,8 @@ class ConsentRecord(models.Model):
     recorded_by = models.ForeignKey("tenants.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     recorded_at = models.DateTimeField(auto_now_add=True)
 
+    objects = GatedManager()
+
     class Meta:
         ordering = ["contact", "purpose", "-recorded_at", "-pk"]
 
@@ -112,6 +119,8 @@ class ContactMerge(models.Model):
     merged_by = models.ForeignKey("tenants.User", on_delete=models.PROTECT, null=True, related_name="+")
     merged_at = models.DateTimeField(auto_now_add=True)
 
+    objects = GatedManager()
+
     def __str__(self) -> str:
         return f"Merge #{self.pk}"
 
@@ -119,9 +128,13 @@ class ContactMerge(models.Model):
 class ContactUserObjectPermission(UserObjectPermissionBase):
     content_object = models.ForeignKey(Contact, on_delete=models.CASCADE)
 
+    objects = GatedUserObjectPermissionManager()
+
 
 class ContactGroupObjectPermission(GroupObjectPermissionBase):
     content_object = models.ForeignKey(Contact, on_delete=models.CASCADE)
+
+    objects = GatedGroupObjectPermissionManager()
 
 
 personal_data(

@@ -15,6 +15,7 @@ from guardian.shortcuts import assign_perm
 
 from demo.risks import risks_demo_seed
 from demo.training import training_demo_seed
+from gates.context import system_context
 from tenants.models import Assignment, ClientCompany, Membership, User
 from tenants.services import client_onboard, provider_ensure, template_ensure
 
@@ -88,6 +89,7 @@ def tenant_domain(slug: str) -> str:
     return f"{slug}.{settings.TENANT_DOMAIN_SUFFIX}"
 
 
+@system_context(reason="seed the demo world")
 def demo_seed(*, log: Callable[[str], None] = print, rich: bool = True) -> dict[str, ClientCompany]:
     """Create (or find) the whole demo world. Returns the client companies by slug."""
     from answering.models import Call, Line  # the demo spans every app; tenants' own code does not

@@ -40,6 +40,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.text import capfirst
 from django_tenants.utils import tenant_context
 
+from gates.context import person_context
 from gates.engine import (
     NO_ACCESS,
     WITHHELD,
@@ -473,7 +474,11 @@ class GatedModelAdmin(_GateMixin, admin.ModelAdmin):
         if company is None:
             messages.info(request, "Choose a client company to work for first.")
             return HttpResponseRedirect(reverse("admin:switch_company"))
-        with tenant_context(company):
+        policy = self.gate_policy(request)
+        with (
+            tenant_context(company),
+            person_context(user=request.user, company=company, policy=policy, channel="admin"),
+        ):
             response = view(request, *args, **kwargs)
             if hasattr(response, "render") and not response.is_rendered:
                 response.render()  # lazy templates would otherwise query after the schema is reset

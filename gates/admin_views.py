@@ -42,6 +42,7 @@ from django.template.response import TemplateResponse
 from django_tenants.utils import tenant_context
 
 from gates.admin import STAFF_ROLES, GatedModelAdmin
+from gates.context import person_context
 from gates.engine import (
     NO_ACCESS,
     WITHHELD,
@@ -211,7 +212,10 @@ class GatedAdminView(_GatedView):
                 company=company,
                 policy=policy,
             )
-            with tenant_context(company):
+            with (
+                tenant_context(company),
+                person_context(user=request.user, company=company, policy=policy, channel="admin"),
+            ):
                 response = instance.dispatch(request, *args, **kwargs)
                 if hasattr(response, "render") and not response.is_rendered:
                     response.render()  # a lazy template would otherwise query after the schema is reset
@@ -279,7 +283,10 @@ class GatedCrossCompanyAdminView(_GatedView):
         saved = (self.company, self.policy)
         self.company, self.policy = company, policy_for_request(self.request, company)
         try:
-            with tenant_context(company):
+            with (
+                tenant_context(company),
+                person_context(user=self.request.user, company=company, policy=self.policy, channel="admin"),
+            ):
                 yield self.policy
         finally:
             self.company, self.policy = saved
@@ -301,10 +308,13 @@ class GatedAutocompleteJsonView(AutocompleteJsonView):
         company = selected_company(request)
         if company is None:
             raise Http404("Choose a client company to work for first.")
-        with tenant_context(company):
+        policy = self.model_admin.gate_policy(request)
+        with (
+            tenant_context(company),
+            person_context(user=request.user, company=company, policy=policy, channel="admin"),
+        ):
             if not self.has_perm(request):
                 raise PermissionDenied
-            policy = self.model_admin.gate_policy(request)
             model = self.model_admin.model
             shown = [name for name in self.model_admin.picker_fields if policy.can_read(model, name)]
             self.object_list = self.get_queryset().defer(*(set(personal_fields(model)) - set(shown)))

@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
-from django.http import HttpResponseForbidden, JsonResponse
+from django.http import HttpResponseForbidden, HttpResponseServerError, JsonResponse
 from django.utils.module_loading import import_string
 from django_tenants.utils import get_public_schema_name
 
+from gates.context import GateContextMissing, cleared
 from gates.engine import Role, role_for_request
 from gates.signals import access_refused
 from tenants.models import ClientCompany
@@ -20,6 +21,30 @@ from tenants.models import ClientCompany
 logger = logging.getLogger("vastaja.security")
 
 ANONYMOUS_PATHS = ("/accounts/", "/i18n/", "/static/", "/calendar/", "/telephony/")
+
+
+class GateContextMiddleware:
+    """First in the chain: a request starts with no gate context, whatever the thread held before
+    (a test's own, a previous request's), and gets back what it found when it ends. A view reads
+    tenant data only through a channel base, which enters the person's context."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        with cleared("request"):
+            return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        """A view that read tenant data outside the gate layer is a bug, and loud in the log; the
+        person sees a plain error page that shows nothing of the data or the code."""
+        if not isinstance(exception, GateContextMissing):
+            return None
+        logger.error("tenant data read outside the gate layer: %s %s", request.method, request.path, exc_info=exception)
+        message = "This page cannot be shown. The error has been logged."
+        if request.path.startswith("/api/"):
+            return JsonResponse({"detail": message, "code": "gate_context_missing"}, status=500)
+        return HttpResponseServerError(f"<h1>Error</h1><p>{message}</p>", content_type="text/html")
 
 
 class TenantGateMiddleware:

@@ -7,7 +7,19 @@ from functools import wraps
 
 from django.http import Http404
 
-from gates.engine import Role, role_for_request
+from gates.context import person_context
+from gates.engine import Role, policy_for_request, role_for_request
+
+
+def _in_person_context(request, view, *args, **kwargs):
+    """Run a portal view in its person's gate context, its template rendered inside it too."""
+    company = request.tenant
+    policy = policy_for_request(request, company)
+    with person_context(user=request.user, company=company, policy=policy, channel="portal"):
+        response = view(request, *args, **kwargs)
+        if hasattr(response, "render") and not response.is_rendered:
+            response.render()  # a lazy template would otherwise read after the context ends
+    return response
 
 
 def client_page(view):
@@ -17,7 +29,7 @@ def client_page(view):
     def wrapped(request, *args, **kwargs):
         if role_for_request(request, request.tenant) not in Role.CLIENT:
             raise Http404
-        return view(request, *args, **kwargs)
+        return _in_person_context(request, view, *args, **kwargs)
 
     return wrapped
 
@@ -29,7 +41,7 @@ def client_admin_page(view):
     def wrapped(request, *args, **kwargs):
         if role_for_request(request, request.tenant) != Role.CLIENT_ADMIN:
             raise Http404
-        return view(request, *args, **kwargs)
+        return _in_person_context(request, view, *args, **kwargs)
 
     return wrapped
 

@@ -14,6 +14,7 @@ from django.db.models import Q
 from django_cryptography.fields import encrypt
 
 from gates.engine import gate_objects
+from gates.managers import GatedManager
 from tenants.categories import derived, not_personal, personal_data
 
 
@@ -25,6 +26,8 @@ class Service(models.Model):
     buffer_before_minutes = models.PositiveIntegerField(default=0, validators=[MaxValueValidator(240)])
     buffer_after_minutes = models.PositiveIntegerField(default=0, validators=[MaxValueValidator(240)])
     active = models.BooleanField(default=True)
+
+    objects = GatedManager()
 
     class Meta:
         ordering = ["name"]
@@ -40,6 +43,8 @@ class StaffMember(models.Model):
     phone_number = encrypt(models.CharField(max_length=20, blank=True))
     email = encrypt(models.CharField(max_length=254, blank=True))
     active = models.BooleanField(default=True)
+
+    objects = GatedManager()
 
     def __str__(self) -> str:
         return f"Staff member #{self.pk}"
@@ -63,6 +68,8 @@ class Resource(models.Model):
         default=False, help_text="Show the caller's name in feed events, where the DPA grants names"
     )
 
+    objects = GatedManager()
+
     class Meta:
         ordering = ["label"]
 
@@ -75,6 +82,8 @@ class WeeklyAvailability(models.Model):
     weekday = models.PositiveSmallIntegerField(validators=[MaxValueValidator(6)], help_text="0 = Monday")
     start_time = models.TimeField()
     end_time = models.TimeField()
+
+    objects = GatedManager()
 
     class Meta:
         ordering = ["resource", "weekday", "start_time"]
@@ -96,6 +105,8 @@ class AvailabilityException(models.Model):
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField()
     reason = models.CharField(max_length=120, blank=True)
+
+    objects = GatedManager()
 
     class Meta:
         ordering = ["starts_at"]
@@ -133,6 +144,8 @@ class Appointment(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     cancelled_reason = models.CharField(max_length=200, blank=True)
 
+    objects = GatedManager()
+
     class Meta:
         ordering = ["starts_at"]
         indexes = [models.Index(fields=["resource", "starts_at"], name="appointment_resource_start")]
@@ -156,6 +169,8 @@ class ReminderSettings(models.Model):
     include_service = models.BooleanField(default=True)
     include_resource = models.BooleanField(default=False)
     notify_changes = models.BooleanField(default=True)
+
+    objects = GatedManager()
 
     class Meta:
         verbose_name_plural = "reminder settings"
@@ -194,6 +209,8 @@ class Notification(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = GatedManager()
+
     def __str__(self) -> str:
         return f"{self.kind} by {self.channel}: {self.status}"
 
@@ -206,6 +223,8 @@ class OnCallShift(models.Model):
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField()
     position = models.PositiveSmallIntegerField(default=1, validators=[MinValueValidator(1)])
+
+    objects = GatedManager()
 
     class Meta:
         ordering = ["line", "starts_at", "position"]

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET
 from icalendar import Calendar, Event
 
 from compliance.agreements.selectors import dpa_in_force
+from gates.context import system_context
 from scheduling.models import Appointment, Resource
 from scheduling.services import feed_token_hash
 from tenants.categories import covered_by_any
@@ -20,6 +21,7 @@ FEED_FUTURE = dt.timedelta(days=180)
 
 
 @require_GET
+@system_context(reason="calendar feed")  # the feed's secret token is its only credential
 def calendar_feed(request, token: str):
     """Booked appointments of one resource. Events say "Booked" and the service; the caller's
     name only where the client opted in *and* the DPA in force grants names. A revoked or unknown

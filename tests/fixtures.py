@@ -18,6 +18,41 @@ if TYPE_CHECKING:
 
 
 @pytest.fixture(scope="session", autouse=True)
+def _test_gate_context():
+    """Test code reads tenant data to set up and assert, in a context of its own, named and
+    unlogged (gates.context). Every request, task and command a test drives clears it, so the code
+    under test must still go through the gate layer."""
+    from gates.context import dangerously_unlogged_test_context
+
+    with dangerously_unlogged_test_context(reason="test assertions"):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _test_gate_context_each_test(_test_gate_context):
+    """Each test starts in the test context again, whatever the one before it left."""
+    from gates.context import dangerously_unlogged_test_context
+
+    with dangerously_unlogged_test_context(reason="test assertions"):
+        yield
+
+
+def in_test_context(target):
+    """A thread's target, run in the test context: a thread starts with no gate context (as a
+    worker's or a live server's does), so a test's own thread that calls services says so."""
+    from functools import wraps
+
+    @wraps(target)
+    def run(*args, **kwargs):
+        from gates.context import dangerously_unlogged_test_context
+
+        with dangerously_unlogged_test_context(reason="test assertions"):
+            return target(*args, **kwargs)
+
+    return run
+
+
+@pytest.fixture(scope="session", autouse=True)
 def demo_world(django_db_setup, django_db_blocker):
     """The demo world, created once in the test database (a plugin cannot override
     pytest-django's django_db_setup, so this session fixture builds on it)."""

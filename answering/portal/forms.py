@@ -48,22 +48,27 @@ class AgentChoiceField(forms.ModelChoiceField):
         return user.get_full_name() or user.username
 
 
-class MessageFilterForm(forms.Form):
+class _LineFilterForm(forms.Form):
+    """A filter form with a `line` choice: the lines are read when the form is made, in the
+    page's gate context (never at import)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["line"].queryset = Line.objects.order_by("name")
+
+
+class MessageFilterForm(_LineFilterForm):
     status = forms.ChoiceField(
         label=_("Status"), required=False, choices=[("", _("Any status")), *MESSAGE_STATUS_LABELS.items()]
     )
     urgency = forms.ChoiceField(
         label=_("Urgency"), required=False, choices=[("", _("Any urgency")), *URGENCY_LABELS.items()]
     )
-    line = LineChoiceField(
-        label=_("Line"), required=False, queryset=Line.objects.order_by("name"), empty_label=_("All lines")
-    )
+    line = LineChoiceField(label=_("Line"), required=False, queryset=Line.objects.none(), empty_label=_("All lines"))
 
 
-class CallFilterForm(forms.Form):
-    line = LineChoiceField(
-        label=_("Line"), required=False, queryset=Line.objects.order_by("name"), empty_label=_("All lines")
-    )
+class CallFilterForm(_LineFilterForm):
+    line = LineChoiceField(label=_("Line"), required=False, queryset=Line.objects.none(), empty_label=_("All lines"))
     date_from = forms.DateField(
         label=_("From"),
         required=False,

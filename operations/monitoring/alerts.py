@@ -19,6 +19,7 @@ from django.db import DatabaseError, transaction
 from django.utils import timezone
 from django_tenants.utils import get_public_schema_name, schema_context
 
+from gates.context import system_context
 from operations.monitoring.metrics import monitored_companies
 from operations.monitoring.models import AlertSent
 from operations.monitoring.registry import ALERT_SOURCES, Alert
@@ -49,7 +50,7 @@ def alerts_due(*, now: dt.datetime) -> list[Alert]:
             alerts.extend(source.find(now))
         companies = monitored_companies()
     for company in companies:
-        with schema_context(company.schema_name):
+        with schema_context(company.schema_name), system_context(reason="metrics and alerts: counts and ids"):
             for source in per_tenant:
                 try:
                     found = list(source.find(now))

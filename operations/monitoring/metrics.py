@@ -25,6 +25,7 @@ from django_tenants.utils import schema_context
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 
+from gates.context import system_context
 from operations.monitoring.registry import METRICS, Metric
 from tenants.models import ClientCompany
 
@@ -65,7 +66,10 @@ class DatabaseCollector:
             if metric.per_tenant:
                 companies = companies if companies is not None else monitored_companies()
                 for company in companies:
-                    with schema_context(company.schema_name):
+                    with (
+                        schema_context(company.schema_name),
+                        system_context(reason="metrics and alerts: counts and ids"),
+                    ):
                         self._add(family, metric, prefix=(company.schema_name,), width=len(labels))
             else:
                 with schema_context("public"):

@@ -6,6 +6,8 @@ job (per tenant) fires the due ones through the handler registered for their kin
 
 from django.db import models
 
+from gates.managers import GatedManager
+
 
 class Timer(models.Model):
     kind = models.CharField(max_length=64)
@@ -16,6 +18,8 @@ class Timer(models.Model):
     cancelled_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
+
+    objects = GatedManager()
 
     class Meta:
         indexes = [

@@ -31,13 +31,25 @@ class AppointmentQuerySerializer(serializers.Serializer):
         return attrs
 
 
+class RowField(serializers.PrimaryKeyRelatedField):
+    """A row of `model` named by its id, looked up when the request is validated (inside the
+    request's gate context, never at import: a tenant model read at import raises), among the rows
+    `narrow` keeps. The schema reads the model from the manager without querying."""
+
+    def __init__(self, model, narrow=None, **kwargs):
+        self.narrow = narrow
+        super().__init__(queryset=model._default_manager, **kwargs)
+
+    def get_queryset(self):
+        rows = self.queryset.all()
+        return self.narrow(rows) if self.narrow else rows
+
+
 class AppointmentCreateSerializer(serializers.Serializer):
-    service = serializers.PrimaryKeyRelatedField(queryset=Service.objects.all())
-    resource = serializers.PrimaryKeyRelatedField(queryset=Resource.objects.all())
+    service = RowField(Service)
+    resource = RowField(Resource)
     starts_at = AwareDateTimeField()
-    contact = serializers.PrimaryKeyRelatedField(
-        queryset=Contact.objects.filter(merged_into__isnull=True), required=False, allow_null=True
-    )
+    contact = RowField(Contact, lambda rows: rows.filter(merged_into__isnull=True), required=False, allow_null=True)
     notes = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
 
 
@@ -95,8 +107,8 @@ class ResourceOutputSerializer(serializers.ModelSerializer):
 
 
 class SlotQuerySerializer(serializers.Serializer):
-    service = serializers.PrimaryKeyRelatedField(queryset=Service.objects.filter(active=True))
-    resource = serializers.PrimaryKeyRelatedField(queryset=Resource.objects.all(), required=False)
+    service = RowField(Service, lambda rows: rows.filter(active=True))
+    resource = RowField(Resource, required=False)
     start = AwareDateTimeField()
     end = AwareDateTimeField()
 

@@ -17,6 +17,7 @@ from scheduling.models import Appointment, Resource, Service, WeeklyAvailability
 from scheduling.services import appointment_book
 from tenants.errors import ApplicationError
 from tenants.models import ClientCompany, User
+from tests.fixtures import in_test_context
 
 THREADS = 20
 
@@ -73,7 +74,7 @@ def test_twenty_concurrent_bookings_of_one_slot_exactly_one_succeeds(committed_c
             outcomes.append(outcome)
 
     with django_db_blocker.unblock():
-        threads = [threading.Thread(target=book, args=(n,)) for n in range(THREADS)]
+        threads = [threading.Thread(target=in_test_context(book), args=(n,)) for n in range(THREADS)]
         for thread in threads:
             thread.start()
         for thread in threads:

@@ -20,6 +20,7 @@ from django_tenants.utils import tenant_context
 
 from answering.models import Line
 from answering.simulator import AS_IF_IN_HOURS, RecordingMediaServer, new_sid, sign, tone_wav
+from gates.context import system_context
 from tenants.models import ClientCompany
 
 
@@ -39,6 +40,7 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8000, help="the port the demo serves on (run_demo --port)")
         parser.add_argument("--base", help="the server's base URL (default: http://<slug>.<suffix>:<port>)")
 
+    @system_context(reason="simulate a call")
     def handle(
         self,
         *args,

@@ -2,6 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django_tenants.utils import tenant_context
 
 from audit.retention import retention_purge
+from gates.context import system_context
 from tenants.selectors import client_list_active
 
 
@@ -12,6 +13,7 @@ class Command(BaseCommand):
         parser.add_argument("--tenant", help="only this client company (its slug)")
         parser.add_argument("--dry-run", action="store_true", help="count what would go, change nothing")
 
+    @system_context(reason="retention purge")
     def handle(self, *args, tenant: str | None, dry_run: bool, **options):
         companies = client_list_active()
         if tenant:

@@ -2,6 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django_tenants.utils import tenant_context
 
 from audit.chain import chain_verify
+from gates.context import system_context
 from tenants.models import ClientCompany
 
 
@@ -11,6 +12,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--tenant", help="only this client company (its slug)")
 
+    @system_context(reason="verify the audit chain")
     def handle(self, *args, tenant: str | None, **options):
         companies = ClientCompany.objects.filter(kind=ClientCompany.Kind.CLIENT).exclude(status="offboarded")
         if tenant:

@@ -3,12 +3,14 @@ from django_tenants.utils import tenant_context
 
 from crm.blind_index import blind_index, name_normalise
 from crm.models import Contact, ContactPhone
+from gates.context import system_context
 from tenants.selectors import client_list_active
 
 
 class Command(BaseCommand):
     help = "Recompute the blind indexes of every contact number, address and name (after a key rotation)."
 
+    @system_context(reason="reindex blind indexes")
     def handle(self, *args, **options):
         for company in client_list_active():
             with tenant_context(company):

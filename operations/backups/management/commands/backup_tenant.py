@@ -3,6 +3,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from gates.context import system_context
 from operations.backups.archive import BackupError
 from operations.backups.backup import backup_default_name, tenant_backup
 
@@ -14,6 +15,7 @@ class Command(BaseCommand):
         parser.add_argument("slug", help="the client company's slug, e.g. acme")
         parser.add_argument("--output", help="where to write it (default: ./<slug>-<UTC time>.vastaja-backup)")
 
+    @system_context(reason="back up or restore a company")
     def handle(self, *args, slug: str, output: str | None, **options):
         path = Path(output or backup_default_name(slug))
         if path.exists():

@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from gates.context import system_context
 from operations.backups.archive import BackupError
 from operations.backups.restore import tenant_restore
 
@@ -17,6 +18,7 @@ class Command(BaseCommand):
         where.add_argument("--into-schema", metavar="NEW", help="restore into this new schema (served by no host)")
         parser.add_argument("--tenant", help="the company you mean to restore: a backup of any other is refused")
 
+    @system_context(reason="back up or restore a company")
     def handle(self, *args, backup: str, in_place: bool, into_schema: str | None, tenant: str | None, **options):
         try:
             handle = open(backup, "rb")  # noqa: SIM115 - closed below, after the restore
