@@ -108,7 +108,7 @@ def person_context(*, user, company, policy, channel: str):
 
 
 # Lower case: it reads as the context manager it is.
-class system_context(ContextDecorator):  # noqa: N801
+class system_context(ContextDecorator):
     """A job that must see everything, by name: `with system_context(reason="retention purge"):`
     (or `@system_context(reason=...)` on a task or a handler). Its reads are logged as that job."""
 
