@@ -10,6 +10,8 @@ tasks are idempotent by their attempts' keys, so a second hand-off sends nothing
 from django.db import models
 from django.utils import timezone
 
+from gates.managers import GatedManager
+
 
 class OutboxEntry(models.Model):
     task = models.CharField(max_length=100, help_text="The Celery task's registered name")
@@ -21,6 +23,8 @@ class OutboxEntry(models.Model):
     handoffs = models.PositiveIntegerField(default=0)
     done_at = models.DateTimeField(null=True, blank=True, help_text="The task succeeded")
     last_error = models.CharField(max_length=300, blank=True)
+
+    objects = GatedManager()
 
     class Meta:
         verbose_name_plural = "outbox entries"

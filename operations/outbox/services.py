@@ -12,6 +12,7 @@ from django.db.models import F
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
+from gates.context import system_context
 from operations.outbox.models import OutboxEntry
 
 logger = logging.getLogger(__name__)
@@ -33,6 +34,7 @@ def outbox_put(*, task: str, args: list, key: str, due_at: dt.datetime | None = 
         transaction.on_commit(lambda: outbox_wake(tenant=tenant))
 
 
+@system_context(reason="outbox relay")
 def outbox_relay(*, now: dt.datetime | None = None, batch_size: int = 100) -> int:
     """Hand the due rows to Celery and mark them handed. Returns how many were handed.
 
@@ -92,6 +94,7 @@ def _publish(row: OutboxEntry) -> None:
     current_app.send_task(row.task, args=row.args, task_id=outbox_task_id(row.pk), ignore_result=True, retry=False)
 
 
+@system_context(reason="outbox relay")
 def outbox_settle(*, entry_id: int, error: str = "") -> None:
     """A row's task finished: done when it succeeded; with `error` (the exception's class only) it
     stays open, and is handed again when its lease runs out."""
