@@ -59,14 +59,17 @@ def test_the_access_log_and_its_filters(portal, acme_company):
         page.wait_for_load_state()
         assert page.get_by_role("link", name="Access log").get_attribute("aria-current") == "page"
         table = page.locator("#access-log tbody")
-        for who in ("agent1", "agent2", "(automatic task)"):
-            assert table.get_by_text(who).count() >= 1
+        assert table.locator("tr").count() >= 1
 
+        # Other suites' committed work (a worker's job reads, say) is newer than these reads, and
+        # the log is newest first: the days of these four come first.
         page.fill("#id_date_from", "2026-02-02")
         page.fill("#id_date_to", "2026-02-04")
         page.click("form.filters button[type=submit]")
         page.wait_for_load_state()
         assert table.locator("tr").count() == 4
+        for who in ("agent1", "agent2", "(automatic task)"):
+            assert table.get_by_text(who).count() >= 1
         screenshot(page, "portal-access-log")
 
         page.select_option("#id_person", label="agent2 (Agent)")
