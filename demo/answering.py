@@ -14,6 +14,7 @@ from answering.scripts import script_version_draft, script_version_publish, supp
 from answering.simulator import new_sid, tone_wav
 from crm.models import Contact
 from crm.services import contact_create
+from gates.context import system_context
 from tenants.files import encrypted_file_save
 from tenants.models import User
 
@@ -149,6 +150,7 @@ AFTER_HOURS = {
 }
 
 
+@system_context(reason="seed the demo world")
 def business_hours_now(*, at: dt.datetime) -> str:
     """One line on whether this company (the connection's tenant) answers live at `at`, in its own
     zone, and where its calls go when it does not: `run_demo` prints it for each company, since a

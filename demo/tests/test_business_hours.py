@@ -41,9 +41,11 @@ def test_run_demo_prints_it_for_every_company_with_the_way_round_it(weekdays_8_t
     from io import StringIO
 
     from demo.management.commands.run_demo import Command
+    from gates.context import cleared
 
     out = StringIO()
-    Command(stdout=out)._business_hours(8123)
+    with cleared("command"):  # as in `run_demo` itself, which starts with no gate context
+        Command(stdout=out)._business_hours(8123)
     printed = out.getvalue()
     for slug in ("acme", "globex", "initech"):
         assert f"    {slug}: " in printed
