@@ -32,6 +32,18 @@ def count_estimate(queryset) -> int:
     return int(plan[0]["Plan"]["Plan Rows"])
 
 
+def _count_up_to(rows, cap: int) -> int:
+    """How many rows, stopping at `cap`. A plain queryset counts only its ids, so that no
+    annotation (a subquery per row) is computed for the count; a grouped or `values()` one counts
+    its own rows; a list is its length."""
+    if not hasattr(rows, "query"):
+        return min(len(rows), cap)
+    rows = rows.order_by()
+    if rows._fields is None and rows.query.group_by is None:
+        rows = rows.values("pk")
+    return rows[:cap].count()
+
+
 class StrictLimitOffsetPagination(LimitOffsetPagination):
     max_limit = 500
     max_offset = 2**31 - 1  # the page is read at its offset, so the database must be able to hold it
@@ -48,8 +60,8 @@ class StrictLimitOffsetPagination(LimitOffsetPagination):
         if rows and not self.has_next:
             self.count = self.offset + len(rows)  # this page ends the list: nothing more to count
         else:
-            self.count = queryset.order_by().values("pk")[: EXACT_COUNT_UP_TO + 1].count()
-            if self.count > EXACT_COUNT_UP_TO:
+            self.count = _count_up_to(queryset, EXACT_COUNT_UP_TO + 1)
+            if self.count > EXACT_COUNT_UP_TO and hasattr(queryset, "query"):
                 self.count_is_estimate = True
                 self.count = max(count_estimate(queryset), self.offset + len(rows) + 1, self.count)
         if self.count > self.limit and self.template is not None:

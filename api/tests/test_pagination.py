@@ -144,3 +144,22 @@ def test_a_short_list_counts_exactly_and_its_last_page_has_no_next(client_for, a
     assert beyond["next"] is None
     assert beyond["count"] == everything["count"]
     assert beyond["count_is_estimate"] is False
+
+
+def test_a_grouped_list_and_a_plain_list_count_their_own_rows(acme):
+    from django.db.models import Count
+    from django_tenants.utils import tenant_context
+
+    from answering.models import Call
+
+    request = Request(APIRequestFactory().get("/api/v1/analytics/?limit=1"))
+    with tenant_context(acme):
+        per_line = Call.objects.values("line").annotate(calls=Count("id")).order_by("line")
+        lines = len(list(per_line))
+        assert Call.objects.count() > lines > 1  # so that counting calls would be a different answer
+        pagination = StrictLimitOffsetPagination()
+        assert len(pagination.paginate_queryset(per_line, request)) == 1
+        assert pagination.count == lines
+    plain = StrictLimitOffsetPagination()
+    assert plain.paginate_queryset(list(range(7)), request) == [0]
+    assert plain.count == 7
