@@ -202,10 +202,7 @@ class AnswerCallView(GatedAdminView):
         caller = call_desk_caller(
             call=call,
             contact=self.related(call, "contact"),
-            user=request.user,
             policy=self.policy,
-            channel="admin",
-            path=request.path,
         )
         context = {
             "title": f"Answer {call}",

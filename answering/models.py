@@ -239,6 +239,11 @@ class Call(models.Model):
 
         from crm.blind_index import pseudonym
 
+        if "caller_number" in self.get_deferred_fields():
+            # Not loaded (withheld from the person saving), so not written either: the pseudonym
+            # stays as it is.
+            super().save(*args, **kwargs)
+            return
         self.caller_pseudonym = pseudonym(self.caller_number, schema=connection.schema_name)
         if kwargs.get("update_fields") is not None:
             kwargs["update_fields"] = {*kwargs["update_fields"], "caller_pseudonym"}

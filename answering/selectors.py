@@ -15,7 +15,6 @@ from django.utils.translation import gettext as _
 
 from answering.models import Call, DeliveryAttempt, Disposition, Line, Listen, Message, Voicemail
 from gates.engine import WITHHELD, Policy, Withheld, objects_visible
-from gates.signals import report_read
 from tenants.errors import ApplicationError
 from tenants.models import User
 
@@ -223,33 +222,15 @@ class DeskCaller:
     restricted: bool = False
 
 
-def call_desk_caller(
-    *, call: Call, contact: Contact | Withheld | None, user: User, policy: Policy, channel: str, path: str
-) -> DeskCaller:
-    """The caller of `call` as far as `policy` lets this person read, the reads reported to the
-    access log. `contact` is the call's contact as the gates hand it to this person (a channel's
+def call_desk_caller(*, call: Call, contact: Contact | Withheld | None, policy: Policy) -> DeskCaller:
+    """The caller of `call` as far as `policy` lets this person read (the layer logs the reads).
+    `contact` is the call's contact as the gates hand it to this person (a channel's
     `related(call, "contact")`): the record with its ungranted fields deferred, or WITHHELD."""
-    report_read(
-        user=user,
-        channel=channel,
-        model=Call,
-        object_ids=[call.pk],
-        fields=[f for f in ("caller_number",) if policy.can_read(Call, f)],
-        path=path,
-    )
     number = call.caller_number if policy.can_read(Call, "caller_number") else RESTRICTED
     if contact is WITHHELD:
         return DeskCaller(number=number, known=[], restricted=True)
     known = []
     if contact is not None:
-        report_read(
-            user=user,
-            channel=channel,
-            model=type(contact),
-            object_ids=[contact.pk],
-            fields=[f for f in CALLER_FIELDS if policy.can_read(type(contact), f)],
-            path=path,
-        )
         for name in CALLER_FIELDS:
             value = getattr(contact, name) if policy.can_read(type(contact), name) else RESTRICTED
             known.append((type(contact)._meta.get_field(name).verbose_name, value))

@@ -10,7 +10,7 @@ class AuditConfig(AppConfig):
 
         from audit import receivers  # noqa: F401 - connects the access log and the chain
         from audit.models import EvidencePack, LegalHold, RetentionRun
-        from tenants.categories import personal_fields, registry
+        from tenants.categories import derived_fields, personal_fields, registry
 
         # Every model that holds personal data is in the change log, its personal fields masked
         # so the log never holds their values.
@@ -21,6 +21,11 @@ class AuditConfig(AppConfig):
                 auditlog.register(model)
         for model in {entry.model for entry in registry()}:
             if not auditlog.contains(model):
+                # Derived columns (blind indexes, pseudonyms) are left out: they follow the fields
+                # they derive from, and the gates never load them for a person.
                 auditlog.register(
-                    model, mask_fields=sorted(personal_fields(model)), mask_callable="audit.masking.mask_value"
+                    model,
+                    mask_fields=sorted(personal_fields(model)),
+                    exclude_fields=sorted(derived_fields(model)),
+                    mask_callable="audit.masking.mask_value",
                 )

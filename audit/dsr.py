@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from audit.models import DataSubjectRequest, LegalHold
 from crm.blind_index import blind_index, email_normalise, phone_normalise
 from crm.models import Contact
+from gates.context import system_context
 from operations.backups.erasures import erasure_apply
 from operations.backups.models import ErasureRecord
 from tenants.errors import ApplicationError
@@ -282,6 +283,7 @@ def dsr_rectify(*, request: DataSubjectRequest, corrections: dict, actor: User) 
     return request
 
 
+@system_context(reason="carry out a data-subject request")
 def dsr_process(*, request: DataSubjectRequest, actor: User, corrections: dict | None = None) -> DataSubjectRequest:
     """Carry a request out at once; a refused erasure comes back with its reason in the result."""
     if request.kind == DataSubjectRequest.Kind.ACCESS:

@@ -58,12 +58,22 @@ class Contact(models.Model):
         return f"Contact #{self.pk}"
 
     def save(self, *args, **kwargs):
-        # Derived columns, kept in step with the encrypted values on every write path.
-        self.phone_bidx = blind_index(self.phone_number)
-        self.email_bidx = blind_index(self.email.lower() if self.email else "")
-        self.name_bidx = blind_index(name_normalise(self.name))
+        # Derived columns, kept in step with the encrypted values on every write path. A value not
+        # loaded (a field the DPA withholds from the person saving) is not written either, so its
+        # index stays as it is.
+        deferred = self.get_deferred_fields()
+        indexed = {
+            "phone_bidx": ("phone_number", lambda: blind_index(self.phone_number)),
+            "email_bidx": ("email", lambda: blind_index(self.email.lower() if self.email else "")),
+            "name_bidx": ("name", lambda: blind_index(name_normalise(self.name))),
+        }
+        kept = set()
+        for index, (source, compute) in indexed.items():
+            if source not in deferred:
+                setattr(self, index, compute())
+                kept.add(index)
         if kwargs.get("update_fields") is not None:
-            kwargs["update_fields"] = {*kwargs["update_fields"], "phone_bidx", "email_bidx", "name_bidx"}
+            kwargs["update_fields"] = {*kwargs["update_fields"], *kept}
         super().save(*args, **kwargs)
 
 
@@ -81,7 +91,8 @@ class ContactPhone(models.Model):
         return f"Phone #{self.pk} of contact #{self.contact_id}"
 
     def save(self, *args, **kwargs):
-        self.number_bidx = blind_index(self.number)
+        if "number" not in self.get_deferred_fields():  # not loaded (withheld): not written either
+            self.number_bidx = blind_index(self.number)
         super().save(*args, **kwargs)
 
 

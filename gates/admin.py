@@ -20,7 +20,7 @@ Every admin surface passes the gates automatically:
 - encrypted search fields are searched by exact match through their blind indexes (`search_index`),
   only on fields the person may read; the admin's autocomplete uses the same search;
 - inlines (GatedInline) and the CSV export follow the same policy. The export writes through
-  `gates.exports`, so no cell is a spreadsheet formula, and logs every personal field it returns.
+  `gates.exports`, so no cell is a spreadsheet formula; the layer logs every personal field it returns.
 
 Subclasses configure with the usual attributes (list_display, search_fields, ...). They may not
 override the methods through which the gates act; `__init_subclass__` refuses it at import time.
@@ -40,7 +40,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.text import capfirst
 from django_tenants.utils import tenant_context
 
-from gates.context import person_context
+from gates.context import as_channel, person_context
 from gates.engine import (
     NO_ACCESS,
     WITHHELD,
@@ -55,7 +55,7 @@ from gates.engine import (
 )
 from gates.exports import csv_download
 from gates.selection import selected_company
-from gates.signals import report_read, report_refused
+from gates.signals import report_refused
 from tenants.categories import cell_fields, derived_fields, field_category, personal_fields
 from tenants.errors import ApplicationError
 
@@ -477,47 +477,12 @@ class GatedModelAdmin(_GateMixin, admin.ModelAdmin):
         policy = self.gate_policy(request)
         with (
             tenant_context(company),
-            person_context(user=request.user, company=company, policy=policy, channel="admin"),
+            person_context(user=request.user, company=company, policy=policy, channel="admin", path=request.path),
         ):
             response = view(request, *args, **kwargs)
             if hasattr(response, "render") and not response.is_rendered:
                 response.render()  # lazy templates would otherwise query after the schema is reset
-            self._report_reads(request, response)
         return response
-
-    def _report_reads(self, request, response) -> None:
-        """Tell the audit trail which personal fields of which objects this page showed."""
-        context = getattr(response, "context_data", None) or {}
-        policy = self.gate_policy(request)
-        readable = {name for name in personal_fields(self.model) if policy.can_read(self.model, name)}
-        if "cl" in context:
-            shown = set()
-            for name in self.get_list_display(request):
-                reads = getattr(getattr(self, name, None), "gated_fields", (name,)) if isinstance(name, str) else ()
-                shown.update(reads)
-            objects = [obj.pk for obj in context["cl"].result_list]
-            report_read(
-                user=request.user,
-                channel="admin",
-                model=self.model,
-                object_ids=objects,
-                fields=readable & shown,
-                path=request.path,
-            )
-        elif context.get("original") is not None:
-            shown = {
-                name.removeprefix("cells__")
-                for name in flatten_fieldsets(self.get_fieldsets(request, context["original"]))
-                if isinstance(name, str)
-            }
-            report_read(
-                user=request.user,
-                channel="admin",
-                model=self.model,
-                object_ids=[context["original"].pk],
-                fields=readable & shown,
-                path=request.path,
-            )
 
     def changelist_view(self, request, extra_context=None):
         return self._in_company(request, super().changelist_view, extra_context=extra_context)
@@ -634,24 +599,15 @@ class GatedModelAdmin(_GateMixin, admin.ModelAdmin):
         hidden = policy.masked(self.model) | derived_fields(self.model)
         fields = [f for f in self.model._meta.concrete_fields if f.name not in hidden]
         cells = cell_fields(self.model)
-        pk_at = [f.name for f in fields].index(self.model._meta.pk.name)
-        ids, rows = [], []
-        for values in queryset.values_list(*[f.attname for f in fields]):
-            ids.append(values[pk_at])
-            rows.append(
-                [
-                    _export_cells(policy, self.model, f.name, value) if f.name in cells else value
-                    for f, value in zip(fields, values, strict=True)
-                ]
-            )
-        report_read(
-            user=request.user,
-            channel="export",
-            model=self.model,
-            object_ids=ids,
-            fields=[f.name for f in fields],
-            path=request.path,
-        )
+        rows = []
+        with as_channel("export"):  # the layer logs what it returns, on the export's channel
+            for values in queryset.values_list(*[f.attname for f in fields]):
+                rows.append(
+                    [
+                        _export_cells(policy, self.model, f.name, value) if f.name in cells else value
+                        for f, value in zip(fields, values, strict=True)
+                    ]
+                )
         return csv_download(
             filename=f"{self.model._meta.model_name}s.csv",
             header=[capfirst(str(label_for_field(f.name, self.model))) for f in fields],

@@ -56,7 +56,7 @@ from gates.engine import (
     relation_inherited,
 )
 from gates.selection import selected_company
-from gates.signals import report_read, report_refused
+from gates.signals import report_refused
 from tenants.categories import personal_fields
 from tenants.models import ClientCompany
 
@@ -214,7 +214,7 @@ class GatedAdminView(_GatedView):
             )
             with (
                 tenant_context(company),
-                person_context(user=request.user, company=company, policy=policy, channel="admin"),
+                person_context(user=request.user, company=company, policy=policy, channel="admin", path=request.path),
             ):
                 response = instance.dispatch(request, *args, **kwargs)
                 if hasattr(response, "render") and not response.is_rendered:
@@ -285,7 +285,9 @@ class GatedCrossCompanyAdminView(_GatedView):
         try:
             with (
                 tenant_context(company),
-                person_context(user=self.request.user, company=company, policy=self.policy, channel="admin"),
+                person_context(
+                    user=self.request.user, company=company, policy=self.policy, channel="admin", path=self.request.path
+                ),
             ):
                 yield self.policy
         finally:
@@ -311,7 +313,7 @@ class GatedAutocompleteJsonView(AutocompleteJsonView):
         policy = self.model_admin.gate_policy(request)
         with (
             tenant_context(company),
-            person_context(user=request.user, company=company, policy=policy, channel="admin"),
+            person_context(user=request.user, company=company, policy=policy, channel="admin", path=request.path),
         ):
             if not self.has_perm(request):
                 raise PermissionDenied
@@ -319,15 +321,7 @@ class GatedAutocompleteJsonView(AutocompleteJsonView):
             shown = [name for name in self.model_admin.picker_fields if policy.can_read(model, name)]
             self.object_list = self.get_queryset().defer(*(set(personal_fields(model)) - set(shown)))
             context = self.get_context_data()
-            results = list(context["object_list"])
-            report_read(
-                user=request.user,
-                channel="admin",
-                model=model,
-                object_ids=[obj.pk for obj in results],
-                fields=shown,
-                path=request.path,
-            )
+            results = list(context["object_list"])  # the layer logs the shown fields it loaded
             return JsonResponse(
                 {
                     "results": [

@@ -23,6 +23,7 @@ one ContextVar lookup.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from contextlib import ContextDecorator, contextmanager
 from contextvars import ContextVar, Token
@@ -46,6 +47,7 @@ class GateContext:
     policy: Any = None
     reason: str = ""  # a system context's job name
     logged: bool = True  # False only for the test suite's own assertions (see below)
+    path: str = ""  # the request's path, for the access log
 
     @property
     def is_person(self) -> bool:
@@ -102,9 +104,30 @@ def cleared(origin: str):
     return _entered(_Cleared(origin))
 
 
-def person_context(*, user, company, policy, channel: str):
-    """The context of one person reading through a channel base. Entered by the bases only."""
-    return _entered(GateContext(kind=PERSON, channel=channel, user=user, company=company, policy=policy))
+def person_context(*, user, company, policy, channel: str, path: str = ""):
+    """The context of one person reading through a channel base. Entered by the bases only: the
+    managers then filter, defer and log every read in it (gates/managers.py)."""
+    return _entered(GateContext(kind=PERSON, channel=channel, user=user, company=company, policy=policy, path=path))
+
+
+def without_personal_fields():
+    """The active person's context, reading no personal field at all until the block ends: their
+    role and rows as before, every personal field withheld (so nothing is decrypted or logged). A
+    page that only checks whether anything changed (a poll) reads this way."""
+    context = current()
+    if context is None or not context.is_person:
+        raise GateContextMissing("without_personal_fields narrows a person's context; none is active")
+    bare = dataclasses.replace(context.policy, read=frozenset(), write=frozenset(), all_personal=False)
+    return _entered(dataclasses.replace(context, policy=bare))
+
+
+def as_channel(channel: str):
+    """The active person's context again, on another channel (the admin's CSV export, a voicemail
+    played): their reads inside the block are logged on that channel."""
+    context = current()
+    if context is None or not context.is_person:
+        raise GateContextMissing(f"the {channel} channel is entered from a person's channel base")
+    return _entered(dataclasses.replace(context, channel=channel))
 
 
 # Lower case: it reads as the context manager it is.

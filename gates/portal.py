@@ -15,7 +15,7 @@ def _in_person_context(request, view, *args, **kwargs):
     """Run a portal view in its person's gate context, its template rendered inside it too."""
     company = request.tenant
     policy = policy_for_request(request, company)
-    with person_context(user=request.user, company=company, policy=policy, channel="portal"):
+    with person_context(user=request.user, company=company, policy=policy, channel="portal", path=request.path):
         response = view(request, *args, **kwargs)
         if hasattr(response, "render") and not response.is_rendered:
             response.render()  # a lazy template would otherwise read after the context ends

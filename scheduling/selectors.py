@@ -177,6 +177,13 @@ def rota_gaps(*, line, start: dt.datetime, end: dt.datetime) -> list[tuple[dt.da
 # ---- the client's calendar ----------------------------------------------------------------------
 
 
+def _contact_not_shown() -> list[str]:
+    from crm.models import Contact
+    from tenants.categories import personal_fields
+
+    return [f"contact__{name}" for name in sorted(set(personal_fields(Contact)) - {"name"})]
+
+
 def appointment_list(
     *,
     start: dt.datetime | None = None,
@@ -185,8 +192,13 @@ def appointment_list(
     statuses: tuple[str, ...] | None = None,
 ) -> QuerySet[Appointment]:
     """Appointments starting in [start, end), in time order, with their service, resource and
-    contact joined (one query for a week's calendar)."""
-    appointments = Appointment.objects.select_related("service", "resource", "contact").order_by("starts_at", "pk")
+    contact joined (one query for a week's calendar). Of the contact only the name is loaded, the
+    one field a calendar or the API shows of it (so the one the access log records)."""
+    appointments = (
+        Appointment.objects.select_related("service", "resource", "contact")
+        .defer(*_contact_not_shown())
+        .order_by("starts_at", "pk")
+    )
     if start is not None:
         appointments = appointments.filter(starts_at__gte=require_aware(start, "start"))
     if end is not None:

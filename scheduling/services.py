@@ -25,9 +25,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from crm.models import Contact
 from gates.engine import policy_for
-from gates.signals import report_read
 from operations.outbox.services import outbox_put
 from operations.timers.registry import timer_handler
 from operations.timers.services import timer_cancel, timer_schedule
@@ -195,14 +193,6 @@ def appointment_message_send(*, appointment_id: int, kind: str, key: str | None 
         channels.append((Notification.Channel.EMAIL, contact.email))
     if options.sms_enabled and contact.phone_number:
         channels.append((Notification.Channel.SMS, contact.phone_number))
-    report_read(
-        user=None,
-        channel="task",
-        model=Contact,
-        object_ids=[contact.pk],
-        fields=["email" if c == Notification.Channel.EMAIL else "phone_number" for c, _ in channels],
-        path=f"appointment:{appointment.pk}:{kind}",
-    )
     sent = []
     for channel, address in channels:
         unique = f"{appointment.pk}:{kind}:{key or appointment.starts_at.isoformat()}:{channel}"

@@ -11,10 +11,11 @@ from django.views.decorators.http import require_GET
 from icalendar import Calendar, Event
 
 from compliance.agreements.selectors import dpa_in_force
+from crm.models import Contact
 from gates.context import system_context
 from scheduling.models import Appointment, Resource
 from scheduling.services import feed_token_hash
-from tenants.categories import covered_by_any
+from tenants.categories import covered_by_any, personal_fields
 
 FEED_PAST = dt.timedelta(days=30)
 FEED_FUTURE = dt.timedelta(days=180)
@@ -41,16 +42,9 @@ def calendar_feed(request, token: str):
             starts_at__lt=now + FEED_FUTURE,
         ).select_related("service", "contact")
     ).defer("notes")
-    if not show_names:
-        appointments = appointments.defer(
-            "notes",
-            "contact__name",
-            "contact__phone_number",
-            "contact__email",
-            "contact__address",
-            "contact__notes",
-            "contact__health_notes",
-        )
+    # Only what an event shows is loaded (and so logged): the caller's name, where it is sent at all.
+    sent = {"name"} if show_names else set()
+    appointments = appointments.defer(*(f"contact__{name}" for name in sorted(set(personal_fields(Contact)) - sent)))
     calendar = Calendar()
     calendar.add("prodid", "-//Vastaja//Scheduling feed//EN")
     calendar.add("version", "2.0")
@@ -66,18 +60,6 @@ def calendar_feed(request, token: str):
             summary += f" ({appointment.contact.name})"
         event.add("summary", summary)
         calendar.add_component(event)
-    if show_names:
-        from crm.models import Contact
-        from gates.signals import report_read
-
-        report_read(
-            user=None,
-            channel="export",
-            model=Contact,
-            path=f"calendar feed of {resource.label}",
-            object_ids=[a.contact_id for a in appointments if a.contact_id],
-            fields=["name"],
-        )
     response = HttpResponse(calendar.to_ical(), content_type="text/calendar; charset=utf-8")
     response["Cache-Control"] = "private, no-store"
     return response

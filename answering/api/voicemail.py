@@ -8,12 +8,11 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
 from answering.api.filters import VoicemailFilterSerializer
-from answering.models import Call, Voicemail
+from answering.models import Voicemail
 from answering.playback import AUDIO_CONTENT_TYPE, audio_response, is_continuation, voicemail_audio
 from answering.selectors import voicemail_list
 from api.base import TenantAPIView
 from gates.engine import policy_for_request
-from gates.signals import report_read
 
 
 class VoicemailOutputSerializer(serializers.ModelSerializer):
@@ -47,18 +46,6 @@ def _voicemails(request, **filters):
     return voicemail_list(user=request.user, policy=policy_for_request(request, request.tenant), **filters)
 
 
-def _report_callers(request, voicemails) -> None:
-    # The caller's name and number are the call's fields: the access log names them as such.
-    report_read(
-        user=request.user,
-        channel="api",
-        model=Call,
-        object_ids=[v.call_id for v in voicemails],
-        fields=["caller_name", "caller_number"],
-        path=request.path,
-    )
-
-
 class VoicemailListApi(TenantAPIView):
     """The company's voicemail, newest first; `audio_url` streams each one (every play is logged)."""
 
@@ -74,7 +61,6 @@ class VoicemailListApi(TenantAPIView):
         filters = VoicemailFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         page = self.paginate_queryset(_voicemails(request, **filters.validated_data))
-        _report_callers(request, page)
         data = VoicemailOutputSerializer(page, many=True, context={"request": request}).data
         return self.get_paginated_response(data)
 
@@ -89,7 +75,6 @@ class VoicemailDetailApi(TenantAPIView):
     @extend_schema(operation_id="voicemail_read", responses=VoicemailOutputSerializer)
     def get(self, request, pk: int):
         voicemail = self.get_object()
-        _report_callers(request, [voicemail])
         return Response(VoicemailOutputSerializer(voicemail, context={"request": request}).data)
 
     def safely_get_queryset(self):

@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from answering.models import Call, Message, Voicemail
+from answering.models import Message
 from answering.playback import audio_response, is_continuation, voicemail_audio
 from answering.portal.forms import CallFilterForm, MessageFilterForm
 from answering.selectors import (
@@ -32,32 +32,17 @@ from answering.selectors import (
     voicemail_list,
 )
 from answering.services.messages import message_acknowledge, message_mark
-from crm.models import Contact
+from gates.context import without_personal_fields
 from gates.engine import policy_for_request
 from gates.portal import client_page
-from gates.signals import report_read
 from scheduling.selectors import appointment_upcoming, company_zone, rota_gaps
 
 PAGE_SIZE = 25
 TODAY_ROWS = 8
-MESSAGE_LIST_FIELDS = ("caller_name", "caller_number", "body")
-CALL_LIST_FIELDS = ("caller_name", "caller_number")
 
 
 def _viewer(request) -> dict:
     return {"user": request.user, "policy": policy_for_request(request, request.tenant)}
-
-
-def _shown(request, model, rows, fields) -> None:
-    """Tell the access log which personal fields of which rows this page showed."""
-    report_read(
-        user=request.user,
-        channel="portal",
-        model=model,
-        object_ids=[row.pk for row in rows],
-        fields=fields,
-        path=request.path,
-    )
 
 
 def _render(request, template: str, context: dict):
@@ -108,31 +93,25 @@ def _fingerprint(context: dict) -> str:
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:20]
 
 
-def _log_today(request, context: dict) -> None:
-    _shown(request, Message, context["new_messages"], MESSAGE_LIST_FIELDS)
-    _shown(request, Call, context["recent_calls"], CALL_LIST_FIELDS)
-    _shown(request, Call, [v.call for v in context["new_voicemails"]], ["caller_name"])
-    _shown(request, Contact, [a.contact for a in context["appointments"] if a.contact], ["name"])
-
-
 @client_page
 def portal_home(request):
     """Today: new and urgent messages, recent calls, new voicemail, upcoming appointments and the
     lines' on-call gaps. The panel refreshes itself every 10 seconds (htmx)."""
     context = _today(request)
     context["fingerprint"] = _fingerprint(context)
-    _log_today(request, context)
     return _render(request, "answering/portal/today.html", context)
 
 
 @client_page
 def portal_home_panel(request):
-    """The Today panel for htmx polling: 204 (nothing to swap, nothing read) when unchanged."""
+    """The Today panel for htmx polling: 204 (nothing to swap, nothing read) when unchanged. The
+    check reads ids and states only, no personal field; only a change reads the panel itself."""
+    with without_personal_fields():
+        unchanged = request.GET.get("seen") == _fingerprint(_today(request))
+    if unchanged:
+        return HttpResponse(status=204)
     context = _today(request)
     context["fingerprint"] = _fingerprint(context)
-    if request.GET.get("seen") == context["fingerprint"]:
-        return HttpResponse(status=204)
-    _log_today(request, context)
     return _render(request, "answering/portal/today_panel.html", context)
 
 
@@ -152,7 +131,6 @@ def message_index(request):
             line=filters.get("line"),
         )
         page = _page(request, rows)
-        _shown(request, Message, page.object_list, MESSAGE_LIST_FIELDS)
     context = {"form": form, "page": page, "query": _query_without_page(request)}
     return _render(request, "answering/portal/messages.html", context)
 
@@ -172,7 +150,6 @@ def message_detail(request, pk: int):
         "answers": message_answers(message),
         "attempts": list(message_attempts(message=message)),
     }
-    _shown(request, Message, [message], ["caller_name", "caller_number", "body", "answers"])
     return _render(request, "answering/portal/message_detail.html", context)
 
 
@@ -205,7 +182,6 @@ def call_index(request):
             agent=filters.get("agent"),
         )
         page = _page(request, rows)
-        _shown(request, Call, page.object_list, CALL_LIST_FIELDS)
     context = {"form": form, "page": page, "query": _query_without_page(request)}
     return _render(request, "answering/portal/calls.html", context)
 
@@ -218,10 +194,6 @@ def call_detail(request, pk: int):
         raise Http404("No such call.")
     call_messages = list(message_list(**viewer).filter(call=call))
     voicemail = voicemail_list(**viewer).filter(call=call).first()
-    _shown(request, Call, [call], ["caller_name", "caller_number", "notes"])
-    _shown(request, Message, call_messages, ["body"])
-    if voicemail is not None:
-        _shown(request, Voicemail, [voicemail], ["transcription"])
     context = {"call": call, "call_messages": call_messages, "voicemail": voicemail}
     return _render(request, "answering/portal/call_detail.html", context)
 
@@ -237,8 +209,6 @@ def voicemail_index(request):
     if not form.is_bound or form.is_valid():
         line = form.cleaned_data.get("line") if form.is_bound else None
         page = _page(request, voicemail_list(**_viewer(request), line=line, unheard=unheard))
-        _shown(request, Voicemail, page.object_list, ["transcription"])
-        _shown(request, Call, [v.call for v in page.object_list], ["caller_name", "caller_number"])
     context = {"form": form, "unheard": unheard, "page": page, "query": _query_without_page(request)}
     return _render(request, "answering/portal/voicemail.html", context)
 

@@ -28,7 +28,6 @@ from django.db import connection, transaction
 from answering.models import DeliveryAttempt, DeliveryRoute, Message, WebhookEndpoint
 from answering.services.attempts import attempt_claim, attempt_settle, email_message_id
 from answering.webhooks import webhook_url_check
-from gates.signals import report_read
 from operations.outbox.services import outbox_put
 from tenants.changelog import change_log_actor
 from tenants.errors import ApplicationError
@@ -121,19 +120,6 @@ def message_deliver(
 def _route_send(*, message: Message, route: DeliveryRoute, attempt: DeliveryAttempt) -> str:
     """Send by one route; returns the provider's id for it (the SMS's SID, the e-mail's Message-ID)."""
     text = message_text(message, route)
-    included = (
-        ("caller_name", route.include_caller_name),
-        ("caller_number", route.include_caller_number),
-        ("body", route.include_body),
-    )
-    report_read(
-        user=None,
-        channel="task",
-        model=Message,
-        object_ids=[message.pk],
-        path=f"route:{route.pk}",
-        fields=[f for f, on in included if on and getattr(message, f)],
-    )
     if route.channel == DeliveryRoute.Channel.EMAIL:
         message_id = email_message_id(attempt.key)
         EmailMessage(
@@ -212,14 +198,6 @@ def webhook_deliver(*, message_id: int, endpoint_id: int, attempt_no: int) -> st
         return str(Status.REFUSED)
     payload = webhook_payload(message, endpoint)
     body = json.dumps(payload, separators=(",", ":")).encode()
-    report_read(
-        user=None,
-        channel="task",
-        model=Message,
-        object_ids=[message.pk],
-        fields=list(payload),
-        path=f"webhook:{endpoint.pk}",
-    )
     timestamp = str(int(time.time()))
     request = urllib.request.Request(
         endpoint.url,

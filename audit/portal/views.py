@@ -27,7 +27,6 @@ from audit.selectors import (
 )
 from gates.exports import csv_stream
 from gates.portal import client_admin_page, client_page, is_client_admin
-from gates.signals import report_read
 from tenants.errors import ApplicationError
 
 PAGE_SIZE = 50
@@ -168,15 +167,6 @@ def _request_name(dsr: DataSubjectRequest) -> str:
 @client_page
 def data_request_detail(request, pk: int):
     dsr = get_object_or_404(DataSubjectRequest, pk=pk)
-    shown = [name for name in ("phone_number", "email") if getattr(dsr, name)] + ["status", "result"]
-    report_read(
-        user=request.user,
-        channel="portal",
-        model=DataSubjectRequest,
-        object_ids=[dsr.pk],
-        fields=shown,
-        path=request.path,
-    )
     return render(
         request,
         "audit/portal/data_request_detail.html",

@@ -14,8 +14,7 @@ from crm.portal.forms import ContactForm, ContactSearchForm
 from crm.selectors import consent_history, contact_list, contact_search, contact_search_kind
 from crm.services import EDITABLE, contact_create, contact_editable_check, contact_update
 from gates.portal import client_admin_page, client_page, is_client_admin
-from gates.signals import report_read, report_refused
-from tenants.categories import personal_fields
+from gates.signals import report_refused
 from tenants.errors import ApplicationError
 from tenants.timezones import in_company_zone
 
@@ -34,14 +33,6 @@ def contacts_list(request):
             form.add_error("q", exc.message)
             contacts = Contact.objects.none()
     page = Paginator(contacts.defer("address", "notes", "health_notes"), PAGE_SIZE).get_page(request.GET.get("page"))
-    report_read(
-        user=request.user,
-        channel="portal",
-        model=Contact,
-        object_ids=[c.pk for c in page],
-        fields=["name", "phone_number", "email"],
-        path=request.path,
-    )
     context = {
         "form": form,
         "page": page,
@@ -60,14 +51,6 @@ def contacts_list(request):
 def contact_detail(request, pk: int):
     contact = _contact_or_404(request, pk)
     consents = list(consent_history(contact=contact))
-    report_read(
-        user=request.user,
-        channel="portal",
-        model=Contact,
-        object_ids=[contact.pk],
-        fields=personal_fields(Contact),
-        path=request.path,
-    )
     return render(
         request,
         "crm/portal/contact_detail.html",

@@ -9,8 +9,6 @@ from rest_framework import status
 from rest_framework.response import Response
 
 from api.base import TenantAPIView
-from crm.models import Contact
-from gates.signals import report_read
 from scheduling.api.serializers import (
     AppointmentCancelSerializer,
     AppointmentCreateSerializer,
@@ -27,17 +25,9 @@ from scheduling.selectors import appointment_list, resource_list, service_list, 
 from scheduling.services import appointment_book, appointment_cancel, appointment_reschedule
 
 
-def _shown(request, appointments) -> list[dict]:
+def _shown(appointments) -> list[dict]:
     """The appointments as the API sends them. Each names its caller (`contact_name`), a field of
-    the contact, not of the appointment: the access log records it as the contact's."""
-    report_read(
-        user=request.user,
-        channel="api",
-        model=Contact,
-        object_ids=[a.contact_id for a in appointments if a.contact_id is not None],
-        fields=["name"],
-        path=request.path,
-    )
+    the contact joined in: the layer logs it as the contact's."""
     return AppointmentOutputSerializer(appointments, many=True).data
 
 
@@ -61,7 +51,7 @@ class AppointmentListApi(TenantAPIView):
             statuses=(params["status"],) if "status" in params else None,
         ).order_by(params["ordering"], "pk")
         page = self.paginate_queryset(appointments)
-        return self.get_paginated_response(_shown(request, page))
+        return self.get_paginated_response(_shown(page))
 
     @extend_schema(
         operation_id="appointments_create",
@@ -74,7 +64,7 @@ class AppointmentListApi(TenantAPIView):
         data.is_valid(raise_exception=True)
         appointment = appointment_book(**data.validated_data, actor=request.user)
         appointment = appointment_list().get(pk=appointment.pk)
-        return Response(_shown(request, [appointment])[0], status=status.HTTP_201_CREATED)
+        return Response(_shown([appointment])[0], status=status.HTTP_201_CREATED)
 
     def safely_get_queryset(self):
         return appointment_list()
@@ -86,7 +76,7 @@ class AppointmentDetailApi(TenantAPIView):
 
     @extend_schema(operation_id="appointments_retrieve", responses=AppointmentOutputSerializer)
     def get(self, request, pk: int):
-        return Response(_shown(request, [self.get_object()])[0])
+        return Response(_shown([self.get_object()])[0])
 
     def safely_get_queryset(self):
         return appointment_list()
@@ -105,7 +95,7 @@ class AppointmentCancelApi(TenantAPIView):
         data = AppointmentCancelSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         appointment_cancel(appointment=appointment, actor=request.user, reason=data.validated_data["reason"])
-        return Response(_shown(request, [appointment_list().get(pk=pk)])[0])
+        return Response(_shown([appointment_list().get(pk=pk)])[0])
 
     def safely_get_queryset(self):
         return appointment_list()
@@ -126,7 +116,7 @@ class AppointmentRescheduleApi(TenantAPIView):
         data = AppointmentRescheduleSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         appointment_reschedule(appointment=appointment, starts_at=data.validated_data["starts_at"], actor=request.user)
-        return Response(_shown(request, [appointment_list().get(pk=pk)])[0])
+        return Response(_shown([appointment_list().get(pk=pk)])[0])
 
     def safely_get_queryset(self):
         return appointment_list()

@@ -18,7 +18,7 @@ from crm.blind_index import phone_normalise
 from crm.models import Contact
 from crm.selectors import contact_find_by_phone
 from gates.portal import client_admin_page, client_page, is_client_admin
-from gates.signals import report_read, report_refused
+from gates.signals import report_refused
 from scheduling.models import Appointment, Resource
 from scheduling.portal.forms import BookingForm, CancelForm, FreeTimesForm, RescheduleForm
 from scheduling.selectors import appointment_list, company_zone, slots_find, week_bounds
@@ -161,7 +161,6 @@ def _week_page(request, *, booking: BookingForm, day: dt.date | None = None):
     if request.GET.get("resource", "").isdigit():
         resource = Resource.objects.filter(pk=int(request.GET["resource"])).first()
     appointments = list(appointment_list(start=start, end=end, resource=resource, statuses=Appointment.LIVE))
-    _report(request, appointments)
     by_day: dict[dt.date, list[Appointment]] = {}
     for appointment in appointments:
         by_day.setdefault(timezone.localtime(appointment.starts_at).date(), []).append(appointment)
@@ -191,7 +190,6 @@ def _week_page(request, *, booking: BookingForm, day: dt.date | None = None):
 
 def _detail_page(request, appointment, *, cancel=None, reschedule=None):
     local = timezone.localtime(appointment.starts_at)
-    _report(request, [appointment], notes=True)
     context = {
         "appointment": appointment,
         "can_change": is_client_admin(request) and appointment.status in Appointment.LIVE,
@@ -222,24 +220,3 @@ def _appointment_or_404(request, pk: int) -> Appointment:
         report_refused(user=request.user, channel="portal", model=Appointment, object_id=pk, path=request.path)
         raise Http404
     return appointment
-
-
-def _report(request, appointments: list[Appointment], *, notes: bool = False) -> None:
-    """The calendar shows callers' names (and a booking its notes): logged, as on every channel."""
-    if notes:
-        report_read(
-            user=request.user,
-            channel="portal",
-            model=Appointment,
-            object_ids=[a.pk for a in appointments],
-            fields=["notes"],
-            path=request.path,
-        )
-    report_read(
-        user=request.user,
-        channel="portal",
-        model=Contact,
-        path=request.path,
-        object_ids=[a.contact_id for a in appointments if a.contact_id],
-        fields=["name"],
-    )

@@ -75,7 +75,13 @@ def test_names_appear_only_where_the_client_opted_in_and_the_dpa_grants_them(cli
 
     with tenant_context(acme):
         logged = AccessLogEntry.objects.order_by("-pk").first()
-    assert (logged.channel, logged.fields) == ("export", ["name"])  # names sent in a feed are reads too
+    # Names sent in a feed are reads too: the feed's job loaded the callers' names and nothing else.
+    assert (logged.channel, logged.job, logged.object_type, logged.fields) == (
+        "system",
+        "calendar feed",
+        "crm.Contact",
+        ["name"],
+    )
 
     dpa.dpa_terminate(
         version=AgreementVersion.objects.get(agreement__company=acme, status="active"),
