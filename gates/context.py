@@ -48,6 +48,8 @@ class GateContext:
     reason: str = ""  # a system context's job name
     logged: bool = True  # False only for the test suite's own assertions (see below)
     path: str = ""  # the request's path, for the access log
+    # What the engine worked out once for this person in this context (their granted object ids).
+    memo: dict = dataclasses.field(default_factory=dict, compare=False, repr=False)
 
     @property
     def is_person(self) -> bool:
