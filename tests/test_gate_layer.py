@@ -194,3 +194,29 @@ def test_a_jobs_joined_and_values_reads_are_logged_as_that_job(acme):
     assert ("crm.Contact", (contact.pk,), ("name",), None) in reads
     assert ("answering.Call", (call.pk,), ("caller_number",), None) in reads
     assert {e.channel for e in entries} == {"system"}
+
+
+@pytest.mark.parametrize("inlined", [1000, 0])
+def test_granted_ids_inlined_or_not_show_the_same_rows(acme, agent2, monkeypatch, inlined):
+    """Few grants are written into the query as ids, many stay a subquery: the rows are the same,
+    and a grant revoked shows at the next context (nothing is remembered across requests)."""
+    import gates.engine
+
+    monkeypatch.setattr(gates.engine, "GRANTS_INLINED", inlined)
+    with tenant_context(acme):
+        granted = Line.objects.get(phone_number="+3726001001")
+        expected = set(Call.objects.filter(line=granted).values_list("pk", flat=True))
+        with _as(agent2, acme, "/probe/inlined/"):
+            query = Call.objects.all()
+            sql = str(query.query)
+            assert set(query.values_list("pk", flat=True)) == expected
+        assert ("UNION" in sql) == (inlined == 0)
+        from answering.models import LineUserObjectPermission
+
+        grants = list(LineUserObjectPermission.objects.filter(user=agent2))
+        LineUserObjectPermission.objects.filter(user=agent2).delete()
+        try:
+            with _as(agent2, acme, "/probe/inlined/"):
+                assert not Call.objects.exists()
+        finally:
+            LineUserObjectPermission.objects.bulk_create(grants)
