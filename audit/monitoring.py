@@ -4,6 +4,7 @@ Requests are read by id, state and deadline only: their encrypted identifiers ar
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 
 from django.db import connection
 from django.db.models import Count, Min, Q
@@ -137,6 +138,10 @@ def subprocessor_refusals():
         yield labels, n
 
 
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 @alert_source("subprocessor_refused", per_tenant=True)
 def subprocessor_refused(now: dt.datetime):
     """Sends refused by the company's DPA: one alert per integration, reason and day, to the DPO and
@@ -150,7 +155,7 @@ def subprocessor_refused(now: dt.datetime):
     for row in rows:
         yield Alert(
             kind="subprocessor_refused",
-            object_key=f"{row['integration']}:{row['kind']}:{row['at__date']}:{row['reason'][:80]}",
+            object_key=f"{row['integration']}:{row['kind']}:{row['at__date']}:{_digest(row['reason'])}",
             subject=f"Sends by {row['integration']} refused: the DPA does not authorise {row['sub_processor'] or 'it'}",
             facts=[
                 ("Integration", row["integration"]),

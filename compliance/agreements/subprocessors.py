@@ -19,9 +19,18 @@ from django.utils import timezone
 from compliance.agreements.models import AgreementVersion, SubProcessor, SubProcessorObjection
 from compliance.agreements.selectors import CURRENT, dpa_in_force
 from tenants.categories import covered_by_any
-from tenants.integrations import SERVICES, Integration, integrations, region_allowed
+from tenants.integrations import Integration, integrations, region_allowed
 from tenants.models import ClientCompany
 from tenants.timezones import company_zone_of
+
+# The services in a reason's words.
+SERVICE_WORDS = {
+    "voice": "telephony",
+    "sms": "SMS",
+    "email": "e-mail",
+    "storage": "storage",
+    "transcription": "transcription",
+}
 
 # Why a send was refused (the metric's `kind` label, and the access log's).
 KINDS = {
@@ -91,15 +100,15 @@ def sub_processor_authorisation(
         return Authorisation(integration, False, kind, f"DPA v{number}: {reason}", number)
 
     name = integration.sub_processor
-    service = SERVICES[integration.service]
+    service = SERVICE_WORDS.get(integration.service, integration.service)
     if not name:
         return refuse("unnamed_provider", f"the provider for {service} is not named in the settings")
     record = sub_processor_record(version=version, integration=integration)
     if record is None:
         named = [r for r in version.sub_processors.all() if _same_name(r.name, name)]
         if named:
-            engaged = ", ".join(SERVICES.get(s, s) for s in named[0].services) or "nothing"
-            return refuse("not_named", f"{name} is named for {engaged}, not for {service}")
+            engaged = ", ".join(SERVICE_WORDS.get(s, s) for s in named[0].services) or "no service"
+            return refuse("not_named", f"no sub-processor is named for {service} ({name} is named for {engaged} only)")
         return refuse("not_named", f"no sub-processor is named for {service} ({name})")
     if not region_allowed(integration.region, record.regions):
         allowed = ", ".join(record.regions) or "no region"
