@@ -284,6 +284,8 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
     "DataSubjectRequestKindEnum": "audit.models.DataSubjectRequest.Kind",
     "MembershipRoleEnum": "tenants.models.Membership.Role",
     "CategoryGrantRoleEnum": "compliance.agreements.models.CategoryGrant.Role",
+    # A grant's category and a sub-processor's categories are the one taxonomy.
+    "DataCategoryEnum": "compliance.agreements.models.CATEGORY_CHOICES",
 }
 
 # Celery. With no broker configured the demo uses kombu's filesystem transport in .vastaja/broker,

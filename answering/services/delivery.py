@@ -124,8 +124,9 @@ def message_deliver(
         sent.append(route.channel)
     if sent:
         _message_move(message_id=message.pk, to=Message.Status.SENT, actor=actor)
-    if refused and not (sent or failed or busy) and not _sent_before(message):
-        # Nothing will retry a refusal: the message is undeliverable by its routes now.
+    if refused and not (sent or failed or busy or _sent_before(message) or _has_webhooks()):
+        # Nothing will retry a refusal, and no webhook (an allowed channel) may yet carry it: the
+        # message is undeliverable now.
         _message_move(message_id=message.pk, to=Message.Status.FAILED, actor=actor)
         logger.error("message %s: every route refused by the company's DPA (routes %s)", message.pk, refused)
     if failed and last_try:
@@ -138,6 +139,10 @@ def message_deliver(
 
 def _sent_before(message: Message) -> bool:
     return DeliveryAttempt.objects.filter(message=message, status=Status.SENT).exists()
+
+
+def _has_webhooks() -> bool:
+    return WebhookEndpoint.objects.filter(active=True).exists()
 
 
 def _route_send(*, message: Message, route: DeliveryRoute, attempt: DeliveryAttempt) -> str:
