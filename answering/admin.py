@@ -6,12 +6,13 @@ from django.db import models
 from django.http import Http404, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.formats import date_format
+from django.utils.html import format_html, format_html_join
 
 from answering.models import BusinessHours, Call, Line, Message, Voicemail
 from answering.playback import audio_response, is_continuation, voicemail_audio
 from answering.scripts import desk_script
-from answering.selectors import call_desk_caller
+from answering.selectors import call_desk_caller, message_attempts
 from answering.services.calls import DESK_ROLES, DISPOSITIONS_WITHOUT_MESSAGE, call_answer, call_dispose
 from gates.admin import GatedInline, GatedModelAdmin, gated_column
 from gates.admin_views import Fetch, GatedAdminView
@@ -248,6 +249,33 @@ class MessageAdmin(GatedModelAdmin):
         "created_at",
         "acknowledged_at",
         "escalation_level",
+        "delivery_history",
     ]
     readonly_fields = fields
     change_roles = ()
+
+    @admin.display(description="delivery history")
+    def delivery_history(self, obj):
+        """Every send and escalation, with why one was not sent (a refusal by the DPA says so)."""
+        attempts = list(message_attempts(message=obj))
+        if not attempts:
+            return "Not delivered anywhere yet."
+        zone = timezone.get_current_timezone_name()
+        return format_html(
+            "<table>{}</table>",
+            format_html_join(
+                "",
+                "<tr><td>{} ({})</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                (
+                    (
+                        date_format(timezone.localtime(a.created_at), "SHORT_DATETIME_FORMAT"),
+                        zone,
+                        a.get_channel_display(),
+                        f"escalation, step {a.escalation_level}" if a.escalation_level else "delivery",
+                        a.get_status_display(),
+                        a.error,
+                    )
+                    for a in attempts
+                ),
+            ),
+        )

@@ -353,7 +353,7 @@ class DeliveryAttempt(models.Model):
         SENDING = "sending", "Sending"
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed (to be tried again)"
-        REFUSED = "refused", "Refused (the address is not allowed)"
+        REFUSED = "refused", "Refused: not sent (the address, or the DPA, does not allow it)"
         DEAD_LETTER = "dead_letter", "Dead-lettered (every retry failed)"
 
     class Channel(models.TextChoices):

@@ -20,11 +20,16 @@ from twilio.twiml.voice_response import VoiceResponse
 from answering.models import Call, DeliveryAttempt, Line, Message, Recording, RecordingConsent, Voicemail
 from crm.blind_index import pseudonym
 from crm.selectors import contact_id_find_by_phone
+from gates.outbound import outbound_check
 from tenants.errors import ApplicationError
 from tenants.files import encrypted_file_delete, encrypted_file_save
+from tenants.integrations import TWILIO_VOICE
 
 logger = logging.getLogger(__name__)
 NOT_IN_SERVICE = "Sorry, this number is not in service. Goodbye."
+NO_VOICEMAIL = (
+    "Sorry, we cannot take a message on this line at the moment. Please call again in opening hours. Goodbye."
+)
 
 # What the rows that keep these parameters can hold: Call.telephony_sid, Voicemail and
 # Recording.recording_sid and DeliveryAttempt.provider_id are 64 characters.
@@ -116,12 +121,24 @@ def inbound_voice(
         response.enqueue(f"agents-{connection.schema_name}")
         return str(response)
     if line.after_hours == Line.AfterHours.FORWARD_ONCALL:
+        from scheduling.models import StaffMember
         from scheduling.selectors import oncall_for_line
 
         for person in oncall_for_line(line=line, at=now):
-            if person.phone_number:
+            # Forwarding hands Twilio the number of the person on call: only if the DPA lets it.
+            if person.phone_number and _voice_allowed(
+                categories=["user.contact.phone_number"], model=StaffMember, pk=person.pk, fields=["phone_number"]
+            ):
                 response.dial(person.phone_number, timeout=25)
                 return str(response)
+    # Recording and transcribing a voicemail has Twilio keep the caller's voice and words; if the
+    # DPA does not let it, the caller is told, and nothing is recorded.
+    if not _voice_allowed(
+        categories=["user.biometrics.voice", "user.content.private"], model=Call, pk=call.pk, fields=[]
+    ):
+        response.say(NO_VOICEMAIL)
+        response.hangup()
+        return str(response)
     response.say(f"{line.disclosure} Please leave a message after the tone.")
     response.record(
         max_length=line.voicemail_max_seconds,
@@ -133,6 +150,12 @@ def inbound_voice(
     )
     response.say("We did not receive a message. Goodbye.")
     return str(response)
+
+
+def _voice_allowed(*, categories: list[str], model, pk: int, fields: list[str]) -> bool:
+    return outbound_check(
+        integration=TWILIO_VOICE, categories=categories, model=model, object_ids=[pk], fields=fields, path="voice"
+    ).allowed
 
 
 def refused_twiml(reason: str) -> str:

@@ -9,6 +9,11 @@ class AuditConfig(AppConfig):
         from auditlog.registry import auditlog
 
         from audit import receivers  # noqa: F401 - connects the access log and the chain
+        from audit.subprocessors import subprocessor_usage
+        from compliance.agreements.subprocessors import usage_source_register
+
+        # The DPO's workspace and the RoPA count each company's sends here, above them.
+        usage_source_register(source=subprocessor_usage)
         from audit.models import EvidencePack, LegalHold, RetentionRun
         from tenants.categories import derived_fields, personal_fields, registry
 

@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from audit.chain import chain_verify
 from audit.models import AccessLogEntry, DataSubjectRequest, EvidencePack, RetentionRun
+from audit.subprocessors import subprocessor_use_counts
 from gates.exports import CsvWriter
 from gates.signals import fields_read
 from tenants.categories import registry
@@ -131,6 +132,9 @@ def _agreement_files(company: ClientCompany) -> list[_File]:
                     sp.location,
                     sp.authorised_on,
                     window_ends,
+                    " ".join(sp.services),
+                    " ".join(sp.regions),
+                    " ".join(sp.categories),
                     *diligence.get(sp.name.lower(), NO_DUE_DILIGENCE),
                 ]
             )
@@ -157,6 +161,9 @@ def _agreement_files(company: ClientCompany) -> list[_File]:
                 "location",
                 "authorised_on",
                 "objection_window_ends",
+                "services",
+                "regions",
+                "categories",
                 *DUE_DILIGENCE_COLUMNS,
             ],
             sub_rows,
@@ -185,6 +192,46 @@ def _due_diligence_by_name() -> dict[str, list]:
         ]
         for record in SubProcessorDiligence.objects.all()
     }
+
+
+USAGE_PERIOD = dt.timedelta(days=365)
+
+
+def _sub_processors_used_file(company: ClientCompany, now: dt.datetime) -> _File:
+    """The sub-processors the company's data actually went to in the last year, with the sends and
+    the refusals, next to whether the DPA in force authorises each now."""
+    from compliance.agreements.subprocessors import sub_processor_authorisation
+    from tenants.integrations import INTEGRATIONS
+
+    since = now - USAGE_PERIOD
+    rows = []
+    for key, counts in sorted(subprocessor_use_counts(since=since, until=now).items()):
+        integration = INTEGRATIONS.get(key)
+        authorised = (
+            sub_processor_authorisation(company=company, integration=integration, categories=counts["categories"])
+            if integration is not None
+            else None
+        )
+        rows.append(
+            [
+                key,
+                "; ".join(counts["sub_processors"]),
+                counts["sent"],
+                counts["refused"],
+                " ".join(counts["categories"]),
+                "yes"
+                if authorised is not None and authorised.allowed
+                else f"no: {authorised.reason if authorised else ''}",
+                _iso(since),
+                _iso(now),
+            ]
+        )
+    return _csv(
+        "sub_processors_used.csv",
+        "Sub-processors the company's data actually went to in the last 365 days: sends and refusals",
+        ["integration", "sub_processor", "sends", "refused", "categories", "authorised_now", "since", "until"],
+        rows,
+    )
 
 
 def _staff_file(company: ClientCompany) -> _File:
@@ -384,6 +431,7 @@ def evidence_pack_produce(*, actor: User) -> EvidencePack:
     made = timezone.now()
     files = [
         *_agreement_files(company),
+        _sub_processors_used_file(company, made),
         _staff_file(company),
         _access_log_file(),
         _retention_file(),

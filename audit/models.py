@@ -28,9 +28,10 @@ class AccessLogEntry(models.Model):
         PLAYBACK = "playback", _("Audio playback")
         TASK = "task", _("E-mail or webhook built by a task")
         SYSTEM = "system", _("A system job")
+        SUBPROCESSOR = "subprocessor", _("A send to a sub-processor the DPA does not authorise")
 
     user = models.ForeignKey("tenants.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
-    channel = models.CharField(max_length=10, choices=Channel.choices)
+    channel = models.CharField(max_length=16, choices=Channel.choices)
     object_type = models.CharField(max_length=100)
     object_ids = models.JSONField(default=list)
     fields = models.JSONField(default=list)
@@ -48,6 +49,33 @@ class AccessLogEntry(models.Model):
 
     def __str__(self) -> str:
         return f"Access #{self.pk}"
+
+
+class SubProcessorUse(models.Model):
+    """One check of the gate before a send (gates/outbound.py): the company's data handed to a
+    sub-processor through an integration, or refused. What the RoPA, the evidence pack, the DPO's
+    workspace and /metrics count. Ids, names of providers and categories only: no personal data."""
+
+    integration = models.CharField(max_length=32)
+    sub_processor = models.CharField(max_length=200, blank=True)
+    region = models.CharField(max_length=8, blank=True)
+    categories = models.JSONField(default=list)
+    allowed = models.BooleanField()
+    kind = models.CharField(max_length=20, blank=True, help_text="Why it was refused")
+    reason = models.CharField(max_length=300, blank=True)
+    dpa_version = models.PositiveIntegerField(null=True, blank=True)
+    object_type = models.CharField(max_length=100)
+    object_ids = models.JSONField(default=list)
+    at = models.DateTimeField(auto_now_add=True)
+
+    objects = GatedManager()
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        indexes = [models.Index(fields=["integration", "at"], name="subprocessor_use_at")]
+
+    def __str__(self) -> str:
+        return f"Send #{self.pk} ({self.integration}, {'sent' if self.allowed else 'refused'})"
 
 
 class ChainLink(models.Model):

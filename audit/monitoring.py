@@ -4,14 +4,16 @@ Requests are read by id, state and deadline only: their encrypted identifiers ar
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 
 from django.db import connection
-from django.db.models import Q
+from django.db.models import Count, Min, Q
 from django.utils import timezone
 
-from audit.models import DataSubjectRequest, RetentionRun
+from audit.models import DataSubjectRequest, RetentionRun, SubProcessorUse
 from operations.monitoring.models import JobRun
 from operations.monitoring.registry import Alert, alert_source, counter, gauge
+from tenants.integrations import integrations
 
 PURGE_TASK = "audit.retention_purge"
 # A purge still unfinished this long after it started has died (a real one takes minutes).
@@ -99,5 +101,67 @@ def dsar_due(now: dt.datetime):
                 ("Request", f"#{pk} ({kind})"),
                 ("Due", due.isoformat(timespec="minutes")),
                 ("Hours left", f"{(due - now).total_seconds() / 3600:.0f}"),
+            ],
+        )
+
+
+# ---- sub-processors: the gate before every send (gates/outbound.py) ---------------------------
+
+
+@counter(
+    "vastaja_subprocessor_sends",
+    "Sends of the company's data handed to a sub-processor, by integration (channel)",
+    labels=("channel",),
+    per_tenant=True,
+)
+def subprocessor_sends():
+    counts = dict.fromkeys((i.key for i in integrations()), 0)
+    for key, n in SubProcessorUse.objects.filter(allowed=True).values_list("integration").annotate(n=Count("id")):
+        counts[key] = n
+    for key, n in sorted(counts.items()):
+        yield (key,), n
+
+
+@counter(
+    "vastaja_subprocessor_refusals",
+    "Sends refused because the company's DPA does not authorise the sub-processor, by integration and why",
+    labels=("channel", "kind"),
+    per_tenant=True,
+)
+def subprocessor_refusals():
+    # Every integration from zero, so the first refusal is an increase Prometheus can see.
+    counts = {(i.key, "no_dpa"): 0 for i in integrations()}
+    rows = SubProcessorUse.objects.filter(allowed=False).values_list("integration", "kind").annotate(n=Count("id"))
+    for key, kind, n in rows:
+        counts[(key, kind or "unknown")] = n
+    for labels, n in sorted(counts.items()):
+        yield labels, n
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+@alert_source("subprocessor_refused", per_tenant=True)
+def subprocessor_refused(now: dt.datetime):
+    """Sends refused by the company's DPA: one alert per integration, reason and day, to the DPO and
+    the company's supervisors, who decide whether the DPA or the set-up should change."""
+    rows = (
+        SubProcessorUse.objects.filter(allowed=False, at__gte=now - RECENT)
+        .values("integration", "sub_processor", "kind", "reason", "at__date")
+        .annotate(n=Count("id"), first=Min("at"))
+        .order_by("first")
+    )
+    for row in rows:
+        yield Alert(
+            kind="subprocessor_refused",
+            object_key=f"{row['integration']}:{row['kind']}:{row['at__date']}:{_digest(row['reason'])}",
+            subject=f"Sends by {row['integration']} refused: the DPA does not authorise {row['sub_processor'] or 'it'}",
+            facts=[
+                ("Integration", row["integration"]),
+                ("Sub-processor", row["sub_processor"] or "not named in the settings"),
+                ("Why", row["reason"]),
+                ("Refused sends that day", str(row["n"])),
+                ("First", row["first"].isoformat(timespec="minutes")),
             ],
         )

@@ -10,8 +10,9 @@ from django.dispatch import receiver
 from django_tenants.utils import get_public_schema_name
 
 from audit.chain import chain_append, content_of_access, content_of_change
-from audit.models import AccessLogEntry, ChainLink
+from audit.models import AccessLogEntry, ChainLink, SubProcessorUse
 from gates.context import current, system_context
+from gates.outbound import outbound_checked
 from gates.signals import access_refused, fields_read
 
 
@@ -50,6 +51,38 @@ def on_fields_read(sender, **kwargs):
 @receiver(access_refused, dispatch_uid="audit.access_refused")
 def on_access_refused(sender, **kwargs):
     _log(refused=True, **kwargs)
+
+
+@receiver(outbound_checked, dispatch_uid="audit.outbound_checked")
+def on_outbound_checked(sender, *, model, object_ids, fields, path, **check):
+    """Every check of the gate before a send is counted; a refusal is in the access log too, on the
+    channel `subprocessor`, naming the integration, the provider and why (no personal data: the
+    reason is built from the DPA's own records)."""
+    if not _in_a_company():
+        return
+    with system_context(reason="write the access log"):
+        SubProcessorUse.objects.create(
+            integration=check["integration"][:32],
+            sub_processor=check["sub_processor"][:200],
+            region=check["region"][:8],
+            categories=list(check["categories"]),
+            allowed=check["allowed"],
+            kind=check["kind"][:20],
+            reason=check["reason"][:300],
+            dpa_version=check["version_number"],
+            object_type=model._meta.label,
+            object_ids=list(object_ids),
+        )
+    if not check["allowed"]:
+        _log(
+            user=None,
+            channel=AccessLogEntry.Channel.SUBPROCESSOR,
+            model=model,
+            object_ids=object_ids,
+            fields=fields,
+            path=f"{check['integration']} ({check['sub_processor'] or 'unnamed'}), refused: {check['reason']}",
+            refused=True,
+        )
 
 
 @receiver(post_save, sender=AccessLogEntry, dispatch_uid="audit.chain_access")

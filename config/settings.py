@@ -226,6 +226,16 @@ TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="" if PRODUCTION else "
 TWILIO_FROM_NUMBER = env.str("TWILIO_FROM_NUMBER", default="")
 TWILIO_API_BASE = env.str("TWILIO_API_BASE", default="https://api.twilio.com")
 
+# Who receives a company's data through each outbound integration: the sub-processor's name, as the
+# DPAs record it, and the country (ISO 3166 code) it processes in. Only a DPA in force that names
+# it, for that service and region, lets a send go (tenants/integrations.py, gates/outbound.py). The
+# provider behind EMAIL_URL depends on the deployment: production names none until it is set, and
+# then refuses every e-mail that carries a company's data.
+TWILIO_SUBPROCESSOR = env.str("TWILIO_SUBPROCESSOR", default="Twilio Ireland Ltd")
+TWILIO_REGION = env.str("TWILIO_REGION", default="IE")
+EMAIL_SUBPROCESSOR = env.str("EMAIL_SUBPROCESSOR", default="" if PRODUCTION else "Demo Mail OÜ")
+EMAIL_REGION = env.str("EMAIL_REGION", default="" if PRODUCTION else "EE")
+
 LANGUAGE_CODE = "en"
 # The portal speaks English and Estonian. Each app keeps its translations in `<app>/locale/`,
 # compiled `.mo` files included, so a machine without gettext still shows Estonian.
@@ -274,6 +284,8 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
     "DataSubjectRequestKindEnum": "audit.models.DataSubjectRequest.Kind",
     "MembershipRoleEnum": "tenants.models.Membership.Role",
     "CategoryGrantRoleEnum": "compliance.agreements.models.CategoryGrant.Role",
+    # A grant's category and a sub-processor's categories are the one taxonomy.
+    "DataCategoryEnum": "compliance.agreements.models.CATEGORY_CHOICES",
 }
 
 # Celery. With no broker configured the demo uses kombu's filesystem transport in .vastaja/broker,

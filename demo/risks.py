@@ -1,11 +1,12 @@
 """The demo's risk register (called by demo.world.demo_seed): a DPIA for acme, the dental clinic,
 linked to its DPA; a plain risk assessment for globex whose review is overdue; and due diligence on
-the telephony sub-processor."""
+the telephony and e-mail sub-processors."""
 
 from __future__ import annotations
 
 import datetime as dt
 
+from django.conf import settings
 from django.utils import timezone
 
 from compliance.agreements.models import AgreementVersion
@@ -89,5 +90,16 @@ def risks_demo_seed(*, companies: dict[str, ClientCompany], dpo: User) -> None:
             last_reviewed_on=today - dt.timedelta(days=200),
             next_review_on=today + dt.timedelta(days=165),
             findings="Sub-processors list and transfer safeguards checked; no open findings.",
+            actor=dpo,
+        )
+    # The demo's e-mail provider (EMAIL_SUBPROCESSOR), which acme's and globex's DPAs name.
+    mail_provider = settings.EMAIL_SUBPROCESSOR or "Demo Mail OÜ"
+    if not SubProcessorDiligence.objects.filter(name__iexact=mail_provider).exists():
+        services.diligence_record(
+            name=mail_provider,
+            certifications="ISO/IEC 27001:2022; data kept in Estonia",
+            last_reviewed_on=today - dt.timedelta(days=90),
+            next_review_on=today + dt.timedelta(days=275),
+            findings="TLS for every hop checked; no open findings.",
             actor=dpo,
         )

@@ -72,6 +72,11 @@ DPA_ACTIVE = {"acme", "globex"}
 DPA_COURSES = {"acme": ["health-data"]}
 # Each DPA's breach clause: how soon the provider must tell the client of an incident.
 BREACH_HOURS = {"acme": 24, "globex": 36, "initech": 48}
+# Each DPA's sub-processors (GDPR Art. 28(2)): Twilio for telephony everywhere, and for SMS where
+# the client wants it (globex's names no SMS sub-processor, so nothing of globex's goes by SMS); the
+# e-mail provider behind EMAIL_URL for acme and globex only (initech's names none).
+TWILIO_SERVICES = {"acme": ["voice", "sms"], "globex": ["voice"], "initech": ["voice", "sms"]}
+EMAIL_PROVIDER_FOR = {"acme", "globex"}
 
 
 def _company_seeders() -> list[Callable[[str, bool], None]]:
@@ -227,14 +232,30 @@ def _dpa_seed(company: ClientCompany, *, admin: User, dpo: User, drafter: User) 
                 dpa.dpa_grant_add(version=version, role=role, category=category, action=action, actor=drafter)
         days = 90 if category.startswith("user.biometrics") else 365
         dpa.dpa_retention_set(version=version, category=category, days=days, actor=drafter)
+    slug = company.schema_name
     dpa.dpa_sub_processor_add(
         version=version,
-        name="Twilio Ireland Ltd",
-        purpose="Telephony",
+        name=settings.TWILIO_SUBPROCESSOR or "Twilio Ireland Ltd",
+        purpose="Telephony" + (" and SMS" if "sms" in TWILIO_SERVICES[slug] else ""),
         location="EU (Ireland)",
+        services=TWILIO_SERVICES[slug],
+        regions=["EEA"],
+        categories=["user.contact", "user.content.private", "user.biometrics.voice", "user.schedule"],
         authorised_on=today - dt.timedelta(days=60),
         actor=drafter,
     )
+    if slug in EMAIL_PROVIDER_FOR:
+        dpa.dpa_sub_processor_add(
+            version=version,
+            name=settings.EMAIL_SUBPROCESSOR or "Demo Mail OÜ",
+            purpose="E-mail delivery",
+            location="EU (Estonia)",
+            services=["email"],
+            regions=["EEA"],
+            categories=["user.contact", "user.content.private", "user.schedule"],
+            authorised_on=today - dt.timedelta(days=60),
+            actor=drafter,
+        )
     for code in DPA_COURSES.get(company.schema_name, []):
         dpa.dpa_course_require(version=version, course=Course.objects.get(code=code), actor=drafter)
     dpa.dpa_submit(version=version, actor=drafter)

@@ -25,7 +25,9 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from crm.models import Contact
 from gates.engine import policy_for
+from gates.outbound import outbound_check
 from operations.outbox.services import outbox_put
 from operations.timers.registry import timer_handler
 from operations.timers.services import timer_cancel, timer_schedule
@@ -33,6 +35,7 @@ from scheduling.models import Appointment, Notification, ReminderSettings, Resou
 from scheduling.selectors import availability_windows, blocked_range, company_zone, require_aware
 from tenants.changelog import change_log_actor
 from tenants.errors import ApplicationError
+from tenants.integrations import EMAIL, TWILIO_SMS
 from tenants.models import User
 from tenants.scrub import provider_text_scrub
 from tenants.sms import SmsError, sms_configured, sms_send
@@ -199,6 +202,22 @@ def appointment_message_send(*, appointment_id: int, kind: str, key: str | None 
         record = _notification_claim(appointment=appointment, kind=kind, channel=channel, key=unique)
         if record is None:
             continue  # sent for this event already, or being sent by another worker
+        is_email = channel == Notification.Channel.EMAIL
+        decision = outbound_check(
+            integration=EMAIL if is_email else TWILIO_SMS,
+            categories=["user.contact.email" if is_email else "user.contact.phone_number", "user.schedule"],
+            model=Contact,
+            object_ids=[contact.pk],
+            fields=["email" if is_email else "phone_number"],
+            path=f"appointment:{appointment.pk}:{kind}",
+        )
+        if not decision.allowed:
+            # Sent nothing: the company's DPA does not authorise this provider now. The other channel
+            # still goes; the notice shows why this one did not.
+            error = provider_text_scrub(f"Not sent: {decision.reason}")
+            Notification.objects.filter(pk=record.pk).update(status=Notification.Status.FAILED, error=error)
+            logger.warning("appointment %s %s by %s refused: %s", appointment.pk, kind, channel, error)
+            continue
         try:
             if channel == Notification.Channel.EMAIL:
                 provider_id = f"<{unique.replace(':', '.')}.{connection.schema_name}@{settings.PUBLIC_HOST}>"

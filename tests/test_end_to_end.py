@@ -1,6 +1,8 @@
 """One call, end to end, on a real Celery worker with Redis: the inbound webhook, the agent's
 urgent message, its delivery to the client, escalation along the on-call rota, and the client's
-acknowledgement, which stops the escalation.
+acknowledgement, which stops the escalation. globex's DPA names Twilio for SMS for the length of the
+test; once it no longer does, the same long-running worker refuses the very next SMS (nothing about
+the DPA is cached across tasks).
 
 The worker is another process, so this test works on committed rows and removes them after.
 """
@@ -19,6 +21,7 @@ from django_tenants.utils import tenant_context
 from answering.models import Call, DeliveryAttempt, DeliveryRoute, Line, Message
 from answering.services.messages import message_take
 from answering.simulator import new_sid, sign
+from compliance.agreements.models import SubProcessor
 from config.celery import app as celery_app
 from operations.timers.models import Timer
 from operations.timers.tasks import timers_sweep
@@ -44,11 +47,16 @@ def committed(django_db_blocker, celery_worker_queue):
     created: dict[str, list] = {"calls": [], "routes": []}
     with django_db_blocker.unblock():
         globex = ClientCompany.objects.get(schema_name="globex")
+        twilio = SubProcessor.objects.filter(
+            version__agreement__company=globex, version__status="active", name="Twilio Ireland Ltd"
+        )
+        twilio.update(services=["voice", "sms"])  # as if globex's DPA named Twilio for SMS too
         previous_queue = celery_app.conf.task_default_queue
         celery_app.conf.task_default_queue = celery_worker_queue
         try:
             yield globex, created
         finally:
+            twilio.update(services=["voice"])
             celery_app.conf.task_default_queue = previous_queue
             with tenant_context(globex):
                 messages = Message.objects.filter(call__in=created["calls"])
@@ -134,6 +142,23 @@ def test_a_call_from_webhook_to_acknowledgement(committed, twilio, celery_worker
     escalation_sms = [m for m in twilio.messages if m["to"] == first_on_call]
     assert f"Urgent message #{message.pk}" in escalation_sms[-1]["body"]
     assert "Jaan Kask" not in escalation_sms[-1]["body"]  # a pointer, not the caller's data
+
+    # 4b. globex's DPA stops naming Twilio for SMS: the worker, still running, refuses the next one.
+    SubProcessor.objects.filter(
+        version__agreement__company=globex, version__status="active", name="Twilio Ireland Ltd"
+    ).update(services=["voice"])
+    with tenant_context(globex):
+        second = message_take(line=line, actor=agent, caller_name="Mari Tamm", body="A second message", call=call)
+
+    def refused():
+        with tenant_context(globex):
+            return DeliveryAttempt.objects.filter(
+                message_id=second.pk, route=route, status=DeliveryAttempt.Status.REFUSED
+            ).first()
+
+    attempt = _wait_for(refused, what="the refusal of the next SMS")
+    assert "no sub-processor is named for SMS" in attempt.error
+    assert not any("A second message" in m["body"] for m in twilio.messages)
 
     # 5. The client acknowledges through its API; the next sweep escalates no further.
     api = client_for("globex.localhost", client_admin)

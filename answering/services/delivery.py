@@ -28,9 +28,12 @@ from django.db import connection, transaction
 from answering.models import DeliveryAttempt, DeliveryRoute, Message, WebhookEndpoint
 from answering.services.attempts import attempt_claim, attempt_settle, email_message_id
 from answering.webhooks import webhook_url_check
+from gates.outbound import SubProcessorRefused, outbound_require
 from operations.outbox.services import outbox_put
+from tenants.categories import field_category
 from tenants.changelog import change_log_actor
 from tenants.errors import ApplicationError
+from tenants.integrations import EMAIL, TWILIO_SMS
 from tenants.models import User
 from tenants.sms import SmsError, sms_send
 
@@ -44,13 +47,15 @@ Status = DeliveryAttempt.Status
 
 @dataclass(frozen=True)
 class Delivery:
-    """What one delivery run did: the channels it sent by, the routes that failed, and whether to
-    run again (`retry`: a route failed before the last try; `busy`: another worker is sending)."""
+    """What one delivery run did: the channels it sent by, the routes that failed, those the DPA
+    refused, and whether to run again (`retry`: a route failed before the last try; `busy`: another
+    worker is sending)."""
 
     sent: list[str] = field(default_factory=list)
     failed: list[int] = field(default_factory=list)
     retry: bool = False
     busy: bool = False
+    refused: list[int] = field(default_factory=list)
 
 
 def message_delivery_start(*, message: Message) -> None:
@@ -79,7 +84,12 @@ def message_deliver(
     sent is skipped, a failed one is tried again in place, one a killed worker left `sending` is
     resumed once it is abandoned. The first try also hands the message to each active webhook (an
     outbox row each). A message that reached any route is sent; one whose routes still fail on the
-    last try is marked failed (it then shows, and alerts, as undelivered)."""
+    last try is marked failed (it then shows, and alerts, as undelivered).
+
+    A route whose provider the company's DPA does not authorise now (gates/outbound.py) sends
+    nothing: its attempt is refused with the reason, and the other routes still go. A message no
+    route may carry, and none sent, is marked failed at once, with the refusals in its delivery
+    history; it stays in the portal and the admin for the client to read."""
     message = Message.objects.select_related("line").filter(pk=message_id).first()
     if message is None:
         return Delivery()
@@ -91,7 +101,7 @@ def message_deliver(
                     args=[message.pk, endpoint_id, 1],
                     key=f"webhook:{message.pk}:{endpoint_id}:1",
                 )
-    sent, failed, busy = [], [], False
+    sent, failed, refused, busy = [], [], [], False
     for route in DeliveryRoute.objects.filter(line=message.line):
         claim = attempt_claim(key=f"{message.pk}:route:{route.pk}", message=message, route=route, channel=route.channel)
         if claim.state == "busy":
@@ -101,6 +111,10 @@ def message_deliver(
         attempt = claim.attempt
         try:
             provider_id = _route_send(message=message, route=route, attempt=attempt)
+        except SubProcessorRefused as exc:
+            attempt_settle(attempt=attempt, status=Status.REFUSED, error=f"Not sent: {exc}")
+            refused.append(route.pk)
+            continue
         except (SmsError, OSError) as exc:
             attempt_settle(attempt=attempt, status=Status.FAILED, error=exc)
             failed.append(route.pk)
@@ -109,18 +123,49 @@ def message_deliver(
         sent.append(route.channel)
     if sent:
         _message_move(message_id=message.pk, to=Message.Status.SENT, actor=actor)
+    if refused and not (sent or failed or busy or _sent_before(message) or _has_webhooks()):
+        # Nothing will retry a refusal, and no webhook (an allowed channel) may yet carry it: the
+        # message is undeliverable now.
+        _message_move(message_id=message.pk, to=Message.Status.FAILED, actor=actor)
+        logger.error("message %s: every route refused by the company's DPA (routes %s)", message.pk, refused)
     if failed and last_try:
         _message_move(message_id=message.pk, to=Message.Status.FAILED, actor=actor)
         logger.error(
             "message %s could not be delivered to routes %s after %s tries", message.pk, failed, MAX_DELIVERY_ATTEMPTS
         )
-    return Delivery(sent=sent, failed=failed, retry=bool(failed) and not last_try, busy=busy)
+    return Delivery(sent=sent, failed=failed, retry=bool(failed) and not last_try, busy=busy, refused=refused)
+
+
+def _sent_before(message: Message) -> bool:
+    return DeliveryAttempt.objects.filter(message=message, status=Status.SENT).exists()
+
+
+def _has_webhooks() -> bool:
+    return WebhookEndpoint.objects.filter(active=True).exists()
 
 
 def _route_send(*, message: Message, route: DeliveryRoute, attempt: DeliveryAttempt) -> str:
-    """Send by one route; returns the provider's id for it (the SMS's SID, the e-mail's Message-ID)."""
+    """Send by one route; returns the provider's id for it (the SMS's SID, the e-mail's Message-ID).
+    Raises SubProcessorRefused, having sent nothing, when the DPA does not authorise the provider."""
     text = message_text(message, route)
-    if route.channel == DeliveryRoute.Channel.EMAIL:
+    included = (
+        ("caller_name", route.include_caller_name),
+        ("caller_number", route.include_caller_number),
+        ("body", route.include_body),
+    )
+    carried = [f for f, on in included if on and getattr(message, f)]
+    is_email = route.channel == DeliveryRoute.Channel.EMAIL
+    outbound_require(
+        integration=EMAIL if is_email else TWILIO_SMS,
+        # The recipient's address, and what the text carries of the message.
+        categories=["user.contact.email" if is_email else "user.contact.phone_number"]
+        + [field_category(Message, f) for f in carried],
+        model=Message,
+        object_ids=[message.pk],
+        fields=carried,
+        path=f"route:{route.pk}",
+    )
+    if is_email:
         message_id = email_message_id(attempt.key)
         EmailMessage(
             f"{message.get_urgency_display()} message #{message.pk}",

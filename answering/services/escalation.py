@@ -1,5 +1,8 @@
 """Escalation: an urgent message nobody acknowledged in time goes to the people on call, one after
-the other, each told by SMS (or e-mail) that it waits, with no caller data in the notice."""
+the other, each told by SMS (or e-mail) that it waits, with no caller data in the notice. Each
+channel goes only through a provider the company's DPA authorises now (gates/outbound.py): SMS
+falls back to e-mail, and a notice no channel may carry is refused with the reason, in the
+message's delivery history."""
 
 from __future__ import annotations
 
@@ -12,10 +15,12 @@ from django.utils import timezone
 
 from answering.models import DeliveryAttempt, Message
 from answering.services.attempts import attempt_claim, attempt_settle, email_message_id
+from gates.outbound import outbound_check
 from operations.outbox.services import outbox_put
 from operations.timers.registry import timer_handler
 from operations.timers.services import timer_schedule
 from tenants.changelog import change_log_actor
+from tenants.integrations import EMAIL, TWILIO_SMS
 from tenants.models import User
 from tenants.sms import SmsError, sms_send
 
@@ -89,10 +94,44 @@ def escalation_send(*, message_id: int, staff_id: int, level: int) -> str:
         f"Urgent message #{message.pk} for {message.line.name} ({connection.tenant.name}) is not acknowledged. "
         "Please check the portal."
     )
+    # The person's number or address is all of theirs the notice carries; the text has no caller data.
+    ways = []
+    if person.phone_number:
+        ways.append((DeliveryAttempt.Channel.SMS, TWILIO_SMS, "phone_number", "user.contact.phone_number"))
+    if person.email:
+        ways.append((DeliveryAttempt.Channel.EMAIL, EMAIL, "email", "user.contact.email"))
+    refusals = []
+    for way, integration, field_name, category in ways:
+        decision = outbound_check(
+            integration=integration,
+            categories=[category],
+            model=StaffMember,
+            object_ids=[person.pk],
+            fields=[field_name],
+            path=f"escalation:{message.pk}:{level}",
+        )
+        if decision.allowed:
+            break
+        refusals.append(f"{way.label}: {decision.reason}")
+    else:
+        if refusals:
+            attempt_settle(
+                attempt=attempt, status=DeliveryAttempt.Status.REFUSED, error="Not sent. " + "; ".join(refusals)
+            )
+            return str(attempt.status)
+        attempt_settle(
+            attempt=attempt,
+            status=DeliveryAttempt.Status.FAILED,
+            error="the person on call has no phone number or e-mail",
+        )
+        return str(attempt.status)
+    if way != attempt.channel:
+        DeliveryAttempt.objects.filter(pk=attempt.pk).update(channel=way)
+        attempt.channel = way
     try:
-        if person.phone_number:
+        if way == DeliveryAttempt.Channel.SMS:
             provider_id = sms_send(to=person.phone_number, body=text)
-        elif person.email:
+        else:
             provider_id = email_message_id(attempt.key)
             EmailMessage(
                 f"Urgent message #{message.pk} waiting",
@@ -101,8 +140,6 @@ def escalation_send(*, message_id: int, staff_id: int, level: int) -> str:
                 [person.email],
                 headers={"Message-ID": provider_id},
             ).send()
-        else:
-            raise SmsError("the person on call has no phone number or e-mail")
     except (SmsError, OSError) as exc:
         attempt_settle(attempt=attempt, status=DeliveryAttempt.Status.FAILED, error=exc)
     else:

@@ -31,6 +31,7 @@ from compliance.agreements.selectors import (
     dpa_in_force,
     dpa_review_queue,
 )
+from compliance.agreements.subprocessors import USAGE_DAYS, integrations_in_use, version_drops_in_use
 from tenants.errors import ApplicationError
 from tenants.models import User
 
@@ -225,6 +226,7 @@ class AgreementVersionAdmin(admin.ModelAdmin):
                 "reject": lambda: services.dpa_reject(version=version, actor=request.user, reason=reason),
                 "terminate": lambda: services.dpa_terminate(version=version, actor=request.user, reason=reason),
             }
+            drops = version_drops_in_use(version=version) if decision in ("approve", "activate") else []
             try:
                 actions[decision]()
             except ApplicationError as exc:
@@ -232,6 +234,9 @@ class AgreementVersionAdmin(admin.ModelAdmin):
             else:
                 done = dict(form.fields["decision"].choices)[decision]
                 messages.success(request, f"{version}: {done} — done. Now: {version.stage_display()}.")
+                for warning in drops:
+                    # Approved all the same (the client may want exactly this), but said out loud.
+                    messages.warning(request, f"Warning: {warning}")
                 return HttpResponseRedirect(reverse("admin:agreements_agreementversion_change", args=[version.pk]))
         context = {
             **self.admin_site.each_context(request),
@@ -241,6 +246,9 @@ class AgreementVersionAdmin(admin.ModelAdmin):
             "diff": dpa_diff(version=version, against=dpa_in_force(company=version.agreement.company)),
             "missing": services.dpa_missing_items(version=version),
             "needs_dpia": dpa_dpia_missing(version=version),
+            "in_use": integrations_in_use(company=version.agreement.company, version=version),
+            "drops": version_drops_in_use(version=version),
+            "usage_days": USAGE_DAYS,
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/agreements/decide.html", context)
@@ -265,17 +273,91 @@ class _ReadOnlyForReaders(admin.ModelAdmin):
         return False
 
 
+class ResolveForm(forms.Form):
+    resolution = forms.CharField(
+        widget=forms.Textarea,
+        help_text="How it was settled: the client withdrew it after your answer, or a version without the "
+        "sub-processor replaces this one. Until then nothing of the company's goes to the sub-processor.",
+    )
+
+
 @admin.register(SubProcessorObjection)
 class SubProcessorObjectionAdmin(_ReadOnlyForReaders):
-    """Client companies' objections to sub-processors, for the DPO to answer."""
+    """Client companies' objections to sub-processors, for the DPO to answer. While one is open,
+    the gate before every send refuses the sub-processor for that company (gates/outbound.py)."""
 
-    list_display = ["sub_processor", "company", "raised_by", "raised_at"]
+    list_display = ["sub_processor", "company", "raised_by", "raised_at", "state"]
     list_select_related = ["sub_processor__version__agreement__company", "raised_by"]
-    fields = readonly_fields = ["sub_processor", "company", "reason", "raised_by", "raised_at"]
+    fields = readonly_fields = [
+        "sub_processor",
+        "company",
+        "reason",
+        "raised_by",
+        "raised_at",
+        "resolution",
+        "resolved_by",
+        "resolved_at",
+    ]
 
     @admin.display(description="Client company")
     def company(self, obj):
         return obj.sub_processor.version.agreement.company
+
+    @admin.display(description="state")
+    def state(self, obj):
+        if obj.resolved_at is not None:
+            return "resolved"
+        # The view itself lets only the DPO record a resolution.
+        url = reverse("admin:agreements_objection_resolve", args=[obj.pk])
+        return format_html('open: sends refused (<a href="{}">resolve</a>)', url)
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:pk>/resolve/",
+                self.admin_site.admin_view(self.resolve_view),
+                name="agreements_objection_resolve",
+            ),
+            *super().get_urls(),
+        ]
+
+    def resolve_view(self, request, pk: int):
+        """The DPO records how an objection was settled, through the service."""
+        if _role(request) != User.ProviderRole.DPO:
+            raise Http404
+        objection = (
+            SubProcessorObjection.objects.select_related("sub_processor__version__agreement__company")
+            .filter(pk=pk)
+            .first()
+        )
+        if objection is None:
+            raise Http404
+        form = ResolveForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                services.sub_processor_objection_resolve(
+                    objection=objection, actor=request.user, resolution=form.cleaned_data["resolution"]
+                )
+            except ApplicationError as exc:
+                form.add_error("resolution" if exc.field == "resolution" else None, exc.message)
+            else:
+                messages.success(
+                    request,
+                    f"The objection to {objection.sub_processor.name} is resolved: sends to it go again "
+                    "as far as the DPA in force allows.",
+                )
+                return HttpResponseRedirect(
+                    reverse("admin:agreements_subprocessorobjection_change", args=[objection.pk])
+                )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Resolve the objection to {objection.sub_processor.name} "
+            f"({objection.sub_processor.version.agreement.company})",
+            "objection": objection,
+            "form": form,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/agreements/resolve_objection.html", context)
 
 
 @admin.register(Agreement)

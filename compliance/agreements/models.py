@@ -7,14 +7,17 @@ from __future__ import annotations
 import datetime as dt
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext
 
 from tenants.categories import TAXONOMY
+from tenants.integrations import SERVICES
 from tenants.models import ClientCompany
 
 CATEGORY_CHOICES = [(key, f"{key}: {label}") for key, label in TAXONOMY.items()]
+SERVICE_CHOICES = list(SERVICES.items())
 
 
 class Agreement(models.Model):
@@ -178,10 +181,33 @@ class RetentionRule(models.Model):
 
 
 class SubProcessor(models.Model):
+    """A provider the version lets the processor engage (GDPR Art. 28(2)). What the code may send it
+    is exactly what this record says: the services it is engaged for, the regions it may process
+    in and the data categories it may receive (compliance/agreements/subprocessors.py). A record
+    that names none of them authorises nothing."""
+
     version = models.ForeignKey(AgreementVersion, on_delete=models.CASCADE, related_name="sub_processors")
-    name = models.CharField(max_length=200)
+    name = models.CharField(max_length=200, help_text="As the integration names it (TWILIO_SUBPROCESSOR, ...)")
     purpose = models.CharField(max_length=300)
     location = models.CharField(max_length=100)
+    services = ArrayField(
+        models.CharField(max_length=16, choices=SERVICE_CHOICES),
+        default=list,
+        blank=True,
+        help_text="What it is engaged for, comma-separated: " + ", ".join(SERVICES),
+    )
+    regions = ArrayField(
+        models.CharField(max_length=8),
+        default=list,
+        blank=True,
+        help_text="Where it may process, comma-separated: ISO country codes (IE), or EEA or EU",
+    )
+    categories = ArrayField(
+        models.CharField(max_length=64, choices=CATEGORY_CHOICES),
+        default=list,
+        blank=True,
+        help_text="The data categories it may receive, comma-separated (a parent covers its children)",
+    )
     authorised_on = models.DateField()
     objection_window_days = models.PositiveIntegerField(default=30)
 
@@ -239,6 +265,12 @@ class SubProcessorObjection(models.Model):
     reason = models.TextField()
     raised_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     raised_at = models.DateTimeField(auto_now_add=True)
+    # Open until the DPO records how it was settled; while open, nothing goes to the sub-processor.
+    resolution = models.TextField(blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-raised_at", "-pk"]

@@ -87,7 +87,9 @@ def dpa_diff(*, version: AgreementVersion, against: AgreementVersion | None) -> 
         out["grants"] = "\n".join(sorted(f"{g.role} {g.action} {g.category}" for g in v.grants.all()))
         out["retention"] = "\n".join(f"{r.category}: {r.days} days" for r in v.retention_rules.all())
         out["sub-processors"] = "\n".join(
-            f"{s.name} ({s.purpose}, {s.location}, authorised {s.authorised_on})" for s in v.sub_processors.all()
+            f"{s.name} ({s.purpose}, {s.location}, authorised {s.authorised_on}; for {', '.join(s.services) or '-'}"
+            f" in {', '.join(s.regions) or '-'}, receiving {', '.join(s.categories) or '-'})"
+            for s in v.sub_processors.all()
         )
         out["required courses"] = "\n".join(str(r.course) for r in v.course_requirements.select_related("course"))
         return out

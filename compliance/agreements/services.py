@@ -26,6 +26,7 @@ from compliance.agreements.selectors import dpa_dpia_missing
 from tenants.categories import covered_by_any, validate_category
 from tenants.changelog import change_log_actor
 from tenants.errors import ApplicationError
+from tenants.integrations import SERVICES
 from tenants.models import ClientCompany, Membership, User
 
 Status = AgreementVersion.Status
@@ -73,6 +74,9 @@ def dpa_draft_create(
                     name=sub.name,
                     purpose=sub.purpose,
                     location=sub.location,
+                    services=list(sub.services),
+                    regions=list(sub.regions),
+                    categories=list(sub.categories),
                     authorised_on=sub.authorised_on,
                     objection_window_days=sub.objection_window_days,
                 )
@@ -117,16 +121,33 @@ def dpa_sub_processor_add(
     purpose: str,
     location: str,
     authorised_on: dt.date,
+    services: list[str] = (),
+    regions: list[str] = (),
+    categories: list[str] = (),
     objection_window_days: int = 30,
     actor: User,
 ) -> SubProcessor:
+    """Name a sub-processor on a draft: for which services (tenants/integrations.py SERVICES), in
+    which regions (country codes, or EEA / EU) and for which data categories. Only what it names
+    here can ever be sent to it (compliance/agreements/subprocessors.py)."""
     _require_status(version, EDITABLE, "sub-processors can change only on a draft")
+    for category in categories:
+        try:
+            validate_category(category)
+        except ValueError as exc:
+            raise ApplicationError(str(exc), field="categories") from None
+    unknown = sorted(set(services) - set(SERVICES))
+    if unknown:
+        raise ApplicationError(f"{', '.join(unknown)}: not a service; known: {', '.join(SERVICES)}", field="services")
     with transaction.atomic(), change_log_actor(actor):
         sub = SubProcessor(
             version=version,
             name=name,
             purpose=purpose,
             location=location,
+            services=list(services),
+            regions=[region.strip().upper() for region in regions if region.strip()],
+            categories=list(categories),
             authorised_on=authorised_on,
             objection_window_days=objection_window_days,
         )
@@ -249,6 +270,28 @@ def sub_processor_object(
             field="sub_processor",
             code="already_objected",
         ) from None
+
+
+def sub_processor_objection_resolve(
+    *, objection: SubProcessorObjection, actor: User, resolution: str
+) -> SubProcessorObjection:
+    """The DPO records how a client's objection was settled (withdrawn after an answer, say, or met
+    by a version without the sub-processor). While an objection is open, nothing of the company's
+    goes to that sub-processor; from this moment it may again, as far as the DPA in force allows."""
+    _require_dpo(actor)
+    if objection.resolved_at is not None:
+        raise ApplicationError("this objection is already resolved", field="resolution", code="already_resolved")
+    resolution = (resolution or "").strip()
+    if not resolution:
+        raise ApplicationError("say how the objection was resolved", field="resolution")
+    if len(resolution) > 5000:
+        raise ApplicationError("a resolution is limited to 5,000 characters", field="resolution")
+    with transaction.atomic(), change_log_actor(actor):
+        objection.resolution = resolution
+        objection.resolved_by = actor
+        objection.resolved_at = timezone.now()
+        objection.save(update_fields=["resolution", "resolved_by", "resolved_at"])
+    return objection
 
 
 def dpa_review_start(*, version: AgreementVersion, actor: User) -> AgreementVersion:

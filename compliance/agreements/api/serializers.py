@@ -28,7 +28,7 @@ class ObjectionOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = SubProcessorObjection
-        fields = ["id", "sub_processor", "reason", "raised_by", "raised_at"]
+        fields = ["id", "sub_processor", "reason", "raised_by", "raised_at", "resolution", "resolved_at"]
 
 
 class SubProcessorOutputSerializer(serializers.ModelSerializer):
@@ -44,6 +44,9 @@ class SubProcessorOutputSerializer(serializers.ModelSerializer):
             "name",
             "purpose",
             "location",
+            "services",
+            "regions",
+            "categories",
             "version",
             "authorised_on",
             "objection_window_days",

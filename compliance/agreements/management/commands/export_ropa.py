@@ -8,7 +8,10 @@ from gates.exports import CsvWriter
 
 
 class Command(BaseCommand):
-    help = "Write the processor's record of processing (GDPR Art. 30(2)) as ropa.json and ropa.csv."
+    help = (
+        "Write the processor's record of processing (GDPR Art. 30(2)) as ropa.json and ropa.csv, with the "
+        "sub-processors actually used in the last 365 days next to those authorised."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--out", default=".", help="the folder to write into (default: here)")
@@ -27,13 +30,14 @@ class Command(BaseCommand):
                     "categories of processing",
                     "data categories",
                     "sub-processors",
+                    "sub-processors used (sends, refused)",
                     "transfers outside the EEA",
                     "security measures",
                 ]
             )
             for r in records:
                 if r["agreement"] is None:
-                    writer.writerow([r["controller"], "no agreement", "", "", "", "", ""])
+                    writer.writerow([r["controller"], "no agreement", "", "", "", "", "", ""])
                     continue
                 writer.writerow(
                     [
@@ -42,6 +46,12 @@ class Command(BaseCommand):
                         r["categories_of_processing"],
                         "; ".join(c["category"] for c in r["data_categories"]),
                         "; ".join(f"{s['name']} ({s['purpose']}, {s['location']})" for s in r["sub_processors"]),
+                        "; ".join(
+                            f"{', '.join(u['sub_processors']) or u['label']} by {u['integration']}: "
+                            f"{u['sends']} sent, {u['refused']} refused"
+                            for u in r["sub_processors_used"]
+                        )
+                        or "none",
                         "; ".join(r["transfers_outside_eea"]) or "none",
                         r["security_measures"],
                     ]
