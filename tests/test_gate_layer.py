@@ -220,3 +220,19 @@ def test_granted_ids_inlined_or_not_show_the_same_rows(acme, agent2, monkeypatch
                 assert not Call.objects.exists()
         finally:
             LineUserObjectPermission.objects.bulk_create(grants)
+
+
+def test_a_bookkeeping_row_joins_in_nothing_withheld(globex, agent1, globex_call):
+    """A listen names no personal field and has no object rule of its own, but the voicemail and
+    the call it joins in do: the number globex's DPA withholds is not loaded through it either."""
+    from answering.models import Listen, Voicemail
+
+    call, _message = globex_call
+    with tenant_context(globex):
+        voicemail = Voicemail.objects.create(call=call, recording_sid="RE" + "7" * 32, audio="none")
+        listen = Listen.objects.create(voicemail=voicemail, user=agent1)
+        with _as(agent1, globex, "/probe/bookkeeping/"):
+            joined = Listen.objects.select_related("voicemail__call").get(pk=listen.pk)
+            assert "caller_number" in joined.voicemail.call.get_deferred_fields()
+            with pytest.raises(FieldWithheld):
+                list(Listen.objects.values_list("voicemail__call__caller_number", flat=True))
