@@ -260,11 +260,11 @@ def objects_visible(*, policy: Policy, user: User, queryset: QuerySet) -> QueryS
     one subquery on the direct-FK grant tables: no per-row checks, no ID lists in Python. A model
     with no declared rule is closed to agents.
     """
-    from gates.managers import mark_objects_gated
+    from gates.managers import mark_objects_gated, objects_gated_for
 
     if policy.role == Role.NONE:
         return queryset.none()
-    if policy.role != Role.AGENT or queryset._hints.get("gate_objects") == user.pk:
+    if policy.role != Role.AGENT or objects_gated_for(queryset, user):
         return queryset  # supervisors, the DPO, provider admins and client users: every row
     return mark_objects_gated(queryset.filter(_agent_filter(queryset.model, user, prefix="")), user)
 

@@ -328,6 +328,11 @@ def is_gated(model: type[models.Model]) -> bool:
     return getattr(model._default_manager, "gated", False)
 
 
+def objects_gated_for(queryset, user) -> bool:
+    """Whether the object gate is applied to `queryset` for `user` already."""
+    return queryset._hints.get(_HINT) == user.pk
+
+
 def mark_objects_gated(queryset, user):
     """Note on `queryset` that the object gate is applied for `user` (so that it is not again)."""
     queryset._hints = {**queryset._hints, _HINT: user.pk}
