@@ -13,6 +13,7 @@ single schema anyway. `settings.GET_EXECUTOR_FUNCTION` points django-tenants her
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 
 from django.db import connection
@@ -91,15 +92,28 @@ class SkippingExecutor:
         if self._passes_through(tenants):
             self.inner.run_migrations(tenants=tenants)
             return
+        verbosity = int(self.options.get("verbosity", 1))
+        started = time.monotonic()
         pending = schemas_pending(tenants)
-        if int(self.options.get("verbosity", 1)) >= 1:
+        if verbosity >= 1:
             print(
                 f"migrate_schemas: {len(tenants) - len(pending)} of {len(tenants)} schemas up to date, "
-                f"{len(pending)} to migrate",
+                f"{len(pending)} to migrate (checked in {time.monotonic() - started:.2f} s)",
                 flush=True,
             )
-        if pending:
-            self.inner.run_migrations(tenants=pending)
+            if pending and verbosity >= 2:
+                print(f"migrate_schemas: to migrate: {', '.join(pending)}", flush=True)
+        if not pending:
+            return
+        started = time.monotonic()
+        # The inner executor prints each schema's progress as `[i/n (p%) executor:schema]`.
+        self.inner.run_migrations(tenants=pending)
+        if verbosity >= 1:
+            print(
+                f"migrate_schemas: migrated {len(pending)} schemas in {time.monotonic() - started:.1f} s, "
+                f"skipped {len(tenants) - len(pending)} up to date",
+                flush=True,
+            )
 
     def run_multi_type_migrations(self, tenants) -> None:
         self.inner.run_multi_type_migrations(tenants=tenants)
