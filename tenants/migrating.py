@@ -20,7 +20,6 @@ from django.db import connection
 from django.db.migrations.loader import MigrationLoader
 from django_tenants.migration_executors import get_executor
 from django_tenants.utils import get_public_schema_name
-from psycopg import sql
 
 PASS_THROUGH_OPTIONS = ("fake", "fake_initial", "plan", "check_unapplied", "prune", "run_syncdb")
 
@@ -42,25 +41,32 @@ def schemas_pending(schemas: Iterable[str]) -> list[str]:
     expected = migrations_on_disk()
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT table_schema FROM information_schema.tables "
-            "WHERE table_name = 'django_migrations' AND table_schema = ANY(%s)",
+            "SELECT n.nspname FROM pg_catalog.pg_class c "
+            "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+            "JOIN unnest(%s::text[]) AS s(name) ON s.name = n.nspname "
+            "WHERE c.relname = 'django_migrations' AND c.relkind IN ('r', 'p')",
             [schemas],
         )
         with_table = {row[0] for row in cursor.fetchall()}
         counted = [schema for schema in schemas if schema in with_table]
         complete: set[str] = set()
         if counted:
-            parts = [
-                sql.SQL(
-                    "SELECT {name}, count(DISTINCT m.app || '.' || m.name) FROM {table} m "
-                    "JOIN expected e ON e.k = m.app || '.' || m.name"
-                ).format(name=sql.Literal(schema), table=sql.Identifier(schema, "django_migrations"))
-                for schema in counted
-            ]
-            query = sql.SQL("WITH expected AS (SELECT unnest(%s::text[]) AS k) ") + sql.SQL(" UNION ALL ").join(parts)
-            cursor.execute(query.as_string(cursor.connection), [expected])
-            complete = {schema for schema, count in cursor.fetchall() if count == len(expected)}
+            # Each branch is told by its position, so only identifiers are spliced in, quoted as
+            # PostgreSQL quotes them; psycopg's sql.Composed took 0.4 s to build 2,000 branches.
+            parts = " UNION ALL ".join(
+                f"SELECT {position}, count(DISTINCT m.app || '.' || m.name) FROM {_quoted(schema)}.django_migrations m "
+                "JOIN expected e ON e.k = m.app || '.' || m.name"
+                for position, schema in enumerate(counted)
+            )
+            cursor.execute(f"WITH expected AS (SELECT unnest(%s::text[]) AS k) {parts}", [expected])
+            complete = {counted[position] for position, count in cursor.fetchall() if count == len(expected)}
     return [schema for schema in schemas if schema not in complete]
+
+
+def _quoted(identifier: str) -> str:
+    if "\x00" in identifier:
+        raise ValueError("a schema name cannot hold a NUL character")
+    return '"' + identifier.replace('"', '""') + '"'
 
 
 def executor_get(codename: str | None = None):
@@ -106,6 +112,9 @@ class SkippingExecutor:
         if not pending:
             return
         started = time.monotonic()
+        # This command ran the system checks once already; Django's migrate would run them again in
+        # every schema (0.03-0.06 s each, 0.3 s the first time) when started from the command line.
+        self.inner.options = {**self.options, "skip_checks": True}
         # The inner executor prints each schema's progress as `[i/n (p%) executor:schema]`.
         self.inner.run_migrations(tenants=pending)
         if verbosity >= 1:
