@@ -3,12 +3,12 @@
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
-from django_cryptography.fields import encrypt
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from gates.engine import gate_objects
 from gates.managers import GatedGroupObjectPermissionManager, GatedManager, GatedUserObjectPermissionManager
 from tenants.categories import categorised_cells, derived, not_personal, personal_data
+from tenants.crypto import encrypt
 from tenants.files import stored_files
 
 

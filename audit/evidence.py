@@ -373,7 +373,8 @@ def _security_file(company: ClientCompany) -> _File:
 
     version = dpa_in_force(company=company)
     checked, broken = chain_verify()
-    from django_cryptography.fields import EncryptedMixin
+    from tenants.crypto import EncryptedMixin
+    from tenants.keys import SHREDDING_STATEMENT, keys_summary
 
     # Only what is encrypted: some personal fields are derived values kept in the clear (a keyed
     # pseudonym, what a data-subject request found) and gated rather than encrypted.
@@ -386,7 +387,12 @@ def _security_file(company: ClientCompany) -> _File:
     )
     data = {
         "agreed_measures": version.security_measures if version else "",
-        "encryption_at_rest": {"personal_fields_encrypted": encrypted, "files_encrypted": True},
+        "encryption_at_rest": {
+            "personal_fields_encrypted": encrypted,
+            "files_encrypted": True,
+            "company_keys": keys_summary(company_id=company.pk),
+            "end_of_service": SHREDDING_STATEMENT,
+        },
         "encryption_in_transit": {
             "https_redirect": settings.SECURE_SSL_REDIRECT,
             "hsts_seconds": settings.SECURE_HSTS_SECONDS,

@@ -10,10 +10,10 @@ from __future__ import annotations
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django_cryptography.fields import encrypt
 
 from gates.managers import GatedManager
 from tenants.categories import not_personal, personal_data
+from tenants.crypto import encrypt
 from tenants.files import stored_files
 
 

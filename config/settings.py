@@ -26,12 +26,26 @@ if DJANGO_ENV not in ("development", "production"):
 PRODUCTION = DJANGO_ENV == "production"
 
 if PRODUCTION:
-    for name in ("SECRET_KEY", "FIELD_ENCRYPTION_KEY", "BACKUP_ENCRYPTION_KEY", "ALLOWED_HOSTS", "DATABASE_URL"):
+    for name in (
+        "SECRET_KEY",
+        "KEY_ENCRYPTION_KEY",
+        "FIELD_ENCRYPTION_KEY",
+        "BACKUP_ENCRYPTION_KEY",
+        "ALLOWED_HOSTS",
+        "DATABASE_URL",
+    ):
         if not env.str(name, default=""):
             # One line, no traceback: the operator must see at once what is missing.
             raise SystemExit(f"error: DJANGO_ENV=production requires the environment variable {name}")
 
 SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-secret-key-never-use-in-production-0123456789")
+# Envelope keys (tenants/keys.py): comma-separated KEKs; the first wraps the companies' data keys,
+# all of them unwrap. Keep them in a secrets store, apart from the database and its backups.
+KEY_ENCRYPTION_KEY = env.str("KEY_ENCRYPTION_KEY", default="dev-only-insecure-key-encryption-key")
+# How long a process trusts its cached "active key version" before asking the database again.
+KEY_CACHE_SECONDS = env.float("KEY_CACHE_SECONDS", default=10.0)
+# The one key from before per-company keys: it still reads values not yet moved to a company key,
+# and it keys the analytics pseudonyms (crm.blind_index.pseudonym).
 CRYPTOGRAPHY_KEY = env.str("FIELD_ENCRYPTION_KEY", default="dev-only-insecure-field-encryption-key")
 # Tenant backups (operations/backups): comma-separated; the first encrypts, the others still decrypt.
 BACKUP_ENCRYPTION_KEY = env.str("BACKUP_ENCRYPTION_KEY", default="dev-only-insecure-backup-encryption-key")

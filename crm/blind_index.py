@@ -1,9 +1,9 @@
 """Keyed HMAC blind indexes: exact-match lookups on encrypted columns without decrypting any.
 
 "Who is calling from +372…?" becomes one indexed equality on `phone_bidx`; the portal's name
-search is one on `name_bidx` (the whole normalised name: exact matches only, never a prefix). The key is derived
-from FIELD_ENCRYPTION_KEY with a purpose label, so it is never the encryption key itself; after a
-key rotation, `manage.py reindex_contacts` recomputes every index.
+search is one on `name_bidx` (the whole normalised name: exact matches only, never a prefix). The key is
+the company's own index key (tenants/keys.py), so one number in two companies gives two unrelated
+indexes; `manage.py reindex_contacts` (and `rotate_keys`, in the same run) recomputes every index.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import phonenumbers
 from django.conf import settings
 from django.utils.translation import gettext
 
+from tenants import keys
 from tenants.errors import ApplicationError
 
 
@@ -27,11 +28,14 @@ def _key(secret: bytes | str) -> bytes:
     return hmac.new(material, b"vastaja blind index v1", hashlib.sha256).digest()
 
 
-def blind_index(value: str) -> str:
-    """The hex HMAC-SHA256 of a normalised value, or "" for an empty one."""
+def blind_index(value: str, *, company_id: int | None = None) -> str:
+    """The hex HMAC-SHA256 of a normalised value under the company's index key (the company whose
+    schema the connection is on), or "" for an empty one."""
     if not value:
         return ""
-    return hmac.new(_key(settings.CRYPTOGRAPHY_KEY), value.encode(), hashlib.sha256).hexdigest()
+    company_id = company_id or keys.company_id_for_schema()
+    key = keys.index_key(company_id, keys.active_version(company_id, "index"))
+    return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
 
 
 def phone_normalise(raw: str, *, region: str | None = None, field: str = "phone_number") -> str:

@@ -2,13 +2,14 @@
 and the timeline."""
 
 from django.db import models
-from django_cryptography.fields import encrypt
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from crm.blind_index import blind_index, name_normalise
 from gates.engine import gate_objects
 from gates.managers import GatedGroupObjectPermissionManager, GatedManager, GatedUserObjectPermissionManager
 from tenants.categories import derived, personal_data
+from tenants.crypto import encrypt
+from tenants.rekey import blind_indexed
 
 
 class LawfulBasis(models.TextChoices):
@@ -177,3 +178,14 @@ gate_objects(
     permission="view_contact",
     open_unless="restricted",
 )
+
+# What `rotate_keys` recomputes with each row it re-encrypts (the same digests as save() above).
+blind_indexed("crm.Contact", "phone_bidx", lambda v: blind_index(v["phone_number"] or ""))
+blind_indexed("crm.Contact", "email_bidx", lambda v: blind_index((v["email"] or "").lower()))
+blind_indexed(
+    "crm.Contact",
+    "name_bidx",
+    lambda v: "" if v["anonymised_at"] else blind_index(name_normalise(v["name"] or "")),
+    extra=("anonymised_at",),
+)
+blind_indexed("crm.ContactPhone", "number_bidx", lambda v: blind_index(v["number"] or ""))

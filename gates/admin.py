@@ -143,7 +143,7 @@ def _unloaded(model) -> list[str]:
 
 
 def _path_is_encrypted(model, path: str) -> bool:
-    from django_cryptography.fields import EncryptedMixin
+    from tenants.crypto import EncryptedMixin
 
     end = _path_end(model, path)
     return end is not None and isinstance(end[1], EncryptedMixin)

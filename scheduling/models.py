@@ -11,11 +11,11 @@ from django.contrib.postgres.fields import DateTimeRangeField
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
-from django_cryptography.fields import encrypt
 
 from gates.engine import gate_objects
 from gates.managers import GatedManager
 from tenants.categories import derived, not_personal, personal_data
+from tenants.crypto import encrypt
 
 
 class Service(models.Model):

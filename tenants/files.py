@@ -1,5 +1,6 @@
 """Encrypted files through Django's storage API: what reaches the disk (or the bucket) is
-ciphertext only. Used for voicemail and call recordings."""
+ciphertext only, under the company's own file key (tenants/keys.py). Used for voicemail and call
+recordings. Files written before per-company keys (Fernet under FIELD_ENCRYPTION_KEY) still read."""
 
 from __future__ import annotations
 
@@ -9,10 +10,13 @@ import hashlib
 import hmac
 import uuid
 
+from cryptography.exceptions import InvalidTag
 from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+
+from tenants import keys
 
 
 @functools.cache
@@ -39,13 +43,24 @@ def stored_file_fields() -> dict[type, tuple[str, ...]]:
 
 def encrypted_file_save(*, folder: str, content: bytes) -> str:
     """Encrypt `content` and store it; returns the storage name."""
-    token = _fernet(settings.CRYPTOGRAPHY_KEY).encrypt(content)
+    token = keys.file_encrypt(content)
     return default_storage.save(f"{folder}/{uuid.uuid4().hex}.enc", ContentFile(token))
 
 
 def encrypted_file_read(name: str) -> bytes:
     with default_storage.open(name, "rb") as handle:
         token = handle.read()
+    return token_decrypt(token, name=name)
+
+
+def token_decrypt(token: bytes, *, name: str = "the file") -> bytes:
+    if keys.file_header_of(token) is not None:
+        try:
+            return keys.file_decrypt(token)
+        except keys.KeyUnavailable as exc:
+            raise ValueError(f"{name} cannot be decrypted: {exc}") from None
+        except InvalidTag:
+            raise ValueError(f"{name} cannot be decrypted: it was altered") from None
     try:
         return _fernet(settings.CRYPTOGRAPHY_KEY).decrypt(token)
     except InvalidToken:

@@ -127,3 +127,45 @@ class Assignment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} assigned to {self.company}"
+
+
+class CompanyKey(models.Model):
+    """One data key of one client company, wrapped (AES-GCM) by the key-encryption key from the
+    environment; nothing in the database can unwrap it. See tenants/keys.py.
+
+    A purpose has one `active` version, which encrypts; `retired` versions still decrypt until
+    `rotate_keys` has moved every row off them; `destroyed` ones (crypto-shredded at offboarding)
+    keep only their metadata, so what they encrypted, backups included, is unreadable anywhere.
+    """
+
+    class Purpose(models.TextChoices):
+        FIELD = "field", "Personal fields"
+        FILE = "file", "Audio and other files"
+        INDEX = "index", "Blind indexes"
+
+    class State(models.TextChoices):
+        ACTIVE = "active", "Active: encrypts and decrypts"
+        RETIRED = "retired", "Retired: decrypts only"
+        DESTROYED = "destroyed", "Destroyed (crypto-shredded)"
+
+    company = models.ForeignKey(ClientCompany, on_delete=models.PROTECT, related_name="keys")
+    purpose = models.CharField(max_length=8, choices=Purpose.choices)
+    version = models.PositiveIntegerField()
+    wrapped = models.BinaryField(null=True, editable=False)
+    kek_id = models.CharField(max_length=16, blank=True, help_text="Which KEK wrapped it (a fingerprint)")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.ACTIVE)
+    created_at = models.DateTimeField(auto_now_add=True)
+    retired_at = models.DateTimeField(null=True, blank=True)
+    destroyed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["company_id", "purpose", "version"]
+        constraints = [
+            models.UniqueConstraint(fields=["company", "purpose", "version"], name="company_key_version_unique"),
+            models.UniqueConstraint(
+                fields=["company", "purpose"], condition=models.Q(state="active"), name="company_key_one_active"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.company_id}/{self.purpose}/v{self.version} ({self.state})"

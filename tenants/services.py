@@ -18,6 +18,7 @@ from django_tenants.utils import get_public_schema_name, schema_exists, tenant_c
 from tenants.changelog import change_log_actor
 from tenants.errors import ApplicationError
 from tenants.files import encrypted_file_delete, stored_file_fields
+from tenants.keys import keys_destroy, keys_ensure
 from tenants.models import ClientCompany, Domain, User
 
 SLUG_RE = re.compile(r"^[a-z][a-z0-9_]{1,40}$")
@@ -81,6 +82,8 @@ def client_onboard(
         company.delete(force_drop=True)
         raise
     Domain.objects.create(domain=domain, tenant=company, is_primary=True)
+    with transaction.atomic():
+        keys_ensure(company.pk)
     return company
 
 
@@ -104,7 +107,9 @@ def client_resume(*, company: ClientCompany, actor: User | None = None) -> Clien
 
 def client_offboard(*, company: ClientCompany, reason: str, actor: User | None = None) -> ClientCompany:
     """End the service: the company's hosts stop routing, its people lose access, and its schema
-    is dropped. Its data is gone; export it first, under the DPA's terms.
+    is dropped. Its data is gone; export it first, under the DPA's terms. Then its keys are
+    destroyed (crypto-shredding, tenants/keys.py): every backup of it, wherever it lies, becomes
+    unreadable, and the change log records who, when and which key versions.
 
     One unit: the removals, the schema's drop (PostgreSQL's DDL is transactional) and the status
     change with its change-log entry commit together, or none of them does. The company's stored
@@ -119,6 +124,7 @@ def client_offboard(*, company: ClientCompany, reason: str, actor: User | None =
         company.memberships.all().delete()  # one change-log entry per membership, with the actor
         company.assignments.all().delete()
         company._drop_schema(force_drop=True)
+        keys_destroy(company_id=company.pk)  # one change-log entry per key version, with the actor
         _status_set(company=company, status=ClientCompany.Status.OFFBOARDED, reason=reason)
         transaction.on_commit(lambda: [encrypted_file_delete(name) for name in sorted(files)])
     return company

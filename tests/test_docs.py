@@ -55,7 +55,7 @@ def _anchors(text: str) -> set[str]:
 def _settings_variables() -> set[str]:
     settings_src = (ROOT / "config" / "settings.py").read_text()
     read = set(re.findall(r'env\.\w+\(\s*"([A-Z_]+)"', settings_src))
-    read |= set(re.findall(r'"([A-Z_]+)"', re.search(r"for name in \((.*?)\):", settings_src).group(1)))
+    read |= set(re.findall(r'"([A-Z_]+)"', re.search(r"for name in \((.*?)\):", settings_src, re.S).group(1)))
     assert {"SECRET_KEY", "DATABASE_URL", "CELERY_BROKER_URL"} <= read  # the scan itself works
     return read
 

@@ -314,7 +314,7 @@ def test_encrypted_fields_cannot_be_declared_searchable():
 
 
 def test_masked_fields_are_never_decrypted_not_even_of_related_records(admin_for, agent1, globex):
-    from django_cryptography.fields import EncryptedMixin
+    from tenants.crypto import EncryptedMixin
 
     with tenant_context(globex):
         call = _call(globex, "+3726002001")

@@ -11,7 +11,14 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-REQUIRED = ["SECRET_KEY", "FIELD_ENCRYPTION_KEY", "BACKUP_ENCRYPTION_KEY", "ALLOWED_HOSTS", "DATABASE_URL"]
+REQUIRED = [
+    "SECRET_KEY",
+    "KEY_ENCRYPTION_KEY",
+    "FIELD_ENCRYPTION_KEY",
+    "BACKUP_ENCRYPTION_KEY",
+    "ALLOWED_HOSTS",
+    "DATABASE_URL",
+]
 
 
 def _production_env(**overrides: str) -> dict[str, str]:
@@ -19,6 +26,7 @@ def _production_env(**overrides: str) -> dict[str, str]:
     env.update(
         DJANGO_ENV="production",
         SECRET_KEY=secrets.token_urlsafe(50),
+        KEY_ENCRYPTION_KEY=secrets.token_urlsafe(32),
         FIELD_ENCRYPTION_KEY=secrets.token_urlsafe(32),
         BACKUP_ENCRYPTION_KEY=secrets.token_urlsafe(32),
         ALLOWED_HOSTS="vastaja.example,.vastaja.example",

@@ -12,6 +12,7 @@ from compliance.agreements.selectors import dpa_in_force
 from compliance.agreements.subprocessors import sub_processor_authorisation, sub_processor_usage
 from tenants.categories import TAXONOMY, covers, registry
 from tenants.integrations import INTEGRATIONS
+from tenants.keys import SHREDDING_STATEMENT
 from tenants.models import ClientCompany
 
 EEA_MARKERS = ("EU", "EEA", "Estonia", "Finland", "Ireland", "Germany", "Sweden", "Latvia", "Lithuania")
@@ -92,6 +93,7 @@ def ropa_records(*, since: dt.datetime | None = None, until: dt.datetime | None 
                 "sub_processors_used": used,
                 "transfers_outside_eea": transfers,
                 "security_measures": version.security_measures,
+                "end_of_service_erasure": SHREDDING_STATEMENT,
                 "breach_notification_hours": version.breach_notification_hours,
             }
         )

@@ -45,6 +45,7 @@ from operations.backups.catalog import (
     schema_tables,
 )
 from operations.backups.erasures import erasures_after_backup, erasures_reapply
+from tenants.keys import RESTORED_MARK, acting_for, keys_destroyed
 from tenants.models import ClientCompany
 
 
@@ -99,6 +100,13 @@ def tenant_restore(
             f"the backup is of a company this database does not have ('{slug}', id "
             f"{header['tenant']['id']}): it comes from another installation, or the slug was reused"
         )
+    shredded = keys_destroyed(company_id=company.pk)
+    if shredded is not None:
+        raise BackupError(
+            f"'{slug}' was offboarded and its keys were destroyed (crypto-shredded) on "
+            f"{shredded:%Y-%m-%d %H:%M} UTC: this backup's personal data and files can no longer be decrypted, "
+            "so it cannot be restored"
+        )
     if in_place:
         if not schema_exists(company.schema_name):
             raise BackupError(
@@ -121,8 +129,15 @@ def tenant_restore(
     state = _Restore(reader=reader, company=company, schema=schema, in_place=in_place, progress=progress)
     started = time.monotonic()
     try:
-        with transaction.atomic():
+        with transaction.atomic(), acting_for(company.pk):
             _restore_in_transaction(state, header, created_at)
+            if not in_place:  # its rows are the company's, under its keys: say whose they are
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        sql.SQL("COMMENT ON SCHEMA {} IS {}").format(
+                            sql.Identifier(schema), sql.Literal(f"{RESTORED_MARK}{company.pk}")
+                        )
+                    )
             company_log(
                 company,
                 LogEntry.Action.UPDATE,

@@ -33,11 +33,12 @@ class Command(BaseCommand):
                     "sub-processors used (sends, refused)",
                     "transfers outside the EEA",
                     "security measures",
+                    "erasure at the end of the service",
                 ]
             )
             for r in records:
                 if r["agreement"] is None:
-                    writer.writerow([r["controller"], "no agreement", "", "", "", "", "", ""])
+                    writer.writerow([r["controller"], "no agreement", "", "", "", "", "", "", ""])
                     continue
                 writer.writerow(
                     [
@@ -54,6 +55,7 @@ class Command(BaseCommand):
                         or "none",
                         "; ".join(r["transfers_outside_eea"]) or "none",
                         r["security_measures"],
+                        r["end_of_service_erasure"],
                     ]
                 )
         self.stdout.write(f"Wrote {len(records)} records to {folder / 'ropa.json'} and {folder / 'ropa.csv'}")
