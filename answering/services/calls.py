@@ -78,7 +78,15 @@ def call_answer(
             )
         if contact_updates and contact is not None:
             contact_update(contact=contact, actor=actor, **contact_updates)
-        _call_close(locked, disposition=disposition, actor=actor, script_version=script.version)
+        named = (message.caller_name if message else "") or _contact_name(contact, policy)
+        _call_close(
+            locked,
+            disposition=disposition,
+            actor=actor,
+            script_version=script.version,
+            caller_name=named,
+            policy=policy,
+        )
     return message
 
 
@@ -89,11 +97,23 @@ def call_dispose(*, call: Call, disposition: str, actor: User) -> Call:
         raise ApplicationError(
             f"'{disposition}' does not close a call without a message (one of {choices})", field="disposition"
         )
-    _desk_policy(actor)
+    policy = _desk_policy(actor)
     version = script_current(line=call.line)
+    contact = None
+    if call.contact_id is not None:
+        contact = objects_visible(
+            policy=policy, user=actor, queryset=Contact.objects.filter(pk=call.contact_id)
+        ).first()
     with transaction.atomic(durable=True), change_log_actor(actor):
         locked = _call_lock(call)
-        _call_close(locked, disposition=disposition, actor=actor, script_version=version)
+        _call_close(
+            locked,
+            disposition=disposition,
+            actor=actor,
+            script_version=version,
+            caller_name=_contact_name(contact, policy),
+            policy=policy,
+        )
     return locked
 
 
@@ -130,8 +150,30 @@ def _call_lock(call: Call) -> Call:
     return locked
 
 
-def _call_close(call: Call, *, disposition: str, actor: User, script_version: ScriptVersion | None) -> None:
+def _contact_name(contact: Contact | None, policy: Policy) -> str:
+    """The known caller's name, where the agent may read it (a restricted contact gives none)."""
+    if contact is None or not policy.can_read(Contact, "name"):
+        return ""
+    return contact.name or ""
+
+
+def _call_close(
+    call: Call,
+    *,
+    disposition: str,
+    actor: User,
+    script_version: ScriptVersion | None,
+    caller_name: str = "",
+    policy: Policy | None = None,
+) -> None:
+    """Close the call. It keeps the caller's name the desk showed (from the message, or the known
+    contact), so the portal, the API and the admin name the same caller as the desk did."""
     call.disposition = disposition
     call.agent = actor
     call.script_version = script_version
-    call.save(update_fields=["disposition", "agent", "script_version"])
+    fields = ["disposition", "agent", "script_version"]
+    named = policy is not None and policy.can_read(Call, "caller_name") and policy.can_write(Call, "caller_name")
+    if caller_name and named and not call.caller_name:
+        call.caller_name = caller_name[:200]
+        fields.append("caller_name")
+    call.save(update_fields=fields)

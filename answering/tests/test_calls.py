@@ -72,7 +72,8 @@ def test_answering_a_call_takes_the_message_closes_the_call_and_logs_the_agent(a
         assert (closed.disposition, closed.agent, closed.script_version) == (Disposition.MESSAGE_TAKEN, agent1, version)
         entry = LogEntry.objects.get_for_object(closed).get(action=LogEntry.Action.UPDATE)
         assert entry.actor == agent1
-        assert set(entry.changes_dict) == {"disposition", "agent", "script_version"}
+        # The call keeps the caller's name as the desk showed it, for the portal and the API.
+        assert set(entry.changes_dict) == {"disposition", "agent", "script_version", "caller_name"}
         assert entry.changes_dict["disposition"] == ["", Disposition.MESSAGE_TAKEN]
         created = LogEntry.objects.get_for_object(message).get(action=LogEntry.Action.CREATE)
         assert created.actor == agent1
@@ -169,3 +170,18 @@ def test_only_the_companys_agents_answer_its_calls(acme, globex, acme_admin, age
                 call_dispose(call=call, disposition=Disposition.HUNG_UP, actor=outsider)
         assert not Message.objects.filter(call=call).exists()
         assert Call.objects.get(pk=call.pk).disposition == ""
+
+
+def test_the_portal_names_the_caller_the_desk_showed(acme, acme_call, agent1, acme_admin, client_for, admin_for):
+    """The desk says "Known caller: Kati Karu"; after a wrap-up without a message the portal's
+    call list and the call's page name her too, not "Unknown caller"."""
+    call, _ = acme_call
+    desk = admin_for(agent1, "acme").get(f"/admin/answering/call/{call.pk}/answer/").content.decode()
+    assert "Kati Karu" in desk
+    with tenant_context(acme):
+        call_dispose(call=call, disposition=Disposition.INFO_GIVEN, actor=agent1)
+    portal = client_for("acme.localhost", acme_admin)
+    for page in (portal.get("/calls/"), portal.get(f"/calls/{call.pk}/")):
+        body = page.content.decode()
+        assert "Kati Karu" in body
+    assert "Unknown caller" not in portal.get(f"/calls/{call.pk}/").content.decode()
