@@ -1,4 +1,5 @@
 import datetime as dt
+import json
 
 from django import forms
 from django.contrib import admin, messages
@@ -9,11 +10,18 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 
-from answering.models import BusinessHours, Call, Line, Message, Voicemail
+from answering.models import BusinessHours, Call, Disposition, Line, Message, Voicemail
 from answering.playback import audio_response, is_continuation, voicemail_audio
-from answering.scripts import desk_script
+from answering.scripts import DeskScript, call_facts, condition_text, desk_script, script_path, script_run
 from answering.selectors import call_desk_caller, message_attempts
-from answering.services.calls import DESK_ROLES, DISPOSITIONS_WITHOUT_MESSAGE, call_answer, call_dispose
+from answering.services.calls import (
+    DESK_ROLES,
+    DISPOSITIONS_WITH_MESSAGE,
+    DISPOSITIONS_WITHOUT_MESSAGE,
+    call_answer,
+    call_dispose,
+)
+from crm.blind_index import company_region
 from gates.admin import GatedInline, GatedModelAdmin, gated_column
 from gates.admin_views import Fetch, GatedAdminView
 from scheduling.selectors import rota_gaps
@@ -61,27 +69,58 @@ class LineAdmin(GatedModelAdmin):
         return "none" if hours == 0 else f"⚠ {hours:.0f} h uncovered"
 
 
-class IntakeForm(forms.Form):
-    """Built from the published script: only the questions whose category the agent may write."""
+LONG_TARGETS = ("message.body", "message.answer", "contact.address", "message.technical_details")
 
+
+class IntakeForm(forms.Form):
+    """Built from the published script: only the questions whose category the agent may write,
+    each with the widget of its type. Which are required depends on the branch the answers lead
+    down, so `clean` follows the script (`script_run`) and names each missing or bad answer; the
+    result, `self.run`, carries the path's outcome (`run.path.outcome`: its action, and for a
+    warm transfer its target) for the desk and the transfer engine."""
+
+    wrap_up = forms.ChoiceField(
+        label="Wrap-up",
+        choices=[("", "—"), *[(d.value, d.label) for d in DISPOSITIONS_WITH_MESSAGE]],
+        error_messages={"required": "Choose how the call ended (the wrap-up) before saving."},
+    )
     urgency = forms.ChoiceField(choices=Message.Urgency.choices, initial=Message.Urgency.NORMAL)
 
-    def __init__(self, *args, questions: list[dict], **kwargs):
+    def __init__(self, *args, script: DeskScript, facts: dict, region: str | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.questions = questions
-        for question in questions:
-            long = question["target"] in (
-                "message.body",
-                "message.answer",
-                "contact.address",
-                "message.technical_details",
-            )
-            self.fields[question["key"]] = forms.CharField(
-                label=question["label"],
-                required=False,
-                max_length=5000,
-                widget=forms.Textarea(attrs={"rows": 3}) if long else forms.TextInput,
-            )
+        self.script, self.facts, self.region = script, facts, region
+        self.questions = script.questions
+        self.run = None
+        for question in self.questions:
+            self.fields[question["key"]] = _question_field(question)
+
+    def clean(self):
+        cleaned = super().clean()
+        values = {q["key"]: cleaned.get(q["key"]) or "" for q in self.questions}
+        self.run = script_run(script=self.script, values=values, facts=self.facts, region=self.region)
+        for key, text in self.run.errors.items():
+            self.add_error(key, text)
+        return cleaned
+
+
+def _question_field(question: dict) -> forms.Field:
+    label, kind = question["label"], question.get("type", "text")
+    attrs = {"data-key": question["key"]}
+    if kind == "choice":
+        # Checked by the script (answer_clean), so the error names the question and its choices.
+        choices = [("", "—"), *[(c, c) for c in question.get("choices", [])]]
+        return forms.CharField(label=label, required=False, widget=forms.Select(attrs=attrs, choices=choices))
+    if kind == "date":
+        return forms.CharField(label=label, required=False, widget=forms.DateInput(attrs={**attrs, "type": "date"}))
+    if kind == "email":
+        return forms.CharField(label=label, required=False, max_length=254, widget=forms.EmailInput(attrs=attrs))
+    if kind == "phone":
+        return forms.CharField(
+            label=label, required=False, max_length=40, widget=forms.TextInput(attrs={**attrs, "inputmode": "tel"})
+        )
+    long = question["target"] in LONG_TARGETS
+    widget = forms.Textarea(attrs={**attrs, "rows": 3}) if long else forms.TextInput(attrs)
+    return forms.CharField(label=label, required=False, max_length=5000, widget=widget)
 
 
 @admin.register(Call)
@@ -172,44 +211,84 @@ class AnswerCallView(GatedAdminView):
     objects = {"pk": Fetch(Call, related=("line",))}
 
     def get(self, request, *, call: Call):
-        script = desk_script(line=call.line, policy=self.policy)
-        return self._page(request, call, script, IntakeForm(questions=script.questions))
+        script, facts, caller = self._script(call)
+        return self._page(request, call, script, self._form(None, call, script, facts, caller), caller)
 
     def post(self, request, *, call: Call):
-        script = desk_script(line=call.line, policy=self.policy)
-        form = IntakeForm(request.POST, questions=script.questions)
+        script, facts, caller = self._script(call)
+        form = self._form(request.POST, call, script, facts, caller)
         if request.POST.get("disposition"):
             try:
                 closed = call_dispose(call=call, disposition=request.POST["disposition"], actor=request.user)
             except ApplicationError as exc:
                 messages.error(request, exc.message)
-                form = IntakeForm(questions=script.questions)
+                form = self._form(None, call, script, facts, caller)
             else:
                 messages.success(request, f"{closed}: {closed.get_disposition_display()}.")
                 return HttpResponseRedirect(reverse("admin:answering_call_changelist"))
         elif form.is_valid():
             try:
                 call_answer(
-                    call=call, actor=request.user, values=form.cleaned_data, urgency=form.cleaned_data["urgency"]
+                    call=call,
+                    actor=request.user,
+                    values=form.cleaned_data,
+                    disposition=form.cleaned_data["wrap_up"],
+                    urgency=form.cleaned_data["urgency"],
                 )
             except ApplicationError as exc:
                 form.add_error(exc.field if exc.field in form.fields else None, exc.message)
             else:
-                messages.success(request, f"Message taken for {call.line.name}.")
+                closed = Disposition(form.cleaned_data["wrap_up"]).label
+                messages.success(request, f"{call} wrapped up for {call.line.name}: {closed.lower()}.")
                 return HttpResponseRedirect(reverse("admin:answering_call_changelist"))
-        return self._page(request, call, script, form)
+        return self._page(request, call, script, form, caller)
 
-    def _page(self, request, call: Call, script, form: IntakeForm):
-        caller = call_desk_caller(
-            call=call,
-            contact=self.related(call, "contact"),
-            policy=self.policy,
-        )
+    def _script(self, call: Call):
+        caller = call_desk_caller(call=call, contact=self.related(call, "contact"), policy=self.policy)
+        script = desk_script(line=call.line, policy=self.policy)
+        return script, call_facts(call=call, line=call.line), caller
+
+    def _form(self, data, call: Call, script, facts, caller) -> IntakeForm:
+        # The known caller's name and number are filled in, where the agent may read and write them.
+        initial = {}
+        outcome = script_path(script.steps, answers={}, facts=facts).outcome
+        initial["wrap_up"] = outcome.disposition if outcome.disposition in DISPOSITIONS_WITH_MESSAGE else ""
+        initial["urgency"] = outcome.urgency
+        for question in script.questions:
+            if question["target"] == "message.caller_name" and caller.name:
+                initial[question["key"]] = caller.name
+            elif question["target"] == "message.caller_number" and caller.call_back:
+                initial[question["key"]] = caller.call_back
+        return IntakeForm(data, script=script, facts=facts, region=company_region(), initial=initial)
+
+    def _page(self, request, call: Call, script, form: IntakeForm, caller):
+        answers = {q["key"]: form.data.get(q["key"], "") for q in script.questions} if form.is_bound else {}
+        facts = form.facts
+        path = script_path(script.steps, answers=answers, facts=facts)
+        on_path = {step["id"] for step in path.steps}
+        labels = {q["key"]: q["label"] for step in script.steps for q in step.get("questions", [])}
+        writable = {q["key"] for q in script.questions}
+        steps = [
+            {
+                **step,
+                "on_path": step["id"] in on_path,
+                "condition": condition_text(step.get("when"), labels=labels),
+                "when_json": json.dumps(step.get("when")) if step.get("when") else "",
+                "fields": [
+                    (form[q["key"]], bool(q.get("required"))) for q in step.get("questions", []) if q["key"] in writable
+                ],
+                "withheld": [q["label"] for q in step.get("questions", []) if q["key"] not in writable],
+            }
+            for step in script.steps
+        ]
         context = {
             "title": f"Answer {call}",
             "call": call,
             "line": call.line,
-            "steps": script.steps,
+            "steps": steps,
+            "facts_json": json.dumps(facts),
+            "facts": facts,
+            "outcome": path.outcome,
             "version": script.version,
             "caller": caller.known,
             "caller_restricted": caller.restricted,

@@ -220,6 +220,9 @@ class DeskCaller:
     number: str
     known: list[tuple[str, str]]
     restricted: bool = False
+    # What the desk pre-fills: the contact's name and the number, where this person may read them.
+    name: str = ""
+    call_back: str = ""
 
 
 def call_desk_caller(*, call: Call, contact: Contact | Withheld | None, policy: Policy) -> DeskCaller:
@@ -229,9 +232,17 @@ def call_desk_caller(*, call: Call, contact: Contact | Withheld | None, policy: 
     number = call.caller_number if policy.can_read(Call, "caller_number") else RESTRICTED
     if contact is WITHHELD:
         return DeskCaller(number=number, known=[], restricted=True)
-    known = []
+    known, readable = [], {}
     if contact is not None:
         for name in CALLER_FIELDS:
             value = getattr(contact, name) if policy.can_read(type(contact), name) else RESTRICTED
             known.append((type(contact)._meta.get_field(name).verbose_name, value))
-    return DeskCaller(number=number, known=known)
+            if value != RESTRICTED:
+                readable[name] = value or ""
+    call_back = number if number != RESTRICTED else ""
+    return DeskCaller(
+        number=number,
+        known=known,
+        name=readable.get("name", ""),
+        call_back=call_back or readable.get("phone_number", ""),
+    )

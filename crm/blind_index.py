@@ -53,6 +53,31 @@ def phone_normalise(raw: str, *, region: str | None = None, field: str = "phone_
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
+@functools.cache
+def region_for_zone(zone: str) -> str | None:
+    """The country (ISO 3166 alpha-2) of an IANA time zone, from the tz database's zone.tab, so a
+    company in Europe/Tallinn parses local numbers such as 5123 4501 as Estonian. None for a zone
+    no country lists (UTC): then only international numbers parse."""
+    from importlib import resources
+
+    try:
+        table = resources.files("tzdata").joinpath("zoneinfo/zone.tab").read_text()
+    except (ModuleNotFoundError, FileNotFoundError):
+        return None
+    for row in table.splitlines():
+        fields = row.split("\t")
+        if len(fields) >= 3 and not row.startswith("#") and fields[2] == zone:
+            return fields[0]
+    return None
+
+
+def company_region() -> str | None:
+    """The region local numbers are parsed with: the connection's company's, by its time zone."""
+    from django.db import connection
+
+    return region_for_zone(getattr(connection.tenant, "time_zone", "") or "")
+
+
 def name_normalise(raw: str) -> str:
     """A name as the name search compares it: Unicode-normalised (NFKC), case-folded, and with
     runs of spaces collapsed, so "Mari  TAMM" and "mari tamm" index alike."""

@@ -100,6 +100,16 @@ def slots_find(
     if end - start > MAX_SEARCH:
         raise ApplicationError(_("search at most 62 days at a time"), field="end")
     now = require_aware(now or timezone.now(), "now")
+    if end <= now:
+        # A search that is over entirely has no slot; say so (and the range query below would be
+        # an empty, invalid range: a 500).
+        from django.utils.formats import date_format
+
+        day = start.astimezone(company_zone()).date()
+        raise ApplicationError(
+            _("%(day)s has passed: choose today or a later day.") % {"day": date_format(day, "SHORT_DATE_FORMAT")},
+            field="start",
+        )
     start = max(start, now)
     duration = dt.timedelta(minutes=service.duration_minutes)
     resources = [resource] if resource is not None else list(service.resources.all())

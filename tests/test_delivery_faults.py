@@ -313,7 +313,15 @@ class Desk:
         assert status == 200, page[:300]
         token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
         status, page, elapsed = self.request(
-            "POST", path, {"csrfmiddlewaretoken": token, "urgency": "normal", "caller_name": "Fault Test", "body": body}
+            "POST",
+            path,
+            {
+                "csrfmiddlewaretoken": token,
+                "urgency": "normal",
+                "wrap_up": "message_taken",
+                "caller_name": "Fault Test",
+                "body": body,
+            },
         )
         return status, elapsed
 

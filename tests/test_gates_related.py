@@ -94,13 +94,17 @@ def test_the_desk_does_not_write_into_a_restricted_contact(admin_for, agent2, ac
             {
                 "kind": "ask",
                 "prompt": "Your e-mail?",
-                "questions": [{"key": "email", "label": "E-mail", "target": "contact.email"}],
+                "questions": [
+                    {"key": "email", "label": "E-mail", "target": "contact.email"},
+                    {"key": "body", "label": "Message", "target": "message.body"},
+                ],
             },
         ]
         version = script_version_draft(script=script, steps=steps, actor=None)
         script_version_publish(version=version, actor=User.objects.get(username="supervisor"))
     saved = admin_for(agent2, "acme").post(
-        f"/admin/answering/call/{call.pk}/answer/", {"urgency": "normal", "email": "taken@example.ee"}
+        f"/admin/answering/call/{call.pk}/answer/",
+        {"urgency": "normal", "wrap_up": "message_taken", "email": "taken@example.ee", "body": "Call me"},
     )
     assert saved.status_code == 302
     with tenant_context(acme):

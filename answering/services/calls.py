@@ -10,8 +10,9 @@ from collections.abc import Mapping
 from django.db import connection, transaction
 
 from answering.models import Call, Disposition, Message, ScriptVersion
-from answering.scripts import desk_script, script_current
+from answering.scripts import call_facts, desk_script, script_current, script_run
 from answering.services.messages import message_take
+from crm.blind_index import company_region
 from crm.models import Contact
 from crm.services import contact_update
 from gates.engine import Policy, objects_visible, policy_for
@@ -20,20 +21,35 @@ from tenants.errors import ApplicationError
 from tenants.models import User
 
 DESK_ROLES = ("agent", "supervisor")
+DISPOSITIONS_WITH_MESSAGE = (Disposition.MESSAGE_TAKEN, Disposition.APPOINTMENT, Disposition.TRANSFERRED)
 DISPOSITIONS_WITHOUT_MESSAGE = (Disposition.INFO_GIVEN, Disposition.WRONG_NUMBER, Disposition.HUNG_UP)
 MESSAGE_FIELDS = ("caller_name", "caller_number", "body", "ticket_reference", "technical_details")
 
 
 def call_answer(
-    *, call: Call, actor: User, values: Mapping[str, str], urgency: str = Message.Urgency.NORMAL
-) -> Message:
-    """Answer a call with a message, in one transaction: the message built from the answers to the
-    line's script (`values` by question key; only the questions the DPA lets `actor` write count),
-    the matched contact's fields the script targets, and the call closed as "message taken" by
-    `actor` on that script version. Delivery starts when it commits."""
+    *,
+    call: Call,
+    actor: User,
+    values: Mapping[str, str],
+    disposition: str,
+    urgency: str = Message.Urgency.NORMAL,
+) -> Message | None:
+    """Wrap up a call that followed the line's script, in one transaction. The answers (`values`
+    by question key; only the questions the DPA lets `actor` write count) are followed down the
+    script's branches: a required answer on the path taken must be there and of its type, and
+    answers off the path are dropped. The message built from them, and the matched contact's
+    fields the script targets, are written; the call is closed with `disposition` (required:
+    message taken, appointment booked or transferred) by `actor` on that script version.
+
+    "Message taken" needs a message with something in it. After a booking or a transfer the
+    message is optional: with no answer at all, the call closes without one (None)."""
+    if disposition not in DISPOSITIONS_WITH_MESSAGE:
+        choices = ", ".join(DISPOSITIONS_WITH_MESSAGE)
+        raise ApplicationError(
+            f"choose how the call ended (one of {choices}); '{disposition}' is not one", field="disposition"
+        )
     policy = _desk_policy(actor)
     script = desk_script(line=call.line, policy=policy)
-    fields, answers, contact_updates = _intake(script.questions, values)
     # The contact is written only where its own gate shows it to `actor`: an answer aimed at a
     # restricted contact the agent holds no grant on is dropped, as one aimed at no contact is.
     # The message still names the contact (by id, unread), for the client who may see it.
@@ -41,20 +57,36 @@ def call_answer(
     if call.contact_id is not None:
         held = Contact.objects.filter(pk=call.contact_id)
         contact = objects_visible(policy=policy, user=actor, queryset=held).first()
+    run = script_run(script=script, values=values, facts=call_facts(call=call, line=call.line), region=company_region())
+    run.raise_first()
+    writable = {q["key"] for q in script.questions}
+    fields, answers, contact_updates = _intake([q for q in run.path.questions if q["key"] in writable], run.values)
+    content = any(fields[name] for name in ("body", "ticket_reference", "technical_details")) or bool(answers)
     with transaction.atomic(durable=True), change_log_actor(actor):
         locked = _call_lock(call)
-        message = message_take(
-            line=call.line,
-            actor=actor,
-            urgency=urgency,
-            call=locked,
-            contact=contact or (Contact(pk=call.contact_id) if call.contact_id else None),
-            answers=answers,
-            **fields,
-        )
+        message = None
+        if disposition == Disposition.MESSAGE_TAKEN or content:
+            message = message_take(
+                line=call.line,
+                actor=actor,
+                urgency=urgency,
+                call=locked,
+                contact=contact or (Contact(pk=call.contact_id) if call.contact_id else None),
+                answers=answers,
+                contact_fields=contact_updates,
+                **fields,
+            )
         if contact_updates and contact is not None:
             contact_update(contact=contact, actor=actor, **contact_updates)
-        _call_close(locked, disposition=Disposition.MESSAGE_TAKEN, actor=actor, script_version=script.version)
+        named = (message.caller_name if message else "") or _contact_name(contact, policy)
+        _call_close(
+            locked,
+            disposition=disposition,
+            actor=actor,
+            script_version=script.version,
+            caller_name=named,
+            policy=policy,
+        )
     return message
 
 
@@ -65,11 +97,23 @@ def call_dispose(*, call: Call, disposition: str, actor: User) -> Call:
         raise ApplicationError(
             f"'{disposition}' does not close a call without a message (one of {choices})", field="disposition"
         )
-    _desk_policy(actor)
+    policy = _desk_policy(actor)
     version = script_current(line=call.line)
+    contact = None
+    if call.contact_id is not None:
+        contact = objects_visible(
+            policy=policy, user=actor, queryset=Contact.objects.filter(pk=call.contact_id)
+        ).first()
     with transaction.atomic(durable=True), change_log_actor(actor):
         locked = _call_lock(call)
-        _call_close(locked, disposition=disposition, actor=actor, script_version=version)
+        _call_close(
+            locked,
+            disposition=disposition,
+            actor=actor,
+            script_version=version,
+            caller_name=_contact_name(contact, policy),
+            policy=policy,
+        )
     return locked
 
 
@@ -106,8 +150,30 @@ def _call_lock(call: Call) -> Call:
     return locked
 
 
-def _call_close(call: Call, *, disposition: str, actor: User, script_version: ScriptVersion | None) -> None:
+def _contact_name(contact: Contact | None, policy: Policy) -> str:
+    """The known caller's name, where the agent may read it (a restricted contact gives none)."""
+    if contact is None or not policy.can_read(Contact, "name"):
+        return ""
+    return contact.name or ""
+
+
+def _call_close(
+    call: Call,
+    *,
+    disposition: str,
+    actor: User,
+    script_version: ScriptVersion | None,
+    caller_name: str = "",
+    policy: Policy | None = None,
+) -> None:
+    """Close the call. It keeps the caller's name the desk showed (from the message, or the known
+    contact), so the portal, the API and the admin name the same caller as the desk did."""
     call.disposition = disposition
     call.agent = actor
     call.script_version = script_version
-    call.save(update_fields=["disposition", "agent", "script_version"])
+    fields = ["disposition", "agent", "script_version"]
+    named = policy is not None and policy.can_read(Call, "caller_name") and policy.can_write(Call, "caller_name")
+    if caller_name and named and not call.caller_name:
+        call.caller_name = caller_name[:200]
+        fields.append("caller_name")
+    call.save(update_fields=fields)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -42,6 +43,7 @@ def message_take(
     answers: dict | None = None,
     ticket_reference: str = "",
     technical_details: str = "",
+    contact_fields: Mapping[str, str] | None = None,
 ) -> Message:
     """Take a message. Each personal field may be written only where the DPA in force grants its
     category to the agent for writing; the error names the field and the category. A call already
@@ -50,8 +52,13 @@ def message_take(
     Delivery is an outbox row in the same transaction: it starts when the transaction commits, and
     a broker that is down delays it and never fails the request. An urgent message's escalation
     timer starts with it.
+
+    A message with nothing in it (no body, no answer, no ticket) is refused, and so is one that
+    leaves out an answer the line's script requires on the branch the answers lead down, or gives
+    one of the wrong type: the same rules as the desk's. `contact_fields` are the answers the
+    desk writes to the caller's contact (by field), counted here for the script's sake only.
     """
-    from crm.blind_index import phone_normalise
+    from crm.blind_index import company_region, phone_normalise
 
     if urgency not in Message.Urgency.values:
         raise ApplicationError(f"'{urgency}' is not an urgency (urgent, normal, low)", field="urgency")
@@ -59,7 +66,12 @@ def message_take(
         raise ApplicationError(
             _("the message is limited to %(limit)s characters") % {"limit": f"{BODY_LIMIT:,}"}, field="body"
         )
-    caller_number = phone_normalise(caller_number, field="caller_number")
+    has_answer = any(str((a or {}).get("value") or "").strip() for a in (answers or {}).values())
+    if not (body.strip() or has_answer or ticket_reference.strip() or technical_details.strip()):
+        raise ApplicationError(
+            _("the message is empty: write down what the caller wants before saving it"), field="body"
+        )
+    caller_number = phone_normalise(caller_number, region=company_region(), field="caller_number")
     policy = policy_for(user=actor, company=connection.tenant)
     for name, value in (("caller_name", caller_name), ("caller_number", caller_number), ("body", body)):
         if value and not policy.can_write(Message, name):
@@ -75,6 +87,21 @@ def message_take(
                 f"the data-processing agreement does not let you record '{answer.get('label', key)}' ({category})",
                 field=key,
             )
+    _script_check(
+        line=line,
+        policy=policy,
+        call=call,
+        contact=contact,
+        values={
+            "caller_name": caller_name,
+            "caller_number": caller_number,
+            "body": body,
+            "ticket_reference": ticket_reference,
+            "technical_details": technical_details,
+        },
+        answers=answers or {},
+        contact_fields=contact_fields or {},
+    )
     with transaction.atomic(), change_log_actor(actor):
         if call is not None:
             disposition = Call.objects.select_for_update().filter(pk=call.pk).values_list("disposition", flat=True)
@@ -97,6 +124,26 @@ def message_take(
             escalation_schedule(message=message)
         message_delivery_start(message=message)
     return message
+
+
+def _script_check(*, line, policy, call, contact, values, answers, contact_fields) -> None:
+    """The line's script, followed with this message's answers: a required answer on the branch
+    they lead down must be there, and each answer of its type."""
+    from answering.scripts import call_facts, desk_script, script_run
+    from crm.blind_index import company_region
+
+    script = desk_script(line=line, policy=policy)
+    by_key = {}
+    for question in script.questions:
+        target = question["target"]
+        if target == "message.answer":
+            by_key[question["key"]] = str((answers.get(question["key"]) or {}).get("value") or "")
+        elif target.startswith("message."):
+            by_key[question["key"]] = values.get(target.split(".", 1)[1], "")
+        else:
+            by_key[question["key"]] = contact_fields.get(target.split(".", 1)[1], "")
+    facts = call_facts(call=call, line=line, contact=contact)
+    script_run(script=script, values=by_key, facts=facts, region=company_region()).raise_first()
 
 
 def message_acknowledge(*, message: Message, actor: User) -> Message:

@@ -22,6 +22,7 @@ pytestmark = pytest.mark.django_db
 NAME = {"key": "name", "label": "Caller's name", "target": "message.caller_name"}
 EMAIL = {"key": "email", "label": "E-mail", "target": "contact.email"}
 BODY = {"key": "body", "label": "Message", "target": "message.body"}
+TAKEN = Disposition.MESSAGE_TAKEN
 
 
 @pytest.fixture
@@ -62,6 +63,7 @@ def test_answering_a_call_takes_the_message_closes_the_call_and_logs_the_agent(a
             call=call,
             actor=agent1,
             values={"name": "Kati Karu", "email": "kati@example.ee", "body": "Crown fell out"},
+            disposition=Disposition.MESSAGE_TAKEN,
             urgency=Message.Urgency.URGENT,
         )
         assert (message.caller_name, message.body, message.taken_by) == ("Kati Karu", "Crown fell out", agent1)
@@ -70,7 +72,8 @@ def test_answering_a_call_takes_the_message_closes_the_call_and_logs_the_agent(a
         assert (closed.disposition, closed.agent, closed.script_version) == (Disposition.MESSAGE_TAKEN, agent1, version)
         entry = LogEntry.objects.get_for_object(closed).get(action=LogEntry.Action.UPDATE)
         assert entry.actor == agent1
-        assert set(entry.changes_dict) == {"disposition", "agent", "script_version"}
+        # The call keeps the caller's name as the desk showed it, for the portal and the API.
+        assert set(entry.changes_dict) == {"disposition", "agent", "script_version", "caller_name"}
         assert entry.changes_dict["disposition"] == ["", Disposition.MESSAGE_TAKEN]
         created = LogEntry.objects.get_for_object(message).get(action=LogEntry.Action.CREATE)
         assert created.actor == agent1
@@ -85,7 +88,9 @@ def test_delivery_is_an_outbox_row_of_the_answer_and_relayed_only_when_it_commit
     call, _ = acme_call
     with tenant_context(acme):
         with django_capture_on_commit_callbacks() as callbacks:
-            message = call_answer(call=call, actor=agent1, values={"name": "Kati Karu", "body": "Crown fell out"})
+            message = call_answer(
+                call=call, actor=agent1, values={"name": "Kati Karu", "body": "Crown fell out"}, disposition=TAKEN
+            )
             assert _deliveries() == [message.pk]  # written in the answer's own transaction
         assert woken == []  # nothing is relayed while the transaction is open
         for callback in callbacks:
@@ -101,7 +106,12 @@ def test_a_failing_step_rolls_back_the_whole_answer(acme, acme_call, agent1, wok
             django_capture_on_commit_callbacks(execute=True) as callbacks,
             pytest.raises(ApplicationError) as refused,
         ):
-            call_answer(call=call, actor=agent1, values={"name": "Kati Karu", "email": "not an address"})
+            call_answer(
+                call=call,
+                actor=agent1,
+                values={"name": "Kati Karu", "email": "not an address", "body": "Crown fell out"},
+                disposition=TAKEN,
+            )
         assert refused.value.field == "email"
         assert not Message.objects.filter(call=call).exists()
         assert Call.objects.get(pk=call.pk).disposition == ""
@@ -114,9 +124,9 @@ def test_a_failing_step_rolls_back_the_whole_answer(acme, acme_call, agent1, wok
 def test_a_call_already_answered_takes_no_further_message(acme, acme_call, agent1):
     call, _ = acme_call
     with tenant_context(acme):
-        call_answer(call=call, actor=agent1, values={"body": "First"})
+        call_answer(call=call, actor=agent1, values={"body": "First"}, disposition=TAKEN)
         with pytest.raises(ApplicationError, match="already been answered") as refused:
-            call_answer(call=call, actor=agent1, values={"body": "Second"})
+            call_answer(call=call, actor=agent1, values={"body": "Second"}, disposition=TAKEN)
         assert refused.value.field == "call"
         with pytest.raises(ApplicationError, match="already been answered"):
             call_dispose(call=call, disposition=Disposition.HUNG_UP, actor=agent1)
@@ -155,8 +165,23 @@ def test_only_the_companys_agents_answer_its_calls(acme, globex, acme_admin, age
         # agent2 is not assigned to globex; acme's admin is a client user, and of another company.
         for outsider in (agent2, acme_admin):
             with pytest.raises(ApplicationError, match="agents and supervisors"):
-                call_answer(call=call, actor=outsider, values={"body": "Hello"})
+                call_answer(call=call, actor=outsider, values={"body": "Hello"}, disposition=TAKEN)
             with pytest.raises(ApplicationError, match="agents and supervisors"):
                 call_dispose(call=call, disposition=Disposition.HUNG_UP, actor=outsider)
         assert not Message.objects.filter(call=call).exists()
         assert Call.objects.get(pk=call.pk).disposition == ""
+
+
+def test_the_portal_names_the_caller_the_desk_showed(acme, acme_call, agent1, acme_admin, client_for, admin_for):
+    """The desk says "Known caller: Kati Karu"; after a wrap-up without a message the portal's
+    call list and the call's page name her too, not "Unknown caller"."""
+    call, _ = acme_call
+    desk = admin_for(agent1, "acme").get(f"/admin/answering/call/{call.pk}/answer/").content.decode()
+    assert "Kati Karu" in desk
+    with tenant_context(acme):
+        call_dispose(call=call, disposition=Disposition.INFO_GIVEN, actor=agent1)
+    portal = client_for("acme.localhost", acme_admin)
+    for page in (portal.get("/calls/"), portal.get(f"/calls/{call.pk}/")):
+        body = page.content.decode()
+        assert "Kati Karu" in body
+    assert "Unknown caller" not in portal.get(f"/calls/{call.pk}/").content.decode()

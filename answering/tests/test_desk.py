@@ -130,7 +130,7 @@ def test_globex_desk_never_shows_or_sends_the_callers_number(admin_for, agent1, 
     assert "restricted by DPA" in page
     saved = client.post(
         f"/admin/answering/call/{call.pk}/answer/",
-        {"urgency": "normal", "caller_name": "Jaan", "body": "Please call back"},
+        {"urgency": "normal", "wrap_up": "message_taken", "caller_name": "Jaan", "body": "Please call back"},
     )
     assert saved.status_code == 302
     with tenant_context(globex):
@@ -168,8 +168,13 @@ def test_the_desk_refuses_to_answer_a_call_twice(admin_for, agent1, acme):
     call = _incoming(acme, "+3726001001")
     client = admin_for(agent1, "acme")
     url = f"/admin/answering/call/{call.pk}/answer/"
-    assert client.post(url, {"urgency": "normal", "caller_name": "Jaan", "body": "First"}).status_code == 302
-    again = client.post(url, {"urgency": "normal", "caller_name": "Jaan", "body": "Second"})
+    assert (
+        client.post(
+            url, {"urgency": "normal", "wrap_up": "message_taken", "caller_name": "Jaan", "body": "First"}
+        ).status_code
+        == 302
+    )
+    again = client.post(url, {"urgency": "normal", "wrap_up": "message_taken", "caller_name": "Jaan", "body": "Second"})
     assert again.status_code == 200
     assert "has already been answered" in again.content.decode()
     quick = client.post(url, {"disposition": "hung_up"}, follow=True)
@@ -223,6 +228,7 @@ def test_a_support_line_asks_nothing_personal_and_hands_off_a_link(initech, admi
         f"/admin/answering/call/{call.pk}/answer/",
         {
             "urgency": "normal",
+            "wrap_up": "message_taken",
             "ticket_reference": "INC-4711",
             "technical_details": "VPN drops every 5 minutes",
         },
