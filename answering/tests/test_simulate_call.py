@@ -36,7 +36,7 @@ def test_outside_business_hours_a_call_goes_to_voicemail_unless_made_as_if_in_ho
     assert "<Record" in _voice({})
     in_hours = _voice({AS_IF_IN_HOURS: "1"})
     assert "<Record" not in in_hours
-    assert "<Enqueue>agents-acme</Enqueue>" in in_hours
+    assert ">agents-acme</Enqueue>" in in_hours
 
 
 @override_settings(PRODUCTION=True)
