@@ -198,6 +198,9 @@ else:
 DESK_OFFER_SECONDS = env.int("DESK_OFFER_SECONDS", default=15)
 DESK_GRACE_SECONDS = env.int("DESK_GRACE_SECONDS", default=20)
 DESK_TICK_SECONDS = env.float("DESK_TICK_SECONDS", default=2.0)
+# With the in-memory layer a worker's pushes would reach no console, so the one web process runs the
+# pass itself (desk/ticker.py); run_demo sets this for its ASGI server when there is no Redis.
+DESK_TICK_IN_WEB = env.bool("DESK_TICK_IN_WEB", default=False)
 
 if env.str("DATABASE_URL", default=""):
     DATABASES = {"default": env.db_url("DATABASE_URL", engine="django_tenants.postgresql_backend")}

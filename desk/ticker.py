@@ -16,8 +16,9 @@ _started = threading.Event()
 
 
 def ticker_start() -> bool:
-    """Start the in-process pass once; False when a Redis layer is configured (beat runs it)."""
-    if settings.CHANNEL_LAYER_URL or _started.is_set():
+    """Start the in-process pass once, where DESK_TICK_IN_WEB asks for it (the demo without Redis);
+    False otherwise (beat runs it)."""
+    if not settings.DESK_TICK_IN_WEB or _started.is_set():
         return False
     _started.set()
     threading.Thread(target=_run, name="desk-ticker", daemon=True).start()
