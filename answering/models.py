@@ -81,6 +81,22 @@ class Line(models.Model):
         validators=[MinValueValidator(URGENT_ACK_MIN_MINUTES)],
         help_text=f"Minutes ({URGENT_ACK_MIN_MINUTES} at least) before an unacknowledged urgent message escalates",
     )
+    # The ACD queue (desk/): in business hours a call waits for an agent who holds a grant on the
+    # line (and speaks `queue_language`), by `queue_priority`, for at most `queue_max_wait_seconds`.
+    queue_priority = models.SmallIntegerField(default=0, help_text="Queue priority: higher lines are answered first")
+    queue_language = models.CharField(
+        max_length=8, blank=True, help_text="Offer calls only to agents who speak this language (et, en, …)"
+    )
+    queue_hold_message = models.CharField(
+        max_length=300, default="All our agents are busy. Please hold.", help_text="Said to a caller while they wait"
+    )
+    queue_max_wait_seconds = models.PositiveIntegerField(default=120, help_text="Longest wait in the queue")
+    queue_overflow = models.CharField(
+        max_length=16,
+        choices=AfterHours.choices,
+        default=AfterHours.VOICEMAIL,
+        help_text="Past the longest wait: voicemail, the message-only script (the next free agent), or on call",
+    )
     is_support_line = models.BooleanField(default=False)
     remote_support_url = models.URLField(
         blank=True, validators=[validate_https], help_text="Hand-offs carry a link to this tool, never a credential"

@@ -91,3 +91,33 @@ class RecordingMediaServer:
     def __exit__(self, *exc):
         self.server.shutdown()
         self.server.server_close()
+
+
+def queue_follow(
+    *, twiml: str, post, common: dict, max_seconds: float = 120.0, poll_seconds: float = 1.0, log=print
+) -> str:
+    """Be Twilio for a caller put in a queue by `<Enqueue>`: request the waitUrl (the hold loop)
+    again and again, as Twilio does each time its TwiML ends (here every `poll_seconds`, rather than
+    after the spoken hold message), until it answers `<Leave>`; then request the action URL with
+    `QueueResult=leave`, or `hangup` when the caller gives up after `max_seconds`. Returns the
+    action's TwiML."""
+    import time
+    import xml.etree.ElementTree as ET
+
+    enqueue = ET.fromstring(twiml).find("Enqueue")
+    wait_url, action = enqueue.get("waitUrl"), enqueue.get("action")
+    started, told = time.monotonic(), ""
+    result = "hangup"
+    while time.monotonic() - started < max_seconds:
+        waited = str(int(time.monotonic() - started))
+        hold = post(wait_url, {**common, "QueueTime": waited, "QueueSid": "QU" + "0" * 32, "CurrentQueueSize": "1"})
+        if "<Leave" in hold:
+            result = "leave"
+            break
+        said = ET.fromstring(hold).findtext("Say") or ""
+        if said != told:
+            log(f"  on hold: {said}")
+            told = said
+        time.sleep(poll_seconds)
+    waited = str(int(time.monotonic() - started))
+    return post(action, {**common, "QueueResult": result, "QueueTime": waited, "QueueSid": "QU" + "0" * 32})

@@ -118,9 +118,79 @@ def inbound_voice(
         if line.recording_policy == Line.RecordingPolicy.ANNOUNCE:
             response.say(line.disclosure)
             _consent_set(call, RecordingConsent.ANNOUNCED)
-        response.enqueue(f"agents-{connection.schema_name}")
+        _enqueue(response, call=call, line=line, callback_base=callback_base, now=now)
         return str(response)
-    if line.after_hours == Line.AfterHours.FORWARD_ONCALL:
+    return _unanswered(response, call=call, line=line, rule=line.after_hours, callback_base=callback_base, now=now)
+
+
+def _enqueue(response: VoiceResponse, *, call: Call, line: Line, callback_base: str, now: dt.datetime) -> None:
+    """Twilio's <Enqueue>: the caller waits, hearing the hold message and their place (the wait
+    URL, polled), until an agent takes the call or the line's maximum wait sends it on (the
+    action URL). The call enters the queue across companies, by ids only."""
+    from answering.services.queue import call_id_for_sid, call_queue_enter
+
+    call_id = call.pk or call_id_for_sid(call.telephony_sid)
+    call_queue_enter(call_id=call_id, line=line, now=now)
+    response.enqueue(
+        f"agents-{connection.schema_name}",
+        wait_url=f"{callback_base}queue/wait/",
+        wait_url_method="POST",
+        action=f"{callback_base}queue/result/",
+        method="POST",
+    )
+
+
+def queue_wait(*, params: dict) -> str:
+    """The hold loop's TwiML (Twilio's waitUrl, requested again each time it ends): the line's
+    hold message and the caller's place, or <Leave> once an agent took the call or it overflowed."""
+    from desk.models import QueuedCall
+    from desk.selectors import queue_position, queued_for_call
+
+    response = VoiceResponse()
+    call = Call.objects.filter(telephony_sid=params.get("CallSid", "")).select_related("line").first()
+    queued = queued_for_call(company=connection.tenant, call_id=call.pk) if call else None
+    if queued is None or queued.state not in (QueuedCall.State.WAITING, QueuedCall.State.OFFERED):
+        response.leave()
+        return str(response)
+    position = queue_position(queued=queued)
+    response.say(f"{call.line.queue_hold_message} You are number {position} in the queue.")
+    response.pause(length=5)
+    return str(response)
+
+
+def queue_result(*, params: dict, callback_base: str, now: dt.datetime | None = None) -> str:
+    """Twilio's <Enqueue> action: the caller left the queue. Taken by an agent: dial the agent's
+    softphone (Twilio Client identity `agent-<id>`). Past the maximum wait: the line's overflow.
+    Hung up: the call leaves the queue."""
+    from desk.models import QueuedCall
+    from desk.selectors import queued_for_call
+    from desk.services import queue_leave
+
+    now = now or timezone.now()
+    response = VoiceResponse()
+    call = Call.objects.filter(telephony_sid=params.get("CallSid", "")).select_related("line").first()
+    if call is None:
+        response.hangup()
+        return str(response)
+    if params.get("QueueResult") in ("hangup", "error", "system-error"):
+        queue_leave(company=connection.tenant, call_id=call.pk, now=now)
+        return str(response)
+    queued = queued_for_call(company=connection.tenant, call_id=call.pk)
+    if queued is not None and queued.state == QueuedCall.State.CONNECTED:
+        response.dial().client(f"agent-{queued.offered_to_id}")
+        return str(response)
+    rule = {
+        QueuedCall.Overflow.FORWARD_ONCALL: Line.AfterHours.FORWARD_ONCALL,
+    }.get(queued.overflow if queued else "", Line.AfterHours.VOICEMAIL)
+    return _unanswered(response, call=call, line=call.line, rule=rule, callback_base=callback_base, now=now)
+
+
+def _unanswered(
+    response: VoiceResponse, *, call: Call, line: Line, rule: str, callback_base: str, now: dt.datetime
+) -> str:
+    """No agent takes the call (after hours, or past the queue's maximum wait): the person on call
+    if `rule` says so and the DPA lets their number go to Twilio, else voicemail."""
+    if rule == Line.AfterHours.FORWARD_ONCALL:
         from scheduling.models import StaffMember
         from scheduling.selectors import oncall_for_line
 
@@ -166,9 +236,9 @@ def refused_twiml(reason: str) -> str:
     return str(response)
 
 
-def consent_gathered(*, params: dict) -> str:
+def consent_gathered(*, params: dict, callback_base: str) -> str:
     response = VoiceResponse()
-    call = Call.objects.filter(telephony_sid=params.get("CallSid", "")).first()
+    call = Call.objects.filter(telephony_sid=params.get("CallSid", "")).select_related("line").first()
     if call is None:
         response.say(NOT_IN_SERVICE)
         response.hangup()
@@ -176,7 +246,7 @@ def consent_gathered(*, params: dict) -> str:
     given = params.get("Digits") == "1"
     _consent_set(call, RecordingConsent.GIVEN if given else RecordingConsent.REFUSED)
     response.say("Thank you. Connecting you now.")
-    response.enqueue(f"agents-{connection.schema_name}")
+    _enqueue(response, call=call, line=call.line, callback_base=callback_base, now=timezone.now())
     return str(response)
 
 

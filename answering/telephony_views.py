@@ -78,7 +78,17 @@ def voice(request, params):
 @_signed(twiml=True)
 def consent(request, params):
     params = {**request.GET.dict(), **params}
-    return _twiml(telephony.consent_gathered(params=params))
+    return _twiml(telephony.consent_gathered(params=params, callback_base=_base(request)))
+
+
+@_signed(twiml=True)
+def queue_wait(request, params):
+    return _twiml(telephony.queue_wait(params=params))
+
+
+@_signed(twiml=True)
+def queue_result(request, params):
+    return _twiml(telephony.queue_result(params=params, callback_base=_base(request)))
 
 
 @_signed

@@ -86,6 +86,8 @@ SHARED_APPS = [
     "axes",
     "django_prometheus",
     "demo.apps.DemoConfig",
+    "channels",
+    "desk.apps.DeskConfig",  # presence and the ACD queue: ids, states and times only
     "gates.apps.GatesConfig",  # no tables: the gate context's resets and the gated-manager check
 ]
 TENANT_APPS = [
@@ -186,6 +188,33 @@ TEMPLATES = [
 ]
 
 WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"
+
+# The live desk's push (desk/push.py): a Redis channel layer, which every web process shares. By
+# default the Redis of CELERY_BROKER_URL when it is one; with none, the in-memory layer, which
+# reaches only the consoles of the one process that serves them (the demo says so).
+CHANNEL_LAYER_URL = env.str(
+    "CHANNEL_LAYER_URL",
+    default=_broker if (_broker := env.str("CELERY_BROKER_URL", default="")).startswith("redis") else "",
+)
+if CHANNEL_LAYER_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [CHANNEL_LAYER_URL], "prefix": "vastaja-desk", "expiry": 30},
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+# The ACD queue (desk/services.py): an offer not accepted in DESK_OFFER_SECONDS goes to the next
+# agent; a console unseen for DESK_GRACE_SECONDS makes its agent offline (and their offer goes
+# back); the periodic pass runs every DESK_TICK_SECONDS.
+DESK_OFFER_SECONDS = env.int("DESK_OFFER_SECONDS", default=15)
+DESK_GRACE_SECONDS = env.int("DESK_GRACE_SECONDS", default=20)
+DESK_TICK_SECONDS = env.float("DESK_TICK_SECONDS", default=2.0)
+# With the in-memory layer a worker's pushes would reach no console, so the one web process runs the
+# pass itself (desk/ticker.py); run_demo sets this for its ASGI server when there is no Redis.
+DESK_TICK_IN_WEB = env.bool("DESK_TICK_IN_WEB", default=False)
 
 if env.str("DATABASE_URL", default=""):
     DATABASES = {"default": env.db_url("DATABASE_URL", engine="django_tenants.postgresql_backend")}
@@ -376,6 +405,8 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": WORKER_HEARTBEAT_SECONDS,
         "tenant_schemas": ["public"],
     },
+    # The live desk's pass over every company's queued calls (public schema): desk.services.desk_tick.
+    "desk-tick": {"task": "desk.tick", "schedule": DESK_TICK_SECONDS, "tenant_schemas": ["public"]},
     "alerts-sweep": {
         "task": "monitoring.alerts_sweep",
         "schedule": env.float("ALERT_SWEEP_SECONDS", default=300.0),

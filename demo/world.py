@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.utils import timezone
 from django_tenants.utils import tenant_context
 from guardian.shortcuts import assign_perm
 
@@ -90,6 +91,25 @@ def _company_seeders() -> list[Callable[[str, bool], None]]:
     return [answering_demo, scheduling_demo, audit_demo]
 
 
+# The provider's break reason codes, and the languages each agent answers in.
+BREAK_REASONS = [
+    ("lunch", "Lunch"),
+    ("training", "Training"),
+    ("coaching", "Coaching"),
+    ("technical", "Technical problem"),
+]
+AGENT_LANGUAGES = {"agent1": ["et", "en"], "agent2": ["et", "en", "ru"], "supervisor": ["et", "en"]}
+
+
+def desk_demo_seed(*, staff: dict[str, User]) -> None:
+    from desk.models import BreakReason, Presence
+
+    for code, label in BREAK_REASONS:
+        BreakReason.objects.get_or_create(code=code, defaults={"label": label})
+    for username, languages in AGENT_LANGUAGES.items():
+        Presence.objects.get_or_create(user=staff[username], defaults={"since": timezone.now(), "languages": languages})
+
+
 def tenant_domain(slug: str) -> str:
     return f"{slug}.{settings.TENANT_DOMAIN_SUFFIX}"
 
@@ -156,6 +176,8 @@ def demo_seed(*, log: Callable[[str], None] = print, rich: bool = True) -> dict[
                 extend(slug, rich)
     log("  risk register")
     risks_demo_seed(companies=companies, dpo=staff["dpo"])
+    log("  the desk's break reasons and the agents' languages")
+    desk_demo_seed(staff=staff)
     return companies
 
 

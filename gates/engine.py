@@ -375,3 +375,16 @@ def _agent_filter(model: type[models.Model], user: User, *, prefix: str) -> Q:
     if rule.open_unless:
         condition |= Q(**{f"{prefix}{rule.open_unless}": False})
     return condition
+
+
+def users_granted(*, obj: models.Model, users: QuerySet[User]) -> QuerySet[User]:
+    """Gate 2 from the row's side: which of `users` would see `obj` if they entered its company
+    as agents (a grant on it, or on what it inherits from, directly or through a group). The ACD
+    queue asks this once per call, to offer the call only to agents who may open it."""
+    model = type(obj)
+    visible_to = [
+        user.pk
+        for user in users
+        if model._default_manager.filter(_agent_filter(model, user, prefix=""), pk=obj.pk).exists()
+    ]
+    return users.filter(pk__in=visible_to)

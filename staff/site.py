@@ -40,10 +40,15 @@ class VastajaAdminSite(OTPAdminSite):
         super().__init__(name)
 
     def get_urls(self):
+        from answering.desk_views import DeskConsoleView, OfferView
         from staff.dpo import DpoWorkspaceView
 
+        offer = self.admin_view(OfferView.as_view(self))
         return [
             path("switch/", self.admin_view(self.switch_view), name="switch_company"),
+            path("desk/", self.admin_view(DeskConsoleView.as_view(self)), name="desk_console"),
+            path("desk/offer/<slug:slug>/<int:queued>/", offer, name="desk_offer"),
+            path("desk/offer/<slug:slug>/<int:queued>/accept/", offer, name="desk_offer_accept"),
             path("dpo/", self.admin_view(DpoWorkspaceView.as_view(self)), name="dpo_workspace"),
             *super().get_urls(),
         ]
@@ -52,6 +57,18 @@ class VastajaAdminSite(OTPAdminSite):
         # Recent actions from the log of the company being worked for, never from another's.
         recent = admin_log_recent(user=request.user, company=selected_company(request))
         return super().index(request, {"recent_actions": recent, **(extra_context or {})})
+
+    def login(self, request, extra_context=None):
+        # The agents' landing page is their console: signing in to the admin's own index lands there.
+        response = super().login(request, extra_context)
+        if (
+            request.method == "POST"
+            and response.status_code == 302
+            and response["Location"] == reverse("admin:index", current_app=self.name)
+            and getattr(request.user, "provider_role", "") == "agent"
+        ):
+            return HttpResponseRedirect(reverse("admin:desk_console", current_app=self.name))
+        return response
 
     def autocomplete_view(self, request):
         # Django's queries the public schema (a 500 for every tenant model); this one searches the

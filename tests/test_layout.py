@@ -36,6 +36,7 @@ FLOORS: list[str | tuple[str, ...]] = [
     "answering",
     "scheduling",
     "crm",
+    "desk",  # presence and the ACD queue: public, ids and states only; answering puts calls in it
     "compliance.incidents",
     ("compliance.risks", "compliance.training"),  # both build on the agreements, neither on the other
     "compliance.agreements",
@@ -49,7 +50,7 @@ FLOORS: list[str | tuple[str, ...]] = [
 OUTSIDE = ("tests", "bench", "docs", "manage", ".venv", ".vastaja", "node_modules")
 
 # Channel modules whose names do not say so: the shells' own screens.
-SHELL_CHANNELS = {"api.team", "portal.team", "portal.signin", "staff.site", "staff.dpo"}
+SHELL_CHANNELS = {"api.team", "portal.team", "portal.signin", "staff.site", "staff.dpo", "config.asgi"}
 
 # --- reading the code ---------------------------------------------------------------------------
 
@@ -234,11 +235,13 @@ def _describe_cycle(group: set[str], edges: dict[str, dict[str, str]]) -> str:
 
 
 def is_channel(module: str, *, package: bool = False) -> bool:
-    """Channels are the ways in: admin, views, urls, API and portal packages, template tags and
-    management commands."""
+    """Channels are the ways in: admin, views, urls, websocket consumers (and the ASGI entry that
+    routes to them), API and portal packages, template tags and management commands."""
     parts = module.split(".")
     leaf = parts[-1]
-    if leaf in {"admin", "views"} or leaf.endswith("_views") or leaf.startswith("urls") or leaf.endswith("_urls"):
+    if leaf in {"admin", "views", "consumers"} or leaf.endswith("_views"):
+        return True
+    if leaf.startswith("urls") or leaf.endswith("_urls"):
         return True
     if module in SHELL_CHANNELS:
         return True
@@ -335,6 +338,9 @@ def test_a_sub_package_is_a_room_of_its_own():
         ("answering.views", True),
         ("answering.telephony_views", True),
         ("config.urls_public", True),
+        ("config.asgi", True),
+        ("desk.consumers", True),
+        ("desk.ws_urls", True),
         ("staff.site", True),
         ("api.team_urls", True),
         ("api.urls", True),

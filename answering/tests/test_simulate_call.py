@@ -36,7 +36,7 @@ def test_outside_business_hours_a_call_goes_to_voicemail_unless_made_as_if_in_ho
     assert "<Record" in _voice({})
     in_hours = _voice({AS_IF_IN_HOURS: "1"})
     assert "<Record" not in in_hours
-    assert "<Enqueue>agents-acme</Enqueue>" in in_hours
+    assert ">agents-acme</Enqueue>" in in_hours
 
 
 @override_settings(PRODUCTION=True)
@@ -47,17 +47,28 @@ def test_in_production_a_call_is_never_made_as_if_in_hours(acme):
 def test_it_calls_the_demos_port_and_asks_for_business_hours(acme, monkeypatch):
     posted = []
 
+    base = "http://acme.localhost:8123/telephony/"
+    answers = {
+        f"{base}voice/": f'<Response><Enqueue waitUrl="{base}queue/wait/" action="{base}queue/result/">agents-acme'
+        "</Enqueue></Response>",
+        f"{base}queue/wait/": "<Response><Leave/></Response>",
+        f"{base}queue/result/": "<Response><Dial><Client>agent-1</Client></Dial></Response>",
+    }
+
     def post(self, url, params):
         posted.append((url, params))
-        return "<Response><Enqueue>agents-acme</Enqueue></Response>"
+        return answers.get(url, "")
 
     monkeypatch.setattr(Command, "_post", post)
     call_command("simulate_call", "acme", "--port", "8123", "--in-hours")
     assert [url for url, _params in posted] == [
-        "http://acme.localhost:8123/telephony/voice/",
-        "http://acme.localhost:8123/telephony/status/",
-        "http://acme.localhost:8123/telephony/status/",
+        f"{base}voice/",
+        f"{base}queue/wait/",
+        f"{base}queue/result/",
+        f"{base}status/",
+        f"{base}status/",
     ]
+    assert posted[2][1]["QueueResult"] == "leave"
     assert posted[0][1][AS_IF_IN_HOURS] == "1"
     assert AS_IF_IN_HOURS not in posted[1][1]
 

@@ -69,7 +69,7 @@ def test_signed_inbound_call_in_hours_is_queued_and_recorded_with_its_caller(acm
     response = post("/telephony/voice/", params)
     assert response.status_code == 200
     assert response["Content-Type"] == "text/xml"
-    assert "<Enqueue>agents-acme</Enqueue>" in response.content.decode()
+    assert 'waitUrlMethod="POST">agents-acme</Enqueue>' in response.content.decode()
     with tenant_context(acme):
         call = Call.objects.get(telephony_sid=params["CallSid"])
         assert call.caller_number == "+37251234501"
@@ -191,7 +191,7 @@ def test_ask_consent_records_the_callers_answer(acme, open_all_day):
     assert "<Gather" in twiml
     assert "Press 1" in twiml
     consent = post("/telephony/consent/", {**params, "Digits": "1"})
-    assert "<Enqueue>" in consent.content.decode()
+    assert "<Enqueue " in consent.content.decode()
     with tenant_context(acme):
         assert Call.objects.get(telephony_sid=params["CallSid"]).recording_consent == "given"
 

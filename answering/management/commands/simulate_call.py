@@ -19,7 +19,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django_tenants.utils import tenant_context
 
 from answering.models import Line
-from answering.simulator import AS_IF_IN_HOURS, RecordingMediaServer, new_sid, sign, tone_wav
+from answering.simulator import AS_IF_IN_HOURS, RecordingMediaServer, new_sid, queue_follow, sign, tone_wav
 from gates.context import system_context
 from tenants.models import ClientCompany
 
@@ -37,6 +37,9 @@ class Command(BaseCommand):
             action="store_true",
             help="answer as if the line were in business hours (the demo server only; never in production)",
         )
+        parser.add_argument(
+            "--hold", type=float, default=120.0, help="seconds the caller waits in the agents' queue before hanging up"
+        )
         parser.add_argument("--port", type=int, default=8000, help="the port the demo serves on (run_demo --port)")
         parser.add_argument("--base", help="the server's base URL (default: http://<slug>.<suffix>:<port>)")
 
@@ -49,6 +52,7 @@ class Command(BaseCommand):
         to: str | None,
         voicemail: str | None,
         in_hours: bool,
+        hold: float,
         port: int,
         base: str | None,
         **options,
@@ -78,6 +82,13 @@ class Command(BaseCommand):
         ringing = {**common, "CallStatus": "ringing", **({AS_IF_IN_HOURS: "1"} if in_hours else {})}
         twiml = self._post(f"{base}/telephony/voice/", ringing)
         self.stdout.write(f"  TwiML: {twiml}")
+        queued = "<Enqueue" in twiml
+        if queued:
+            self.stdout.write(
+                f"  in the agents' queue: waiting up to {hold:.0f} s for an agent to accept on the console"
+            )
+            twiml = queue_follow(twiml=twiml, post=self._post, common=common, max_seconds=hold, log=self.stdout.write)
+            self.stdout.write(f"  left the queue: {twiml}")
         if "<Record" in twiml:
             with RecordingMediaServer(
                 account_sid=settings.TWILIO_ACCOUNT_SID, auth_token=settings.TWILIO_AUTH_TOKEN
@@ -108,6 +119,10 @@ class Command(BaseCommand):
         else:
             self._post(f"{base}/telephony/status/", {**common, "CallStatus": "in-progress"})
             where = "forwarded to the person on call" if "<Dial" in twiml else "queued for the agents"
+            if "<Client>" in twiml:
+                where = "put through to the agent who accepted it"
+            elif queued and "<Dial" not in twiml:
+                where = "the caller hung up in the queue"
             self.stdout.write(f"  answered: {where}")
         if ("<Record" in twiml or "<Dial" in twiml) and not in_hours:
             self.stdout.write("  outside business hours: --in-hours makes the call as if the line were open")

@@ -41,7 +41,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, port: int, no_worker: bool, **options):
         if settings.PRODUCTION:
-            raise CommandError("run_demo is for development; in production run gunicorn, a worker and beat")
+            raise CommandError("run_demo is for development; in production run gunicorn or daphne, a worker and beat")
         self.stdout.write(self.style.MIGRATE_HEADING("[1/4] Migrating the public schema and every client schema"))
         call_command("migrate_schemas", interactive=False, verbosity=1)
         self.stdout.write(self.style.MIGRATE_HEADING("[2/4] Seeding the demo world"))
@@ -66,9 +66,22 @@ class Command(BaseCommand):
                 children.append(subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT))
         else:
             self.stdout.write("[3/4] Celery worker and beat not started (--no-worker)")
-        self.stdout.write(self.style.MIGRATE_HEADING(f"[4/4] Serving on http://{settings.PUBLIC_HOST}:{port}/"))
+        self.stdout.write(
+            self.style.MIGRATE_HEADING(f"[4/4] Serving on http://{settings.PUBLIC_HOST}:{port}/ (daphne, ASGI)")
+        )
+        if settings.CHANNEL_LAYER_URL:
+            self.stdout.write(f"  The live desk pushes over the Redis channel layer at {settings.CHANNEL_LAYER_URL}")
+        else:
+            # One process holds every console's socket; the worker's pushes could not reach them.
+            env["DESK_TICK_IN_WEB"] = "1"
+            self.stdout.write(
+                "  No Redis configured: the live desk uses the in-memory channel layer, in this one web process,"
+                " which also runs the queue's periodic pass (set CHANNEL_LAYER_URL for Redis)"
+            )
         web = subprocess.Popen(
-            [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}"], env=env, cwd=settings.BASE_DIR
+            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
+            env=env,
+            cwd=settings.BASE_DIR,
         )
         children.append(web)
 

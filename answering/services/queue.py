@@ -1,0 +1,47 @@
+"""Inbound calls and the ACD queue (desk/): who may be offered a call, and its entry in the queue."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import connection
+
+from answering.models import Call, Line
+from desk.models import QueuedCall
+from desk.services import queue_enter
+from gates.engine import Role, users_granted
+from tenants.models import User
+
+
+def line_eligible_agents(*, line: Line) -> list[int]:
+    """Provider staff assigned to this company who may open a call on `line`: supervisors, and
+    agents holding the line's grant (directly or through a group)."""
+    company = connection.tenant
+    staff = User.objects.filter(is_active=True, assignments__company=company)
+    supervisors = staff.filter(provider_role=Role.SUPERVISOR).values_list("pk", flat=True)
+    agents = users_granted(obj=line, users=staff.filter(provider_role=Role.AGENT)).values_list("pk", flat=True)
+    return sorted({*supervisors, *agents})
+
+
+def call_queue_enter(*, call_id: int, line: Line, now: dt.datetime | None = None) -> QueuedCall:
+    """Put an inbound call in the queue across companies: ids, priority and times only."""
+    overflow = {
+        Line.AfterHours.VOICEMAIL: QueuedCall.Overflow.VOICEMAIL,
+        Line.AfterHours.MESSAGE_ONLY: QueuedCall.Overflow.MESSAGE_ONLY,
+        Line.AfterHours.FORWARD_ONCALL: QueuedCall.Overflow.FORWARD_ONCALL,
+    }[line.queue_overflow]
+    return queue_enter(
+        company=connection.tenant,
+        line_id=line.pk,
+        call_id=call_id,
+        priority=line.queue_priority,
+        language=line.queue_language,
+        eligible=line_eligible_agents(line=line),
+        max_wait_seconds=line.queue_max_wait_seconds,
+        overflow=overflow,
+        now=now,
+    )
+
+
+def call_id_for_sid(sid: str) -> int | None:
+    return Call.objects.filter(telephony_sid=sid).values_list("pk", flat=True).first()
