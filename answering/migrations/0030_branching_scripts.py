@@ -49,6 +49,6 @@ def forward(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("answering", "0011_deliveryattempt_refused_by_dpa")]
+    dependencies = [("answering", "0020_keyed_fields")]
 
     operations = [migrations.RunPython(forward, migrations.RunPython.noop)]

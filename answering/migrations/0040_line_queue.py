@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('answering', '0011_deliveryattempt_refused_by_dpa'),
+        ('answering', '0030_branching_scripts'),
     ]
 
     operations = [
