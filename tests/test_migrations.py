@@ -248,3 +248,17 @@ def test_the_multiprocessing_executor_migrates_only_the_lagging_schema(globex_la
     assert "multiprocessing:acme]" not in result.stdout
     with django_db_blocker.unblock():
         assert schemas_pending(schemas) == []
+
+
+def test_only_public_only_migrations_under_django_tenants_router_are_recorded_without_a_migrate(settings):
+    from tenants.migrating import changes_nothing_in_client_schemas
+
+    public_only, tenant = ".".join(_public_only_migration()), ".".join(_tenant_migration())
+    assert changes_nothing_in_client_schemas([public_only])
+    assert not changes_nothing_in_client_schemas([public_only, tenant])
+    settings.DATABASE_ROUTERS = ["tests.test_migrations.OtherRouter", "django_tenants.routers.TenantSyncRouter"]
+    assert not changes_nothing_in_client_schemas([public_only])  # another router might let it through
+
+
+class OtherRouter:
+    """A router that decides nothing; its presence alone means django-tenants' is not the only one."""
