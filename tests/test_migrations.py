@@ -36,10 +36,10 @@ def test_a_noop_migrate_says_how_many_schemas_it_skipped(capsys):
     assert f"{schemas} of {schemas} schemas up to date, 0 to migrate" in capsys.readouterr().out
 
 
-def _lagging_migration() -> tuple[str, str]:
+def _public_only_migration() -> tuple[str, str]:
     """A migration of a public-only app that no other migration depends on: in a client schema the
     router lets it change nothing, so deleting its row there leaves a schema that lacks exactly one
-    migration, consistent in its history, which a real migrate brings back by recording it again."""
+    migration, consistent in its history, which only needs recording again."""
     from django.apps import apps
     from django.conf import settings
     from django.db.migrations.loader import MigrationLoader
@@ -52,6 +52,20 @@ def _lagging_migration() -> tuple[str, str]:
     return min(
         node for node in graph.leaf_nodes() if not graph.node_map[node].children and not in_tenant_schemas(node[0])
     )
+
+
+def _tenant_migration() -> tuple[str, str]:
+    """The newest migration of the admin's log, which client schemas hold: a change of `choices`
+    only, so Django's migrate applies it with no SQL and a lagging schema is really migrated."""
+    from django.conf import settings
+    from django.db.migrations.loader import MigrationLoader
+    from django_tenants.routers import TenantSyncRouter
+
+    graph = MigrationLoader(None, ignore_no_migrations=True).graph
+    (leaf,) = graph.leaf_nodes("admin")
+    assert not graph.node_map[leaf].children
+    assert TenantSyncRouter().app_in_list("admin", settings.TENANT_APPS)
+    return leaf
 
 
 def _forget(schema: str, migration: tuple[str, str]) -> None:
@@ -100,13 +114,13 @@ def test_the_deciding_queries_do_not_grow_with_the_schemas(acme):
             cursor.execute(f"CREATE SCHEMA {quoted}")
             cursor.execute(f'CREATE TABLE {quoted}.django_migrations (LIKE "acme".django_migrations INCLUDING ALL)')
             cursor.execute(f'INSERT INTO {quoted}.django_migrations SELECT * FROM "acme".django_migrations')
-    _forget(copies[3], _lagging_migration())
+    _forget(copies[3], _public_only_migration())
     with CaptureQueriesContext(connection) as one:
         assert schemas_pending(["acme"]) == []
     with CaptureQueriesContext(connection) as eleven:
         assert schemas_pending(["acme", *copies]) == [copies[3]]
     assert len(one) == len(eleven) == 2
-    _forget(copies[-1], _lagging_migration())
+    _forget(copies[-1], _tenant_migration())
     assert schemas_pending(["acme", *copies]) == [copies[3], copies[-1]]
 
 
@@ -115,7 +129,7 @@ def test_a_lagging_schema_is_migrated_and_the_others_are_not(capsys, globex):
     from tenants.migrating import schemas_pending
 
     schemas = _client_schemas()
-    migration = _lagging_migration()
+    migration = _tenant_migration()
     _forget(globex.schema_name, migration)  # rolled back with the test's transaction
     call_command("migrate_schemas", tenant=True, interactive=False, verbosity=1)
     out = capsys.readouterr().out
@@ -128,10 +142,39 @@ def test_a_lagging_schema_is_migrated_and_the_others_are_not(capsys, globex):
 
 
 @pytest.mark.django_db
+def test_a_schema_lacking_only_a_public_only_migration_has_it_recorded_without_a_migrate(capsys, acme, globex):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tenants.migrating import schemas_pending
+
+    schemas = _client_schemas()
+    public_only, tenant = _public_only_migration(), _tenant_migration()
+    _forget(acme.schema_name, public_only)  # all rolled back with the test's transaction
+    _forget(globex.schema_name, public_only)
+    _forget(globex.schema_name, tenant)  # globex needs a real migrate all the same
+    with CaptureQueriesContext(connection) as queries:
+        call_command("migrate_schemas", tenant=True, interactive=False, verbosity=1)
+    out = capsys.readouterr().out
+    assert f"{len(schemas) - 2} of {len(schemas)} schemas up to date, 2 to migrate" in out
+    assert f"recorded {public_only[0]}.{public_only[1]} in 1 schemas without migrating" in out
+    assert "standard:acme]" not in out
+    assert "[1/1 (100%) standard:globex] === Starting migration" in out
+    assert f"Applying {public_only[0]}.{public_only[1]}" in out
+    assert f"Applying {tenant[0]}.{tenant[1]}" in out
+    assert "migrated 1 schemas" in out
+    assert "recorded 1," in out
+    assert schemas_pending(schemas) == []
+    insert = 'INSERT INTO "acme".django_migrations'
+    recorded = [q["sql"] for q in queries.captured_queries if q["sql"].startswith(insert)]
+    assert len(recorded) == 1, recorded
+
+
+@pytest.mark.django_db
 def test_one_schema_named_with_dash_s_is_checked_and_migrated_alone(capsys, acme, globex):
     from tenants.migrating import schemas_pending
 
-    _forget(globex.schema_name, _lagging_migration())  # rolled back with the test's transaction
+    _forget(globex.schema_name, _tenant_migration())  # rolled back with the test's transaction
     call_command("migrate_schemas", schema_name=acme.schema_name, tenant=True, interactive=False, verbosity=1)
     assert "1 of 1 schemas up to date, 0 to migrate" in capsys.readouterr().out
     assert schemas_pending([globex.schema_name]) == [globex.schema_name]
@@ -156,7 +199,7 @@ def globex_lagging_committed(django_db_blocker):
     put back afterwards whatever the test did."""
     from django.db import connection
 
-    migration = _lagging_migration()
+    migration = _tenant_migration()
     with django_db_blocker.unblock():
         row = None
         with connection.cursor() as cursor:
@@ -205,3 +248,17 @@ def test_the_multiprocessing_executor_migrates_only_the_lagging_schema(globex_la
     assert "multiprocessing:acme]" not in result.stdout
     with django_db_blocker.unblock():
         assert schemas_pending(schemas) == []
+
+
+def test_only_public_only_migrations_under_django_tenants_router_are_recorded_without_a_migrate(settings):
+    from tenants.migrating import changes_nothing_in_client_schemas
+
+    public_only, tenant = ".".join(_public_only_migration()), ".".join(_tenant_migration())
+    assert changes_nothing_in_client_schemas([public_only])
+    assert not changes_nothing_in_client_schemas([public_only, tenant])
+    settings.DATABASE_ROUTERS = ["tests.test_migrations.OtherRouter", "django_tenants.routers.TenantSyncRouter"]
+    assert not changes_nothing_in_client_schemas([public_only])  # another router might let it through
+
+
+class OtherRouter:
+    """A router that decides nothing; its presence alone means django-tenants' is not the only one."""
