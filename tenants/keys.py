@@ -200,8 +200,29 @@ def index_key(company_id: int, version: int) -> bytes:
     return found
 
 
+_pinned: contextvars.ContextVar[dict | None] = contextvars.ContextVar("keys_pinned", default=None)
+
+
+@contextlib.contextmanager
+def pinned(company_id: int):
+    """Within the block, the company's active versions are read once (one batch of a rotation
+    encrypts thousands of values: not one query each)."""
+    from tenants.models import CompanyKey
+
+    versions = {(company_id, p): active_version(company_id, p) for p in CompanyKey.Purpose.values}
+    token = _pinned.set(versions)
+    try:
+        with acting_for(company_id):
+            yield
+    finally:
+        _pinned.reset(token)
+
+
 def active_version(company_id: int, purpose: str) -> int:
     """The version that encrypts now, creating version 1 on first use."""
+    pins = _pinned.get()
+    if pins is not None and (company_id, purpose) in pins:
+        return pins[(company_id, purpose)]
     state = _state()
     cached = state.active.get((company_id, purpose))
     now = time.monotonic()
