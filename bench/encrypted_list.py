@@ -6,7 +6,9 @@ One client company whose DPA grants agents names only. Its `crm.Contact` rows (n
 e-mail, address, notes, health notes: all encrypted) are mirrored into a plaintext table with the
 same columns, and both are shown through the same gated admin, as the same agent, with the same
 columns and data categories. Masked fields must never be loaded or decrypted, so the encrypted
-page should cost little more than the plaintext one: goal <= 1.3.
+page should cost little more than the plaintext one: goal <= 1.2. The cost of one decryption
+by the field (AES-GCM under the company's key) is printed against django-cryptography's (Fernet of a
+pickle, under the single key it replaced), measured in the same run.
 """
 
 from __future__ import annotations
@@ -113,7 +115,7 @@ def main() -> None:
             if page.status_code != 200 or b"Caller " not in page.content or b"+3725" in page.content:
                 raise SystemExit(f"{url} did not show names only ({page.status_code})")
         # Count decryptions on one page: only the granted column of the rows shown may be decrypted.
-        from django_cryptography.fields import EncryptedMixin
+        from tenants.crypto import EncryptedMixin
 
         loads, real_load = [], EncryptedMixin._load
 
@@ -127,6 +129,24 @@ def main() -> None:
         finally:
             EncryptedMixin._load = real_load
         decrypted = {name: loads.count(name) for name in sorted(set(loads))}
+        import pickle
+
+        from django_cryptography.utils.crypto import FernetBytes
+
+        from tenants.crypto import legacy_decrypt, value_decrypt, value_encrypt
+
+        with tenant_context(company):
+            values = [f"Notes about caller {i} " * 4 for i in range(5000)]
+            ours = [value_encrypt(v) for v in values]
+            fernet = FernetBytes()
+            theirs = [fernet.encrypt(pickle.dumps(v)) for v in values]
+            per_value = {}
+            kinds = (("AES-GCM field", ours, value_decrypt), ("django-cryptography", theirs, legacy_decrypt))
+            for label, tokens, decrypt in kinds:
+                start = time.perf_counter()
+                for token in tokens:
+                    decrypt(token)
+                per_value[label] = (time.perf_counter() - start) / len(tokens)
         times: dict[str, list[float]] = {name: [] for name in pages}
         for _ in range(args.repeat):
             for name, url in pages.items():
@@ -137,8 +157,10 @@ def main() -> None:
     medians = {name: statistics.median(values) for name, values in times.items()}
     for name, value in medians.items():
         print(f"{name:>10} contact list page: {value * 1000:.1f} ms (median of {args.repeat})")
-    print(f"ratio encrypted / plaintext: {medians['encrypted'] / medians['plaintext']:.2f}   (goal <= 1.3)")
+    print(f"ratio encrypted / plaintext: {medians['encrypted'] / medians['plaintext']:.2f}   (goal <= 1.2)")
     print(f"decryptions on one encrypted page, by field: {decrypted} (only the granted name column)")
+    for label, seconds in per_value.items():
+        print(f"one decryption, {label}: {seconds * 1e6:.1f} µs")
 
 
 if __name__ == "__main__":

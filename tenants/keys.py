@@ -5,8 +5,8 @@ data keys (fields, files, blind indexes), which live wrapped in the public table
   so a rolling deploy can run servers on `old,new` and on `new,old` side by side.
 - A data key is 32 random bytes, wrapped with AES-GCM under the KEK; the wrap's associated data
   names the company, purpose and version, so a wrapped key copied onto another row does not open.
-- Unwrapped keys are cached per process (and per KEK list), but only once the row that holds them
-  is committed: a key created in a transaction that rolls back is never remembered.
+- Unwrapped keys are cached per process (and per KEK list), except a key this process made in a
+  transaction not yet committed: one that rolls back is never remembered.
 - Which version is *active* (the one that encrypts) is cached for `KEY_CACHE_SECONDS`; every
   version that is not destroyed still decrypts, so a server that has not yet seen a rotation keeps
   writing rows that everyone can read, and `rotate_keys` sweeps them up.
@@ -120,6 +120,18 @@ def _remember(apply) -> None:
         apply()
 
 
+# Keys this process created in transactions not yet committed. Only those can vanish in a rollback
+# (another connection's uncommitted rows are invisible), so every other key is cached at once.
+_unsettled: set[tuple[int, str, int]] = set()
+
+
+def _remember_key(ident: tuple[int, str, int], apply) -> None:
+    if ident in _unsettled:
+        _remember(apply)
+    else:
+        apply()
+
+
 _acting_for: contextvars.ContextVar[int | None] = contextvars.ContextVar("keys_acting_for", default=None)
 
 
@@ -185,7 +197,8 @@ def data_key(company_id: int, purpose: str, version: int) -> AESGCM:
     found = state.deks.get((company_id, purpose, version))
     if found is None:
         found = AESGCM(_unwrap(_row(company_id, purpose, version)))
-        _remember(lambda: state.deks.__setitem__((company_id, purpose, version), found))
+        ident = (company_id, purpose, version)
+        _remember_key(ident, lambda: state.deks.__setitem__(ident, found))
     return found
 
 
@@ -196,19 +209,42 @@ def index_key(company_id: int, version: int) -> bytes:
         from tenants.models import CompanyKey
 
         found = _unwrap(_row(company_id, CompanyKey.Purpose.INDEX, version))
-        _remember(lambda: state.index_keys.__setitem__((company_id, version), found))
+        ident = (company_id, "index", version)
+        _remember_key(ident, lambda: state.index_keys.__setitem__((company_id, version), found))
     return found
+
+
+_pinned: contextvars.ContextVar[dict | None] = contextvars.ContextVar("keys_pinned", default=None)
+
+
+@contextlib.contextmanager
+def pinned(company_id: int):
+    """Within the block, the company's active versions are read once (one batch of a rotation
+    encrypts thousands of values: not one query each)."""
+    from tenants.models import CompanyKey
+
+    versions = {(company_id, p): active_version(company_id, p) for p in CompanyKey.Purpose.values}
+    token = _pinned.set(versions)
+    try:
+        with acting_for(company_id):
+            yield
+    finally:
+        _pinned.reset(token)
 
 
 def active_version(company_id: int, purpose: str) -> int:
     """The version that encrypts now, creating version 1 on first use."""
+    pins = _pinned.get()
+    if pins is not None and (company_id, purpose) in pins:
+        return pins[(company_id, purpose)]
     state = _state()
     cached = state.active.get((company_id, purpose))
     now = time.monotonic()
     if cached and now - cached[0] < settings.KEY_CACHE_SECONDS:
         return cached[1]
     version = _active_row(company_id, purpose).version
-    _remember(lambda: state.active.__setitem__((company_id, purpose), (now, version)))
+    ident = (company_id, purpose, version)
+    _remember_key(ident, lambda: state.active.__setitem__((company_id, purpose), (now, version)))
     return version
 
 
@@ -255,6 +291,9 @@ def key_create(*, company_id: int, purpose: str):
     wrapped, kek_id = wrap(
         dek=AESGCM.generate_key(bit_length=256), company_id=company_id, purpose=purpose, version=version
     )
+    ident = (company_id, purpose, version)
+    _unsettled.add(ident)
+    transaction.on_commit(lambda: _unsettled.discard(ident))
     return CompanyKey.objects.create(
         company_id=company_id, purpose=purpose, version=version, wrapped=wrapped, kek_id=kek_id
     )

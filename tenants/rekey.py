@@ -98,7 +98,7 @@ def table_rekey(t: Table, *, company_id: int, batch: int = 500, all_rows: bool =
     columns = [t.pk, *t.columns, *t.extra]
     n = len(t.columns)
     while True:
-        with transaction.atomic():
+        with transaction.atomic(), keys.pinned(company_id):
             head = _current_header(company_id)
             where = [sql.SQL("TRUE") if all_rows else sql.SQL("({})").format(_stale(t))]
             if last is not None:
