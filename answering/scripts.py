@@ -362,6 +362,30 @@ def _describe(steps, path, *, answers, facts, labels) -> str:
     return "; ".join(dict.fromkeys(parts))
 
 
+def script_preview(steps: list) -> list[dict]:
+    """Every path through a script, as the preview and the portal show it."""
+    steps = steps_normalise(steps)
+    out = []
+    for n, branch in enumerate(script_paths(steps), 1):
+        out.append(
+            {
+                "number": n,
+                "description": branch.description,
+                "steps": [
+                    {
+                        **step,
+                        "questions": [
+                            {**q, "data_category": question_category(q) or ""} for q in step.get("questions", [])
+                        ],
+                    }
+                    for step in branch.steps
+                ],
+                "outcome": branch.outcome,
+            }
+        )
+    return out
+
+
 # The desk -----------------------------------------------------------------------------------
 
 
