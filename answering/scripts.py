@@ -472,6 +472,8 @@ def answer_clean(question: dict, value: str, *, region: str | None = None) -> st
     label = question.get("label", question.get("key"))
     kind = question.get("type", "text")
     if kind == "phone":
+        if region is None:
+            return phone_normalise(value, field=question["key"])
         return phone_normalise(value, region=region, field=question["key"])
     if kind == "email":
         return email_normalise(value, field=question["key"])
