@@ -430,3 +430,14 @@ def test_the_client_reads_the_published_script_in_the_portal(client_for, acme_ad
     other = client_for("acme.localhost", globex_admin).get("/scripts/")
     assert other.status_code in (302, 403, 404)
     assert "Which number can the dentist call you on?" not in other.content.decode()
+
+
+def test_the_demos_emergency_script_publishes_and_transfers_an_emergency_to_the_person_on_call(acme, supervisor):
+    from demo.answering import EMERGENCY_SCRIPT
+
+    with tenant_context(acme):
+        version = _publish(Line.objects.get(phone_number="+3726001002"), EMERGENCY_SCRIPT, supervisor)
+        outcomes = {p.outcome.action: p for p in script_paths(version.steps)}
+    assert outcomes["transfer"].outcome.target == "oncall"
+    assert "Reason is 'Emergency'" in outcomes["transfer"].description
+    assert outcomes["message"].questions[-1]["target"] == "message.body"
