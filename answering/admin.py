@@ -10,9 +10,21 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 
-from answering.models import BusinessHours, Call, Disposition, Line, Message, Voicemail
+from answering.models import BusinessHours, Call, Disposition, Line, Message, Script, ScriptVersion, Voicemail
 from answering.playback import audio_response, is_continuation, voicemail_audio
-from answering.scripts import DeskScript, call_facts, condition_text, desk_script, script_path, script_run
+from answering.scripts import (
+    DEFAULT_SCRIPT,
+    DeskScript,
+    call_facts,
+    condition_text,
+    desk_script,
+    script_path,
+    script_preview,
+    script_run,
+    script_version_draft,
+    script_version_publish,
+    script_version_update,
+)
 from answering.selectors import call_desk_caller, message_attempts
 from answering.services.calls import (
     DESK_ROLES,
@@ -358,3 +370,134 @@ class MessageAdmin(GatedModelAdmin):
                 ),
             ),
         )
+
+
+SCRIPT_EDITORS = ("supervisor",)
+
+
+@admin.register(Script)
+class ScriptAdmin(GatedModelAdmin):
+    """A line's script. Supervisors add one here, then write and publish its versions on the
+    script page (`answering_script_edit`)."""
+
+    list_display = ["name", "line", "versions"]
+    list_select_related = ["line"]
+    fields = ["name", "line"]
+    change_roles = add_roles = SCRIPT_EDITORS
+
+    @gated_column(description="versions")
+    def versions(self, script):
+        return format_html(
+            '<a href="{}">Drafts, preview and publish</a>', reverse("admin:answering_script_new", args=[script.pk])
+        )
+
+    def get_urls(self):
+        new = self.admin_site.admin_view(ScriptDraftNewView.as_view(self))
+        return [path("<int:pk>/draft/", new, name="answering_script_new"), *super().get_urls()]
+
+
+@admin.register(ScriptVersion)
+class ScriptVersionAdmin(GatedModelAdmin):
+    """Versions are written on the script page; here they are listed and read. A published one
+    never changes (the database refuses it)."""
+
+    list_display = ["__str__", "published_at", "published_by", "created_at", "open"]
+    list_select_related = ["script", "script__line", "published_by"]
+    fields = ["script", "number", "published_at", "published_by", "created_at", "steps"]
+    readonly_fields = fields
+    change_roles = ()
+
+    @gated_column(description="script page")
+    def open(self, version):
+        return format_html(
+            '<a href="{}">Preview every path</a>', reverse("admin:answering_script_edit", args=[version.pk])
+        )
+
+    def get_urls(self):
+        edit = self.admin_site.admin_view(ScriptEditView.as_view(self))
+        return [path("<int:pk>/edit/", edit, name="answering_script_edit"), *super().get_urls()]
+
+
+class ScriptDraftNewView(GatedAdminView):
+    """A new draft of a script: a copy of its latest version (or of the default script), to edit."""
+
+    roles = SCRIPT_EDITORS
+    objects = {"pk": Fetch(Script, related=("line",))}
+
+    def get(self, request, *, script: Script):
+        latest = self.queryset(ScriptVersion).filter(script=script).order_by("-number").first()
+        if latest is not None and latest.published_at is None:
+            return HttpResponseRedirect(reverse("admin:answering_script_edit", args=[latest.pk]))
+        return self._render_new(request, script, latest)
+
+    def post(self, request, *, script: Script):
+        latest = self.queryset(ScriptVersion).filter(script=script).order_by("-number").first()
+        draft = script_version_draft(
+            script=script, steps=latest.steps if latest else DEFAULT_SCRIPT, actor=request.user
+        )
+        messages.success(request, f"{draft} is a new draft: edit it, preview every path, then publish it.")
+        return HttpResponseRedirect(reverse("admin:answering_script_edit", args=[draft.pk]))
+
+    def _render_new(self, request, script, latest):
+        context = {"title": f"New draft of {script}", "script": script, "latest": latest}
+        return self.render("admin/answering/script_new.html", context)
+
+
+class ScriptStepsForm(forms.Form):
+    steps = forms.CharField(widget=forms.Textarea(attrs={"rows": 24, "cols": 100, "spellcheck": "false"}))
+
+    def clean_steps(self):
+        try:
+            return json.loads(self.cleaned_data["steps"])
+        except json.JSONDecodeError as exc:
+            raise forms.ValidationError(f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
+
+
+class ScriptEditView(GatedAdminView):
+    """The supervisor's script page: a draft's steps (JSON, see answering.scripts), saved through
+    the same checks as any draft, every path through it previewed with the answers that lead
+    there, and publication, which checks each path against the DPA in force and the recording
+    disclosure. A published version is shown read-only, with "New draft" to change it."""
+
+    roles = SCRIPT_EDITORS
+    objects = {"pk": Fetch(ScriptVersion, related=("script",))}
+
+    def get(self, request, *, scriptversion: ScriptVersion):
+        form = ScriptStepsForm(initial={"steps": json.dumps(scriptversion.steps, indent=2, ensure_ascii=False)})
+        return self._page(request, scriptversion, form)
+
+    def post(self, request, *, scriptversion: ScriptVersion):
+        version = scriptversion
+        if "publish" in request.POST:
+            try:
+                script_version_publish(version=version, actor=request.user)
+            except ApplicationError as exc:
+                messages.error(request, exc.message)
+            else:
+                messages.success(request, f"{version} is published: agents follow it from the next call.")
+            return HttpResponseRedirect(reverse("admin:answering_script_edit", args=[version.pk]))
+        form = ScriptStepsForm(request.POST)
+        if form.is_valid():
+            try:
+                script_version_update(version=version, steps=form.cleaned_data["steps"], actor=request.user)
+            except ApplicationError as exc:
+                form.add_error("steps", exc.message)
+            else:
+                messages.success(request, f"{version} saved. Check the paths below, then publish.")
+                return HttpResponseRedirect(reverse("admin:answering_script_edit", args=[version.pk]))
+        return self._page(request, version, form)
+
+    def _page(self, request, version: ScriptVersion, form: ScriptStepsForm):
+        try:
+            paths, problem = script_preview(version.steps), ""
+        except ApplicationError as exc:
+            paths, problem = [], exc.message
+        context = {
+            "title": f"Script: {version}",
+            "version": version,
+            "script": version.script,
+            "form": form,
+            "paths": paths,
+            "problem": problem,
+        }
+        return self.render("admin/answering/script_edit.html", context)

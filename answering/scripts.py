@@ -362,6 +362,30 @@ def _describe(steps, path, *, answers, facts, labels) -> str:
     return "; ".join(dict.fromkeys(parts))
 
 
+def script_preview(steps: list) -> list[dict]:
+    """Every path through a script, as the preview and the portal show it."""
+    steps = steps_normalise(steps)
+    out = []
+    for n, branch in enumerate(script_paths(steps), 1):
+        out.append(
+            {
+                "number": n,
+                "description": branch.description,
+                "steps": [
+                    {
+                        **step,
+                        "questions": [
+                            {**q, "data_category": question_category(q) or ""} for q in step.get("questions", [])
+                        ],
+                    }
+                    for step in branch.steps
+                ],
+                "outcome": branch.outcome,
+            }
+        )
+    return out
+
+
 # The desk -----------------------------------------------------------------------------------
 
 
@@ -448,6 +472,8 @@ def answer_clean(question: dict, value: str, *, region: str | None = None) -> st
     label = question.get("label", question.get("key"))
     kind = question.get("type", "text")
     if kind == "phone":
+        if region is None:
+            return phone_normalise(value, field=question["key"])
         return phone_normalise(value, region=region, field=question["key"])
     if kind == "email":
         return email_normalise(value, field=question["key"])

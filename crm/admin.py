@@ -46,3 +46,39 @@ class ContactAdmin(GatedModelAdmin):
     search_fields = ["name", "phone_number", "email"]
     search_index = staticmethod(contact_search_filter)
     picker_fields = ("name",)
+    # Agents add the callers they meet; the form applies the CRM's rules, as on every channel.
+    add_roles = ("agent", "supervisor")
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if not change:
+            self._warn_duplicates(request, obj)
+
+    def _warn_duplicates(self, request, contact):
+        """A new contact whose number another record already has: say so, and link the records, so
+        that the agent merges rather than keeps two. Only records this person may see count (a
+        restricted one is not hinted at), and only where they may read numbers at all."""
+        from django.contrib import messages
+        from django.urls import reverse
+        from django.utils.html import format_html, format_html_join
+
+        if not contact.phone_number or not self.gate_policy(request).can_read(Contact, "phone_number"):
+            return
+        same = list(
+            self.get_queryset(request)
+            .filter(contact_search_filter(query=contact.phone_number, fields=("phone_number",)))
+            .exclude(pk=contact.pk)
+            .order_by("pk")[:5]
+        )
+        if same:
+            links = format_html_join(
+                ", ", '<a href="{}">{}</a>', ((reverse("admin:crm_contact_change", args=[c.pk]), c) for c in same)
+            )
+            messages.warning(
+                request,
+                format_html(
+                    "Another contact already has the number {}: {}. Merge them if they are the same caller.",
+                    contact.phone_number,
+                    links,
+                ),
+            )

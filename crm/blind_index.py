@@ -38,17 +38,26 @@ def blind_index(value: str, *, company_id: int | None = None) -> str:
     return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
 
 
-def phone_normalise(raw: str, *, region: str | None = None, field: str = "phone_number") -> str:
-    """E.164 form of a phone number, or a field error that names the number."""
+_COMPANY = object()  # phone_normalise's default region: the connection's company's
+
+
+def phone_normalise(raw: str, *, region: str | object | None = _COMPANY, field: str = "phone_number") -> str:
+    """E.164 form of a phone number, or a field error that names the number. People type numbers
+    the local way (`5123 4501`): without a country code, a number is read in `region`, by
+    default the company's (from its time zone), so an Estonian company's callers need no +372."""
     raw = (raw or "").strip()
     if not raw:
         return ""
+    if region is _COMPANY:
+        region = company_region()
+    not_a_number = gettext("'%(value)s' is not a phone number (use E.164, such as +3725551234)") % {"value": raw}
     try:
         parsed = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException:
-        message = gettext("'%(value)s' is not a phone number (use E.164, such as +3725551234)") % {"value": raw}
-        raise ApplicationError(message, field=field) from None
+        raise ApplicationError(not_a_number, field=field) from None
     if not phonenumbers.is_valid_number(parsed):
+        if not raw.startswith("+"):
+            raise ApplicationError(not_a_number, field=field)
         raise ApplicationError(gettext("'%(value)s' is not a valid phone number") % {"value": raw}, field=field)
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 

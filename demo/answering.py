@@ -30,6 +30,47 @@ ASK_BODY = {
     "prompt": "How can we help?",
     "questions": [{"key": "body", "label": "Message", "target": "message.body"}],
 }
+# The emergency line branches: an emergency is put through to the dentist on call (a warm transfer,
+# with the number to call back should it fail); any other call takes a message, as before.
+ASK_REASON = {
+    "id": "reason",
+    "kind": "ask",
+    "prompt": "Is this an emergency (pain, bleeding, swelling)?",
+    "questions": [
+        {
+            "key": "reason",
+            "label": "Reason",
+            "target": "message.answer",
+            "category": "user.content.private",
+            "type": "choice",
+            "choices": ["Emergency", "Appointment", "Other"],
+        }
+    ],
+}
+EMERGENCY_NUMBER = {
+    "id": "emergency_number",
+    "kind": "ask",
+    "prompt": "Which number can the dentist call you back on, if we are cut off?",
+    "when": {"answer": "reason", "is": "Emergency"},
+    "questions": [
+        {
+            "key": "emergency_number",
+            "label": "Call-back number",
+            "target": "message.caller_number",
+            "type": "phone",
+            "required": True,
+        }
+    ],
+}
+TRANSFER_ONCALL = {
+    "id": "transfer",
+    "kind": "transfer",
+    "prompt": "Tell the caller you are putting them through to the dentist on call.",
+    "target": "oncall",
+    "when": {"answer": "reason", "is": "Emergency"},
+}
+ASK_NUMBER_OTHERWISE = {**ASK_NUMBER, "when": {"not": {"answer": "reason", "is": "Emergency"}}}
+EMERGENCY_SCRIPT = [ASK_REASON, ASK_NAME, EMERGENCY_NUMBER, TRANSFER_ONCALL, ASK_NUMBER_OTHERWISE, ASK_BODY]
 REASONS = {
     "acme": [
         "Wants to move Thursday's check-up",
@@ -76,7 +117,7 @@ def answering_demo(slug: str, rich: bool) -> None:
         lines[0].refresh_from_db()
         steps = [{"kind": "disclosure", "prompt": lines[0].disclosure}, ASK_NAME, ASK_NUMBER, ASK_BODY]
         _publish(lines[0], steps, supervisor)
-        _publish(lines[1], [ASK_NAME, ASK_NUMBER, ASK_BODY], supervisor)
+        _publish(lines[1], EMERGENCY_SCRIPT, supervisor)
     elif slug == "globex":
         Line.objects.filter(pk=lines[0].pk).update(after_hours=Line.AfterHours.FORWARD_ONCALL)
         _publish(lines[0], [ASK_NAME, ASK_BODY], supervisor)  # globex's DPA: no phone numbers

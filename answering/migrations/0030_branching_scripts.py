@@ -42,10 +42,14 @@ def forward(apps, schema_editor):
             changed.append((version.pk, steps))
     if not changed:
         return
+    # ALTER TABLE refuses while deferred foreign-key checks on the table are pending (rows written
+    # earlier in the same transaction): run them now, and defer them again after.
+    schema_editor.execute("SET CONSTRAINTS ALL IMMEDIATE")
     schema_editor.execute("ALTER TABLE answering_scriptversion DISABLE TRIGGER scriptversion_immutable")
     for pk, steps in changed:
         ScriptVersion.objects.filter(pk=pk).update(steps=steps)
     schema_editor.execute("ALTER TABLE answering_scriptversion ENABLE TRIGGER scriptversion_immutable")
+    schema_editor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
 class Migration(migrations.Migration):

@@ -12,6 +12,7 @@ urlpatterns = [
     path("messages/<int:pk>/acknowledge/", views.message_acknowledge_view, name="portal-message-acknowledge"),
     path("calls/", views.call_index, name="portal-calls"),
     path("calls/<int:pk>/", views.call_detail, name="portal-call"),
+    path("scripts/", views.script_index, name="portal-scripts"),
     path("voicemail/", views.voicemail_index, name="portal-voicemail"),
     path("voicemail/<int:pk>/audio/", views.voicemail_play, name="portal-voicemail-audio"),
 ]

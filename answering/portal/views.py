@@ -198,6 +198,21 @@ def call_detail(request, pk: int):
     return _render(request, "answering/portal/call_detail.html", context)
 
 
+# ---- Scripts ----------------------------------------------------------------------------------
+
+
+@client_page
+def script_index(request):
+    """The published script of each line, every path through it: what the agents ask and do."""
+    from answering.scripts import script_current, script_preview
+
+    lines = []
+    for line in line_list():
+        version = script_current(line=line)
+        lines.append({"line": line, "version": version, "paths": script_preview(version.steps) if version else []})
+    return _render(request, "answering/portal/scripts.html", {"lines": lines})
+
+
 # ---- Voicemail ---------------------------------------------------------------------------------
 
 

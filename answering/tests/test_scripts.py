@@ -358,3 +358,86 @@ def test_the_wrap_up_is_required_and_a_booking_keeps_its_answers(acme, agent1, s
         message = call_answer(call=call, actor=agent1, values=values, disposition=Disposition.APPOINTMENT)
         assert message.caller_name == "Mari Tamm"
         assert Call.objects.get(pk=call.pk).disposition == Disposition.APPOINTMENT
+
+
+# The supervisor's script page and the portal's ----------------------------------------------
+
+
+def test_a_supervisor_drafts_previews_every_path_and_publishes(admin_for, supervisor, globex):
+    import json
+
+    with tenant_context(globex):
+        line = Line.objects.get(phone_number="+3726002001")
+        script = Script.objects.create(line=line, name="Reception")
+    client = admin_for(supervisor, "globex")
+    created = client.post(f"/admin/answering/script/{script.pk}/draft/")
+    assert created.status_code == 302
+    with tenant_context(globex):
+        draft = ScriptVersion.objects.get(script=script)
+    edit = f"/admin/answering/scriptversion/{draft.pk}/edit/"
+    assert created["Location"] == edit
+    broken = client.post(edit, {"steps": "[{"})
+    assert broken.status_code == 200
+    assert "not valid JSON" in broken.content.decode()
+    bad_branch = client.post(edit, {"steps": json.dumps([REASON, {**BOOK, "when": {"answer": "reason", "is": "Tea"}}])})
+    assert "not one of the choices" in bad_branch.content.decode()
+    assert client.post(edit, {"steps": json.dumps(BRANCHING)}).status_code == 302
+    page = client.get(edit).content.decode()
+    for number in (1, 2, 3):
+        assert f'data-path="{number}"' in page
+    assert 'data-path="4"' not in page
+    assert "when Reason is &#x27;Emergency&#x27;" in page
+    assert "Warm transfer to" in page
+    # globex withholds phone numbers: publishing names the branch that asks for one, and keeps it a draft.
+    refused = client.post(edit, {"publish": "1"}, follow=True).content.decode()
+    assert "on the branch where Reason is &#x27;Emergency&#x27;" in refused
+    with tenant_context(globex):
+        assert ScriptVersion.objects.get(pk=draft.pk).published_at is None
+    without = [s for s in BRANCHING if s["id"] != "call_back"]
+    assert client.post(edit, {"steps": json.dumps(without)}).status_code == 302
+    client.post(edit, {"publish": "1"})
+    with tenant_context(globex):
+        assert ScriptVersion.objects.get(pk=draft.pk).published_at is not None
+    # Published, it is read-only; a change is a new draft.
+    assert "A published version never changes" in client.get(edit).content.decode()
+    client.post(edit, {"steps": json.dumps(BRANCHING)})
+    with tenant_context(globex):
+        assert [s["id"] for s in ScriptVersion.objects.get(pk=draft.pk).steps] == [s["id"] for s in without]
+
+
+def test_agents_cannot_edit_scripts(admin_for, agent1, acme, supervisor):
+    with tenant_context(acme):
+        version = _publish(Line.objects.get(phone_number="+3726001001"), BRANCHING, supervisor)
+    client = admin_for(agent1, "acme")
+    assert client.get(f"/admin/answering/scriptversion/{version.pk}/edit/").status_code == 404
+    assert client.post(f"/admin/answering/script/{version.script_id}/draft/").status_code == 404
+
+
+def test_the_client_reads_the_published_script_in_the_portal(client_for, acme_admin, globex_admin, acme, supervisor):
+    with tenant_context(acme):
+        line = Line.objects.get(phone_number="+3726001002")
+        _publish(line, BRANCHING, supervisor)
+        draft_only = Script.objects.create(line=Line.objects.get(phone_number="+3726001001"), name="Unpublished")
+        script_version_draft(script=draft_only, steps=[{**NAME, "prompt": "DRAFT ONLY QUESTION"}], actor=supervisor)
+    page = client_for("acme.localhost", acme_admin).get("/scripts/")
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert "when Reason is &#x27;Emergency&#x27;" in body
+    assert "Which number can the dentist call you on?" in body
+    assert "<code>user.contact.phone_number</code>" in body
+    assert "DRAFT ONLY QUESTION" not in body  # a draft is the provider's, until published
+    # Another company's admin gets nothing of acme's scripts.
+    other = client_for("acme.localhost", globex_admin).get("/scripts/")
+    assert other.status_code in (302, 403, 404)
+    assert "Which number can the dentist call you on?" not in other.content.decode()
+
+
+def test_the_demos_emergency_script_publishes_and_transfers_an_emergency_to_the_person_on_call(acme, supervisor):
+    from demo.answering import EMERGENCY_SCRIPT
+
+    with tenant_context(acme):
+        version = _publish(Line.objects.get(phone_number="+3726001002"), EMERGENCY_SCRIPT, supervisor)
+        outcomes = {p.outcome.action: p for p in script_paths(version.steps)}
+    assert outcomes["transfer"].outcome.target == "oncall"
+    assert "Reason is 'Emergency'" in outcomes["transfer"].description
+    assert outcomes["message"].questions[-1]["target"] == "message.body"
