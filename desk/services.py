@@ -176,7 +176,8 @@ def queue_route(*, now: dt.datetime | None = None, limit: int = 200) -> list[Que
     offers = []
     with transaction.atomic():
         waiting = (
-            QueuedCall.objects.select_for_update(skip_locked=True)
+            QueuedCall.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("company")
             .filter(state=QueuedCall.State.WAITING)
             .order_by("-priority", "enqueued_at", "pk")[:limit]
         )
