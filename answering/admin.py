@@ -65,6 +65,11 @@ class LineAdmin(GatedModelAdmin):
         "after_hours",
         "voicemail_max_seconds",
         "urgent_ack_minutes",
+        "queue_priority",
+        "queue_language",
+        "queue_hold_message",
+        "queue_max_wait_seconds",
+        "queue_overflow",
         "is_support_line",
         "remote_support_url",
     ]

@@ -7,8 +7,9 @@ seen; a console unseen for DESK_GRACE_SECONDS makes its agent offline (desk.serv
 
 from __future__ import annotations
 
+from asgiref.sync import async_to_sync
 from channels.generic.websocket import JsonWebsocketConsumer
-from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp import DEVICE_ID_SESSION_KEY, devices_for_user
 
 from desk.push import agent_group
 from desk.services import presence_seen
@@ -23,8 +24,6 @@ def console_allowed(scope) -> bool:
     if not (user.is_provider_staff and user.provider_role in DESK_ROLES):
         return False
     # The admin's second factor, as django-otp's middleware checks it for pages.
-    from django_otp import devices_for_user
-
     device_id = scope["session"].get(DEVICE_ID_SESSION_KEY)
     return bool(device_id) and any(d.persistent_id == device_id for d in devices_for_user(user, confirmed=True))
 
@@ -36,22 +35,18 @@ class AgentConsoleConsumer(JsonWebsocketConsumer):
             return
         self.user = self.scope["user"]
         self.group = agent_group(self.user.pk)
-        from asgiref.sync import async_to_sync
-
         async_to_sync(self.channel_layer.group_add)(self.group, self.channel_name)
         self.accept()
         presence_seen(user=self.user)
         self.send_json({"kind": "hello"})
 
     def receive_json(self, content, **kwargs):
-        if content.get("kind") == "heartbeat":
+        if isinstance(content, dict) and content.get("kind") == "heartbeat":
             presence_seen(user=self.user)
 
     def disconnect(self, code):
         group = getattr(self, "group", None)
         if group:
-            from asgiref.sync import async_to_sync
-
             async_to_sync(self.channel_layer.group_discard)(group, self.channel_name)
 
     def desk_event(self, message):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Count, Q, QuerySet
 
-from desk.models import AgentState, BreakReason, Presence, PresenceChange, QueuedCall
+from desk.models import BreakReason, Presence, PresenceChange, QueuedCall
 from desk.services import OPEN_STATES
 from tenants.models import ClientCompany, User
 
@@ -46,6 +46,3 @@ def break_reasons() -> QuerySet[BreakReason]:
 
 def presence_changes(*, user: User, limit: int = 10) -> QuerySet[PresenceChange]:
     return PresenceChange.objects.filter(user=user).select_related("reason")[:limit]
-
-
-__all__ = ["AgentState"]

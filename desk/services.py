@@ -47,7 +47,7 @@ def _state_write(presence: Presence, *, state: str, cause: str, now: dt.datetime
     transaction.on_commit(lambda: push_to_agent(user_id=user_id, kind="state", state=state, reason=reason_label))
 
 
-def _offer_withdraw(*, user_id: int, now: dt.datetime) -> QueuedCall | None:
+def _offer_withdraw(*, user_id: int) -> QueuedCall | None:
     """Put the call offered to this agent back in the queue, ahead of the agent for it."""
     queued = (
         QueuedCall.objects.select_for_update().filter(offered_to_id=user_id, state=QueuedCall.State.OFFERED).first()
@@ -82,7 +82,7 @@ def presence_set(
     with transaction.atomic():
         presence = _presence_locked(user, now)
         if presence.state == AgentState.OFFERED:
-            _offer_withdraw(user_id=user.pk, now=now)
+            _offer_withdraw(user_id=user.pk)
         presence.seen_at = now
         presence.save(update_fields=["seen_at"])
         _state_write(presence, state=state, cause=cause, now=now, reason=reason)
@@ -112,7 +112,7 @@ def presence_sweep(*, now: dt.datetime | None = None) -> list[int]:
         )
         for presence in rows:
             if presence.state == AgentState.OFFERED:
-                _offer_withdraw(user_id=presence.user_id, now=now)
+                _offer_withdraw(user_id=presence.user_id)
             _state_write(presence, state=AgentState.OFFLINE, cause="connection lost", now=now)
             gone.append(presence.user_id)
     return gone
@@ -176,7 +176,8 @@ def queue_route(*, now: dt.datetime | None = None, limit: int = 200) -> list[Que
     offers = []
     with transaction.atomic():
         waiting = (
-            QueuedCall.objects.select_for_update(skip_locked=True)
+            QueuedCall.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("company")
             .filter(state=QueuedCall.State.WAITING)
             .order_by("-priority", "enqueued_at", "pk")[:limit]
         )
@@ -213,7 +214,7 @@ def queue_offers_expire(*, now: dt.datetime | None = None) -> list[int]:
         )
         for queued in rows:
             user_id = queued.offered_to_id
-            _offer_withdraw(user_id=user_id, now=now)
+            _offer_withdraw(user_id=user_id)
             presence = Presence.objects.select_for_update().get(user_id=user_id)
             _state_write(presence, state=AgentState.ON_BREAK, cause="offer expired", now=now)
             expired.append(queued.pk)

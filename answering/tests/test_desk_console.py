@@ -38,11 +38,21 @@ def _available(*users):
         presence_set(user=user, state=AgentState.AVAILABLE, now=timezone.now() - dt.timedelta(minutes=10 - n))
 
 
-def _listen(user):
-    layer = get_channel_layer()
-    channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(agent_group(user.pk), channel)
-    return layer, channel
+@pytest.fixture
+def listen():
+    """`listen(user)`: a channel of the real layer in the agent's group, as their console's is
+    (taken out of the group afterwards, so no stale member fills up)."""
+    layer, joined = get_channel_layer(), []
+
+    def join(user):
+        channel = async_to_sync(layer.new_channel)()
+        async_to_sync(layer.group_add)(agent_group(user.pk), channel)
+        joined.append((agent_group(user.pk), channel))
+        return layer, channel
+
+    yield join
+    for group, channel in joined:
+        async_to_sync(layer.group_discard)(group, channel)
 
 
 def _received(layer, channel) -> list[dict]:
@@ -97,13 +107,13 @@ def test_client_users_and_the_dpo_have_no_console(admin_for, client_for, acme_ad
 
 
 def test_globex_callers_number_reaches_no_console_by_the_layer_or_the_html(
-    globex, admin_for, agent1, django_capture_on_commit_callbacks
+    globex, admin_for, agent1, django_capture_on_commit_callbacks, listen
 ):
     with tenant_context(globex):
         Contact.objects.create(name="Numbered Caller", phone_number=NUMBER)
     _open_all_day(globex, GLOBEX_LINE)
     _available(agent1)
-    layer, channel = _listen(agent1)
+    layer, channel = listen(agent1)
     call = _call_in(globex, "globex.localhost", GLOBEX_LINE, captured=django_capture_on_commit_callbacks)
     queued = QueuedCall.objects.get(company=globex, call_id=call.pk)
     assert queued.state == QueuedCall.State.OFFERED
@@ -147,10 +157,10 @@ def test_a_restricted_contact_shows_as_restricted_on_the_screen_pop(
     assert "Very Important Person" not in html
 
 
-def test_agent2_is_never_offered_an_emergencies_call(acme, agent1, agent2, django_capture_on_commit_callbacks):
+def test_agent2_is_never_offered_an_emergencies_call(acme, agent1, agent2, django_capture_on_commit_callbacks, listen):
     _open_all_day(acme, EMERGENCIES)
     _available(agent2)
-    layer, channel = _listen(agent2)
+    layer, channel = listen(agent2)
     call = _call_in(acme, "acme.localhost", EMERGENCIES, captured=django_capture_on_commit_callbacks)
     queued = QueuedCall.objects.get(company=acme, call_id=call.pk)
     assert agent2.pk not in queued.eligible
@@ -230,3 +240,53 @@ def test_a_caller_who_hangs_up_in_the_queue_frees_the_agent(acme, agent1, django
     post("/telephony/queue/result/", {"CallSid": call.telephony_sid, "QueueResult": "hangup"})
     assert QueuedCall.objects.get(company=acme, call_id=call.pk).state == QueuedCall.State.ABANDONED
     assert Presence.objects.get(user=agent1).state == AgentState.AVAILABLE
+
+
+def test_a_replayed_voice_webhook_queues_the_call_once(acme, django_capture_on_commit_callbacks):
+    _open_all_day(acme, RECEPTION)
+    params = inbound(to=RECEPTION)
+    for _ in range(2):
+        with django_capture_on_commit_callbacks(execute=True):
+            assert post("/telephony/voice/", params).status_code == 200
+    with tenant_context(acme):
+        call = Call.objects.get(telephony_sid=params["CallSid"])
+    assert QueuedCall.objects.filter(company=acme, call_id=call.pk).count() == 1
+
+
+def test_signing_out_is_offline_at_once_and_the_offer_goes_back(
+    acme, admin_for, agent1, django_capture_on_commit_callbacks
+):
+    _open_all_day(acme, RECEPTION)
+    _available(agent1)
+    call = _call_in(acme, "acme.localhost", RECEPTION, captured=django_capture_on_commit_callbacks)
+    queued = QueuedCall.objects.get(company=acme, call_id=call.pk)
+    assert queued.offered_to == agent1
+    admin_for(agent1).post("/admin/logout/")
+    assert Presence.objects.get(user=agent1).state == AgentState.OFFLINE
+    assert PresenceChange.objects.filter(user=agent1, state="offline", cause="signed out").exists()
+    queued.refresh_from_db()
+    assert queued.state == QueuedCall.State.WAITING
+    assert agent1.pk in queued.passed_over
+
+
+def test_a_message_only_line_moves_an_overdue_call_to_the_head_then_to_voicemail(
+    acme, django_capture_on_commit_callbacks
+):
+    from desk.services import desk_tick
+
+    _open_all_day(acme, RECEPTION)
+    with tenant_context(acme):
+        Line.objects.filter(phone_number=RECEPTION).update(queue_overflow=Line.AfterHours.MESSAGE_ONLY)
+        max_wait = Line.objects.get(phone_number=RECEPTION).queue_max_wait_seconds
+    call = _call_in(acme, "acme.localhost", RECEPTION, captured=django_capture_on_commit_callbacks)
+    queued = QueuedCall.objects.get(company=acme, call_id=call.pk)
+    start = queued.enqueued_at
+    desk_tick(now=start + dt.timedelta(seconds=max_wait + 1))
+    queued.refresh_from_db()
+    assert queued.state == QueuedCall.State.WAITING
+    assert queued.priority >= 1000
+    assert "<Leave" not in post("/telephony/queue/wait/", {"CallSid": call.telephony_sid}).content.decode()
+    desk_tick(now=start + dt.timedelta(seconds=2 * max_wait + 2))
+    queued.refresh_from_db()
+    assert queued.state == QueuedCall.State.OVERFLOWED
+    assert "<Leave" in post("/telephony/queue/wait/", {"CallSid": call.telephony_sid}).content.decode()
