@@ -5,8 +5,11 @@ ids and states only."""
 from __future__ import annotations
 
 import pytest
+from concurrent.futures import ThreadPoolExecutor
+
 from asgiref.sync import async_to_sync
 from channels.testing import WebsocketCommunicator
+from django.db import connections
 from django.test import Client
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -53,6 +56,20 @@ def _communicator(cookie: bytes) -> WebsocketCommunicator:
     )
 
 
+def _run(coroutine_function) -> None:
+    """Run `coroutine_function` to its end on a thread of its own: a session-wide browser test may
+    hold an event loop on this one, where `async_to_sync` refuses to run."""
+
+    def on_its_thread() -> None:
+        try:
+            async_to_sync(coroutine_function)()
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(on_its_thread).result()
+
+
 def test_an_agent_connects_is_seen_and_receives_ids_and_states(sessions, django_db_blocker):
     cookie = sessions("agent1")
 
@@ -74,7 +91,7 @@ def test_an_agent_connects_is_seen_and_receives_ids_and_states(sessions, django_
 
     with django_db_blocker.unblock():
         agent_id = User.objects.get(username="agent1").pk
-        async_to_sync(run)()
+        _run(run)
         assert Presence.objects.get(user_id=agent_id).seen_at is not None
 
 
@@ -92,7 +109,7 @@ def test_no_one_else_gets_a_socket(sessions, django_db_blocker, username, second
         assert code == 4403
 
     with django_db_blocker.unblock():
-        async_to_sync(run)()
+        _run(run)
 
 
 def test_an_anonymous_socket_is_refused(django_db_blocker):
@@ -103,7 +120,7 @@ def test_an_anonymous_socket_is_refused(django_db_blocker):
         assert code == 4403
 
     with django_db_blocker.unblock():
-        async_to_sync(run)()
+        _run(run)
 
 
 def test_a_push_carrying_anything_but_ids_and_states_is_refused():
