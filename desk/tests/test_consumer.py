@@ -4,9 +4,9 @@ ids and states only."""
 
 from __future__ import annotations
 
-import pytest
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 from asgiref.sync import async_to_sync
 from channels.testing import WebsocketCommunicator
 from django.db import connections
