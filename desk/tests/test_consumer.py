@@ -4,12 +4,9 @@ ids and states only."""
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 import pytest
 from asgiref.sync import async_to_sync
 from channels.testing import WebsocketCommunicator
-from django.db import connections
 from django.test import Client
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -56,20 +53,6 @@ def _communicator(cookie: bytes) -> WebsocketCommunicator:
     )
 
 
-def _run(coroutine_function) -> None:
-    """Run `coroutine_function` to its end on a thread of its own: a session-wide browser test may
-    hold an event loop on this one, where `async_to_sync` refuses to run."""
-
-    def on_its_thread() -> None:
-        try:
-            async_to_sync(coroutine_function)()
-        finally:
-            connections.close_all()
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(on_its_thread).result()
-
-
 def test_an_agent_connects_is_seen_and_receives_ids_and_states(sessions, django_db_blocker):
     cookie = sessions("agent1")
 
@@ -91,7 +74,7 @@ def test_an_agent_connects_is_seen_and_receives_ids_and_states(sessions, django_
 
     with django_db_blocker.unblock():
         agent_id = User.objects.get(username="agent1").pk
-        _run(run)
+        async_to_sync(run)()
         assert Presence.objects.get(user_id=agent_id).seen_at is not None
 
 
@@ -109,7 +92,7 @@ def test_no_one_else_gets_a_socket(sessions, django_db_blocker, username, second
         assert code == 4403
 
     with django_db_blocker.unblock():
-        _run(run)
+        async_to_sync(run)()
 
 
 def test_an_anonymous_socket_is_refused(django_db_blocker):
@@ -120,7 +103,7 @@ def test_an_anonymous_socket_is_refused(django_db_blocker):
         assert code == 4403
 
     with django_db_blocker.unblock():
-        _run(run)
+        async_to_sync(run)()
 
 
 def test_a_push_carrying_anything_but_ids_and_states_is_refused():
