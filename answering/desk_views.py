@@ -53,7 +53,7 @@ class DeskConsoleView(GatedCrossCompanyAdminView):
     def post(self, request):
         state = request.POST.get("state", "")
         reason = None
-        if request.POST.get("reason"):
+        if request.POST.get("reason", "").isdigit():  # anything else is no reason, not a 500
             reason = BreakReason.objects.filter(pk=request.POST["reason"]).first()
         try:
             presence_set(user=request.user, state=state, reason=reason)

@@ -290,3 +290,10 @@ def test_a_message_only_line_moves_an_overdue_call_to_the_head_then_to_voicemail
     queued.refresh_from_db()
     assert queued.state == QueuedCall.State.OVERFLOWED
     assert "<Leave" in post("/telephony/queue/wait/", {"CallSid": call.telephony_sid}).content.decode()
+
+
+def test_a_break_reason_that_is_not_a_number_is_no_reason_not_a_500(admin_for, agent1):
+    client = admin_for(agent1)
+    assert client.post("/admin/desk/", {"state": "on_break", "reason": "coffee"}).status_code == 302
+    presence = Presence.objects.get(user=agent1)
+    assert (presence.state, presence.reason_id) == (AgentState.ON_BREAK, None)
