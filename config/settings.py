@@ -153,21 +153,26 @@ MIDDLEWARE = [
     # Static files (the portal's vendored htmx and CSS) straight from the app folders: no CDN and
     # no collectstatic step for the demo or the browser tests.
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    # From here to the end, `gates.middleware.X` is Django's (or django-otp's, auditlog's)
+    # middleware X, skipped on a signed telephony webhook (`/telephony/` on a company's host), whose
+    # only credential is its Twilio signature: no session is read or made there, and the view sees
+    # an anonymous user. The host lookup, the outage 503, the gate context, the company's zone, the
+    # tenant gate and the security headers run for it as for every request.
+    "gates.middleware.SessionMiddleware",
+    "gates.middleware.LocaleMiddleware",
     "tenants.timezones.CompanyZoneMiddleware",  # a company's host shows its times in its zone
     "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django_otp.middleware.OTPMiddleware",
+    "gates.middleware.CsrfViewMiddleware",
+    "gates.middleware.AuthenticationMiddleware",
+    "gates.middleware.OTPMiddleware",
     "portal.middleware.TenantSessionMiddleware",  # a session is valid only on the host it signed in on
     "gates.middleware.TenantGateMiddleware",
     "portal.middleware.SecondFactorMiddleware",  # the one-time code, where required
     "staff.middleware.AdminCompanyZoneMiddleware",  # the admin shows the chosen company's zone
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "gates.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "auditlog.middleware.AuditlogMiddleware",
-    "axes.middleware.AxesMiddleware",
+    "gates.middleware.AuditlogMiddleware",
+    "axes.middleware.AxesMiddleware",  # only reacts to a refused sign-in, so it stays for webhooks too
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 

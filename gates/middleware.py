@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.http import HttpResponseForbidden, HttpResponseServerError, JsonResponse
 from django.utils.module_loading import import_string
 from django_tenants.utils import get_public_schema_name
@@ -21,6 +23,70 @@ from tenants.models import ClientCompany
 logger = logging.getLogger("vastaja.security")
 
 ANONYMOUS_PATHS = ("/accounts/", "/i18n/", "/static/", "/calendar/", "/telephony/")
+# The telephony provider's callbacks, every one of them signed (answering/telephony_views.py): the
+# signature is their only credential, so a browser's session, its CSRF token, its messages, its
+# language, and the admin's audit actor mean nothing there. By path, so an
+# endpoint added under it is covered too.
+SIGNED_WEBHOOK_PATHS = ("/telephony/",)
+
+
+def signed_webhook(request) -> bool:
+    """A request to a signed telephony callback on a client company's host (known only after the
+    host lookup: on the provider's host, or before it, every middleware runs)."""
+    company = getattr(request, "tenant", None)
+    return (
+        company is not None
+        and company.schema_name != get_public_schema_name()
+        and request.path_info.startswith(SIGNED_WEBHOOK_PATHS)
+    )
+
+
+def skipped_on_signed_webhooks(dotted_path: str, *, on_skip=None) -> type:
+    """The middleware at `dotted_path`, except on a signed webhook, where the request goes straight
+    on (after `on_skip(request)`) and none of its hooks run. Everything else gets it unchanged."""
+    middleware_class = import_string(dotted_path)
+
+    # A subclass, so that Django's system checks (the admin's) still find what they need.
+    class Skipped(middleware_class):
+        def __call__(self, request):
+            if signed_webhook(request):
+                if on_skip is not None:
+                    on_skip(request)
+                return self.get_response(request)
+            return super().__call__(request)
+
+    for hook in ("process_view", "process_exception", "process_template_response"):
+        if hasattr(middleware_class, hook):
+            setattr(Skipped, hook, _unless_signed_webhook(getattr(middleware_class, hook)))
+    Skipped.__name__ = Skipped.__qualname__ = f"{middleware_class.__name__}SkippedOnSignedWebhooks"
+    Skipped.__doc__ = f"{dotted_path}, skipped on a signed telephony webhook."
+    return Skipped
+
+
+def _unless_signed_webhook(method):
+    @functools.wraps(method)
+    def hook(self, request, *args, **kwargs):
+        return None if signed_webhook(request) else method(self, request, *args, **kwargs)
+
+    return hook
+
+
+def _anonymous(request) -> None:
+    # No session is read, so nobody is signed in: whatever cookie came with it, the view and the
+    # gates below see an anonymous caller.
+    request.user = AnonymousUser()
+
+
+# settings.MIDDLEWARE names these in the places of the middleware they wrap.
+SessionMiddleware = skipped_on_signed_webhooks("django.contrib.sessions.middleware.SessionMiddleware")
+LocaleMiddleware = skipped_on_signed_webhooks("django.middleware.locale.LocaleMiddleware")
+CsrfViewMiddleware = skipped_on_signed_webhooks("django.middleware.csrf.CsrfViewMiddleware")
+AuthenticationMiddleware = skipped_on_signed_webhooks(
+    "django.contrib.auth.middleware.AuthenticationMiddleware", on_skip=_anonymous
+)
+OTPMiddleware = skipped_on_signed_webhooks("django_otp.middleware.OTPMiddleware")
+MessageMiddleware = skipped_on_signed_webhooks("django.contrib.messages.middleware.MessageMiddleware")
+AuditlogMiddleware = skipped_on_signed_webhooks("auditlog.middleware.AuditlogMiddleware")
 
 
 class GateContextMiddleware:
