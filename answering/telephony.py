@@ -19,7 +19,7 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from answering.models import Call, DeliveryAttempt, Line, Message, Recording, RecordingConsent, Voicemail
 from crm.blind_index import pseudonym
-from crm.selectors import contact_id_find_by_phone
+from crm.selectors import contact_id_probe
 from gates.outbound import outbound_check
 from tenants.errors import ApplicationError
 from tenants.files import encrypted_file_delete, encrypted_file_save
@@ -68,26 +68,69 @@ def signature_valid(*, url: str, params: dict, signature: str) -> bool:
     return RequestValidator(settings.TWILIO_AUTH_TOKEN).validate(url, params, signature)
 
 
-LINE_WITH_HOURS = """
-    SELECT l.*, EXISTS (
-        SELECT 1 FROM answering_businesshours h
-        WHERE h.line_id = l.id AND h.weekday = %s AND h.opens <= %s AND h.closes > %s
-    ) AS is_open
-    FROM answering_line l WHERE l.phone_number = %s
+# The line a call is for, whether its business hours are open now, the caller's contact by blind
+# index, and the call's row, in one statement: a number that is no line writes nothing, and a
+# replayed CallSid writes nothing either (ON CONFLICT), so `call_id` is then NULL.
+LINE_AND_CALL = """
+    WITH line AS (
+        SELECT l.*, EXISTS (
+            SELECT 1 FROM answering_businesshours h
+            WHERE h.line_id = l.id AND h.weekday = %s AND h.opens <= %s AND h.closes > %s
+        ) AS is_open
+        FROM answering_line l WHERE l.phone_number = %s
+    ), written AS (
+        INSERT INTO answering_call ({columns}) SELECT {values} FROM line
+        ON CONFLICT (telephony_sid) DO NOTHING RETURNING id, contact_id
+    )
+    SELECT line.*, written.id AS call_id, written.contact_id AS call_contact_id
+    FROM line LEFT JOIN written ON TRUE
 """
 
 
-def _line_with_hours(number: str, at: dt.datetime) -> Line | None:
-    """The line a call is for, and whether its business hours are open now, in one query.
-
-    Raw SQL on purpose: this runs on every inbound call, and compiling the same query through the
-    ORM (an Exists annotation) cost more than the database did.
-    """
+def _line_and_call(*, params: dict, now: dt.datetime) -> tuple[Line | None, Call | None]:
+    """The line the call is for (with `is_open`: its business hours, now, in the company's zone)
+    and the call's row, written once on the provider's CallSid, in one round trip: this runs on
+    every inbound call. Raw SQL on purpose: compiling it through the ORM cost more than the
+    database did. Only a replayed webhook reads the row the first delivery wrote."""
     import zoneinfo
 
-    local = at.astimezone(zoneinfo.ZoneInfo(connection.tenant.time_zone))
+    local = now.astimezone(zoneinfo.ZoneInfo(connection.tenant.time_zone))
     moment = local.time()
-    return next(iter(Line.objects.raw(LINE_WITH_HOURS, [local.weekday(), moment, moment, number])), None)
+    caller = params.get("From", "")
+    call = Call(
+        telephony_sid=params["CallSid"],
+        started_at=now,
+        caller_number=caller,
+        status=Call.Status.RINGING,
+        direction=Call.Direction.INBOUND,
+        caller_pseudonym=pseudonym(caller, schema=connection.schema_name),
+    )
+    probe_sql, probe_params = contact_id_probe(number=caller)
+    fields = [f for f in Call._meta.concrete_fields if not f.primary_key]
+    values, values_params = [], []
+    for field in fields:
+        if field.attname == "line_id":
+            values.append("line.id")
+        elif field.attname == "contact_id":
+            values.append(probe_sql)
+            values_params.extend(probe_params)
+        else:
+            values.append("%s")
+            values_params.append(field.get_db_prep_save(field.pre_save(call, add=True), connection))
+    quote = connection.ops.quote_name
+    sql = LINE_AND_CALL.format(columns=", ".join(quote(f.column) for f in fields), values=", ".join(values))
+    line_params = [local.weekday(), moment, moment, params.get("To", "")]
+    line = next(iter(Line.objects.raw(sql, [*line_params, *values_params])), None)
+    if line is None:
+        return None, None
+    call.line = line
+    call.pk, call.contact_id = line.call_id, line.call_contact_id
+    if call.pk is None:  # a replay: the row is the first delivery's
+        call.pk, call.contact_id = Call.objects.filter(telephony_sid=call.telephony_sid).values_list(
+            "pk", "contact_id"
+        )[0]
+    call._state.adding = False
+    return line, call
 
 
 def inbound_voice(
@@ -98,14 +141,12 @@ def inbound_voice(
     (the demo's simulated calls only) answers as if the line's business hours were open."""
     now = now or timezone.now()
     response = VoiceResponse()
-    line = _line_with_hours(params.get("To", ""), now)
-    call_sid = params.get("CallSid", "")
-    if line is None or not call_sid:
+    line, call = _line_and_call(params=params, now=now) if params.get("CallSid") else (None, None)
+    if line is None:
         response.say(NOT_IN_SERVICE)
         response.hangup()
         return str(response)
 
-    call = _call_record(line=line, params=params, now=now)
     if line.greeting:
         response.say(line.greeting)
     is_open = line.is_open or as_if_in_hours
@@ -127,10 +168,9 @@ def _enqueue(response: VoiceResponse, *, call: Call, line: Line, callback_base: 
     """Twilio's <Enqueue>: the caller waits, hearing the hold message and their place (the wait
     URL, polled), until an agent takes the call or the line's maximum wait sends it on (the
     action URL). The call enters the queue across companies, by ids only."""
-    from answering.services.queue import call_id_for_sid, call_queue_enter
+    from answering.services.queue import call_queue_enter
 
-    call_id = call.pk or call_id_for_sid(call.telephony_sid)
-    call_queue_enter(call_id=call_id, line=line, now=now)
+    call_queue_enter(call_id=call.pk, line=line, now=now)
     response.enqueue(
         f"agents-{connection.schema_name}",
         wait_url=f"{callback_base}queue/wait/",
@@ -342,32 +382,6 @@ def recording_fetch(url: str) -> bytes:
     if len(data) > settings.AUDIO_MAX_BYTES:
         raise ApplicationError(f"the recording is larger than {settings.AUDIO_MAX_BYTES:,} bytes", field="RecordingUrl")
     return data
-
-
-def _call_record(*, line: Line, params: dict, now: dt.datetime) -> Call:
-    """The call's row, written once: one INSERT ... ON CONFLICT DO NOTHING on the provider's
-    CallSid, so a replayed webhook changes nothing (one statement, no read-then-write race, and in
-    autocommit no BEGIN/COMMIT round trips: this runs on every inbound call)."""
-    caller = params.get("From", "")
-    call = Call(
-        telephony_sid=params["CallSid"],
-        line=line,
-        started_at=now,
-        caller_number=caller,
-        status=Call.Status.RINGING,
-        direction=Call.Direction.INBOUND,
-        contact_id=contact_id_find_by_phone(number=caller),
-        caller_pseudonym=pseudonym(caller, schema=connection.schema_name),
-    )
-    fields = [f for f in Call._meta.concrete_fields if not f.primary_key]
-    quote = connection.ops.quote_name
-    sql = (
-        f"INSERT INTO {quote(Call._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
-        f"VALUES ({', '.join(['%s'] * len(fields))}) ON CONFLICT (telephony_sid) DO NOTHING"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [f.get_db_prep_save(f.pre_save(call, add=True), connection) for f in fields])
-    return call
 
 
 def _consent_set(call: Call, consent: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Collection
 
@@ -105,6 +106,38 @@ def contact_id_find_by_phone(*, number: str) -> int | None:
             .first()
         )
     return contact_id
+
+
+@functools.cache
+def _contact_id_probes() -> tuple[str, str]:
+    """The SQL of `contact_id_find_by_phone`'s two probes, compiled once per process: it is the
+    same text for every number and company (the schema is the connection's search path)."""
+    compiled = []
+    for queryset in (
+        Contact.objects.filter(phone_bidx="?", merged_into__isnull=True),
+        Contact.objects.filter(phones__number_bidx="?", merged_into__isnull=True),
+    ):
+        sql, params = queryset.order_by("pk").values_list("pk", flat=True)[:1].query.sql_with_params()
+        if list(params) != ["?"]:  # a change of the query's shape must not bind the wrong values
+            raise RuntimeError(f"unexpected parameters in the caller probe: {params!r}")
+        compiled.append(sql)
+    return compiled[0], compiled[1]
+
+
+def contact_id_probe(*, number: str) -> tuple[str, list[str]]:
+    """`contact_id_find_by_phone` as one SQL expression and its parameters, for the statement that
+    writes the id (the inbound call's INSERT), so the lookup costs no round trip of its own: the
+    same two indexed probes by blind index, the contact kept over a merged one. `NULL` for a
+    number that is none."""
+    try:
+        normalised = phone_normalise(number)
+    except ApplicationError:
+        return "NULL", []
+    if not normalised:
+        return "NULL", []
+    digest = blind_index(normalised)
+    by_contact, by_phone = _contact_id_probes()
+    return f"COALESCE(({by_contact}), ({by_phone}))", [digest, digest]
 
 
 def consent_current(*, contact: Contact, purpose: str) -> ConsentRecord | None:

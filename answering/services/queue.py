@@ -6,7 +6,7 @@ import datetime as dt
 
 from django.db import connection
 
-from answering.models import Call, Line
+from answering.models import Line
 from desk.models import QueuedCall
 from desk.services import queue_enter
 from gates.engine import Role, users_granted
@@ -41,7 +41,3 @@ def call_queue_enter(*, call_id: int, line: Line, now: dt.datetime | None = None
         overflow=overflow,
         now=now,
     )
-
-
-def call_id_for_sid(sid: str) -> int | None:
-    return Call.objects.filter(telephony_sid=sid).values_list("pk", flat=True).first()

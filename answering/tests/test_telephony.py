@@ -276,3 +276,60 @@ def test_without_a_voice_grant_there_is_nothing_to_play(globex, admin_for, agent
     assert "<audio" not in listing
     with tenant_context(globex):
         assert not Listen.objects.filter(voicemail=voicemail).exists()
+
+
+def _inbound_queries(params: dict) -> list[str]:
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        assert post("/telephony/voice/", params).status_code == 200
+    return [query["sql"] for query in captured.captured_queries]
+
+
+def test_an_inbound_call_costs_the_same_queries_whoever_calls_and_however_many_contacts(acme, open_all_day):
+    """The caller's blind-index lookup and the line's lookup ride in the call's own INSERT: a
+    known caller, an unknown one, and a company with hundreds more contacts cost the same queries,
+    and none of them reads the contacts on its own."""
+    from crm.services import contact_create
+
+    known = _inbound_queries(inbound(caller="+37251234501"))
+    stranger = inbound(caller="+37259999999")
+    unknown = _inbound_queries(stranger)
+    with tenant_context(acme):
+        for i in range(300):
+            contact_create(name=f"Caller {i}", phone_number=f"+37255{i:06d}", actor=None)
+    caller_123 = inbound(caller="+37255000123")
+    many = _inbound_queries(caller_123)
+    assert len(known) == len(unknown) == len(many), "\n".join(many)
+    for queries in (known, unknown, many):
+        assert not [sql for sql in queries if sql.lstrip().startswith("SELECT") and '"crm_contact"' in sql]
+        assert not [sql for sql in queries if sql.lstrip().startswith("SELECT") and "phone_number" in sql]
+        assert len([sql for sql in queries if "INSERT INTO answering_call" in sql]) == 1
+    with tenant_context(acme):
+        assert Call.objects.get(telephony_sid=caller_123["CallSid"]).contact.name == "Caller 123"
+        assert Call.objects.get(telephony_sid=stranger["CallSid"]).contact is None
+
+
+def test_a_replayed_inbound_call_keeps_its_first_row_and_its_contact(acme, open_all_day):
+    params = inbound(caller="+37251234501")
+    first = post("/telephony/voice/", params)
+    again = post("/telephony/voice/", params)
+    assert first.status_code == again.status_code == 200
+    assert first.content == again.content
+    with tenant_context(acme):
+        call = Call.objects.get(telephony_sid=params["CallSid"])
+        assert call.contact is not None
+        assert Call.objects.filter(telephony_sid=params["CallSid"]).count() == 1
+
+
+def test_a_caller_is_matched_only_among_this_companys_contacts(acme, globex, open_all_day):
+    """The probe runs on the company's own schema: a number that is a contact of another company
+    only is an unknown caller here."""
+    from crm.services import contact_create
+
+    with tenant_context(globex):
+        contact_create(name="Globex only", phone_number="+37258888888", actor=None)
+    params = inbound(caller="+37258888888")
+    assert post("/telephony/voice/", params).status_code == 200
+    with tenant_context(acme):
+        assert Call.objects.get(telephony_sid=params["CallSid"]).contact is None
