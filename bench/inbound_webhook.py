@@ -8,11 +8,16 @@ business hours, caller lookup by blind index, the call's row (one statement), Tw
 views: one under /telephony/, which skips the browser's middleware as the webhooks do
 (gates.middleware.signed_webhook), and one under /accounts/, through every middleware: the page a
 trivial view of the site costs. Goal (issue 19): webhook / trivial <= 1.5.
+
+`--profile` prints cProfile's top 40 by `BENCH_SORT` (default tottime; `cumtime` shows the call
+tree), of the functions whose path matches the regex `BENCH_FILTER`, for example
+`BENCH_SORT=cumtime BENCH_FILTER='wt-[a-z]+/(answering|gates|audit|compliance)'`.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -101,7 +106,8 @@ def main() -> None:
             for _ in range(100):
                 webhook()
             profile.disable()
-            pstats.Stats(profile).sort_stats("tottime").print_stats(25)
+            stats = pstats.Stats(profile).sort_stats(os.environ.get("BENCH_SORT", "tottime"))
+            stats.print_stats(os.environ.get("BENCH_FILTER", ""), 40)
             from django.db import connection
             from django.test.utils import CaptureQueriesContext
 
