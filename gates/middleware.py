@@ -25,8 +25,8 @@ logger = logging.getLogger("vastaja.security")
 ANONYMOUS_PATHS = ("/accounts/", "/i18n/", "/static/", "/calendar/", "/telephony/")
 # The telephony provider's callbacks, every one of them signed (answering/telephony_views.py): the
 # signature is their only credential, so a browser's session, its CSRF token, its messages, its
-# language, and the admin's audit actor mean nothing there. By path, so an
-# endpoint added under it is covered too.
+# language and the audit actor mean nothing there. By path, so an endpoint added under it (the
+# transfer callbacks, say) is covered too.
 SIGNED_WEBHOOK_PATHS = ("/telephony/",)
 
 

@@ -168,3 +168,31 @@ def test_only_telephony_paths_on_a_company_host_are_signed_webhooks(acme):
     assert not signed_webhook(request("/telephonyx/", acme))
     assert not signed_webhook(request("/accounts/login/", acme))
     assert not signed_webhook(request("/portal/telephony/", acme))
+
+
+def test_in_async_mode_too_the_webhook_path_skips_and_the_others_do_not(acme):
+    """Under the ASGI server (daphne in run_demo, `config/asgi.py`) Django runs the chain in async
+    mode: the wrappers skip there too, and only there."""
+    from asgiref.sync import async_to_sync
+    from django.http import HttpResponse
+
+    from gates.middleware import AuthenticationMiddleware, MessageMiddleware, SessionMiddleware
+
+    seen = {}
+
+    async def view(request):
+        seen[request.path] = (hasattr(request, "session"), hasattr(request, "_messages"), request.user)
+        return HttpResponse("ok")
+
+    chain = SessionMiddleware(AuthenticationMiddleware(MessageMiddleware(view)))
+    factory = RequestFactory()
+    for path_ in ("/telephony/probe/", "/accounts/probe/"):
+        request = factory.post(path_)
+        request.COOKIES[settings.SESSION_COOKIE_NAME] = "a-session-key"
+        request.tenant = acme
+        response = async_to_sync(chain)(request)
+        assert response.status_code == 200
+    session, messages, user = seen["/telephony/probe/"]
+    assert (session, messages, user.is_authenticated) == (False, False, False)
+    session, messages, _ = seen["/accounts/probe/"]
+    assert (session, messages) == (True, True)
