@@ -162,7 +162,7 @@ MIDDLEWARE = [
     "gates.middleware.LocaleMiddleware",
     "tenants.timezones.CompanyZoneMiddleware",  # a company's host shows its times in its zone
     "django.middleware.common.CommonMiddleware",
-    "gates.middleware.CsrfViewMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",  # by name for check --deploy; the webhooks are csrf_exempt
     "gates.middleware.AuthenticationMiddleware",
     "gates.middleware.OTPMiddleware",
     "portal.middleware.TenantSessionMiddleware",  # a session is valid only on the host it signed in on

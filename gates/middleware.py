@@ -24,9 +24,9 @@ logger = logging.getLogger("vastaja.security")
 
 ANONYMOUS_PATHS = ("/accounts/", "/i18n/", "/static/", "/calendar/", "/telephony/")
 # The telephony provider's callbacks, every one of them signed (answering/telephony_views.py): the
-# signature is their only credential, so a browser's session, its CSRF token, its messages, its
-# language and the audit actor mean nothing there. By path, so an endpoint added under it (the
-# transfer callbacks, say) is covered too.
+# signature is their only credential, so a browser's session, its messages, its language and the
+# audit actor mean nothing there (and their views are csrf_exempt). By path, so an endpoint added
+# under it (the transfer callbacks, say) is covered too.
 SIGNED_WEBHOOK_PATHS = ("/telephony/",)
 
 
@@ -80,7 +80,6 @@ def _anonymous(request) -> None:
 # settings.MIDDLEWARE names these in the places of the middleware they wrap.
 SessionMiddleware = skipped_on_signed_webhooks("django.contrib.sessions.middleware.SessionMiddleware")
 LocaleMiddleware = skipped_on_signed_webhooks("django.middleware.locale.LocaleMiddleware")
-CsrfViewMiddleware = skipped_on_signed_webhooks("django.middleware.csrf.CsrfViewMiddleware")
 AuthenticationMiddleware = skipped_on_signed_webhooks(
     "django.contrib.auth.middleware.AuthenticationMiddleware", on_skip=_anonymous
 )

@@ -1,4 +1,4 @@
-"""The signed telephony webhooks skip the browser's middleware (sessions, CSRF, messages, language,
+"""The signed telephony webhooks skip the browser's middleware (sessions, messages, language,
 authentication, the one-time code, the audit actor), from the side of whoever would ride on that:
 a session cookie sent to `/telephony/` signs nobody in there, no session or cookie comes out of it,
 the signature is still the only way in, and every other path keeps every middleware."""
@@ -131,10 +131,10 @@ def test_an_unsigned_or_forged_webhook_is_refused_even_with_a_signed_in_session(
 def test_other_paths_keep_csrf_and_sessions(acme, acme_admin, client_for, probe_urls):
     from django.test import Client
 
-    # A POST without a CSRF token is refused everywhere but under /telephony/.
+    # A POST without a CSRF token is refused off the webhook path; the webhooks are csrf_exempt.
     strict = Client(HTTP_HOST=HOST, enforce_csrf_checks=True)
     assert strict.post("/accounts/probe/").status_code == 403
-    assert strict.post("/telephony/probe/").status_code == 200
+    assert strict.post("/telephony/voice/").status_code == 403  # and unsigned: refused all the same
     # The same signed-in cookie is a session with its user on every other path.
     seen = client_for(HOST, acme_admin).get("/accounts/probe/").json()
     assert seen["authenticated"]
