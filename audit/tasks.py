@@ -18,3 +18,12 @@ def analytics_rollup_task() -> int:
     from audit.analytics import analytics_rollup_yesterday
 
     return analytics_rollup_yesterday()
+
+
+@shared_task(name="audit.checkpoint", acks_late=True)
+def audit_checkpoint_task() -> int | None:
+    """The daily signed checkpoint of the chain head, for the company this task was sent for."""
+    from audit.checkpoints import checkpoint_take
+
+    checkpoint = checkpoint_take()
+    return checkpoint.seq if checkpoint else None

@@ -8,6 +8,8 @@ Every variable is documented in the README's "Configuration" section.
 
 from __future__ import annotations
 
+import hashlib
+import re
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -31,6 +33,7 @@ if PRODUCTION:
         "KEY_ENCRYPTION_KEY",
         "FIELD_ENCRYPTION_KEY",
         "BACKUP_ENCRYPTION_KEY",
+        "AUDIT_SIGNING_KEY",
         "ALLOWED_HOSTS",
         "DATABASE_URL",
     ):
@@ -49,6 +52,14 @@ KEY_CACHE_SECONDS = env.float("KEY_CACHE_SECONDS", default=10.0)
 CRYPTOGRAPHY_KEY = env.str("FIELD_ENCRYPTION_KEY", default="dev-only-insecure-field-encryption-key")
 # Tenant backups (operations/backups): comma-separated; the first encrypts, the others still decrypt.
 BACKUP_ENCRYPTION_KEY = env.str("BACKUP_ENCRYPTION_KEY", default="dev-only-insecure-backup-encryption-key")
+# The Ed25519 key that signs the audit checkpoints (audit/checkpoints.py): its 32-byte seed as 64 hex
+# characters. Development derives one from SECRET_KEY, so the demo's checkpoints verify across runs.
+AUDIT_SIGNING_KEY = (
+    env.str("AUDIT_SIGNING_KEY", default="")
+    or hashlib.sha256(b"vastaja audit signing key in development:" + SECRET_KEY.encode()).hexdigest()
+)
+if not re.fullmatch(r"[0-9a-fA-F]{64}", AUDIT_SIGNING_KEY):
+    raise SystemExit("error: AUDIT_SIGNING_KEY must be 64 hex characters (an Ed25519 private key's 32-byte seed)")
 DEBUG = env.bool("DEBUG", default=not PRODUCTION)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", ".localhost", "127.0.0.1", "testserver"])
 
@@ -397,6 +408,8 @@ CELERY_BEAT_SCHEDULE = {
     "outbox-relay": {"task": "outbox.relay", "schedule": env.float("OUTBOX_RELAY_SECONDS", default=5.0)},
     "retention-purge": {"task": "audit.retention_purge", "schedule": 24 * 3600.0},
     "analytics-rollup": {"task": "audit.analytics_rollup", "schedule": 24 * 3600.0},
+    # A signed checkpoint of each company's chain head, once a day (audit/checkpoints.py).
+    "audit-checkpoint": {"task": "audit.checkpoint", "schedule": 24 * 3600.0},
     # DPAs live in the public schema: this one runs there, once an hour.
     "dpa-expire": {"task": "agreements.expire_due", "schedule": 3600.0, "tenant_schemas": ["public"]},
     # Monitoring (operations/monitoring/): the workers' heartbeat, and the e-mail alerts.
