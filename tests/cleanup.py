@@ -60,3 +60,20 @@ def users_delete(*usernames: str, membership_ids=(), tenant_schema: str = "inite
     with schema_context(tenant_schema):
         User.objects.filter(pk__in=users).delete()
     connection.set_schema_to_public()
+
+
+@contextmanager
+def checkpoints_removed_after():
+    """Delete, on the way out, the audit checkpoints (public, append-only) the block signed."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT COALESCE(MAX(id), 0) FROM public.tenants_auditcheckpoint")
+        mark = cursor.fetchone()[0]
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SET session_replication_role = replica")
+            try:
+                cursor.execute("DELETE FROM public.tenants_auditcheckpoint WHERE id > %s", [mark])
+            finally:
+                cursor.execute("SET session_replication_role = DEFAULT")
