@@ -57,20 +57,20 @@ def checkpoint_take() -> AuditCheckpoint | None:
         signed_at=signed_at,
         signature=payload_sign(payload),
         key_fingerprint=key_fingerprint(),
+        public_key=public_key_raw().hex(),
     )
 
 
 def checkpoint_line(checkpoint: AuditCheckpoint) -> str:
-    """The checkpoint as one JSON line (no newline): what `--out`, the portal and the evidence pack give.
-    The public key is the configured one when the checkpoint was signed with it (the only key a
-    stored checkpoint can have been signed with, unless the key was changed)."""
+    """The checkpoint as one JSON line (no newline): what `--out`, the portal and the evidence pack give,
+    with the public key it was signed with (after a key rotation, not the configured one)."""
     payload = checkpoint_payload(
         company=checkpoint.company.schema_name,
         seq=checkpoint.seq,
         head_hash=checkpoint.head_hash,
         time=checkpoint.signed_at,
     )
-    line = {"payload": payload, "public_key": public_key_raw().hex(), "signature": checkpoint.signature}
+    line = {"payload": payload, "public_key": checkpoint.public_key, "signature": checkpoint.signature}
     return json.dumps(line, sort_keys=True, separators=(",", ":"))
 
 

@@ -184,6 +184,8 @@ class AuditCheckpoint(models.Model):
     signed_at = models.DateTimeField()
     signature = models.CharField(max_length=128, help_text="Ed25519, in hex")
     key_fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the raw public key, in hex")
+    # The raw Ed25519 public key that verifies it, in hex: its copies stay right after the key is rotated.
+    public_key = models.CharField(max_length=64)
 
     class Meta:
         ordering = ["company_id", "signed_at", "pk"]

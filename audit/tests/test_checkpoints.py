@@ -21,7 +21,8 @@ from django_tenants.utils import tenant_context
 from audit.checkpoints import checkpoint_line, checkpoint_take
 from audit.models import ChainLink
 from tenants.models import AuditCheckpoint, ClientCompany
-from tenants.signing import canonical_bytes, checkpoint_payload
+from tenants.signing import canonical_bytes, checkpoint_payload, payload_verify
+from tests.fixtures import requires_redis
 
 pytestmark = pytest.mark.django_db
 
@@ -117,7 +118,9 @@ def test_a_chain_checked_against_its_own_checkpoints_verifies(tmp_path, capsys, 
     call_command("audit_checkpoint", "--tenant", "acme", "--out", str(out))
     call_command("verify_audit", "--tenant", "acme", "--checkpoints", str(out))
     printed = capsys.readouterr().out
-    assert "acme: 1 checkpoints, each signed and still in the chain" in printed
+    assert "acme: 1 checkpoint, each signed with the configured key and still in the chain" in printed
+    call_command("verify_audit", "--checkpoints", str(out))  # every company: only acme's are in the file
+    assert f"globex: no checkpoint of this company in {out}" in capsys.readouterr().out
 
 
 def test_a_line_signed_with_another_key_fails_even_though_its_signature_is_sound(tmp_path, acme):
@@ -137,12 +140,16 @@ def test_a_line_signed_with_another_key_fails_even_though_its_signature_is_sound
 
 def test_a_line_signed_by_a_key_no_longer_configured_fails(tmp_path, capsys, acme):
     with tenant_context(acme):
-        line = checkpoint_line(checkpoint_take())
+        checkpoint = checkpoint_take()
     path = tmp_path / "checkpoints.jsonl"
-    path.write_text(line + "\n")
-    with override_settings(AUDIT_SIGNING_KEY="11" * 32), pytest.raises(CommandError, match="acme"):
-        call_command("verify_audit", "--tenant", "acme", "--checkpoints", str(path))
+    path.write_text(checkpoint_line(checkpoint) + "\n")
+    with override_settings(AUDIT_SIGNING_KEY="11" * 32):
+        # Exported after the rotation, it still names the key that signed it.
+        assert checkpoint_line(checkpoint) == path.read_text().strip()
+        with pytest.raises(CommandError, match="acme"):
+            call_command("verify_audit", "--tenant", "acme", "--checkpoints", str(path))
     assert "signed with another key" in capsys.readouterr().out
+    call_command("verify_audit", "--tenant", "acme", "--checkpoints", str(path))  # with the key that signed it
 
 
 @pytest.mark.parametrize(
@@ -186,3 +193,29 @@ def test_a_checkpoint_of_a_company_that_is_not_here_fails(tmp_path, acme):
     (tmp_path / "c.jsonl").write_text(json.dumps(line) + "\n")
     with pytest.raises(CommandError, match="umbrella"):
         call_command("verify_audit", "--checkpoints", str(tmp_path / "c.jsonl"))
+
+
+@pytest.fixture
+def committed_checkpoints(django_db_blocker):
+    """What the worker commits outlives the test's transaction: removed afterwards."""
+    from tests.cleanup import checkpoints_removed_after
+
+    with django_db_blocker.unblock(), checkpoints_removed_after():
+        yield
+    connection.set_schema_to_public()
+
+
+@requires_redis
+@pytest.mark.celery_worker
+def test_a_real_worker_takes_the_checkpoint_in_the_company_beat_sent_it_for(
+    committed_checkpoints, celery_worker_queue, initech
+):
+    from audit.tasks import audit_checkpoint_task
+
+    with tenant_context(initech):
+        seq = audit_checkpoint_task.apply_async(queue=celery_worker_queue).get(timeout=90)
+    assert seq == _head(initech).seq
+    checkpoint = AuditCheckpoint.objects.get(company=initech)
+    line = json.loads(checkpoint_line(checkpoint))
+    assert payload_verify(line["payload"], line["signature"])  # the worker signs with the same key
+    assert not AuditCheckpoint.objects.exclude(company=initech).exists()

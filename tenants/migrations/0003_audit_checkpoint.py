@@ -38,6 +38,7 @@ class Migration(migrations.Migration):
                     "key_fingerprint",
                     models.CharField(help_text="SHA-256 of the raw public key, in hex", max_length=64),
                 ),
+                ("public_key", models.CharField(max_length=64)),
                 (
                     "company",
                     models.ForeignKey(

@@ -52,8 +52,13 @@ class Command(BaseCommand):
                 )
             if by_company is None:
                 continue
-            if mismatch is None:
-                self.stdout.write(f"{company.schema_name}: {signed:,} checkpoints, each signed and still in the chain")
+            if not signed:
+                self.stdout.write(f"{company.schema_name}: no checkpoint of this company in {checkpoints}")
+            elif mismatch is None:
+                self.stdout.write(
+                    f"{company.schema_name}: {signed:,} checkpoint{'s' if signed != 1 else ''}, "
+                    "each signed with the configured key and still in the chain"
+                )
             else:
                 broken.append(f"{company.schema_name} at checkpoint link {mismatch.seq}")
                 self.stdout.write(
