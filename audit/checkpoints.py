@@ -29,6 +29,7 @@ from django.utils import timezone
 from audit.chain import GENESIS, content_of_access, content_of_change, digest, link_hash
 from audit.models import AccessLogEntry, ChainLink
 from gates.context import system_context
+from tenants.errors import ApplicationError
 from tenants.models import AuditCheckpoint, ClientCompany
 from tenants.signing import (
     PAYLOAD_FORMAT,
@@ -44,6 +45,8 @@ from tenants.signing import (
 def checkpoint_take() -> AuditCheckpoint | None:
     """Sign the current company's chain head and store the checkpoint; None while it has no chain."""
     company = connection.tenant
+    if not getattr(company, "is_client", False):
+        raise ApplicationError("a checkpoint is taken inside a client company")
     with system_context(reason="take an audit checkpoint"):
         head = ChainLink.objects.order_by("-seq").values("seq", "hash").first()
     if head is None:

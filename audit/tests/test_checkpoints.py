@@ -219,3 +219,12 @@ def test_a_real_worker_takes_the_checkpoint_in_the_company_beat_sent_it_for(
     line = json.loads(checkpoint_line(checkpoint))
     assert payload_verify(line["payload"], line["signature"])  # the worker signs with the same key
     assert not AuditCheckpoint.objects.exclude(company=initech).exists()
+
+
+def test_a_checkpoint_is_taken_inside_a_client_company_only():
+    from tenants.errors import ApplicationError
+
+    connection.set_schema_to_public()
+    with pytest.raises(ApplicationError, match="inside a client company"):
+        checkpoint_take()
+    assert not AuditCheckpoint.objects.exists()
