@@ -21,8 +21,7 @@ from django_tenants.utils import tenant_context
 from audit.checkpoints import checkpoint_line, checkpoint_take
 from audit.models import ChainLink
 from tenants.models import AuditCheckpoint, ClientCompany
-from tenants.signing import canonical_bytes, checkpoint_payload, payload_verify
-from tests.fixtures import requires_redis
+from tenants.signing import canonical_bytes, checkpoint_payload
 
 pytestmark = pytest.mark.django_db
 
@@ -99,18 +98,6 @@ def test_a_checkpoint_is_never_updated_or_deleted(acme):
     with pytest.raises(IntegrityError, match="append-only"), transaction.atomic():
         AuditCheckpoint.objects.filter(pk=checkpoint.pk).update(seq=1)
     assert AuditCheckpoint.objects.get(pk=checkpoint.pk).head_hash == checkpoint.head_hash
-
-
-def test_the_daily_job_takes_one_checkpoint_in_the_company_it_was_sent_for(acme, globex, eager_tasks):
-    from audit.tasks import audit_checkpoint_task
-
-    entry = settings.CELERY_BEAT_SCHEDULE["audit-checkpoint"]
-    assert entry == {"task": "audit.checkpoint", "schedule": 24 * 3600.0}  # every active company, daily
-    with tenant_context(acme):
-        seq = audit_checkpoint_task.apply_async().get()
-    assert seq == _head(acme).seq
-    assert AuditCheckpoint.objects.filter(company=acme, seq=seq).count() == 1
-    assert not AuditCheckpoint.objects.filter(company=globex).exists()
 
 
 def test_a_chain_checked_against_its_own_checkpoints_verifies(tmp_path, capsys, acme):
@@ -193,32 +180,6 @@ def test_a_checkpoint_of_a_company_that_is_not_here_fails(tmp_path, acme):
     (tmp_path / "c.jsonl").write_text(json.dumps(line) + "\n")
     with pytest.raises(CommandError, match="umbrella"):
         call_command("verify_audit", "--checkpoints", str(tmp_path / "c.jsonl"))
-
-
-@pytest.fixture
-def committed_checkpoints(django_db_blocker):
-    """What the worker commits outlives the test's transaction: removed afterwards."""
-    from tests.cleanup import checkpoints_removed_after
-
-    with django_db_blocker.unblock(), checkpoints_removed_after():
-        yield
-    connection.set_schema_to_public()
-
-
-@requires_redis
-@pytest.mark.celery_worker
-def test_a_real_worker_takes_the_checkpoint_in_the_company_beat_sent_it_for(
-    committed_checkpoints, celery_worker_queue, initech
-):
-    from audit.tasks import audit_checkpoint_task
-
-    with tenant_context(initech):
-        seq = audit_checkpoint_task.apply_async(queue=celery_worker_queue).get(timeout=90)
-    assert seq == _head(initech).seq
-    checkpoint = AuditCheckpoint.objects.get(company=initech)
-    line = json.loads(checkpoint_line(checkpoint))
-    assert payload_verify(line["payload"], line["signature"])  # the worker signs with the same key
-    assert not AuditCheckpoint.objects.exclude(company=initech).exists()
 
 
 def test_a_checkpoint_is_taken_inside_a_client_company_only():
