@@ -162,6 +162,7 @@ class CallAdmin(GatedModelAdmin):
         "status",
         "caller_number",
         "caller_name",
+        "disposition",
         "answer",
     ]
     list_filter = ["status", "direction", ("line", admin.RelatedOnlyFieldListFilter)]
