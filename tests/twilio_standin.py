@@ -15,7 +15,8 @@ A participant or call created with a `StatusCallback` is answered as a real phon
 stand-in sends Twilio's signed status callbacks (X-Twilio-Signature over the URL and the form) for
 `ringing`, then `in-progress` (it answers, standing in for the person on call) or `no-answer` /
 `busy` for numbers in `unanswered_numbers` / `busy_numbers`, and `completed` when the leg is
-removed. `fail_voice` makes every voice request fail as Twilio's outage would (500, error 20500).
+removed. `fail_voice` (or `fail_resources`, by kind) makes voice requests fail as Twilio's outage
+would (500, error 20500).
 Every voice request is kept in `voice_requests` (method, resource, form) for the tests.
 
 Numbers put in `invalid_numbers` are refused as Twilio refuses a number it cannot send to: error
@@ -63,6 +64,7 @@ class TwilioStandIn:
         self.busy_numbers: set[str] = set()
         self.gone_calls: set[str] = set()
         self.fail_voice = False
+        self.fail_resources: set[str] = set()  # "calls", "call", "conference" (dial in), "participant"
         self.ring_seconds = 0.3
         # A test inside one database transaction cannot be reached from another thread: it holds
         # the callbacks (`hold_callbacks`) and delivers them itself, in order, with `flush(send)`.
@@ -113,7 +115,7 @@ class TwilioStandIn:
                 form = self._form() if method == "POST" else {}
                 resource = next(k for k in ("participant", "conference", "call", "calls") if match.group(k))
                 standin.voice_requests.append((method, resource, form))
-                if standin.fail_voice:
+                if standin.fail_voice or resource in standin.fail_resources:
                     return self._error(500, 20500, "An internal server error has occurred")
                 status, body = standin.voice(method, resource, match.groupdict(), form)
                 if isinstance(body, tuple):
@@ -336,6 +338,7 @@ class TwilioStandIn:
             self.unanswered_numbers.clear()
             self.busy_numbers.clear()
             self.gone_calls.clear()
+            self.fail_resources.clear()
             self.fail_voice = self.hold_callbacks = False
 
     def participants(self, conference_name: str) -> dict:

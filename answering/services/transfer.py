@@ -169,6 +169,7 @@ def _dial(*, transfer: Transfer, call: Call, number: str, callback_base: str) ->
         transfer.conference_name, start_conference_on_enter=True, end_conference_on_exit=False, beep=False
     )
     _twilio("POST", f"Calls/{call.telephony_sid}.json", {"Twiml": str(twiml)})
+    transfer.caller_moved = True  # from here on, a failure must bring the caller back
     conference = f"Conferences/{transfer.conference_name}/Participants.json"
     line_number = call.line.phone_number
     agent = _twilio(
@@ -198,12 +199,20 @@ def _dial(*, transfer: Transfer, call: Call, number: str, callback_base: str) ->
 
 
 def _caller_back(transfer: Transfer) -> str:
-    """Take the caller off hold, back with the agent; '' or why it could not be done."""
-    if not transfer.conference_sid:
-        return ""
+    """Bring the caller back to the agent; '' or why it could not be done. In the conference with
+    the agent: off hold. Moved to the conference before the agent's leg joined it: dialled
+    through to the agent's softphone again, as when they accepted the call."""
+    moved = getattr(transfer, "caller_moved", False)
+    if not transfer.conference_sid and not moved:
+        return ""  # the caller never left the agent
     sid = Call.objects.filter(pk=transfer.call_id).values_list("telephony_sid", flat=True).first()
     try:
-        _twilio("POST", f"Conferences/{transfer.conference_sid}/Participants/{sid}.json", {"Hold": "false"})
+        if transfer.conference_sid:
+            _twilio("POST", f"Conferences/{transfer.conference_sid}/Participants/{sid}.json", {"Hold": "false"})
+        else:
+            twiml = VoiceResponse()
+            twiml.dial().client(f"agent-{transfer.agent_id}")
+            _twilio("POST", f"Calls/{sid}.json", {"Twiml": str(twiml)})
     except TwilioError as exc:
         logger.warning("transfer %s: the caller could not be taken off hold: %s", transfer.pk, exc)
         return str(exc)

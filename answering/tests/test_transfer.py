@@ -375,3 +375,18 @@ def test_an_agent_whose_dpa_grants_no_phone_numbers_never_sees_the_number_dialle
             if number:
                 assert number not in text
                 assert number[4:] not in text  # nor its local form
+
+
+def test_a_failure_after_the_caller_left_the_agent_dials_the_caller_back_to_the_agent(
+    acme, agent1, admin_for, voice, django_capture_on_commit_callbacks
+):
+    _on_call(acme, EMERGENCIES)
+    call = _live_call(acme, "acme.localhost", EMERGENCIES, agent1, django_capture_on_commit_callbacks)
+    voice.fail_resources.add("conference")  # the caller is moved, then the agent cannot join them
+    text = _start(admin_for(agent1, "acme"), call).content.decode()
+    assert "The transfer failed" in text
+    assert "still on hold" not in text
+    method, resource, form = voice.voice_requests[-1]
+    assert (method, resource) == ("POST", "call")
+    assert f"<Client>agent-{agent1.pk}</Client>" in form["Twiml"]  # back on the agent's softphone
+    assert _transfer(acme, call).state == Transfer.State.FAILED
