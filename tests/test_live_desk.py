@@ -95,8 +95,8 @@ def agents(browser, asgi_port):
         page.fill("#id_username", username)
         page.fill("#id_password", DEMO_PASSWORD)
         page.fill("#id_otp_token", f"{totp.token():0{device.digits}d}")
-        page.click("input[type=submit], button[type=submit]")
-        page.wait_for_load_state()
+        with page.expect_navigation():  # wait for the page the click leads to, not the one before
+            page.click("input[type=submit], button[type=submit]")
         users.append(username)
         return page
 
@@ -117,8 +117,8 @@ def test_a_call_appears_on_exactly_one_console_without_a_reload_and_accept_opens
     first, second = agents("agent1"), agents("agent2")
     for page in (first, second):
         assert page.url.endswith("/admin/desk/"), page.url  # the console is the agents' landing page
-        page.get_by_role("button", name="Available").click()
-        page.wait_for_load_state()
+        with page.expect_navigation():
+            page.get_by_role("button", name="Available").click()
         page.wait_for_selector("#live-status:text('connected')")
         assert page.locator("#state").get_attribute("data-state") == "available"
     screenshot(first, "desk-console-available")
@@ -179,8 +179,8 @@ def test_a_call_appears_on_exactly_one_console_without_a_reload_and_accept_opens
         assert other.locator("#offer .card").count() == 0
         screenshot(offered, "desk-console-offer")
 
-        offered.get_by_role("button", name="Accept").click()
-        offered.wait_for_load_state()
+        with offered.expect_navigation():
+            offered.get_by_role("button", name="Accept").click()
         assert "/admin/answering/call/" in offered.url
         assert offered.url.endswith("/answer/")
         assert "Acme Dental reception" in offered.content()
@@ -301,8 +301,8 @@ def test_the_whole_flow_offer_accept_branch_warm_transfer_wrap_up_and_handled_ev
         try:
             first, second = agents("agent1"), agents("agent2")
             for page in (first, second):
-                page.get_by_role("button", name="Available").click()
-                page.wait_for_load_state()
+                with page.expect_navigation():
+                    page.get_by_role("button", name="Available").click()
                 page.wait_for_selector("#live-status:text('connected')")
             caller = threading.Thread(target=place_call, daemon=True)
             caller.start()
@@ -320,8 +320,8 @@ def test_the_whole_flow_offer_accept_branch_warm_transfer_wrap_up_and_handled_ev
             waited = (seen_at - enqueued_at(call.pk)).total_seconds()
             assert waited <= 1.0, f"the offer took {waited:.2f} s to reach the console"
 
-            first.get_by_role("button", name="Accept").click()
-            first.wait_for_load_state()
+            with first.expect_navigation():
+                first.get_by_role("button", name="Accept").click()
             assert first.url.endswith(f"/admin/answering/call/{call.pk}/answer/")
             transfer_step = first.locator('li[data-step="transfer"]')
             assert transfer_step.is_hidden()  # the default branch takes a message
@@ -338,8 +338,8 @@ def test_the_whole_flow_offer_accept_branch_warm_transfer_wrap_up_and_handled_ev
             assert first.locator("#id_wrap_up").input_value() == "transferred"
             assert first.locator('[data-key="caller_name"]').input_value() == "Mari Tamm"  # the answers stayed
             screenshot(first, "desk-transfer-bridged")
-            first.get_by_role("button", name="Save and wrap up").click()
-            first.wait_for_load_state()
+            with first.expect_navigation():
+                first.get_by_role("button", name="Save and wrap up").click()
             assert "wrapped up for Acme Dental emergencies: transferred" in first.content()
             assert done.wait(timeout=30), "the simulated caller never hung up"
 
@@ -361,8 +361,8 @@ def test_the_whole_flow_offer_accept_branch_warm_transfer_wrap_up_and_handled_ev
             first.select_option('select[data-key="reason"]', "Other")
             first.fill('textarea[data-key="body"], input[data-key="body"]', "A second go")
             first.select_option("#id_wrap_up", "message_taken")
-            first.get_by_role("button", name="Save and wrap up").click()
-            first.wait_for_load_state()
+            with first.expect_navigation():
+                first.get_by_role("button", name="Save and wrap up").click()
             assert "has already been answered" in first.content()
 
             portal = browser.new_context(base_url=f"http://acme.localhost:{asgi_port}")
@@ -371,8 +371,8 @@ def test_the_whole_flow_offer_accept_branch_warm_transfer_wrap_up_and_handled_ev
                 page.goto("/accounts/login/")
                 page.fill("#id_username", "acme-admin")
                 page.fill("#id_password", DEMO_PASSWORD)
-                page.click("main form button[type=submit]")
-                page.wait_for_load_state()
+                with page.expect_navigation():
+                    page.click("main form button[type=submit]")
                 page.goto(f"/calls/{call.pk}/")
                 text = page.inner_text("main")
                 assert "Transferred" in text
