@@ -390,3 +390,20 @@ def test_a_failure_after_the_caller_left_the_agent_dials_the_caller_back_to_the_
     assert (method, resource) == ("POST", "call")
     assert f"<Client>agent-{agent1.pk}</Client>" in form["Twiml"]  # back on the agent's softphone
     assert _transfer(acme, call).state == Transfer.State.FAILED
+
+
+def test_a_caller_who_hangs_up_during_the_transfer_ends_it(
+    acme, agent1, admin_for, voice, django_capture_on_commit_callbacks
+):
+    _on_call(acme, EMERGENCIES)
+    call = _live_call(acme, "acme.localhost", EMERGENCIES, agent1, django_capture_on_commit_callbacks)
+    client = admin_for(agent1, "acme")
+    _start(client, call)
+    hung_up = {"CallSid": call.telephony_sid, "CallStatus": "completed", "CallDuration": "40"}
+    assert post("/telephony/status/", hung_up).status_code == 204
+    transfer = _transfer(acme, call)
+    assert transfer.state == Transfer.State.FAILED
+    assert transfer.failure == "the caller hung up"
+    panel = client.get(f"/admin/answering/call/{call.pk}/transfer/", **FETCH).content.decode()
+    assert "the caller hung up" in panel
+    assert "Bridge and leave" not in panel
