@@ -12,7 +12,13 @@ from contextlib import contextmanager
 
 from django.db import connection
 
-AUDIT_TABLES = (("auditlog_logentry", "id"), ("audit_accesslogentry", "id"), ("audit_chainlink", "seq"))
+# The sealer's queue too: a row the block queued and did not seal goes with the row it names.
+AUDIT_TABLES = (
+    ("auditlog_logentry", "id"),
+    ("audit_accesslogentry", "id"),
+    ("audit_chainlink", "seq"),
+    ("audit_unsealedentry", "id"),
+)
 
 
 def _high_marks(schema: str) -> dict[str, int]:

@@ -1,5 +1,6 @@
-"""The hash chain over a company's audit rows: each row gets a link chained to the one before, and
-verification names the first link that breaks, and why (`verify_audit` reports it per company)."""
+"""The hash chain over a company's audit rows: each row, once sealed, gets a link chained to the one
+before, and verification names the first link that breaks, and why (`verify_audit` reports it per
+company)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from django_tenants.utils import tenant_context
 
 from audit.chain import GENESIS, chain_append, chain_verify, content_of_change, digest, link_hash
 from audit.models import AccessLogEntry, ChainLink
+from audit.sealing import audit_seal
 
 pytestmark = pytest.mark.django_db
 
@@ -23,6 +25,7 @@ def test_verify_audit_finds_the_tampered_entry(acme, admin_for, agent1):
     for _ in range(3):
         client.get("/admin/answering/call/")
     with tenant_context(acme):
+        audit_seal()
         assert chain_verify()[1] is None
         victim = AccessLogEntry.objects.order_by("-pk")[1]
         with connection.cursor() as cursor:
@@ -53,9 +56,12 @@ def _as_superuser(sql: str, params: list) -> None:
 
 
 def _access(acme_admin, path: str) -> AccessLogEntry:
-    return AccessLogEntry.objects.create(
+    """An access-log row, sealed into the chain."""
+    entry = AccessLogEntry.objects.create(
         user=acme_admin, channel="portal", object_type="crm.Contact", object_ids=["1"], fields=["name"], path=path
     )
+    audit_seal()
+    return entry
 
 
 def test_each_new_row_is_linked_to_the_link_before_it(acme, acme_admin):
