@@ -266,17 +266,16 @@ def _table_in(state: _Restore, meta: dict, records) -> None:
         rows = _copy_in(cursor, query, records, name, state.progress)
         if table.append_only:
             # The merged rows are history that comes with its own chain links and its own queue rows
-            # (the sealer's queue is merged too): the audit trigger that queues a new row for sealing
-            # must not queue them again. Its user triggers are off for this INSERT only, inside the
-            # restore's transaction; the foreign keys (internal triggers) still hold.
-            cursor.execute(sql.SQL("ALTER TABLE {} DISABLE TRIGGER USER").format(target))
+            # (the sealer's queue is merged too): `vastaja.restore_merge`, for this INSERT only, tells
+            # the audit trigger that queues new rows for sealing not to queue them a second time.
+            cursor.execute("SELECT set_config('vastaja.restore_merge', 'on', true)")
             cursor.execute(
                 sql.SQL("INSERT INTO {} ({cols}) SELECT {cols} FROM restore_rows ON CONFLICT DO NOTHING").format(
                     target, cols=column_list
                 )
             )
             added = cursor.rowcount
-            cursor.execute(sql.SQL("ALTER TABLE {} ENABLE TRIGGER USER").format(target))
+            cursor.execute("SELECT set_config('vastaja.restore_merge', 'off', true)")
             cursor.execute("DROP TABLE restore_rows")
     state.rows += rows
     if rows:
