@@ -351,3 +351,47 @@ def test_seal_audit_reports_its_progress(acme, capsys):
     assert "acme: 4 entries sealed in 2 batches" in out
     with pytest.raises(CommandError, match="no client company 'nope'"):
         call_command("seal_audit", "--tenant", "nope")
+
+
+def test_a_log_that_cannot_be_written_sends_no_data_and_answers_503_not_500(django_db_blocker):
+    """The database goes away after the view read and before the request's entries are written:
+    the page that showed the data is not sent, and the person gets the outage page, never a 500."""
+    from django.core.handlers.exception import convert_exception_to_response
+    from django.http import HttpResponse
+
+    from operations.monitoring.outage import DatabaseOutageMiddleware
+
+    with django_db_blocker.unblock():
+        acme = ClientCompany.objects.get(schema_name="acme")
+        reader = User.objects.get(username="acme-admin")
+
+        def kill(pid: int) -> None:
+            from django.db import connection as thread_connection
+
+            try:
+                with thread_connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+            finally:
+                thread_connection.close()
+
+        def view(request):
+            with tenant_context(acme):
+                report_read(user=reader, channel="portal", model=Contact, object_ids=[1], fields=["name"])
+            killer = threading.Thread(target=kill, args=(connection.connection.info.backend_pid,))
+            killer.start()
+            killer.join(timeout=30)
+            return HttpResponse("Mari Tamm, +37251234501")
+
+        handler = convert_exception_to_response(
+            DatabaseOutageMiddleware(
+                convert_exception_to_response(AccessLogBufferMiddleware(convert_exception_to_response(view)))
+            )
+        )
+        try:
+            response = handler(RequestFactory().get("/contacts/", HTTP_HOST="acme.localhost"))
+        finally:
+            connection.close()
+        assert response.status_code == 503
+        assert b"Mari Tamm" not in response.content
+        assert response["Retry-After"]
+        connection.set_schema_to_public()
