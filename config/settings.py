@@ -397,6 +397,12 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 # longest an entry may wait for its link before verify_audit fails and /metrics counts it overdue.
 AUDIT_SEAL_SECONDS = env.float("AUDIT_SEAL_SECONDS", default=5.0)
 AUDIT_SEAL_MAX_DELAY_SECONDS = env.int("AUDIT_SEAL_MAX_DELAY_SECONDS", default=60)
+if AUDIT_SEAL_MAX_DELAY_SECONDS <= 2 * AUDIT_SEAL_SECONDS:
+    # Every entry would be overdue before the sealer's second chance to link it.
+    raise SystemExit(
+        f"error: AUDIT_SEAL_MAX_DELAY_SECONDS ({AUDIT_SEAL_MAX_DELAY_SECONDS}) must be more than twice "
+        f"AUDIT_SEAL_SECONDS ({AUDIT_SEAL_SECONDS:g})"
+    )
 CELERY_BEAT_SCHEDULE = {
     # No "tenant_schemas" key: tenant-schemas-celery sends it once to every active client company.
     "timers-sweep": {"task": "timers.sweep", "schedule": env.float("TIMER_SWEEP_SECONDS", default=30.0)},
