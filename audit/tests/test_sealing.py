@@ -16,6 +16,7 @@ import zoneinfo
 import pytest
 from auditlog.models import LogEntry
 from django.conf import settings
+from django.contrib.sessions.models import Session
 from django.core.management import CommandError, call_command
 from django.db import OperationalError, connection, transaction
 from django.test import Client, RequestFactory
@@ -122,6 +123,7 @@ def test_twenty_readers_at_once_all_succeed_without_the_chain_lock_and_one_pass_
                 assert _queued_after(mark) == []
                 _assert_each_once_in_order(queued)
         connection.set_schema_to_public()
+        Session.objects.filter(session_key__in=[c.session.session_key for c in clients]).delete()
 
 
 def _committed_accesses(acme, count: int, label: str) -> list[int]:
@@ -202,10 +204,10 @@ def test_a_sealer_killed_mid_batch_then_run_again_leaves_no_gap_and_no_duplicate
         connection.set_schema_to_public()
 
 
-pytestmark_db = pytest.mark.django_db
+in_a_test_transaction = pytest.mark.django_db
 
 
-@pytestmark_db
+@in_a_test_transaction
 def test_a_write_rolled_back_queues_nothing_and_one_committed_waits_for_the_next_seal(acme):
     """The queue row is written by the statement that writes the audit row: both or neither. A
     process that dies after its write and before any seal loses nothing: the queue keeps it."""
@@ -224,7 +226,7 @@ def test_a_write_rolled_back_queues_nothing_and_one_committed_waits_for_the_next
         assert ChainLink.objects.filter(kind="access", ref_id=kept.pk).count() == 1
 
 
-@pytestmark_db
+@in_a_test_transaction
 def test_a_queued_row_already_in_the_chain_is_dropped_not_linked_twice(acme):
     """A restore merges the backup's queue back in: rows sealed since are queued again."""
     with tenant_context(acme), system_context(reason="test assertions"):
@@ -244,7 +246,7 @@ def _metric(text: str, name: str) -> float:
     return float(match.group(1))
 
 
-@pytestmark_db
+@in_a_test_transaction
 def test_an_entry_unsealed_past_the_longest_delay_fails_verify_audit_naming_it_and_shows_in_metrics(acme, capsys):
     with tenant_context(acme), system_context(reason="test assertions"):
         audit_seal()
@@ -277,7 +279,7 @@ def test_an_entry_unsealed_past_the_longest_delay_fails_verify_audit_naming_it_a
     assert _metric(metrics, "vastaja_audit_unsealed_overdue") == 0
 
 
-@pytestmark_db
+@in_a_test_transaction
 def test_an_audit_row_neither_chained_nor_queued_fails_verify_audit(acme, capsys):
     """A row written past the trigger (by hand, triggers off) is named: nothing vouches for it."""
     with tenant_context(acme):
@@ -295,7 +297,7 @@ def test_an_audit_row_neither_chained_nor_queued_fails_verify_audit(acme, capsys
     assert f"access entry {sneaked} is neither in the chain nor waiting to be sealed" in capsys.readouterr().out
 
 
-@pytestmark_db
+@in_a_test_transaction
 def test_a_request_writes_its_reads_in_one_insert_with_no_chain_lock(acme, client_for, acme_admin):
     client = client_for("acme.localhost", acme_admin)
     with CaptureQueriesContext(connection) as queries:
@@ -309,7 +311,7 @@ def test_a_request_writes_its_reads_in_one_insert_with_no_chain_lock(acme, clien
         assert entries.count() >= 2  # several reads, one statement
 
 
-@pytestmark_db
+@in_a_test_transaction
 def test_a_read_is_logged_even_when_the_request_fails_after_it(acme, acme_admin):
     with tenant_context(acme), system_context(reason="test assertions"):
         contact = Contact.objects.order_by("pk").values_list("pk", flat=True).first()
@@ -338,7 +340,7 @@ def test_beat_seals_every_active_company_every_few_seconds():
     assert settings.AUDIT_SEAL_SECONDS < settings.AUDIT_SEAL_MAX_DELAY_SECONDS
 
 
-@pytestmark_db
+@in_a_test_transaction
 def test_seal_audit_reports_its_progress(acme, capsys):
     with tenant_context(acme), system_context(reason="test assertions"):
         audit_seal()
