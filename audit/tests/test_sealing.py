@@ -397,3 +397,24 @@ def test_a_log_that_cannot_be_written_sends_no_data_and_answers_503_not_500(djan
         assert b"Mari Tamm" not in response.content
         assert response["Retry-After"]
         connection.set_schema_to_public()
+
+
+def test_the_suites_cleanup_leaves_older_rows_a_block_sealed_waiting_again(django_db_blocker):
+    """tests/cleanup.py removes a committing test's audit rows and links; a row written before the
+    block and sealed inside it loses its link, so it must wait in the queue again, not vanish."""
+    with django_db_blocker.unblock():
+        acme = ClientCompany.objects.get(schema_name="acme")
+        with audit_rows_removed_after("acme"):
+            (older,) = _committed_accesses(acme, 1, "older")
+            with audit_rows_removed_after("acme"):
+                newer = _committed_accesses(acme, 2, "newer")
+                with tenant_context(acme), system_context(reason="test assertions"):
+                    audit_seal()
+                    assert ChainLink.objects.filter(kind="access", ref_id=older).exists()
+            with tenant_context(acme), system_context(reason="test assertions"):
+                assert not AccessLogEntry.objects.filter(pk__in=newer).exists()
+                assert not ChainLink.objects.filter(kind="access", ref_id=older).exists()
+                assert UnsealedEntry.objects.filter(kind="access", ref_id=older).exists()
+                assert unchained_rows() == []
+                assert chain_verify()[1] is None
+        connection.set_schema_to_public()
