@@ -18,8 +18,10 @@ happen after the buffer is written, and are written at once.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from contextvars import ContextVar
 
+from django.db import connection
 from django_tenants.utils import schema_context
 
 from gates.context import system_context
@@ -53,7 +55,9 @@ def _write(buffer: _Buffer) -> None:
         by_schema.setdefault(schema, []).append(entry)
     buffer.entries = []
     for schema, entries in by_schema.items():
-        with schema_context(schema), system_context(reason="write the access log"):
+        # Usually the request's own company: no switch (and no `SET search_path`) then.
+        switch = schema_context(schema) if schema != connection.schema_name else nullcontext()
+        with switch, system_context(reason="write the access log"):
             AccessLogEntry.objects.bulk_create(entries)
 
 
