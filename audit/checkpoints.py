@@ -28,6 +28,7 @@ from django.utils import timezone
 
 from audit.chain import GENESIS, content_of_access, content_of_change, digest, link_hash
 from audit.models import AccessLogEntry, ChainLink
+from audit.sealing import audit_seal
 from gates.context import system_context
 from tenants.errors import ApplicationError
 from tenants.models import AuditCheckpoint, ClientCompany
@@ -43,10 +44,12 @@ from tenants.signing import (
 
 
 def checkpoint_take() -> AuditCheckpoint | None:
-    """Sign the current company's chain head and store the checkpoint; None while it has no chain."""
+    """Seal what is queued, then sign the current company's chain head and store the checkpoint;
+    None while it has no chain."""
     company = connection.tenant
     if not getattr(company, "is_client", False):
         raise ApplicationError("a checkpoint is taken inside a client company")
+    audit_seal()  # the head signed covers every entry written before the checkpoint
     with system_context(reason="take an audit checkpoint"):
         head = ChainLink.objects.order_by("-seq").values("seq", "hash").first()
     if head is None:

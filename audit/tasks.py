@@ -27,3 +27,12 @@ def audit_checkpoint_task() -> int | None:
 
     checkpoint = checkpoint_take()
     return checkpoint.seq if checkpoint else None
+
+
+@shared_task(name="audit.seal", acks_late=True)
+def audit_seal_task() -> int:
+    """Link the queued audit rows of the company this task was sent for (beat, every
+    AUDIT_SEAL_SECONDS); if another sealer is at it, leave them to it."""
+    from audit.sealing import audit_seal
+
+    return audit_seal(wait=False).sealed

@@ -159,6 +159,9 @@ MIDDLEWARE = [
     # While the database is down every other page answers 503 (HTML, or JSON under /api/), never
     # a 500: before the host lookup, which is the first thing to need the database.
     "operations.monitoring.outage.DatabaseOutageMiddleware",
+    # A request's access-log entries, written in one INSERT as it ends (and when it fails: the
+    # read happened). Inside the outage middleware, so a database gone by then answers 503.
+    "audit.middleware.AccessLogBufferMiddleware",
     "django_tenants.middleware.main.TenantMainMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files (the portal's vendored htmx and CSS) straight from the app folders: no CDN and
@@ -401,11 +404,23 @@ CELERY_BEAT_SCHEDULER = "tenants.beat:ActiveTenantsScheduler"
 # /health/ fails the worker check when no worker has run the heartbeat for four of these.
 WORKER_HEARTBEAT_SECONDS = env.float("WORKER_HEARTBEAT_SECONDS", default=30.0)
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
+# The audit chain (docs/audit.md): how often beat seals each company's new audit rows, and the
+# longest an entry may wait for its link before verify_audit fails and /metrics counts it overdue.
+AUDIT_SEAL_SECONDS = env.float("AUDIT_SEAL_SECONDS", default=5.0)
+AUDIT_SEAL_MAX_DELAY_SECONDS = env.int("AUDIT_SEAL_MAX_DELAY_SECONDS", default=60)
+if AUDIT_SEAL_MAX_DELAY_SECONDS <= 2 * AUDIT_SEAL_SECONDS:
+    # Every entry would be overdue before the sealer's second chance to link it.
+    raise SystemExit(
+        f"error: AUDIT_SEAL_MAX_DELAY_SECONDS ({AUDIT_SEAL_MAX_DELAY_SECONDS}) must be more than twice "
+        f"AUDIT_SEAL_SECONDS ({AUDIT_SEAL_SECONDS:g})"
+    )
 CELERY_BEAT_SCHEDULE = {
     # No "tenant_schemas" key: tenant-schemas-celery sends it once to every active client company.
     "timers-sweep": {"task": "timers.sweep", "schedule": env.float("TIMER_SWEEP_SECONDS", default=30.0)},
     # The outbox's relay: rows whose wake-up on commit did not reach the broker (it was down).
     "outbox-relay": {"task": "outbox.relay", "schedule": env.float("OUTBOX_RELAY_SECONDS", default=5.0)},
+    # The sealer: each company's queued audit rows linked into its chain (audit/sealing.py).
+    "audit-seal": {"task": "audit.seal", "schedule": AUDIT_SEAL_SECONDS},
     "retention-purge": {"task": "audit.retention_purge", "schedule": 24 * 3600.0},
     "analytics-rollup": {"task": "audit.analytics_rollup", "schedule": 24 * 3600.0},
     # A signed checkpoint of each company's chain head, once a day (audit/checkpoints.py).

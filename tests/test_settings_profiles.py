@@ -87,6 +87,14 @@ def test_unknown_profile_is_refused():
     ]
 
 
+def test_a_longest_sealing_delay_the_sealer_cannot_keep_is_refused():
+    result = _manage("check", env=_production_env(AUDIT_SEAL_SECONDS="30", AUDIT_SEAL_MAX_DELAY_SECONDS="60"))
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == [
+        "error: AUDIT_SEAL_MAX_DELAY_SECONDS (60) must be more than twice AUDIT_SEAL_SECONDS (30)"
+    ]
+
+
 def test_unreachable_database_gives_a_one_line_error_not_a_traceback():
     env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
     env["DATABASE_URL"] = "postgres://vastaja@127.0.0.1:1/vastaja"

@@ -1,18 +1,23 @@
 from pathlib import Path
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from audit.chain import chain_verify
 from audit.checkpoints import CheckpointFileError, checkpoints_parse, checkpoints_verify
+from audit.sealing import seal_lag, unchained_rows
 from gates.context import system_context
 from tenants.models import ClientCompany
 from tenants.signing import public_key
+from tenants.timezones import company_zone_of
 
 
 class Command(BaseCommand):
     help = (
-        "Walk each client company's audit hash chain and report the first break; with --checkpoints, "
+        "Walk each client company's audit hash chain and report the first break, entries left unsealed "
+        "past AUDIT_SEAL_MAX_DELAY_SECONDS, and audit rows neither chained nor queued; with --checkpoints, "
         "also check it against signed checkpoints kept elsewhere."
     )
 
@@ -37,33 +42,55 @@ class Command(BaseCommand):
         for company in companies.order_by("schema_name"):
             with tenant_context(company):
                 checked, failure = chain_verify()
+                lag = seal_lag()
+                unchained = unchained_rows()
                 if by_company is not None:
                     mine = by_company.pop(company.schema_name, [])
                     signed, mismatch = checkpoints_verify(mine, public_key())
-            if failure is None:
-                self.stdout.write(f"{company.schema_name}: {checked:,} entries, chain intact")
-            else:
-                broken.append(f"{company.schema_name} at link {failure.seq}")
-                self.stdout.write(
-                    self.style.ERROR(
-                        f"{company.schema_name}: BROKEN at link {failure.seq} ({failure.kind} entry {failure.ref_id}): "
-                        f"{failure.reason}"
-                    )
+            slug = company.schema_name
+            errors = []
+            if failure is not None:
+                broken.append(f"{slug} at link {failure.seq}")
+                errors.append(
+                    f"{slug}: BROKEN at link {failure.seq} ({failure.kind} entry {failure.ref_id}): {failure.reason}"
                 )
+            if lag.first_overdue is not None:
+                kind, ref, queued_at = lag.first_overdue
+                queued = timezone.localtime(queued_at, company_zone_of(company))
+                limit = settings.AUDIT_SEAL_MAX_DELAY_SECONDS
+                broken.append(f"{slug} (entries unsealed too long)")
+                errors.append(
+                    f"{slug}: {lag.overdue:,} entries unsealed for longer than {limit} s, the first {kind} entry "
+                    f"{ref}, queued {queued:%Y-%m-%d %H:%M:%S %Z} ({lag.oldest_seconds:,.0f} s ago): "
+                    "is the sealer (beat's audit.seal) running?"
+                )
+            if unchained:
+                broken.append(f"{slug} (entries neither chained nor queued)")
+            for kind, ref in unchained:
+                errors.append(f"{slug}: {kind} entry {ref} is neither in the chain nor waiting to be sealed")
+            for error in errors:
+                self.stdout.write(self.style.ERROR(error))
+            if not errors:
+                waiting = (
+                    f"; {lag.waiting:,} waiting to be sealed (oldest {lag.oldest_seconds:,.0f} s)"
+                    if lag.waiting
+                    else ""
+                )
+                self.stdout.write(f"{slug}: {checked:,} entries, chain intact{waiting}")
             if by_company is None:
                 continue
             if not signed:
-                self.stdout.write(f"{company.schema_name}: no checkpoint of this company in {checkpoints}")
+                self.stdout.write(f"{slug}: no checkpoint of this company in {checkpoints}")
             elif mismatch is None:
                 self.stdout.write(
-                    f"{company.schema_name}: {signed:,} checkpoint{'s' if signed != 1 else ''}, "
+                    f"{slug}: {signed:,} checkpoint{'s' if signed != 1 else ''}, "
                     "each signed with the configured key and still in the chain"
                 )
             else:
-                broken.append(f"{company.schema_name} at checkpoint link {mismatch.seq}")
+                broken.append(f"{slug} at checkpoint link {mismatch.seq}")
                 self.stdout.write(
                     self.style.ERROR(
-                        f"{company.schema_name}: the checkpoint at link {mismatch.seq} (line {mismatch.line} of "
+                        f"{slug}: the checkpoint at link {mismatch.seq} (line {mismatch.line} of "
                         f"{checkpoints}) NO LONGER MATCHES: {mismatch.reason}"
                     )
                 )
