@@ -10,7 +10,17 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 
-from answering.models import BusinessHours, Call, Disposition, Line, Message, Script, ScriptVersion, Voicemail
+from answering.models import (
+    BusinessHours,
+    Call,
+    Disposition,
+    Line,
+    Message,
+    Script,
+    ScriptVersion,
+    Transfer,
+    Voicemail,
+)
 from answering.playback import audio_response, is_continuation, voicemail_audio
 from answering.scripts import (
     DEFAULT_SCRIPT,
@@ -33,7 +43,9 @@ from answering.services.calls import (
     call_answer,
     call_dispose,
 )
+from answering.transfer_views import SUGGESTED_WRAP_UP, TransferView, transfer_panel_context
 from crm.blind_index import company_region
+from desk.services import presence_call_done
 from gates.admin import GatedInline, GatedModelAdmin, gated_column
 from gates.admin_views import Fetch, GatedAdminView
 from scheduling.selectors import rota_gaps
@@ -150,6 +162,7 @@ class CallAdmin(GatedModelAdmin):
         "status",
         "caller_number",
         "caller_name",
+        "disposition",
         "answer",
     ]
     list_filter = ["status", "direction", ("line", admin.RelatedOnlyFieldListFilter)]
@@ -174,7 +187,12 @@ class CallAdmin(GatedModelAdmin):
 
     def get_urls(self):
         desk = self.admin_site.admin_view(AnswerCallView.as_view(self))
-        return [path("<int:pk>/answer/", desk, name="answering_call_answer"), *super().get_urls()]
+        transfer = self.admin_site.admin_view(TransferView.as_view(self))
+        return [
+            path("<int:pk>/answer/", desk, name="answering_call_answer"),
+            path("<int:pk>/transfer/", transfer, name="answering_call_transfer"),
+            *super().get_urls(),
+        ]
 
     @gated_column(description="desk")
     def answer(self, call):
@@ -241,6 +259,7 @@ class AnswerCallView(GatedAdminView):
                 messages.error(request, exc.message)
                 form = self._form(None, call, script, facts, caller)
             else:
+                presence_call_done(user=request.user)
                 messages.success(request, f"{closed}: {closed.get_disposition_display()}.")
                 return HttpResponseRedirect(reverse("admin:answering_call_changelist"))
         elif form.is_valid():
@@ -255,6 +274,7 @@ class AnswerCallView(GatedAdminView):
             except ApplicationError as exc:
                 form.add_error(exc.field if exc.field in form.fields else None, exc.message)
             else:
+                presence_call_done(user=request.user)
                 closed = Disposition(form.cleaned_data["wrap_up"]).label
                 messages.success(request, f"{call} wrapped up for {call.line.name}: {closed.lower()}.")
                 return HttpResponseRedirect(reverse("admin:answering_call_changelist"))
@@ -270,6 +290,10 @@ class AnswerCallView(GatedAdminView):
         initial = {}
         outcome = script_path(script.steps, answers={}, facts=facts).outcome
         initial["wrap_up"] = outcome.disposition if outcome.disposition in DISPOSITIONS_WITH_MESSAGE else ""
+        # After a warm transfer, what it came to: put through, or back with the caller for a message.
+        latest = self.queryset(Transfer).filter(call_id=call.pk).only("state").order_by("-started_at", "-pk").first()
+        if latest is not None and latest.state in SUGGESTED_WRAP_UP:
+            initial["wrap_up"] = SUGGESTED_WRAP_UP[latest.state]
         initial["urgency"] = outcome.urgency
         for question in script.questions:
             if question["target"] == "message.caller_name" and caller.name:
@@ -312,6 +336,7 @@ class AnswerCallView(GatedAdminView):
             "caller_number": caller.number,
             "form": form,
             "quick": [(d.value, d.label) for d in DISPOSITIONS_WITHOUT_MESSAGE],
+            **transfer_panel_context(self, call),
         }
         return self.render("admin/answering/answer_call.html", context)
 

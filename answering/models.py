@@ -452,6 +452,55 @@ class Listen(models.Model):
         return f"Listen #{self.pk}"
 
 
+class Transfer(models.Model):
+    """A warm transfer of a live call (answering/services/transfer.py): the caller waits in a
+    conference while the agent dials the person on call or the number the script names, announces
+    the caller, and either bridges them and leaves, or returns to the caller (who then leaves a
+    message). One open transfer per call; the number dialled is personal data, encrypted."""
+
+    class Target(models.TextChoices):
+        ONCALL = "oncall", "The person on call"
+        NUMBER = "number", "The number the script names"
+
+    class State(models.TextChoices):
+        DIALLING = "dialling", "Dialling"
+        ANNOUNCING = "announcing", "Announcing the caller"
+        BRIDGED = "bridged", "Bridged: the caller is through"
+        RETURNED = "returned", "Returned to the caller"
+        FAILED = "failed", "Failed: back with the caller"
+
+    OPEN_STATES = (State.DIALLING, State.ANNOUNCING)
+
+    call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="transfers")
+    agent = models.ForeignKey("tenants.User", on_delete=models.PROTECT, related_name="+")
+    target_kind = models.CharField(max_length=8, choices=Target.choices)
+    target_number = encrypt(models.CharField(max_length=20, blank=True))
+    state = models.CharField(max_length=12, choices=State.choices, default=State.DIALLING)
+    # Twilio's names for the legs: the conference (our name, and Twilio's CF sid), the agent's and
+    # the dialled person's calls. Ids, not personal data.
+    conference_name = models.CharField(max_length=64, unique=True)
+    conference_sid = models.CharField(max_length=64, blank=True)
+    agent_call_sid = models.CharField(max_length=64, blank=True)
+    target_call_sid = models.CharField(max_length=64, blank=True)
+    failure = models.CharField(max_length=300, blank=True, help_text="Why it failed, with no number in it")
+    started_at = models.DateTimeField()
+    answered_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    objects = GatedManager()
+
+    class Meta:
+        ordering = ["call", "started_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["call"], condition=models.Q(state__in=["dialling", "announcing"]), name="transfer_one_open"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Transfer #{self.pk}: {self.state}"
+
+
 personal_data(
     Call,
     caller_number="user.contact.phone_number",
@@ -499,3 +548,7 @@ gate_objects(BusinessHours, through="line")
 
 gate_objects(Line, grants=LineUserObjectPermission, group_grants=LineGroupObjectPermission, permission="view_line")
 gate_objects(Call, through="line")
+gate_objects(Transfer, through="call")
+personal_data(Transfer, target_number="user.contact.phone_number")
+not_personal(Transfer, "failure", reason="Twilio's reason, scrubbed of numbers and addresses")
+not_personal(Transfer, "conference_name", reason="a random name for the Twilio conference, made by us")

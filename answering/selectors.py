@@ -13,7 +13,7 @@ from django.db.models import Exists, F, OuterRef, QuerySet, Subquery
 from django.db.models.lookups import IsNull
 from django.utils.translation import gettext as _
 
-from answering.models import Call, DeliveryAttempt, Disposition, Line, Listen, Message, Voicemail
+from answering.models import Call, DeliveryAttempt, Disposition, Line, Listen, Message, Transfer, Voicemail
 from gates.engine import WITHHELD, Policy, Withheld, objects_visible
 from tenants.errors import ApplicationError
 from tenants.models import User
@@ -178,6 +178,11 @@ def call_list(
 def call_agents() -> QuerySet[User]:
     """The provider's people who have taken this company's calls (for filtering by agent)."""
     return User.objects.filter(pk__in=Call.objects.exclude(agent=None).values("agent_id")).order_by("username")
+
+
+def transfer_list(*, user: User, policy: Policy, call: Call) -> QuerySet[Transfer]:
+    """The warm transfers of one call, oldest first; the number dialled only where it is granted."""
+    return _gated(Transfer.objects.filter(call=call), user=user, policy=policy).order_by("started_at", "pk")
 
 
 def voicemail_list(

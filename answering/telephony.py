@@ -17,7 +17,16 @@ from django.utils import timezone
 from twilio.request_validator import RequestValidator
 from twilio.twiml.voice_response import VoiceResponse
 
-from answering.models import Call, DeliveryAttempt, Line, Message, Recording, RecordingConsent, Voicemail
+from answering.models import (
+    Call,
+    DeliveryAttempt,
+    Line,
+    Message,
+    Recording,
+    RecordingConsent,
+    Transfer,
+    Voicemail,
+)
 from crm.blind_index import pseudonym
 from crm.selectors import contact_id_probe
 from gates.outbound import outbound_check
@@ -317,6 +326,11 @@ def call_status(*, params: dict, now: dt.datetime | None = None) -> None:
             duration = params.get("CallDuration", "")
             call.duration_seconds = int(duration) if duration.isdigit() else None
         call.save(update_fields=["status", "answered_at", "ended_at", "duration_seconds"])
+        if status in (Call.Status.COMPLETED, Call.Status.MISSED):
+            # A caller who hangs up while being transferred ends the transfer: the agent's panel says so.
+            Transfer.objects.filter(call=call, state__in=Transfer.OPEN_STATES).update(
+                state=Transfer.State.FAILED, failure="the caller hung up", ended_at=now
+            )
 
 
 def recording_stored(*, params: dict, fetch=None) -> Voicemail | Recording | None:

@@ -113,3 +113,16 @@ def transcription(request, params):
 def sms_status(request, params):
     telephony.sms_status(params=params)
     return HttpResponse(status=204)
+
+
+@_signed
+def transfer_status(request, params):
+    """The dialled leg of a warm transfer (answering/services/transfer.py): ringing, answered, no
+    answer, busy, hung up."""
+    from answering.services.transfer import transfer_status as status_record
+
+    transfer = request.GET.get("transfer", "")
+    if not (transfer.isascii() and transfer.isdigit() and len(transfer) < 12):
+        raise ApplicationError("transfer must name a transfer by its id", field="transfer")
+    status_record(transfer_id=int(transfer), params=params)
+    return HttpResponse(status=204)

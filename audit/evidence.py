@@ -28,7 +28,9 @@ from django.db import connection
 from django.utils import timezone
 
 from audit.chain import chain_verify
+from audit.checkpoints import checkpoint_lines
 from audit.models import AccessLogEntry, DataSubjectRequest, EvidencePack, RetentionRun
+from audit.sealing import audit_seal
 from audit.subprocessors import subprocessor_use_counts
 from gates.exports import CsvWriter
 from gates.signals import fields_read
@@ -36,6 +38,7 @@ from tenants.categories import registry
 from tenants.errors import ApplicationError
 from tenants.files import encrypted_file_read, encrypted_file_save
 from tenants.models import ClientCompany, User
+from tenants.signing import key_fingerprint, public_key_pem
 
 
 @dataclass
@@ -372,6 +375,8 @@ def _security_file(company: ClientCompany) -> _File:
     from compliance.agreements.selectors import dpa_in_force
 
     version = dpa_in_force(company=company)
+    # Every entry written so far is linked before the chain is walked: the pack speaks for them all.
+    audit_seal()
     checked, broken = chain_verify()
     from tenants.crypto import EncryptedMixin
     from tenants.keys import SHREDDING_STATEMENT, keys_summary
@@ -405,6 +410,26 @@ def _security_file(company: ClientCompany) -> _File:
         "retention": "A daily job purges personal data past the retention periods of the agreement in force.",
     }
     return _json("security_measures.json", "Security measures in force (Art. 32), read from the configuration", data, 1)
+
+
+def _checkpoint_files(company: ClientCompany) -> list[_File]:
+    """The signed checkpoints of the company's chain, in the format `audit_checkpoint --out` writes,
+    and the public key that verifies them: what the client keeps, outside our database."""
+    lines = list(checkpoint_lines(company))
+    return [
+        _File(
+            "audit_checkpoints.jsonl",
+            "Signed checkpoints of the audit hash chain (one JSON line each; verify with the public key)",
+            "".join(line + "\n" for line in lines).encode(),
+            len(lines),
+        ),
+        _File(
+            "audit_public_key.pem",
+            f"The provider's Ed25519 audit public key (SHA-256 fingerprint {key_fingerprint()})",
+            public_key_pem().encode(),
+            1,
+        ),
+    ]
 
 
 def _index(company: ClientCompany, actor: User, made: dt.datetime, files: list[_File]) -> bytes:
@@ -444,6 +469,7 @@ def evidence_pack_produce(*, actor: User) -> EvidencePack:
         _dsr_file(made),
         _incident_file(company),
         _security_file(company),
+        *_checkpoint_files(company),
     ]
     manifest = {
         "company": company.schema_name,

@@ -2,12 +2,14 @@
 hash chain over the access log and the change log (django-auditlog) that makes tampering evident.
 
 Both tables are append-only for the application's database role: a trigger refuses UPDATE and
-DELETE (migration 0002).
+DELETE (migration 0002). A row joins the chain shortly after it is written: a trigger queues it in
+UnsealedEntry (migration 0021) and the sealer links it (audit/sealing.py, docs/audit.md).
 """
 
 from __future__ import annotations
 
 from django.db import models
+from django.db.models.functions import Now
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -39,7 +41,9 @@ class AccessLogEntry(models.Model):
     path = models.CharField(max_length=300, blank=True)
     # The job that read, on the task and system channels: its system_context's reason.
     job = models.CharField(max_length=100, blank=True)
-    at = models.DateTimeField(auto_now_add=True)
+    # When the read happened: set when the entry is made, so an entry a request writes at its end
+    # (audit/middleware.py) still carries the time of the read.
+    at = models.DateTimeField(default=timezone.now, editable=False)
 
     objects = GatedManager()
 
@@ -101,6 +105,28 @@ class ChainLink(models.Model):
 
     def __str__(self) -> str:
         return f"Link {self.seq}"
+
+
+class UnsealedEntry(models.Model):
+    """An audit row not yet linked into the chain. A trigger (migration 0021) queues every row
+    inserted into the access log or the change log, in the statement that inserts it, so no code
+    path can forget one; the sealer (audit/sealing.py) links them in this order and deletes these
+    rows in the same transaction. Ids only: no personal data."""
+
+    id = models.BigAutoField(primary_key=True)
+    kind = models.CharField(max_length=6, choices=ChainLink.Kind.choices)
+    ref_id = models.BigIntegerField()
+    queued_at = models.DateTimeField(db_default=Now())
+
+    objects = GatedManager()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["kind", "ref_id"], name="unsealed_one_per_row")]
+        indexes = [models.Index(fields=["queued_at"], name="unsealed_queued_at")]
+
+    def __str__(self) -> str:
+        return f"Unsealed {self.kind} #{self.ref_id}"
 
 
 class LegalHold(models.Model):

@@ -11,6 +11,7 @@ from django.db.models import Count, Min, Q
 from django.utils import timezone
 
 from audit.models import DataSubjectRequest, RetentionRun, SubProcessorUse
+from audit.sealing import seal_lag
 from operations.monitoring.models import JobRun
 from operations.monitoring.registry import Alert, alert_source, counter, gauge
 from tenants.integrations import integrations
@@ -165,3 +166,21 @@ def subprocessor_refused(now: dt.datetime):
                 ("First", row["first"].isoformat(timespec="minutes")),
             ],
         )
+
+
+@gauge(
+    "vastaja_audit_seal_lag_seconds",
+    "Age of the oldest audit entry waiting to be linked into the chain (0 when none waits)",
+    per_tenant=True,
+)
+def audit_seal_lag():
+    yield (), seal_lag().oldest_seconds
+
+
+@gauge(
+    "vastaja_audit_unsealed_overdue",
+    "Audit entries waiting to be sealed for longer than AUDIT_SEAL_MAX_DELAY_SECONDS",
+    per_tenant=True,
+)
+def audit_unsealed_overdue():
+    yield (), seal_lag().overdue

@@ -1,16 +1,17 @@
-"""The audit app's listeners: access-log entries from the gates' signals, and a chain link for
-every change-log and access-log row written in a client company's schema."""
+"""The audit app's listeners: access-log entries from the gates' signals. Within a request they wait
+in the request's buffer and are written in one INSERT as it ends (audit/middleware.py); anywhere
+else they are written at once. No listener touches the chain: a trigger queues every new access-log
+and change-log row, and the sealer links them (audit/sealing.py)."""
 
 from __future__ import annotations
 
-from auditlog.models import LogEntry
 from django.db import connection
-from django.db.models.signals import post_save
 from django.dispatch import receiver
+from django.utils import timezone
 from django_tenants.utils import get_public_schema_name
 
-from audit.chain import chain_append, content_of_access, content_of_change
-from audit.models import AccessLogEntry, ChainLink, SubProcessorUse
+from audit.middleware import access_log_buffered
+from audit.models import AccessLogEntry, SubProcessorUse
 from gates.context import current, system_context
 from gates.outbound import outbound_checked
 from gates.signals import access_refused, fields_read
@@ -28,19 +29,23 @@ def _log(*, user, channel, model, object_ids, fields, path, refused: bool, **sig
     # such as a calendar feed's `export`, keeps its name).
     context = current()
     job = context.reason[:100] if context is not None and not context.is_person and context.logged else ""
-    # Writing the log (and linking it into the chain) is the audit trail's own bookkeeping: it
-    # happens wherever a read or a refusal does, a refusal before any gate context too.
+    entry = AccessLogEntry(
+        job=job,
+        user=user if getattr(user, "is_authenticated", False) else None,
+        channel=channel,
+        object_type=model._meta.label,
+        object_ids=[str(pk) for pk in object_ids],
+        fields=list(fields),
+        refused=refused,
+        path=path[:300],
+        at=timezone.now(),
+    )
+    if access_log_buffered(schema=connection.schema_name, entry=entry):
+        return
+    # Writing the log is the audit trail's own bookkeeping: it happens wherever a read or a refusal
+    # does, a refusal before any gate context too.
     with system_context(reason="write the access log"):
-        AccessLogEntry.objects.create(
-            job=job,
-            user=user if getattr(user, "is_authenticated", False) else None,
-            channel=channel,
-            object_type=model._meta.label,
-            object_ids=[str(pk) for pk in object_ids],
-            fields=list(fields),
-            refused=refused,
-            path=path[:300],
-        )
+        entry.save(force_insert=True)
 
 
 @receiver(fields_read, dispatch_uid="audit.fields_read")
@@ -83,15 +88,3 @@ def on_outbound_checked(sender, *, model, object_ids, fields, path, **check):
             path=f"{check['integration']} ({check['sub_processor'] or 'unnamed'}), refused: {check['reason']}",
             refused=True,
         )
-
-
-@receiver(post_save, sender=AccessLogEntry, dispatch_uid="audit.chain_access")
-def chain_access(sender, instance, created, **kwargs):
-    if created:
-        chain_append(kind=ChainLink.Kind.ACCESS, ref_id=instance.pk, content=content_of_access(instance))
-
-
-@receiver(post_save, sender=LogEntry, dispatch_uid="audit.chain_change")
-def chain_change(sender, instance, created, **kwargs):
-    if created and _in_a_company():
-        chain_append(kind=ChainLink.Kind.CHANGE, ref_id=instance.pk, content=content_of_change(instance))

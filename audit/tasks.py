@@ -18,3 +18,21 @@ def analytics_rollup_task() -> int:
     from audit.analytics import analytics_rollup_yesterday
 
     return analytics_rollup_yesterday()
+
+
+@shared_task(name="audit.checkpoint", acks_late=True)
+def audit_checkpoint_task() -> int | None:
+    """The daily signed checkpoint of the chain head, for the company this task was sent for."""
+    from audit.checkpoints import checkpoint_take
+
+    checkpoint = checkpoint_take()
+    return checkpoint.seq if checkpoint else None
+
+
+@shared_task(name="audit.seal", acks_late=True)
+def audit_seal_task() -> int:
+    """Link the queued audit rows of the company this task was sent for (beat, every
+    AUDIT_SEAL_SECONDS); if another sealer is at it, leave them to it."""
+    from audit.sealing import audit_seal
+
+    return audit_seal(wait=False).sealed

@@ -8,6 +8,8 @@ Every variable is documented in the README's "Configuration" section.
 
 from __future__ import annotations
 
+import hashlib
+import re
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -31,6 +33,7 @@ if PRODUCTION:
         "KEY_ENCRYPTION_KEY",
         "FIELD_ENCRYPTION_KEY",
         "BACKUP_ENCRYPTION_KEY",
+        "AUDIT_SIGNING_KEY",
         "ALLOWED_HOSTS",
         "DATABASE_URL",
     ):
@@ -49,6 +52,14 @@ KEY_CACHE_SECONDS = env.float("KEY_CACHE_SECONDS", default=10.0)
 CRYPTOGRAPHY_KEY = env.str("FIELD_ENCRYPTION_KEY", default="dev-only-insecure-field-encryption-key")
 # Tenant backups (operations/backups): comma-separated; the first encrypts, the others still decrypt.
 BACKUP_ENCRYPTION_KEY = env.str("BACKUP_ENCRYPTION_KEY", default="dev-only-insecure-backup-encryption-key")
+# The Ed25519 key that signs the audit checkpoints (audit/checkpoints.py): its 32-byte seed as 64 hex
+# characters. Development derives one from SECRET_KEY, so the demo's checkpoints verify across runs.
+AUDIT_SIGNING_KEY = (
+    env.str("AUDIT_SIGNING_KEY", default="")
+    or hashlib.sha256(b"vastaja audit signing key in development:" + SECRET_KEY.encode()).hexdigest()
+)
+if not re.fullmatch(r"[0-9a-fA-F]{64}", AUDIT_SIGNING_KEY):
+    raise SystemExit("error: AUDIT_SIGNING_KEY must be 64 hex characters (an Ed25519 private key's 32-byte seed)")
 DEBUG = env.bool("DEBUG", default=not PRODUCTION)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", ".localhost", "127.0.0.1", "testserver"])
 
@@ -148,6 +159,9 @@ MIDDLEWARE = [
     # While the database is down every other page answers 503 (HTML, or JSON under /api/), never
     # a 500: before the host lookup, which is the first thing to need the database.
     "operations.monitoring.outage.DatabaseOutageMiddleware",
+    # A request's access-log entries, written in one INSERT as it ends (and when it fails: the
+    # read happened). Inside the outage middleware, so a database gone by then answers 503.
+    "audit.middleware.AccessLogBufferMiddleware",
     "django_tenants.middleware.main.TenantMainMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files (the portal's vendored htmx and CSS) straight from the app folders: no CDN and
@@ -395,13 +409,27 @@ CELERY_BEAT_SCHEDULER = "tenants.beat:ActiveTenantsScheduler"
 # /health/ fails the worker check when no worker has run the heartbeat for four of these.
 WORKER_HEARTBEAT_SECONDS = env.float("WORKER_HEARTBEAT_SECONDS", default=30.0)
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
+# The audit chain (docs/audit.md): how often beat seals each company's new audit rows, and the
+# longest an entry may wait for its link before verify_audit fails and /metrics counts it overdue.
+AUDIT_SEAL_SECONDS = env.float("AUDIT_SEAL_SECONDS", default=5.0)
+AUDIT_SEAL_MAX_DELAY_SECONDS = env.int("AUDIT_SEAL_MAX_DELAY_SECONDS", default=60)
+if AUDIT_SEAL_MAX_DELAY_SECONDS <= 2 * AUDIT_SEAL_SECONDS:
+    # Every entry would be overdue before the sealer's second chance to link it.
+    raise SystemExit(
+        f"error: AUDIT_SEAL_MAX_DELAY_SECONDS ({AUDIT_SEAL_MAX_DELAY_SECONDS}) must be more than twice "
+        f"AUDIT_SEAL_SECONDS ({AUDIT_SEAL_SECONDS:g})"
+    )
 CELERY_BEAT_SCHEDULE = {
     # No "tenant_schemas" key: tenant-schemas-celery sends it once to every active client company.
     "timers-sweep": {"task": "timers.sweep", "schedule": env.float("TIMER_SWEEP_SECONDS", default=30.0)},
     # The outbox's relay: rows whose wake-up on commit did not reach the broker (it was down).
     "outbox-relay": {"task": "outbox.relay", "schedule": env.float("OUTBOX_RELAY_SECONDS", default=5.0)},
+    # The sealer: each company's queued audit rows linked into its chain (audit/sealing.py).
+    "audit-seal": {"task": "audit.seal", "schedule": AUDIT_SEAL_SECONDS},
     "retention-purge": {"task": "audit.retention_purge", "schedule": 24 * 3600.0},
     "analytics-rollup": {"task": "audit.analytics_rollup", "schedule": 24 * 3600.0},
+    # A signed checkpoint of each company's chain head, once a day (audit/checkpoints.py).
+    "audit-checkpoint": {"task": "audit.checkpoint", "schedule": 24 * 3600.0},
     # DPAs live in the public schema: this one runs there, once an hour.
     "dpa-expire": {"task": "agreements.expire_due", "schedule": 3600.0, "tenant_schemas": ["public"]},
     # Monitoring (operations/monitoring/): the workers' heartbeat, and the e-mail alerts.

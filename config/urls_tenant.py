@@ -14,6 +14,7 @@ urlpatterns = [
     path("telephony/status/", telephony_views.status, name="telephony-status"),
     path("telephony/recording/", telephony_views.recording, name="telephony-recording"),
     path("telephony/transcription/", telephony_views.transcription, name="telephony-transcription"),
+    path("telephony/transfer/status/", telephony_views.transfer_status, name="telephony-transfer-status"),
     path("telephony/sms-status/", telephony_views.sms_status, name="telephony-sms-status"),
     path("api/v1/", include("api.urls")),
     path("", include("portal.urls")),

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 from guardian.shortcuts import assign_perm
 
+from audit.sealing import audit_seal
 from demo.risks import risks_demo_seed
 from demo.training import training_demo_seed
 from gates.context import system_context
@@ -178,6 +179,10 @@ def demo_seed(*, log: Callable[[str], None] = print, rich: bool = True) -> dict[
     risks_demo_seed(companies=companies, dpo=staff["dpo"])
     log("  the desk's break reasons and the agents' languages")
     desk_demo_seed(staff=staff)
+    log("  sealing the audit chains")
+    for company in companies.values():
+        with tenant_context(company):
+            audit_seal()
     return companies
 
 

@@ -15,7 +15,7 @@ from channels.layers import get_channel_layer
 logger = logging.getLogger(__name__)
 
 # The only keys a push may carry: a test walks every push against this list.
-PUSH_KEYS = frozenset({"kind", "queued", "company", "state", "reason", "expires_in", "waiting"})
+PUSH_KEYS = frozenset({"kind", "queued", "company", "state", "reason", "expires_in", "waiting", "transfer"})
 
 
 def agent_group(user_id: int) -> str:

@@ -91,6 +91,18 @@ def presence_set(
     return presence
 
 
+def presence_call_done(*, user: User, now: dt.datetime | None = None) -> None:
+    """The agent wrapped up their call: from "on a call" (or wrap-up) back to available, and the
+    queue is routed again. Any other state (on break, offline) is the agent's own and stays."""
+    now = _now(now)
+    with transaction.atomic():
+        presence = Presence.objects.select_for_update().filter(user=user).first()
+        if presence is None or presence.state not in (AgentState.ON_CALL, AgentState.WRAP_UP):
+            return
+        _state_write(presence, state=AgentState.AVAILABLE, cause="wrapped up", now=now)
+        transaction.on_commit(lambda: queue_route(now=now))
+
+
 def presence_seen(*, user: User, now: dt.datetime | None = None) -> None:
     """A console is connected and alive (its socket opened, or its heartbeat)."""
     now = _now(now)

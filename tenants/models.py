@@ -169,3 +169,27 @@ class CompanyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.company_id}/{self.purpose}/v{self.version} ({self.state})"
+
+
+class AuditCheckpoint(models.Model):
+    """A signed statement of one client company's audit chain head: its link `seq` had `head_hash`
+    at `signed_at` (tenants/signing.py has the exact bytes signed). Kept here, in the public schema,
+    apart from the chain it vouches for, and copied out (`audit_checkpoint --out`, the portal, the
+    evidence pack) to whoever should be able to catch a rewritten chain. Append-only: a trigger
+    refuses UPDATE, DELETE and TRUNCATE (migration 0003)."""
+
+    company = models.ForeignKey(ClientCompany, on_delete=models.PROTECT, related_name="audit_checkpoints")
+    seq = models.PositiveBigIntegerField(help_text="The chain link signed: its sequence number")
+    head_hash = models.CharField(max_length=64)
+    signed_at = models.DateTimeField()
+    signature = models.CharField(max_length=128, help_text="Ed25519, in hex")
+    key_fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the raw public key, in hex")
+    # The raw Ed25519 public key that verifies it, in hex: its copies stay right after the key is rotated.
+    public_key = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["company_id", "signed_at", "pk"]
+        indexes = [models.Index(fields=["company", "-signed_at"], name="checkpoint_company_latest")]
+
+    def __str__(self) -> str:
+        return f"{self.company_id}: checkpoint at link {self.seq}"

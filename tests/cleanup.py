@@ -3,7 +3,8 @@
 A company's audit tables are append-only (a trigger refuses DELETE), as they must be for the
 application. A test that wrote audit rows removes them here with the triggers off for its own
 session (`session_replication_role = replica`, which the test database's superuser may set): only
-the rows added since the test began, so the chain ends where it ended before and still verifies.
+the rows added since the test began, so the chain ends where it ended before and still verifies;
+a row written before the test that a seal inside it linked waits in the sealer's queue again.
 """
 
 from __future__ import annotations
@@ -12,7 +13,13 @@ from contextlib import contextmanager
 
 from django.db import connection
 
-AUDIT_TABLES = (("auditlog_logentry", "id"), ("audit_accesslogentry", "id"), ("audit_chainlink", "seq"))
+# The sealer's queue too: a row the block queued and did not seal goes with the row it names.
+AUDIT_TABLES = (
+    ("auditlog_logentry", "id"),
+    ("audit_accesslogentry", "id"),
+    ("audit_chainlink", "seq"),
+    ("audit_unsealedentry", "id"),
+)
 
 
 def _high_marks(schema: str) -> dict[str, int]:
@@ -35,8 +42,22 @@ def audit_rows_removed_after(*schemas: str):
             cursor.execute("SET session_replication_role = replica")
             try:
                 for schema, tables in marks.items():
+                    # A seal inside the block may have linked rows written before it (queued by a
+                    # test that did not seal): their links go below, so they wait in the queue again.
+                    cursor.execute(
+                        f'SELECT kind, ref_id FROM "{schema}"."audit_chainlink" WHERE seq > %s '
+                        "AND ((kind = 'access' AND ref_id <= %s) OR (kind = 'change' AND ref_id <= %s)) ORDER BY seq",
+                        [tables["audit_chainlink"], tables["audit_accesslogentry"], tables["auditlog_logentry"]],
+                    )
+                    older = cursor.fetchall()
                     for table, key in AUDIT_TABLES:
                         cursor.execute(f'DELETE FROM "{schema}"."{table}" WHERE {key} > %s', [tables[table]])
+                    for kind, ref_id in older:
+                        cursor.execute(
+                            f'INSERT INTO "{schema}"."audit_unsealedentry" (kind, ref_id) VALUES (%s, %s) '
+                            "ON CONFLICT DO NOTHING",
+                            [kind, ref_id],
+                        )
             finally:
                 cursor.execute("SET session_replication_role = DEFAULT")
 
@@ -60,3 +81,20 @@ def users_delete(*usernames: str, membership_ids=(), tenant_schema: str = "inite
     with schema_context(tenant_schema):
         User.objects.filter(pk__in=users).delete()
     connection.set_schema_to_public()
+
+
+@contextmanager
+def checkpoints_removed_after():
+    """Delete, on the way out, the audit checkpoints (public, append-only) the block signed."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT COALESCE(MAX(id), 0) FROM public.tenants_auditcheckpoint")
+        mark = cursor.fetchone()[0]
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SET session_replication_role = replica")
+            try:
+                cursor.execute("DELETE FROM public.tenants_auditcheckpoint WHERE id > %s", [mark])
+            finally:
+                cursor.execute("SET session_replication_role = DEFAULT")

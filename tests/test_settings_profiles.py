@@ -16,6 +16,7 @@ REQUIRED = [
     "KEY_ENCRYPTION_KEY",
     "FIELD_ENCRYPTION_KEY",
     "BACKUP_ENCRYPTION_KEY",
+    "AUDIT_SIGNING_KEY",
     "ALLOWED_HOSTS",
     "DATABASE_URL",
 ]
@@ -29,6 +30,7 @@ def _production_env(**overrides: str) -> dict[str, str]:
         KEY_ENCRYPTION_KEY=secrets.token_urlsafe(32),
         FIELD_ENCRYPTION_KEY=secrets.token_urlsafe(32),
         BACKUP_ENCRYPTION_KEY=secrets.token_urlsafe(32),
+        AUDIT_SIGNING_KEY=secrets.token_hex(32),
         ALLOWED_HOSTS="vastaja.example,.vastaja.example",
         # `check` does not connect; nothing listens on port 1.
         DATABASE_URL="postgres://vastaja@127.0.0.1:1/vastaja",
@@ -67,12 +69,29 @@ def test_production_with_debug_on_fails_check_deploy():
     assert "DEBUG" in result.stderr + result.stdout
 
 
+@pytest.mark.parametrize("key", ["not-hex-" * 8, "ab" * 31, "ab" * 33])
+def test_a_signing_key_that_is_not_a_32_byte_seed_in_hex_is_refused_in_one_line(key):
+    result = _manage("check", env=_production_env(AUDIT_SIGNING_KEY=key))
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == [
+        "error: AUDIT_SIGNING_KEY must be 64 hex characters (an Ed25519 private key's 32-byte seed)"
+    ]
+
+
 def test_unknown_profile_is_refused():
     env = _production_env(DJANGO_ENV="staging")
     result = _manage("check", env=env)
     assert result.returncode != 0
     assert result.stderr.strip().splitlines() == [
         "error: DJANGO_ENV must be 'development' or 'production', not 'staging'"
+    ]
+
+
+def test_a_longest_sealing_delay_the_sealer_cannot_keep_is_refused():
+    result = _manage("check", env=_production_env(AUDIT_SEAL_SECONDS="30", AUDIT_SEAL_MAX_DELAY_SECONDS="60"))
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == [
+        "error: AUDIT_SEAL_MAX_DELAY_SECONDS (60) must be more than twice AUDIT_SEAL_SECONDS (30)"
     ]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from answering.models import Call, Disposition, Line, Message
+from answering.models import Call, Disposition, Line, Message, Transfer
 from answering.selectors import call_agents
 from tenants.inputs import validate_date_in_range
 
@@ -30,6 +30,17 @@ MESSAGE_STATUS_LABELS = {
     Message.Status.READ: _("Read"),
     Message.Status.ACKNOWLEDGED: _("Acknowledged"),
     Message.Status.FAILED: _("Delivery failed"),
+}
+TRANSFER_STATE_LABELS = {
+    Transfer.State.DIALLING: _("Dialling"),
+    Transfer.State.ANNOUNCING: _("Announcing the caller"),
+    Transfer.State.BRIDGED: _("Put through"),
+    Transfer.State.RETURNED: _("Returned to the caller"),
+    Transfer.State.FAILED: _("Failed: back with the caller"),
+}
+TRANSFER_TARGET_LABELS = {
+    Transfer.Target.ONCALL: _("the person on call"),
+    Transfer.Target.NUMBER: _("the number the script names"),
 }
 URGENCY_LABELS = {
     Message.Urgency.URGENT: _("Urgent"),

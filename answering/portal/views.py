@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from answering.models import Message
+from answering.models import Message, Transfer
 from answering.playback import audio_response, is_continuation, voicemail_audio
 from answering.portal.forms import CallFilterForm, MessageFilterForm
 from answering.selectors import (
@@ -29,6 +29,7 @@ from answering.selectors import (
     message_attempts,
     message_list,
     message_today,
+    transfer_list,
     voicemail_list,
 )
 from answering.services.messages import message_acknowledge, message_mark
@@ -194,7 +195,14 @@ def call_detail(request, pk: int):
         raise Http404("No such call.")
     call_messages = list(message_list(**viewer).filter(call=call))
     voicemail = voicemail_list(**viewer).filter(call=call).first()
-    context = {"call": call, "call_messages": call_messages, "voicemail": voicemail}
+    transfers = list(transfer_list(**viewer, call=call))
+    context = {
+        "call": call,
+        "call_messages": call_messages,
+        "voicemail": voicemail,
+        "transfers": transfers,
+        "show_transfer_number": viewer["policy"].can_read(Transfer, "target_number"),
+    }
     return _render(request, "answering/portal/call_detail.html", context)
 
 

@@ -3,7 +3,14 @@ choice labels are English only, for the admin)."""
 
 from django import template
 
-from answering.portal.forms import CALL_STATUS_LABELS, DISPOSITION_LABELS, MESSAGE_STATUS_LABELS, URGENCY_LABELS
+from answering.portal.forms import (
+    CALL_STATUS_LABELS,
+    DISPOSITION_LABELS,
+    MESSAGE_STATUS_LABELS,
+    TRANSFER_STATE_LABELS,
+    TRANSFER_TARGET_LABELS,
+    URGENCY_LABELS,
+)
 
 register = template.Library()
 
@@ -26,3 +33,13 @@ def call_status(value):
 @register.filter
 def disposition(value):
     return DISPOSITION_LABELS.get(value, value)
+
+
+@register.filter
+def transfer_state(value):
+    return TRANSFER_STATE_LABELS.get(value, value)
+
+
+@register.filter
+def transfer_target(value):
+    return TRANSFER_TARGET_LABELS.get(value, value)

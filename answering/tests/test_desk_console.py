@@ -297,3 +297,31 @@ def test_a_break_reason_that_is_not_a_number_is_no_reason_not_a_500(admin_for, a
     assert client.post("/admin/desk/", {"state": "on_break", "reason": "coffee"}).status_code == 302
     presence = Presence.objects.get(user=agent1)
     assert (presence.state, presence.reason_id) == (AgentState.ON_BREAK, None)
+
+
+def test_wrapping_up_makes_the_agent_available_again_and_routes_the_next_call(
+    acme, admin_for, agent1, django_capture_on_commit_callbacks
+):
+    _open_all_day(acme, RECEPTION)
+    _available(agent1)
+    first = _call_in(acme, "acme.localhost", RECEPTION, captured=django_capture_on_commit_callbacks)
+    second = _call_in(acme, "acme.localhost", RECEPTION, captured=django_capture_on_commit_callbacks)
+    queued = QueuedCall.objects.get(company=acme, call_id=first.pk)
+    client = admin_for(agent1, "acme")
+    client.post(f"/admin/desk/offer/acme/{queued.pk}/accept/")
+    assert Presence.objects.get(user=agent1).state == AgentState.ON_CALL
+    with django_capture_on_commit_callbacks(execute=True):
+        done = client.post(f"/admin/answering/call/{first.pk}/answer/", {"disposition": "info_given"})
+    assert done.status_code == 302
+    assert PresenceChange.objects.filter(user=agent1, state="available", cause="wrapped up").exists()
+    # Available again, so the waiting call is offered to them at once.
+    assert QueuedCall.objects.get(company=acme, call_id=second.pk).offered_to == agent1
+    assert Presence.objects.get(user=agent1).state == AgentState.OFFERED
+
+
+def test_an_agent_on_break_stays_on_break_when_a_call_is_closed(acme, agent1):
+    from desk.services import presence_call_done
+
+    presence_set(user=agent1, state=AgentState.ON_BREAK)
+    presence_call_done(user=agent1)
+    assert Presence.objects.get(user=agent1).state == AgentState.ON_BREAK

@@ -76,3 +76,47 @@ def test_it_calls_the_demos_port_and_asks_for_business_hours(acme, monkeypatch):
     call_command("simulate_call", "acme")
     assert posted[0][0] == "http://acme.localhost:8000/telephony/voice/"
     assert AS_IF_IN_HOURS not in posted[0][1]
+
+
+def test_talk_keeps_the_caller_on_the_line_until_the_agent_wraps_the_call_up(acme, monkeypatch):
+    import io
+    import time
+
+    from django.utils import timezone
+    from django_tenants.utils import tenant_context
+
+    from answering.models import Call, Line
+
+    base = "http://acme.localhost:8123/telephony/"
+    answers = {
+        f"{base}voice/": f'<Response><Enqueue waitUrl="{base}queue/wait/" action="{base}queue/result/">agents-acme'
+        "</Enqueue></Response>",
+        f"{base}queue/wait/": "<Response><Leave/></Response>",
+        f"{base}queue/result/": "<Response><Dial><Client>agent-1</Client></Dial></Response>",
+    }
+    posted, wrap_up = [], {"disposition": "transferred"}
+
+    def post(self, url, params):
+        posted.append(params.get("CallStatus", ""))
+        if url.endswith("/queue/result/"):  # put through to the agent, who will wrap it up
+            with tenant_context(acme):
+                Call.objects.create(
+                    telephony_sid=params["CallSid"],
+                    line=Line.objects.get(phone_number=RECEPTION),
+                    started_at=timezone.now(),
+                    **wrap_up,
+                )
+        return answers.get(url, "")
+
+    monkeypatch.setattr(Command, "_post", post)
+    out = io.StringIO()
+    started = time.monotonic()
+    call_command("simulate_call", "acme", "--port", "8123", "--in-hours", "--talk", "30", stdout=out)
+    assert time.monotonic() - started < 10
+    assert "wrapped up by the agent: transferred" in out.getvalue()
+    assert posted[-2:] == ["in-progress", "completed"]  # the caller hangs up only after the wrap-up
+
+    wrap_up["disposition"] = ""
+    out = io.StringIO()
+    call_command("simulate_call", "acme", "--port", "8123", "--in-hours", "--talk", "1", stdout=out)
+    assert "the caller hangs up" in out.getvalue()

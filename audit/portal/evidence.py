@@ -1,4 +1,5 @@
-"""The portal's audit page: a client admin asks for an evidence pack and downloads it."""
+"""The portal's audit page: a client admin asks for an evidence pack and downloads it, and sees and
+downloads the signed checkpoints of the company's audit chain (audit/checkpoints.py)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,15 @@ from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from audit.checkpoints import checkpoint_lines
 from audit.evidence import evidence_pack_produce, evidence_pack_read
 from audit.models import AccessLogEntry, EvidencePack
+from audit.selectors import company_zone
 from gates.portal import client_admin_page
+from tenants.models import AuditCheckpoint
+from tenants.signing import key_fingerprint, public_key_pem
 
 
 @client_admin_page
@@ -21,7 +26,35 @@ def audit_evidence(request):
         messages.success(request, _("Evidence pack #%(id)s is ready to download.") % {"id": pack.pk})
         return redirect("portal-audits")
     packs = EvidencePack.objects.select_related("requested_by")[:50]
-    return render(request, "audit/portal/evidence.html", {"packs": packs})
+    checkpoints = AuditCheckpoint.objects.filter(company=request.tenant)
+    context = {
+        "packs": packs,
+        "latest_checkpoint": checkpoints.order_by("-signed_at", "-pk").first(),
+        "checkpoint_count": checkpoints.count(),
+        "public_key_pem": public_key_pem(),
+        "key_fingerprint": key_fingerprint(),
+        "zone": company_zone().key,
+    }
+    return render(request, "audit/portal/evidence.html", context)
+
+
+@client_admin_page
+@require_GET
+def audit_checkpoints_download(request):
+    """Every checkpoint of this company (and only this company's), as JSON lines: the file a client
+    keeps, to hand to `verify_audit --checkpoints` or check against the public key itself."""
+    body = "".join(line + "\n" for line in checkpoint_lines(request.tenant))
+    response = HttpResponse(body, content_type="application/jsonl; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="audit-checkpoints-{request.tenant.schema_name}.jsonl"'
+    return response
+
+
+@client_admin_page
+@require_GET
+def audit_public_key_download(request):
+    response = HttpResponse(public_key_pem(), content_type="application/x-pem-file")
+    response["Content-Disposition"] = 'attachment; filename="vastaja-audit-public-key.pem"'
+    return response
 
 
 @client_admin_page

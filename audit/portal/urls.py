@@ -3,7 +3,12 @@
 from django.urls import path
 
 from audit.portal import views
-from audit.portal.evidence import audit_evidence, audit_evidence_download
+from audit.portal.evidence import (
+    audit_checkpoints_download,
+    audit_evidence,
+    audit_evidence_download,
+    audit_public_key_download,
+)
 
 urlpatterns = [
     path("access-log/", views.access_log, name="portal-access-log"),
@@ -16,4 +21,6 @@ urlpatterns = [
     path("analytics/export.csv", views.analytics_csv, name="portal-analytics-csv"),
     path("audits/", audit_evidence, name="portal-audits"),
     path("audits/<int:pk>/download/", audit_evidence_download, name="portal-audit-download"),
+    path("audits/checkpoints.jsonl", audit_checkpoints_download, name="portal-audit-checkpoints"),
+    path("audits/public-key.pem", audit_public_key_download, name="portal-audit-public-key"),
 ]

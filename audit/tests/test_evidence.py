@@ -9,7 +9,9 @@ import json
 
 import pytest
 from auditlog.models import LogEntry
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from django.contrib.contenttypes.models import ContentType
+from django.core.management import call_command
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
@@ -18,7 +20,8 @@ from compliance.agreements.models import Agreement
 from compliance.incidents.models import Incident, IncidentCompany
 from crm.models import Contact
 from crm.services import contact_create
-from tenants.models import Membership, User
+from tenants.models import AuditCheckpoint, Membership, User
+from tenants.signing import canonical_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -57,6 +60,8 @@ def test_acmes_pack_holds_its_records_and_nothing_about_globex(produce_pack, acm
         contact_create(
             name="Gregor Globexian", phone_number="+37255590001", email="gregor@globex-client.ee", actor=None
         )
+    call_command("audit_checkpoint", "--tenant", "acme")
+    call_command("audit_checkpoint", "--tenant", "globex")
     with tenant_context(acme):
         _pack, files = produce_pack(acme_admin)
     assert {
@@ -71,6 +76,8 @@ def test_acmes_pack_holds_its_records_and_nothing_about_globex(produce_pack, acm
         "data_subject_requests.csv",
         "incidents.json",
         "security_measures.json",
+        "audit_checkpoints.jsonl",
+        "audit_public_key.pem",
     } <= set(files)
 
     # It is generated from acme's records.
@@ -91,6 +98,18 @@ def test_acmes_pack_holds_its_records_and_nothing_about_globex(produce_pack, acm
     assert manifest["company"] == "acme"
     assert set(manifest["files"]) == set(files) - {"index.html", "manifest.json"}
     assert b"Audit evidence: " + acme.name.encode() in files["index.html"]
+    # acme's signed checkpoints, each verifying with the key beside them, and none of globex's.
+    key = load_pem_public_key(files["audit_public_key.pem"])
+    lines = [json.loads(text) for text in files["audit_checkpoints.jsonl"].decode().splitlines()]
+    mine = AuditCheckpoint.objects.filter(company=acme)
+    assert [line["payload"]["seq"] for line in lines] == list(mine.order_by("seq").values_list("seq", flat=True))
+    assert len(lines) == 1
+    assert {line["payload"]["company"] for line in lines} == {"acme"}
+    for line in lines:
+        key.verify(bytes.fromhex(line["signature"]), canonical_bytes(line["payload"]))
+    theirs = AuditCheckpoint.objects.get(company=globex)
+    assert theirs.head_hash.encode() not in b"\n".join(files.values())
+    assert theirs.signature.encode() not in b"\n".join(files.values())
 
     # ...and nothing in it, in any file, is globex's.
     everything = b"\n".join(files.values()).decode().lower()

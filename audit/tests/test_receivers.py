@@ -11,7 +11,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django_tenants.utils import tenant_context
 
-from audit.models import AccessLogEntry, ChainLink
+from audit.models import AccessLogEntry, ChainLink, UnsealedEntry
+from audit.sealing import audit_seal
 from crm.models import Contact
 from crm.services import contact_create
 from gates.signals import report_read
@@ -101,14 +102,20 @@ def test_a_read_on_the_public_schema_writes_nothing(acme_admin, acme):
     assert [q["sql"] for q in queries.captured_queries if "INSERT" in q["sql"]] == []
 
 
-def test_every_change_and_access_row_in_a_company_gets_its_link(acme, acme_admin):
+def test_every_change_and_access_row_in_a_company_is_queued_then_gets_its_link(acme, acme_admin):
     with tenant_context(acme):
         contact = contact_create(name="Linked Person", phone_number="+37255560077", actor=acme_admin)
         change = LogEntry.objects.get_for_object(contact).get()
         report_read(user=acme_admin, channel="portal", model=Contact, object_ids=[contact.pk], fields=["name"])
         access = AccessLogEntry.objects.order_by("-pk").first()
+        # Written without the chain: the trigger queued both, in the order they were written.
+        queued = list(UnsealedEntry.objects.filter(ref_id__in=[change.pk, access.pk]).values_list("kind", "ref_id"))
+        assert queued.index(("change", change.pk)) < queued.index(("access", access.pk))
+        assert not ChainLink.objects.filter(kind="access", ref_id=access.pk).exists()
+        audit_seal()
         assert ChainLink.objects.filter(kind="change", ref_id=change.pk).count() == 1
         assert ChainLink.objects.filter(kind="access", ref_id=access.pk).count() == 1
+        assert not UnsealedEntry.objects.filter(kind="access", ref_id=access.pk).exists()
 
 
 def test_a_change_logged_in_the_public_schema_gets_no_link(acme):
@@ -119,3 +126,6 @@ def test_a_change_logged_in_the_public_schema_gets_no_link(acme):
         )
     assert entry.pk is not None
     assert [q["sql"] for q in queries.captured_queries if "chainlink" in q["sql"] or "advisory" in q["sql"]] == []
+    with connection.cursor() as cursor:  # and no queue: the public schema has no chain
+        cursor.execute("SELECT to_regclass('public.audit_unsealedentry')")
+        assert cursor.fetchone()[0] is None

@@ -265,12 +265,17 @@ def _table_in(state: _Restore, meta: dict, records) -> None:
         query = sql.SQL("COPY {} ({}) FROM STDIN").format(copy_into, column_list)
         rows = _copy_in(cursor, query, records, name, state.progress)
         if table.append_only:
+            # The merged rows are history that comes with its own chain links and its own queue rows
+            # (the sealer's queue is merged too): `vastaja.restore_merge`, for this INSERT only, tells
+            # the audit trigger that queues new rows for sealing not to queue them a second time.
+            cursor.execute("SELECT set_config('vastaja.restore_merge', 'on', true)")
             cursor.execute(
                 sql.SQL("INSERT INTO {} ({cols}) SELECT {cols} FROM restore_rows ON CONFLICT DO NOTHING").format(
                     target, cols=column_list
                 )
             )
             added = cursor.rowcount
+            cursor.execute("SELECT set_config('vastaja.restore_merge', 'off', true)")
             cursor.execute("DROP TABLE restore_rows")
     state.rows += rows
     if rows:

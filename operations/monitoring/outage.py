@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import sys
 
+import psycopg
 from django.core.signals import got_request_exception
 from django.db import InterfaceError, OperationalError, connection
 from django.dispatch import receiver
@@ -31,7 +32,10 @@ from django.utils.translation import gettext as _
 
 logger = logging.getLogger(__name__)
 
-DATABASE_DOWN = (OperationalError, InterfaceError)
+# psycopg's own classes too: closing a server-side cursor (a queryset's `iterator()`, as a form's
+# choices are read) talks to the server outside Django's error wrapper, so a connection lost there
+# raises psycopg's OperationalError, not Django's.
+DATABASE_DOWN = (OperationalError, InterfaceError, psycopg.OperationalError, psycopg.InterfaceError)
 RETRY_AFTER_SECONDS = 30
 _NOTED = "_vastaja_database_down"
 

@@ -1,7 +1,8 @@
 """Drive a running Vastaja's telephony webhooks as Twilio would, with signed requests.
 
 .venv/bin/python manage.py simulate_call acme --from +37251234501 [--to +3726001001]
-    [--voicemail "Please call me back"] [--in-hours] [--port 8000 | --base http://acme.localhost:8000]
+    [--voicemail "Please call me back"] [--in-hours] [--hold 120] [--talk 0]
+    [--port 8000 | --base http://acme.localhost:8000]
 
 Outside the company's business hours (in its own zone) a call goes to voicemail or to the person on
 call, as the line says; `--in-hours` makes it as if the line were open, so that it reaches the agents.
@@ -40,6 +41,13 @@ class Command(BaseCommand):
         parser.add_argument(
             "--hold", type=float, default=120.0, help="seconds the caller waits in the agents' queue before hanging up"
         )
+        parser.add_argument(
+            "--talk",
+            type=float,
+            default=0.0,
+            help="once put through to an agent, stay on the line until the agent wraps the call up (a warm "
+            "transfer included), for at most this many seconds; 0 hangs up at once",
+        )
         parser.add_argument("--port", type=int, default=8000, help="the port the demo serves on (run_demo --port)")
         parser.add_argument("--base", help="the server's base URL (default: http://<slug>.<suffix>:<port>)")
 
@@ -53,6 +61,7 @@ class Command(BaseCommand):
         voicemail: str | None,
         in_hours: bool,
         hold: float,
+        talk: float,
         port: int,
         base: str | None,
         **options,
@@ -124,11 +133,30 @@ class Command(BaseCommand):
             elif queued and "<Dial" not in twiml:
                 where = "the caller hung up in the queue"
             self.stdout.write(f"  answered: {where}")
+            if "<Client>" in twiml and talk > 0:
+                self._talk(tenant, call_sid, talk)
         if ("<Record" in twiml or "<Dial" in twiml) and not in_hours:
             self.stdout.write("  outside business hours: --in-hours makes the call as if the line were open")
             time.sleep(0.5)
         self._post(f"{base}/telephony/status/", {**common, "CallStatus": "completed", "CallDuration": "42"})
         self.stdout.write(self.style.SUCCESS("  call completed: see it in the admin under Answering desk → Calls"))
+
+    def _talk(self, tenant: ClientCompany, call_sid: str, seconds: float) -> None:
+        """Stay on the line while the agent handles the call (and transfers it, if they do: Twilio
+        then moves this call into a conference, by the REST API, without a webhook here), until it
+        is wrapped up or `seconds` pass."""
+        from answering.models import Call
+
+        self.stdout.write(f"  talking to the agent: up to {seconds:.0f} s, until they wrap the call up")
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            with tenant_context(tenant):
+                disposition = Call.objects.filter(telephony_sid=call_sid).values_list("disposition", flat=True).first()
+            if disposition:
+                self.stdout.write(f"  wrapped up by the agent: {disposition}")
+                return
+            time.sleep(0.5)
+        self.stdout.write("  the caller hangs up")
 
     def _post(self, url: str, params: dict) -> str:
         data = urllib.parse.urlencode(params).encode()

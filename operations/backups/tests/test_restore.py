@@ -17,7 +17,9 @@ from django_tenants.utils import schema_exists, tenant_context
 
 from answering.models import Call, Message, Voicemail
 from audit.chain import chain_verify
+from audit.models import UnsealedEntry
 from audit.retention import retention_purge
+from audit.sealing import audit_seal, unchained_rows
 from crm.models import Contact, ContactPhone
 from crm.selectors import contact_find_by_phone
 from crm.services import contact_create
@@ -107,6 +109,11 @@ def test_restore_in_place_keeps_the_erasure_and_brings_back_everything_else(
         assert Message.objects.get(pk=messages[bystander.pk].pk).body == "Body of Bystander Backup"
         assert not Contact.objects.filter(pk=later.pk).exists()
         assert chain_verify()[1] is None  # audit rows written since the backup are still there, chained
+        # Every audit row is in the chain or waiting for it, and one seal links them all, once.
+        assert unchained_rows() == []
+        audit_seal()
+        assert chain_verify()[1] is None
+        assert not UnsealedEntry.objects.exists()
         other_number = set(ContactPhone.objects.filter(contact=subject).values_list("pk", flat=True))
     assert other_number == set()
     assert not default_storage.exists(voicemail.audio)  # never written back
@@ -145,6 +152,10 @@ def test_restore_into_a_new_schema_keeps_the_erasure_and_copies_the_files(
         _assert_subject_erased(subject, voicemail)
         assert Message.objects.get(pk=messages[bystander.pk].pk).body == "Body of Bystander Backup"
         assert chain_verify()[1] is None
+        assert unchained_rows() == []
+        audit_seal()
+        assert chain_verify()[1] is None
+        assert not UnsealedEntry.objects.exists()
         # The new schema has its own copies of the files, which decrypt to the same audio.
         copies = dict(Voicemail.objects.exclude(audio="").values_list("pk", "audio"))
         assert set(copies) == set(other_audio)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 
+import psycopg
 import pytest
 from django.db import InterfaceError, OperationalError, connection
 
@@ -94,6 +95,22 @@ def test_the_database_failing_in_a_view_is_a_503_and_the_next_request_works(
         assert_unavailable_json(client.get("/api/v1/calls/"))
     assert client.get("/calls/").status_code == 200  # back: nothing to reset
     assert client.get("/api/v1/calls/").status_code == 200
+
+
+def test_psycopgs_own_error_is_a_503_too(client_for, acme_admin, debug_on, monkeypatch):
+    """Closing a server-side cursor (a queryset's `iterator()`, as a form's choices are read while
+    a template renders) talks to the server outside Django's error wrapper: a connection lost there
+    raises psycopg's OperationalError, not Django's. It answered 500 under a stopped PostgreSQL."""
+
+    def lost(**kwargs):
+        raise psycopg.OperationalError("consuming input failed: server closed the connection unexpectedly")
+
+    client = client_for(HOST, acme_admin)
+    with monkeypatch.context() as patched:
+        patched.setattr("answering.portal.views.call_list", lost)
+        patched.setattr("answering.api.calls.call_list", lost)
+        assert_plain_page(client.get("/calls/"), language="en", text="Temporarily unavailable")
+        assert_unavailable_json(client.get("/api/v1/calls/"))
 
 
 def test_the_database_failing_in_a_later_middleware_is_a_503(client_for, acme_admin, debug_on, monkeypatch):
