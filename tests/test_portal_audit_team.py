@@ -245,8 +245,8 @@ def test_inviting_a_team_member_who_then_signs_in(portal, acme_company, browser,
             assert "/accounts/login/" in newcomer.url
             newcomer.fill("#id_username", address)
             newcomer.fill("#id_password", "Tallinn-Harbour-2026")
-            newcomer.click("main form button[type=submit]")
-            newcomer.wait_for_load_state()
+            with newcomer.expect_navigation():
+                newcomer.click("main form button[type=submit]")
             nav = newcomer.locator("nav.portal-nav")
             assert nav.get_by_role("link", name="Analytics").is_visible()
             assert nav.get_by_role("link", name="Team").count() == 0  # a member, not an admin
