@@ -17,8 +17,40 @@ from django.conf import settings
 from tenants.scrub import provider_text_scrub
 
 
-class SmsError(Exception):
+class TwilioError(Exception):
+    """Twilio refused a request or could not be reached; the text is Twilio's reason, scrubbed."""
+
+
+class SmsError(TwilioError):
     pass
+
+
+def twilio_rest(
+    method: str, resource: str, form: dict | None = None, *, timeout: float, refused: str, error=TwilioError
+) -> dict:
+    """One request to Twilio's REST API (`resource` under the account, "Messages.json" say): a form
+    POST (or a GET or DELETE without `form`) with HTTP basic auth; returns the JSON answer, or {}.
+    Twilio's reasons quote numbers ("The 'To' number +372... is not a valid phone number"): they are
+    scrubbed here, so that no caller stores or logs one; the error code stays. Raises `error`
+    ("<refused> HTTP 400, error 21211: ..." or "Twilio could not be reached: ...")."""
+    sid = settings.TWILIO_ACCOUNT_SID
+    url = f"{settings.TWILIO_API_BASE.rstrip('/')}/2010-04-01/Accounts/{sid}/{resource}"
+    credentials = base64.b64encode(f"{sid}:{settings.TWILIO_AUTH_TOKEN}".encode()).decode()
+    data = urllib.parse.urlencode(form).encode() if form is not None else None
+    request = urllib.request.Request(url, data=data, method=method, headers={"Authorization": f"Basic {credentials}"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            body = response.read()
+            return json.loads(body) if body else {}
+    except urllib.error.HTTPError as exc:
+        try:
+            detail = json.load(exc)
+            reason = f"error {detail.get('code')}: {detail.get('message')}"
+        except ValueError:
+            reason = exc.reason
+        raise error(provider_text_scrub(f"{refused} HTTP {exc.code}, {reason}")) from None
+    except OSError as exc:  # unreachable, refused, timed out
+        raise error(provider_text_scrub(f"Twilio could not be reached: {exc}")) from None
 
 
 def sms_configured() -> bool:
@@ -29,22 +61,8 @@ def sms_send(*, to: str, body: str) -> str:
     """Send one SMS; returns Twilio's message SID. Raises SmsError with Twilio's own reason."""
     if not sms_configured():
         raise SmsError("SMS is not configured (TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_FROM_NUMBER)")
-    sid = settings.TWILIO_ACCOUNT_SID
-    url = f"{settings.TWILIO_API_BASE.rstrip('/')}/2010-04-01/Accounts/{sid}/Messages.json"
-    data = urllib.parse.urlencode({"To": to, "From": settings.TWILIO_FROM_NUMBER, "Body": body}).encode()
-    credentials = base64.b64encode(f"{sid}:{settings.TWILIO_AUTH_TOKEN}".encode()).decode()
-    request = urllib.request.Request(url, data=data, method="POST", headers={"Authorization": f"Basic {credentials}"})
-    # Twilio's reasons quote the number ("The 'To' number +372... is not a valid phone number"):
-    # scrubbed here, so that no caller stores or logs it; its error code stays.
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return json.load(response)["sid"]
-    except urllib.error.HTTPError as exc:
-        try:
-            detail = json.load(exc)
-            reason = f"error {detail.get('code')}: {detail.get('message')}"
-        except ValueError:
-            reason = exc.reason
-        raise SmsError(provider_text_scrub(f"Twilio refused the message: HTTP {exc.code}, {reason}")) from None
-    except (urllib.error.URLError, TimeoutError) as exc:
-        raise SmsError(provider_text_scrub(f"Twilio could not be reached: {exc}")) from None
+    form = {"To": to, "From": settings.TWILIO_FROM_NUMBER, "Body": body}
+    answer = twilio_rest(
+        "POST", "Messages.json", form, timeout=10, refused="Twilio refused the message:", error=SmsError
+    )
+    return answer["sid"]

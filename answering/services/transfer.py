@@ -30,16 +30,10 @@ phone numbers, and the DPA must let it go to Twilio (`gates.outbound`, `twilio_v
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import json
 import logging
 import secrets
-import urllib.error
-import urllib.parse
-import urllib.request
 
-from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from twilio.twiml.voice_response import VoiceResponse
@@ -51,6 +45,7 @@ from tenants.errors import ApplicationError
 from tenants.integrations import TWILIO_VOICE
 from tenants.models import User
 from tenants.scrub import provider_text_scrub
+from tenants.sms import TwilioError, twilio_rest
 
 logger = logging.getLogger(__name__)
 REST_TIMEOUT_SECONDS = 8
@@ -64,29 +59,8 @@ FAILED_STATUSES = {
 }
 
 
-class TwilioError(Exception):
-    """Twilio refused or could not be reached; the text is scrubbed of numbers."""
-
-
 def _twilio(method: str, resource: str, form: dict | None = None) -> dict:
-    sid = settings.TWILIO_ACCOUNT_SID
-    url = f"{settings.TWILIO_API_BASE.rstrip('/')}/2010-04-01/Accounts/{sid}/{resource}"
-    credentials = base64.b64encode(f"{sid}:{settings.TWILIO_AUTH_TOKEN}".encode()).decode()
-    data = urllib.parse.urlencode(form).encode() if form is not None else None
-    request = urllib.request.Request(url, data=data, method=method, headers={"Authorization": f"Basic {credentials}"})
-    try:
-        with urllib.request.urlopen(request, timeout=REST_TIMEOUT_SECONDS) as response:
-            body = response.read()
-            return json.loads(body) if body else {}
-    except urllib.error.HTTPError as exc:
-        try:
-            detail = json.load(exc)
-            reason = f"error {detail.get('code')}: {detail.get('message')}"
-        except ValueError:
-            reason = exc.reason
-        raise TwilioError(provider_text_scrub(f"Twilio answered HTTP {exc.code}, {reason}")) from None
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        raise TwilioError(provider_text_scrub(f"Twilio could not be reached: {exc}")) from None
+    return twilio_rest(method, resource, form, timeout=REST_TIMEOUT_SECONDS, refused="Twilio answered")
 
 
 def _push(transfer: Transfer) -> None:
