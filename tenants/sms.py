@@ -1,4 +1,5 @@
-"""Sending SMS through Twilio's REST API (Messages resource, API version 2010-04-01).
+"""Sending SMS through Twilio's REST API (Messages resource, API version 2010-04-01), and
+`twilio_rest`, the one request every call of that API makes (the warm transfer's too).
 
 A plain HTTPS form POST with HTTP basic auth, so that a local stand-in speaking the same protocol
 can take Twilio's place in tests and on machines that cannot reach it (TWILIO_API_BASE).
