@@ -80,9 +80,15 @@ def checkpoint_line(checkpoint: AuditCheckpoint) -> str:
     return json.dumps(line, sort_keys=True, separators=(",", ":"))
 
 
+def checkpoints_of(company: ClientCompany):
+    """This company's checkpoints, and never another company's: the one query every reader
+    (the portal, the download, the evidence pack) starts from."""
+    return AuditCheckpoint.objects.filter(company=company)
+
+
 def checkpoint_lines(company: ClientCompany) -> Iterator[str]:
-    """Every checkpoint of this company, oldest first, as JSON lines. Never another company's."""
-    for checkpoint in AuditCheckpoint.objects.filter(company=company).select_related("company").order_by("seq", "pk"):
+    """Every checkpoint of this company, oldest first, as JSON lines."""
+    for checkpoint in checkpoints_of(company).select_related("company").order_by("seq", "pk"):
         yield checkpoint_line(checkpoint)
 
 

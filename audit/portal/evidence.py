@@ -9,12 +9,11 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from audit.checkpoints import checkpoint_lines
+from audit.checkpoints import checkpoint_lines, checkpoints_of
 from audit.evidence import evidence_pack_produce, evidence_pack_read
 from audit.models import AccessLogEntry, EvidencePack
 from audit.selectors import company_zone
 from gates.portal import client_admin_page
-from tenants.models import AuditCheckpoint
 from tenants.signing import key_fingerprint, public_key_pem
 
 
@@ -26,7 +25,7 @@ def audit_evidence(request):
         messages.success(request, _("Evidence pack #%(id)s is ready to download.") % {"id": pack.pk})
         return redirect("portal-audits")
     packs = EvidencePack.objects.select_related("requested_by")[:50]
-    checkpoints = AuditCheckpoint.objects.filter(company=request.tenant)
+    checkpoints = checkpoints_of(request.tenant)
     context = {
         "packs": packs,
         "latest_checkpoint": checkpoints.order_by("-signed_at", "-pk").first(),
