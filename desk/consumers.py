@@ -7,8 +7,8 @@ seen; a console unseen for DESK_GRACE_SECONDS makes its agent offline (desk.serv
 
 from __future__ import annotations
 
-from asgiref.sync import async_to_sync
-from channels.generic.websocket import JsonWebsocketConsumer
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django_otp import DEVICE_ID_SESSION_KEY, devices_for_user
 
 from desk.push import agent_group
@@ -28,26 +28,31 @@ def console_allowed(scope) -> bool:
     return bool(device_id) and any(d.persistent_id == device_id for d in devices_for_user(user, confirmed=True))
 
 
-class AgentConsoleConsumer(JsonWebsocketConsumer):
-    def connect(self):
-        if not console_allowed(self.scope):
-            self.close(code=4403)
+class AgentConsoleConsumer(AsyncJsonWebsocketConsumer):
+    """Asynchronous, so that a push is forwarded in the event loop as it arrives: a synchronous
+    consumer would hand each event to the process's one thread for synchronous code, and wait there
+    behind whatever view that thread is running. Only connecting and the heartbeat read the
+    database, in that thread."""
+
+    async def connect(self):
+        if not await database_sync_to_async(console_allowed)(self.scope):
+            await self.close(code=4403)
             return
         self.user = self.scope["user"]
         self.group = agent_group(self.user.pk)
-        async_to_sync(self.channel_layer.group_add)(self.group, self.channel_name)
-        self.accept()
-        presence_seen(user=self.user)
-        self.send_json({"kind": "hello"})
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+        await database_sync_to_async(presence_seen)(user=self.user)
+        await self.send_json({"kind": "hello"})
 
-    def receive_json(self, content, **kwargs):
+    async def receive_json(self, content, **kwargs):
         if isinstance(content, dict) and content.get("kind") == "heartbeat":
-            presence_seen(user=self.user)
+            await database_sync_to_async(presence_seen)(user=self.user)
 
-    def disconnect(self, code):
+    async def disconnect(self, code):
         group = getattr(self, "group", None)
         if group:
-            async_to_sync(self.channel_layer.group_discard)(group, self.channel_name)
+            await self.channel_layer.group_discard(group, self.channel_name)
 
-    def desk_event(self, message):
-        self.send_json(message["event"])
+    async def desk_event(self, message):
+        await self.send_json(message["event"])

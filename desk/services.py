@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -151,67 +151,107 @@ def queue_enter(
     overflow: str,
     now: dt.datetime | None = None,
 ) -> QueuedCall:
-    """Put a call in the queue (once: a replayed webhook finds it there), and route on commit."""
+    """Put a call in the queue (once: a replayed webhook finds it there) and route it, in one
+    transaction whose commit pushes the offer. This runs on every inbound call in hours, between
+    the caller's ring and the agent's screen pop: one INSERT ... ON CONFLICT DO NOTHING, then the
+    routing. Returns the call's entry as the routing left it (a replay: as the first delivery's
+    routing left it)."""
     now = _now(now)
-    queued, _ = QueuedCall.objects.get_or_create(
+    queued = QueuedCall(
         company=company,
         call_id=call_id,
-        defaults={
-            "line_id": line_id,
-            "priority": priority,
-            "language": language,
-            "eligible": sorted(set(eligible)),
-            "enqueued_at": now,
-            "overflow_at": now + dt.timedelta(seconds=max_wait_seconds),
-            "overflow": overflow,
-        },
+        line_id=line_id,
+        priority=priority,
+        language=language,
+        eligible=sorted(set(eligible)),
+        enqueued_at=now,
+        overflow_at=now + dt.timedelta(seconds=max_wait_seconds),
+        overflow=overflow,
     )
-    transaction.on_commit(lambda: queue_route(now=now))
-    return queued
+    fields = [f for f in QueuedCall._meta.concrete_fields if not f.primary_key]
+    quote = connection.ops.quote_name
+    sql = (
+        f"INSERT INTO {quote(QueuedCall._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))}) ON CONFLICT (company_id, call_id) DO NOTHING RETURNING id"
+    )
+    values = [f.get_db_prep_save(f.pre_save(queued, add=True), connection) for f in fields]
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(sql, values)
+            row = cursor.fetchone()
+        if row is None:  # a replayed webhook: the call is in the queue already
+            return QueuedCall.objects.get(company=company, call_id=call_id)
+        queued.pk = row[0]
+        queued._state.adding = False
+        offered = {q.pk: q for q in queue_route(now=now)}
+    return offered.get(queued.pk, queued)
 
 
-def _free_agent(queued: QueuedCall, *, skip: set[int]) -> Presence | None:
-    agents = (
-        Presence.objects.select_for_update(skip_locked=True, of=("self",))
-        .filter(state=AgentState.AVAILABLE, user_id__in=queued.eligible, user__is_active=True)
-        .exclude(user_id__in=skip)
-        .order_by("idle_since", "user_id")
-    )
-    if queued.language:
-        agents = agents.filter(languages__contains=[queued.language])
-    return agents.first()
+def _may_take(presence: Presence, queued: QueuedCall) -> bool:
+    return presence.user_id in queued.eligible and (not queued.language or queued.language in presence.languages)
+
+
+def _claim(candidates: list[Presence], free: list[Presence]) -> Presence | None:
+    """Lock the first of `candidates` (longest idle first) that is still available and not being
+    offered a call by another routing pass (SKIP LOCKED). Each one tried leaves `free`: it is
+    offered this call now, or was taken by another pass."""
+    for presence in candidates:
+        claimed = (
+            Presence.objects.select_for_update(skip_locked=True)
+            .filter(pk=presence.pk, state=AgentState.AVAILABLE)
+            .first()
+        )
+        free.remove(presence)
+        if claimed is not None:
+            return claimed
+    return None
 
 
 def queue_route(*, now: dt.datetime | None = None, limit: int = 200) -> list[QueuedCall]:
-    """Offer waiting calls to free agents; returns the offers made."""
+    """Offer waiting calls to free agents; returns the offers made. The free agents are read once
+    and matched to the calls here, so a long queue with nobody free costs two queries, not one per
+    waiting call; each offer then locks its agent (SKIP LOCKED, so two passes never offer the same
+    agent, and neither waits on the other)."""
     now = _now(now)
     offers = []
-    with transaction.atomic():
-        waiting = (
+    with transaction.atomic(savepoint=False):
+        waiting = list(
             QueuedCall.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("company")
             .filter(state=QueuedCall.State.WAITING)
             .order_by("-priority", "enqueued_at", "pk")[:limit]
         )
-        for queued in waiting:
-            # An agent whose offer ran out gets the call again only when nobody else can take it.
-            agent = _free_agent(queued, skip=set(queued.passed_over)) or (
-                _free_agent(queued, skip=set()) if queued.passed_over else None
+        wanted = {user_id for queued in waiting for user_id in queued.eligible}
+        free = (
+            list(
+                Presence.objects.filter(state=AgentState.AVAILABLE, user_id__in=wanted, user__is_active=True).order_by(
+                    "idle_since", "user_id"
+                )
             )
+            if wanted
+            else []
+        )
+        for queued in waiting:
+            if not free:
+                break
+            able = [p for p in free if _may_take(p, queued)]
+            # An agent whose offer ran out gets the call again only when nobody else can take it.
+            fresh = [p for p in able if p.user_id not in queued.passed_over]
+            agent = _claim(fresh, free) or _claim([p for p in able if p in free], free)
             if agent is None:
                 continue
             queued.state, queued.offered_to_id, queued.offered_at = QueuedCall.State.OFFERED, agent.user_id, now
             queued.offer_expires_at = now + dt.timedelta(seconds=settings.DESK_OFFER_SECONDS)
             queued.save(update_fields=["state", "offered_to", "offered_at", "offer_expires_at"])
-            _state_write(agent, state=AgentState.OFFERED, cause="offer", now=now)
-            offers.append(queued)
-        for queued in offers:
+            # The offer is pushed first, before the state change's push: the screen pop waits on it.
             event = {"queued": queued.pk, "company": queued.company.schema_name}
             transaction.on_commit(
-                lambda user_id=queued.offered_to_id, event=event: push_to_agent(
+                lambda user_id=agent.user_id, event=event: push_to_agent(
                     user_id=user_id, kind="offer", expires_in=settings.DESK_OFFER_SECONDS, **event
                 )
             )
+            _state_write(agent, state=AgentState.OFFERED, cause="offer", now=now)
+            offers.append(queued)
     return offers
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import connection
+from django.db.models import Q
 
 from answering.models import Line
 from desk.models import QueuedCall
@@ -15,12 +16,10 @@ from tenants.models import User
 
 def line_eligible_agents(*, line: Line) -> list[int]:
     """Provider staff assigned to this company who may open a call on `line`: supervisors, and
-    agents holding the line's grant (directly or through a group)."""
-    company = connection.tenant
-    staff = User.objects.filter(is_active=True, assignments__company=company)
-    supervisors = staff.filter(provider_role=Role.SUPERVISOR).values_list("pk", flat=True)
-    agents = users_granted(obj=line, users=staff.filter(provider_role=Role.AGENT)).values_list("pk", flat=True)
-    return sorted({*supervisors, *agents})
+    agents holding the line's grant (directly or through a group). One query."""
+    staff = User.objects.filter(is_active=True, assignments__company=connection.tenant)
+    granted = users_granted(obj=line, users=User.objects.filter(provider_role=Role.AGENT)).values("pk")
+    return sorted(staff.filter(Q(provider_role=Role.SUPERVISOR) | Q(pk__in=granted)).values_list("pk", flat=True))
 
 
 def call_queue_enter(*, call_id: int, line: Line, now: dt.datetime | None = None) -> QueuedCall:

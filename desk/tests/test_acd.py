@@ -295,3 +295,29 @@ def test_the_database_refuses_a_second_offer_to_one_agent(acd, django_db_blocker
         with pytest.raises(IntegrityError), transaction.atomic():
             QueuedCall.objects.filter(pk=two.pk).update(state="offered", offered_to=agents[0], offer_expires_at=expires)
         assert not QueuedCall.objects.filter(Q(pk=two.pk) & ~Q(state="waiting")).exists()
+
+
+def test_a_long_queue_with_nobody_free_costs_what_a_short_one_does(acd, django_db_blocker):
+    """Routing reads the free agents once and matches them to the waiting calls itself: 30 calls
+    waiting with nobody free must not cost 30 queries on every inbound call, and when agent 9 comes
+    free the longest-waiting call they may take is offered to them, not a later one."""
+    from django.test.utils import CaptureQueriesContext
+
+    companies, agents = acd
+    start = timezone.now()
+    with django_db_blocker.unblock():
+        first = _enqueue(companies["initech"], INITECH, 0, at=start)
+        with CaptureQueriesContext(connection) as short:
+            queue_route(now=start)
+        for n in range(1, 30):
+            _enqueue(companies["initech"], INITECH, n, at=start + dt.timedelta(seconds=n))
+        acme_call = _enqueue(companies["acme"], RECEPTION, 30, at=start + dt.timedelta(seconds=30))
+        with CaptureQueriesContext(connection) as long:
+            assert queue_route(now=start + dt.timedelta(seconds=31)) == []
+        assert len(long.captured_queries) == len(short.captured_queries)
+        # Agent 9 takes acme's lines only: the initech calls ahead of the acme one are not theirs.
+        Presence.objects.filter(user=agents[9]).update(state=AgentState.AVAILABLE, idle_since=start, seen_at=start)
+        (offer,) = queue_route(now=start + dt.timedelta(seconds=32))
+        assert (offer.pk, offer.offered_to_id) == (acme_call.pk, agents[9].pk)
+        first.refresh_from_db()
+        assert first.state == QueuedCall.State.WAITING

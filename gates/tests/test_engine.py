@@ -165,3 +165,38 @@ def test_an_unknown_policy_source_is_refused(monkeypatch):
     with pytest.raises(ValueError, match="unknown policy source 'vibes'"):
         policy_source_register(name="vibes", source=lambda **kwargs: None)
     assert engine._policy_sources == {}
+
+
+def test_users_granted_agrees_with_each_persons_gate_in_one_query(acme):
+    """The ACD queue's side of gate 2: who may be offered a call on a line. Per user, the answer is
+    the one objects_visible gives that user; agent2 is not eligible for the emergencies line until
+    a group they belong to is granted it, and the query count does not grow with the users."""
+    from django.contrib.auth.models import Group
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from gates.engine import users_granted
+
+    agent1, agent2 = _user("agent1"), _user("agent2")
+    staff = User.objects.filter(pk__in=[agent1.pk, agent2.pk])
+    with tenant_context(acme):
+        emergencies = Line.objects.get(phone_number="+3726001002")
+        call = Call.objects.select_related("line").filter(line=emergencies).first()
+
+        def agrees(obj) -> set[int]:
+            with CaptureQueriesContext(connection) as captured:
+                granted = set(users_granted(obj=obj, users=staff).values_list("pk", flat=True))
+            assert len(captured.captured_queries) == 1
+            for user in (agent1, agent2):
+                policy = policy_for(user=user, company=acme)
+                sees = objects_visible(policy=policy, user=user, queryset=type(obj).objects.filter(pk=obj.pk)).exists()
+                assert sees == (user.pk in granted), f"{user} {type(obj).__name__}"
+            return granted
+
+        assert agent2.pk not in agrees(emergencies)
+        assert agent2.pk not in agrees(call)  # a call inherits its line's grants
+        night_shift = Group.objects.create(name="emergency cover")
+        agent2.groups.add(night_shift)
+        assign_perm("answering.view_line", night_shift, emergencies)
+        assert agent2.pk in agrees(emergencies)
+        assert agent2.pk in agrees(call)
