@@ -191,27 +191,25 @@ def _may_take(presence: Presence, queued: QueuedCall) -> bool:
     return presence.user_id in queued.eligible and (not queued.language or queued.language in presence.languages)
 
 
-def _claim(candidates: list[Presence], free: list[Presence]) -> Presence | None:
-    """Lock the first of `candidates` (longest idle first) that is still available and not being
-    offered a call by another routing pass (SKIP LOCKED). Each one tried leaves `free`: it is
-    offered this call now, or was taken by another pass."""
-    for presence in candidates:
-        claimed = (
-            Presence.objects.select_for_update(skip_locked=True)
-            .filter(pk=presence.pk, state=AgentState.AVAILABLE)
-            .first()
-        )
-        free.remove(presence)
-        if claimed is not None:
-            return claimed
-    return None
+def _free_agent(queued: QueuedCall, *, among: list[int], skip: set[int]) -> Presence | None:
+    """Lock the longest-idle agent of `among` who is available, may take the call and is not being
+    offered a call by another routing pass (SKIP LOCKED: two passes never offer the same agent,
+    and neither waits on the other)."""
+    agents = (
+        Presence.objects.select_for_update(skip_locked=True, of=("self",))
+        .filter(state=AgentState.AVAILABLE, user_id__in=among, user__is_active=True)
+        .exclude(user_id__in=skip)
+        .order_by("idle_since", "user_id")
+    )
+    if queued.language:
+        agents = agents.filter(languages__contains=[queued.language])
+    return agents.first()
 
 
 def queue_route(*, now: dt.datetime | None = None, limit: int = 200) -> list[QueuedCall]:
-    """Offer waiting calls to free agents; returns the offers made. The free agents are read once
-    and matched to the calls here, so a long queue with nobody free costs two queries, not one per
-    waiting call; each offer then locks its agent (SKIP LOCKED, so two passes never offer the same
-    agent, and neither waits on the other)."""
+    """Offer waiting calls to free agents; returns the offers made. With more than one call
+    waiting, the free agents are read once and matched to the calls here, so a long queue with
+    nobody free costs what a short one does, not a query per waiting call."""
     now = _now(now)
     offers = []
     with transaction.atomic(savepoint=False):
@@ -221,23 +219,22 @@ def queue_route(*, now: dt.datetime | None = None, limit: int = 200) -> list[Que
             .filter(state=QueuedCall.State.WAITING)
             .order_by("-priority", "enqueued_at", "pk")[:limit]
         )
-        wanted = {user_id for queued in waiting for user_id in queued.eligible}
-        free = (
-            list(
-                Presence.objects.filter(state=AgentState.AVAILABLE, user_id__in=wanted, user__is_active=True).order_by(
-                    "idle_since", "user_id"
-                )
-            )
-            if wanted
-            else []
-        )
+        free = None
+        if len(waiting) > 1:
+            wanted = {user_id for queued in waiting for user_id in queued.eligible}
+            free = list(Presence.objects.filter(state=AgentState.AVAILABLE, user_id__in=wanted, user__is_active=True))
         for queued in waiting:
-            if not free:
-                break
-            able = [p for p in free if _may_take(p, queued)]
+            among = queued.eligible if free is None else [p.user_id for p in free if _may_take(p, queued)]
+            if not among:
+                continue
             # An agent whose offer ran out gets the call again only when nobody else can take it.
-            fresh = [p for p in able if p.user_id not in queued.passed_over]
-            agent = _claim(fresh, free) or _claim([p for p in able if p in free], free)
+            passed_over = set(queued.passed_over)
+            agent = _free_agent(queued, among=among, skip=passed_over) or (
+                _free_agent(queued, among=among, skip=set()) if passed_over else None
+            )
+            if free is not None:  # offered this call now, or taken by another pass meanwhile
+                gone = {agent.user_id} if agent else set(among)
+                free = [p for p in free if p.user_id not in gone]
             if agent is None:
                 continue
             queued.state, queued.offered_to_id, queued.offered_at = QueuedCall.State.OFFERED, agent.user_id, now
