@@ -35,14 +35,27 @@ def _presence_locked(user: User, now: dt.datetime) -> Presence:
     return Presence.objects.select_for_update().get(user=user)
 
 
+STATE_WRITE = f"""
+    WITH changed AS (
+        UPDATE {Presence._meta.db_table} SET state = %s, reason_id = %s, since = %s, idle_since = %s
+        WHERE user_id = %s RETURNING user_id
+    )
+    INSERT INTO {PresenceChange._meta.db_table} (user_id, state, reason_id, cause, at)
+    SELECT user_id, %s, %s, %s, %s FROM changed
+"""
+
+
 def _state_write(presence: Presence, *, state: str, cause: str, now: dt.datetime, reason=None) -> None:
     if presence.state == state and presence.reason_id == getattr(reason, "pk", None):
         return
     presence.state, presence.reason, presence.since = state, reason, now
     if state == AgentState.AVAILABLE:
         presence.idle_since = now
-    presence.save(update_fields=["state", "reason", "since", "idle_since"])
-    PresenceChange.objects.create(user_id=presence.user_id, state=state, reason=reason, cause=cause, at=now)
+    # The presence row and its change row in one statement: this runs on every offer, between the
+    # inbound call and the agent's screen pop.
+    with connection.cursor() as cursor:
+        row = [state, presence.reason_id, now, presence.idle_since, presence.user_id]
+        cursor.execute(STATE_WRITE, [*row, state, presence.reason_id, cause, now])
     user_id, reason_label = presence.user_id, reason.label if reason else ""
     transaction.on_commit(lambda: push_to_agent(user_id=user_id, kind="state", state=state, reason=reason_label))
 
