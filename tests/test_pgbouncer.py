@@ -31,6 +31,7 @@ pytestmark = requires_pgbouncer
 ROOT = Path(__file__).resolve().parent.parent
 CLIENT_THREADS = 4
 REQUESTS_PER_THREAD = 16
+GUNICORN_ARGS = ["--workers", "1", "--threads", "4", "--timeout", "120"]
 PATHS = ["/api/v1/lines/", "/api/v1/contacts/"]
 
 
@@ -61,9 +62,8 @@ def _console_rows(bouncer: OwnPgBouncer, command: str) -> list[dict[str, str]]:
 def _server_stats(bouncer: OwnPgBouncer) -> tuple[int, int]:
     """(transactions served, server connections open) for the test database."""
     xacts = sum(int(row["total_xact_count"]) for row in _console_rows(bouncer, "SHOW STATS"))
-    servers = sum(
-        int(value) for row in _console_rows(bouncer, "SHOW POOLS") for key, value in row.items() if key.startswith("sv_")
-    )
+    pools = _console_rows(bouncer, "SHOW POOLS")
+    servers = sum(int(value) for row in pools for key, value in row.items() if key.startswith("sv_"))
     return xacts, servers
 
 
@@ -136,8 +136,7 @@ def _get(port: int, host: str, path: str, token: str) -> tuple[int, str]:
 def _start_gunicorn(env: dict, log) -> tuple[subprocess.Popen, int]:
     port = free_port()
     web = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}"]
-        + ["--workers", "1", "--threads", "4", "--timeout", "120"],
+        [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}", *GUNICORN_ARGS],
         cwd=ROOT,
         env=env,
         stdout=log,
@@ -161,7 +160,8 @@ def test_two_companies_interleaved_on_one_session_pooled_connection_never_see_ea
     acme_values, globex_values = seeded["acme"], seeded["globex"]
     shared = acme_values & globex_values
     acme_values, globex_values = acme_values - shared, globex_values - shared
-    assert acme_values and globex_values
+    assert acme_values
+    assert globex_values
     others = {"acme": globex_values, "globex": acme_values}
     own = {"acme": acme_values, "globex": globex_values}
 
@@ -252,16 +252,20 @@ def test_transaction_pooling_is_refused_at_start_naming_the_setting(db, mode):
         env = _env(bouncer)
         checked = _manage(env, "check", "--database", "default")
         assert checked.returncode != 0
-        assert SETTING in checked.stderr and "django-tenants issue 447" in checked.stderr
+        assert SETTING in checked.stderr
+        assert "django-tenants issue 447" in checked.stderr
         migrated = _manage(env, "migrate", "--check")
-        assert migrated.returncode != 0 and SETTING in migrated.stderr
+        assert migrated.returncode != 0
+        assert SETTING in migrated.stderr
         code, output = _daphne(env)
-        assert code is not None and code != 0, "daphne served behind transaction pooling"
+        assert code is not None, "daphne served behind transaction pooling"
+        assert code != 0
         assert SETTING in output
         wsgi = subprocess.run(
             [sys.executable, "-c", "import config.wsgi"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
         )
-        assert wsgi.returncode != 0 and SETTING in wsgi.stderr
+        assert wsgi.returncode != 0
+        assert SETTING in wsgi.stderr
 
 
 def test_session_pooling_and_postgresql_itself_start(db):
