@@ -28,12 +28,22 @@ class Command(BaseCommand):
             raise CommandError(f"schema {schema} or public is not migrated: run migrate_schemas first")
         to_public = [fk for fk in foreign_keys(schema) if fk[2] == PUBLIC]
         referenced = sorted({fk[3] for fk in to_public})
+        # A reference table may reference only reference tables: close the set over public's own keys.
+        public_keys = foreign_keys(PUBLIC)
+        closure = set(referenced)
+        while True:
+            more = {fk[3] for fk in public_keys if fk[0] in closure and fk[3] not in closure}
+            if not more:
+                break
+            closure |= more
         out(f"## Distributed schemas: one per company, like {schema} ({len(tenant_tables)} tables)")
         out(", ".join(tenant_tables))
         out("")
         out(f"## Public schema: {len(public_tables)} tables")
-        out(f"Reference tables (referenced by tenant tables, {len(referenced)}): {', '.join(referenced)}")
-        local = [name for name in public_tables if name not in referenced]
+        out(f"Referenced by tenant tables ({len(referenced)}): {', '.join(referenced)}")
+        also = sorted(closure - set(referenced))
+        out(f"Referenced by those, so reference tables too ({len(also)}): {', '.join(also)}")
+        local = [name for name in public_tables if name not in closure]
         out(f"Coordinator-local tables ({len(local)}): {', '.join(local)}")
         out("")
         out(f"## Foreign keys from {schema} to public ({len(to_public)})")
@@ -50,7 +60,9 @@ class Command(BaseCommand):
                 if kind != "bigint":
                     out(f"- {name} {kind} (owned by {owner or 'nothing'})")
         out("")
-        companies = list(ClientCompany.objects.exclude(schema_name=PUBLIC).values_list("schema_name", flat=True))
+        companies = list(
+            ClientCompany.objects.exclude(schema_name__in=[PUBLIC, schema]).values_list("schema_name", flat=True)
+        )
         out(f"## Checks over {schema} and {len(companies)} company schemas")
         narrow = crossing = 0
         for index, target in enumerate([schema, *companies], start=1):
