@@ -16,16 +16,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.faults import free_port
+
 PGBOUNCER = shutil.which("pgbouncer") or ("/usr/sbin/pgbouncer" if Path("/usr/sbin/pgbouncer").exists() else None)
 requires_pgbouncer = pytest.mark.skipif(
     PGBOUNCER is None, reason="no pgbouncer binary (Debian's `pgbouncer`; .ci/run installs it)"
 )
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class OwnPgBouncer:
