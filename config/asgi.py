@@ -13,6 +13,10 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 
 from desk.ticker import ticker_start  # noqa: E402
 from desk.ws_urls import websocket_urlpatterns  # noqa: E402
+from tenants.pooling import refuse_transaction_pooling  # noqa: E402
+
+# Behind PgBouncer in transaction mode a request would run in another company's schema: refuse.
+refuse_transaction_pooling()
 
 application = ProtocolTypeRouter(
     {

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.core import checks
 
 
 class TenantsConfig(AppConfig):
@@ -9,6 +10,11 @@ class TenantsConfig(AppConfig):
         from auditlog.registry import auditlog
 
         from tenants.models import ClientCompany, CompanyKey, Membership
+        from tenants.pooling import check_session_pooling
+
+        # Tagged `database`: migrate and `check --database` probe the connection; the ASGI, WSGI and
+        # worker entry points call the same probe (tenants/pooling.py) before they serve.
+        checks.register(check_session_pooling, checks.Tags.database)
 
         # Team changes (invitations, roles, removals) are in the change log, with who made them;
         # so is a company's lifecycle (onboarded, suspended, resumed, offboarded), in the public one.
