@@ -190,6 +190,12 @@ def test_the_agent_announces_the_caller_bridges_and_leaves_and_the_call_is_recor
     html = portal.get(f"/calls/{call.pk}/").content.decode()
     assert "Put through" in html
     assert "the person on call" in html
+    # The message taken before the transfer holds the script's answers, not a body: the client
+    # reads those answers, never an empty "Message #n:".
+    with tenant_context(acme):
+        [message] = Message.objects.filter(call_id=call.pk)
+    taken = html.split('class="call-messages"')[1].split("</ul>")[0]
+    assert f"Message #{message.pk}</a>: Reason: Emergency</li>" in taken
     html = portal.get(f"/calls/{call.pk}/", HTTP_ACCEPT_LANGUAGE="et").content.decode()
     assert "Ühendatud" in html or "Put through" in html
 
