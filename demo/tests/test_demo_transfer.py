@@ -15,7 +15,7 @@ from answering.models import Call, Disposition, Line, Transfer
 from answering.simulator import AS_IF_IN_HOURS
 from answering.tests.test_desk_console import EMERGENCIES, _available
 from answering.tests.test_telephony import inbound, post
-from answering.tests.test_transfer import FETCH, _start, _transfer, voice  # noqa: F401 - `voice` is a fixture
+from answering.tests.test_transfer import FETCH, _start, _transfer, _wrap_up_emergency, voice  # noqa: F401 - `voice` is a fixture
 from demo.answering import lines_demo
 from demo.scheduling import ACME_ON_CALL, scheduling_demo
 from desk.models import QueuedCall
@@ -97,16 +97,7 @@ def test_an_agent_following_the_demo_transfers_an_emergency_warm_to_the_dentist_
     bridged = client.post(f"/admin/answering/call/{call.pk}/transfer/", {"action": "bridge"}, **FETCH)
     assert "Put through" in bridged.content.decode()
     with django_capture_on_commit_callbacks(execute=True):
-        done = client.post(
-            f"/admin/answering/call/{call.pk}/answer/",
-            {
-                "reason": "Emergency",
-                "caller_name": "Mari Tamm",
-                "emergency_number": "+37255512345",
-                "wrap_up": "transferred",
-                "urgency": "normal",
-            },
-        )
+        done = _wrap_up_emergency(client, call)
     assert done.status_code == 302
     transfer = _transfer(acme, call)
     assert (transfer.state, transfer.target_kind) == (Transfer.State.BRIDGED, Transfer.Target.ONCALL)
