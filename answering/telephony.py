@@ -189,11 +189,14 @@ def _enqueue(response: VoiceResponse, *, call: Call, line: Line, callback_base: 
     )
 
 
-def queue_wait(*, params: dict) -> str:
+def queue_wait(*, params: dict, callback_base: str) -> str:
     """The hold loop's TwiML (Twilio's waitUrl, requested again each time it ends): the line's
-    hold message and the caller's place, or <Leave> once an agent took the call or it overflowed."""
+    hold message and the caller's place, or <Leave> once an agent took the call or it overflowed.
+    Its first request also notes Twilio's QueueSid, so that accepting dequeues the caller at once,
+    to the Enqueue's action URL (desk/dequeue.py); this <Leave> stays the fallback."""
     from desk.models import QueuedCall
     from desk.selectors import queue_position, queued_for_call
+    from desk.services import queue_member_note
 
     response = VoiceResponse()
     call = Call.objects.filter(telephony_sid=params.get("CallSid", "")).select_related("line").first()
@@ -201,6 +204,12 @@ def queue_wait(*, params: dict) -> str:
     if queued is None or queued.state not in (QueuedCall.State.WAITING, QueuedCall.State.OFFERED):
         response.leave()
         return str(response)
+    queue_member_note(
+        queued=queued,
+        queue_sid=params.get("QueueSid", ""),
+        call_sid=call.telephony_sid,
+        dequeue_url=f"{callback_base}queue/result/",
+    )
     position = queue_position(queued=queued)
     response.say(f"{call.line.queue_hold_message} You are number {position} in the queue.")
     response.pause(length=5)

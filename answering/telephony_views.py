@@ -83,7 +83,7 @@ def consent(request, params):
 
 @_signed(twiml=True)
 def queue_wait(request, params):
-    return _twiml(telephony.queue_wait(params=params))
+    return _twiml(telephony.queue_wait(params=params, callback_base=_base(request)))
 
 
 @_signed(twiml=True)

@@ -57,7 +57,7 @@ def _set_up_to_use() -> set[str]:
     if Line.objects.exists():
         used.add(TWILIO_VOICE.key)
     if OnCallShift.objects.exists():
-        used.add(TWILIO_SMS.key)  # escalations and forwarding reach the people on call
+        used.add(TWILIO_SMS.key)  # escalations reach the people on call (forwarding and transfers: voice)
     options = ReminderSettings.objects.first()
     if options is not None:
         if options.email_enabled:

@@ -99,13 +99,14 @@ REASONS = {
 def answering_demo(slug: str, rich: bool) -> None:
     if not rich or Script.objects.exists():
         return
-    from faker import Faker
+    lines_demo(slug)
+    _history(slug)
 
-    fake = Faker("et_EE")
-    Faker.seed(sum(map(ord, slug)))
-    rng = random.Random(slug)
+
+def lines_demo(slug: str) -> None:
+    """The company's lines as the desk meets them: business hours, delivery routes and published
+    scripts (acme's emergencies line branches to a warm transfer to the dentist on call)."""
     supervisor = User.objects.get(username="supervisor")
-    agent = User.objects.get(username="agent1")
     lines = list(Line.objects.order_by("phone_number"))
     for line in lines:
         for weekday in range(5):
@@ -126,6 +127,16 @@ def answering_demo(slug: str, rich: bool) -> None:
             line=lines[0], remote_support_url="https://support.initech.example/join", actor=supervisor
         )
 
+
+def _history(slug: str) -> None:
+    """A fortnight of calls, messages and voicemails from thirty callers."""
+    from faker import Faker
+
+    fake = Faker("et_EE")
+    Faker.seed(sum(map(ord, slug)))
+    rng = random.Random(slug)
+    agent = User.objects.get(username="agent1")
+    lines = list(Line.objects.order_by("phone_number"))
     contacts = list(Contact.objects.all())
     for _ in range(30):
         number = "+3725" + "".join(str(rng.randrange(10)) for _ in range(7))

@@ -1,5 +1,7 @@
-"""Demo data for scheduling: acme's dentists, rooms, services and a week of appointments; globex's
-on-call rota of lawyers (with a gap left on purpose, to show how gaps are flagged)."""
+"""Demo data for scheduling: acme's dentists, rooms, services and a week of appointments, and its
+emergencies line's on-call rota of those dentists (so the demo's warm transfer has someone to put
+the caller through to); globex's on-call rota of lawyers (with a gap left on purpose, to show how
+gaps are flagged)."""
 
 from __future__ import annotations
 
@@ -21,6 +23,8 @@ from tenants.models import User
 def scheduling_demo(slug: str, rich: bool) -> None:
     if slug == "acme" and not Service.objects.exists():
         _acme()
+    if slug == "acme" and rich and not OnCallShift.objects.exists():
+        acme_on_call()
     if slug == "globex" and not OnCallShift.objects.exists():
         _globex()
 
@@ -72,6 +76,35 @@ def _acme() -> None:
                     booked += 1
                 except ApplicationError:
                     pass  # the demo's slot picking met a buffer; fewer appointments is fine
+
+
+# The dentists' mobile numbers, dialled by the emergencies line's warm transfer (the demo's Twilio
+# stand-in answers them, as the dentist on call).
+ACME_ON_CALL = {"Dr. Kask": "+37255520101", "Dr. Tamm": "+37255520102"}
+
+
+def acme_on_call() -> None:
+    """The emergencies line's rota: the two dentists by turns, a day each, 08:00 to 08:00 in the
+    company's zone, from yesterday for a fortnight, with no gap."""
+    dentists = []
+    for label, phone in ACME_ON_CALL.items():
+        resource = Resource.objects.select_related("staff").filter(label=label, staff__isnull=False).first()
+        staff = resource.staff if resource else StaffMember.objects.create(name=label)
+        if not staff.phone_number:
+            staff.phone_number = phone
+            staff.save(update_fields=["phone_number"])
+        dentists.append(staff)
+    line = Line.objects.order_by("phone_number")[1]  # the emergencies line (+3726001002)
+    zone = zoneinfo.ZoneInfo(connection.tenant.time_zone)
+    today = dt.datetime.combine(timezone.localdate(timezone=zone), dt.time(8), tzinfo=zone)
+    for day in range(-1, 14):
+        OnCallShift.objects.create(
+            line=line,
+            staff=dentists[day % 2],
+            starts_at=today + dt.timedelta(days=day),
+            ends_at=today + dt.timedelta(days=day + 1),
+            position=1,
+        )
 
 
 def _globex() -> None:

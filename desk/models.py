@@ -108,6 +108,12 @@ class QueuedCall(models.Model):
     offered_at = models.DateTimeField(null=True, blank=True)
     offer_expires_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
+    # Where Twilio holds the caller, as its first hold-loop request (waitUrl) tells: the queue's
+    # and the call's provider ids, and the URL on the company's host that puts the caller through
+    # to the agent. Accepting dequeues the caller at once with them (desk/dequeue.py).
+    queue_sid = models.CharField(max_length=34, blank=True)
+    call_sid = models.CharField(max_length=64, blank=True)
+    dequeue_url = models.CharField(max_length=300, blank=True)
 
     class Meta:
         ordering = ["-priority", "enqueued_at"]

@@ -16,6 +16,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from desk.dequeue import queue_member_dequeue_soon, queue_member_valid
 from desk.models import AgentState, BreakReason, Presence, PresenceChange, QueuedCall
 from desk.push import push_to_agent
 from tenants.errors import ApplicationError
@@ -335,7 +336,22 @@ def offer_accept(*, user: User, queued_id: int, now: dt.datetime | None = None) 
         queued.save(update_fields=["state", "ended_at"])
         presence = _presence_locked(user, now)
         _state_write(presence, state=AgentState.ON_CALL, cause="accept", now=now)
+        if queued.queue_sid and queued.dequeue_url:
+            # After the commit, off this request: the caller leaves the hold loop at once.
+            member = {"queued_id": queued.pk, "queue_sid": queued.queue_sid, "call_sid": queued.call_sid}
+            transaction.on_commit(lambda: queue_member_dequeue_soon(**member, url=queued.dequeue_url))
     return queued
+
+
+def queue_member_note(*, queued: QueuedCall, queue_sid: str, call_sid: str, dequeue_url: str) -> None:
+    """Remember where Twilio holds a waiting caller (its hold loop's first request says), so that
+    accepting can dequeue them at once. Ids that are not Twilio's are ignored: the hold loop's
+    <Leave> still takes the caller out."""
+    if queued.queue_sid or not queue_member_valid(queue_sid=queue_sid, call_sid=call_sid):
+        return
+    QueuedCall.objects.filter(pk=queued.pk, queue_sid="").update(
+        queue_sid=queue_sid, call_sid=call_sid, dequeue_url=dequeue_url
+    )
 
 
 def queue_leave(*, company: ClientCompany, call_id: int, now: dt.datetime | None = None) -> None:

@@ -228,7 +228,7 @@ def twilio():
     """A local stand-in for Twilio's REST API, shared by the suite and the worker process."""
     from django.conf import settings
 
-    from tests.twilio_standin import TwilioStandIn
+    from demo.twilio_standin import TwilioStandIn
 
     with TwilioStandIn(TWILIO_TEST_SID, settings.TWILIO_AUTH_TOKEN) as standin:
         yield standin

@@ -319,6 +319,13 @@ def test_the_whole_flow_offer_accept_branch_warm_transfer_wrap_up_and_handled_ev
             with first.expect_navigation():
                 first.get_by_role("button", name="Accept").click()
             assert first.url.endswith(f"/admin/answering/call/{call.pk}/answer/")
+            # Accepting took the caller out of Twilio's queue at once, after the accept committed.
+            for _ in range(200):
+                if any(d["call_sid"] == call.telephony_sid for d in twilio.dequeues):
+                    break
+                first.wait_for_timeout(50)
+            dequeued = [d["url"] for d in twilio.dequeues if d["call_sid"] == call.telephony_sid]
+            assert dequeued == [f"http://acme.localhost:{asgi_port}/telephony/queue/result/"]
             transfer_step = first.locator('li[data-step="transfer"]')
             assert transfer_step.is_hidden()  # the default branch takes a message
             first.select_option('select[data-key="reason"]', "Emergency")  # the non-default branch

@@ -28,13 +28,13 @@ from answering.services.delivery import WEBHOOK_MAX_ATTEMPTS, message_deliver
 from answering.services.escalation import escalation_send
 from answering.tasks import deliver_webhook
 from crm.models import Contact
+from demo.twilio_standin import TwilioStandIn
 from operations.monitoring.alerts import alerts_sweep
 from scheduling.models import Notification, ReminderSettings, Resource, Service, StaffMember, WeeklyAvailability
 from scheduling.services import appointment_book, appointment_message_send
 from tenants.models import User
 from tests.outbox import outbox_drain
 from tests.smtp_standin import SmtpStandIn
-from tests.twilio_standin import TwilioStandIn
 
 pytestmark = pytest.mark.django_db
 NUMBER, LOCAL = "+37251234501", "51234501"  # Estonia has no trunk prefix: the local form is the rest

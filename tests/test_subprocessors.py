@@ -44,8 +44,8 @@ LINES = {"acme": "+3726001001", "globex": "+3726002001", "initech": "+3726003001
 @pytest.fixture
 def standins(settings):
     """Twilio's REST API and an SMTP server, local, each counting what it receives."""
+    from demo.twilio_standin import TwilioStandIn
     from tests.smtp_standin import SmtpStandIn
-    from tests.twilio_standin import TwilioStandIn
 
     with TwilioStandIn(SID, TOKEN) as twilio, SmtpStandIn() as smtp:
         settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN = SID, TOKEN

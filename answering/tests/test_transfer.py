@@ -118,6 +118,12 @@ def _start(client, call, step="transfer"):
     return client.post(f"/admin/answering/call/{call.pk}/transfer/", {"action": "start", "step": step}, **FETCH)
 
 
+def _wrap_up_emergency(client, call, *, wrap_up: str = "transferred", urgency: str = "normal"):
+    """The answer page's form down the emergency branch (the caller's name and number), wrapped up."""
+    answers = {"reason": "Emergency", "caller_name": "Mari Tamm", "emergency_number": "+37255512345"}
+    return client.post(f"/admin/answering/call/{call.pk}/answer/", {**answers, "wrap_up": wrap_up, "urgency": urgency})
+
+
 def _transfer(company, call) -> Transfer:
     with tenant_context(company):
         return Transfer.objects.filter(call_id=call.pk).order_by("-pk").first()
@@ -171,16 +177,7 @@ def test_the_agent_announces_the_caller_bridges_and_leaves_and_the_call_is_recor
     page = client.get(f"/admin/answering/call/{call.pk}/answer/").content.decode()
     assert '<option value="transferred" selected>' in page  # the wrap-up it suggests
     with django_capture_on_commit_callbacks(execute=True):
-        done = client.post(
-            f"/admin/answering/call/{call.pk}/answer/",
-            {
-                "reason": "Emergency",
-                "caller_name": "Mari Tamm",
-                "emergency_number": "+37255512345",
-                "wrap_up": "transferred",
-                "urgency": "normal",
-            },
-        )
+        done = _wrap_up_emergency(client, call)
     assert done.status_code == 302
     with tenant_context(acme):
         assert Call.objects.get(pk=call.pk).disposition == Disposition.TRANSFERRED
@@ -190,6 +187,12 @@ def test_the_agent_announces_the_caller_bridges_and_leaves_and_the_call_is_recor
     html = portal.get(f"/calls/{call.pk}/").content.decode()
     assert "Put through" in html
     assert "the person on call" in html
+    # The message taken before the transfer holds the script's answers, not a body: the client
+    # reads those answers, never an empty "Message #n:".
+    with tenant_context(acme):
+        [message] = Message.objects.filter(call_id=call.pk)
+    taken = html.split('class="call-messages"')[1].split("</ul>")[0]
+    assert f"Message #{message.pk}</a>: Reason: Emergency</li>" in taken
     html = portal.get(f"/calls/{call.pk}/", HTTP_ACCEPT_LANGUAGE="et").content.decode()
     assert "Ühendatud" in html or "Put through" in html
 
@@ -213,16 +216,7 @@ def test_no_answer_brings_the_caller_back_to_the_agent_who_then_takes_the_messag
     assert "take their message" in panel
     page = client.get(f"/admin/answering/call/{call.pk}/answer/").content.decode()
     assert '<option value="message_taken" selected>' in page
-    done = client.post(
-        f"/admin/answering/call/{call.pk}/answer/",
-        {
-            "reason": "Emergency",
-            "caller_name": "Mari Tamm",
-            "emergency_number": "+37255512345",
-            "wrap_up": "message_taken",
-            "urgency": "urgent",
-        },
-    )
+    done = _wrap_up_emergency(client, call, wrap_up="message_taken", urgency="urgent")
     assert done.status_code == 302
     with tenant_context(acme):
         message = Message.objects.get(call_id=call.pk)

@@ -270,7 +270,7 @@ def test_reminder_is_scheduled_and_sent_once_with_only_what_the_client_chose(cli
 
 
 def test_sms_reminders_go_through_twilios_rest_protocol(clinic, booker, settings):
-    from tests.twilio_standin import TwilioStandIn
+    from demo.twilio_standin import TwilioStandIn
 
     service, resource = clinic
     ReminderSettings.objects.update_or_create(pk=1, defaults={"email_enabled": False, "sms_enabled": True})

@@ -1,7 +1,10 @@
-"""Everything the demo needs, in one command: migrate, seed, a Celery worker and beat, the web."""
+"""Everything the demo needs, in one command: migrate, seed, a Celery worker and beat, the web, and
+(unless TWILIO_API_BASE names one) a local stand-in for Twilio's REST API, so that SMS, the warm
+transfer and the queue's dequeue speak Twilio's real requests on loopback, never the internet."""
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -39,6 +42,25 @@ class Command(BaseCommand):
             f".venv/bin/python manage.py simulate_call acme --in-hours --port {port}"
         )
 
+    def _twilio_standin(self, env: dict):
+        """Start the local Twilio stand-in (demo/twilio_standin.py) for the web and the worker, unless
+        TWILIO_API_BASE is set: it takes the REST requests (SMS, the warm transfer's calls and
+        conferences, the queue's dequeue) and answers as the person dialled, with signed callbacks."""
+        if os.environ.get("TWILIO_API_BASE"):
+            self.stdout.write(f"  Twilio's REST API: {settings.TWILIO_API_BASE} (TWILIO_API_BASE)")
+            return None
+        from demo.twilio_standin import TwilioStandIn
+
+        standin = TwilioStandIn(settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN)
+        standin.ring_seconds = 3.0  # long enough to see "Dialling" on the console
+        standin.__enter__()
+        env["TWILIO_API_BASE"] = standin.base_url
+        self.stdout.write(
+            f"  Twilio's REST API: a local stand-in at {standin.base_url}; it answers as acme's dentist on call "
+            "when an agent transfers (set TWILIO_API_BASE for a real account)"
+        )
+        return standin
+
     def handle(self, *args, port: int, no_worker: bool, **options):
         if settings.PRODUCTION:
             raise CommandError("run_demo is for development; in production run gunicorn or daphne, a worker and beat")
@@ -55,6 +77,7 @@ class Command(BaseCommand):
         log_dir = settings.DATA_DIR / "logs"
         log_dir.mkdir(parents=True, exist_ok=True)
         children: list[subprocess.Popen] = []
+        standin = self._twilio_standin(env)
         if not no_worker:
             self.stdout.write(
                 self.style.MIGRATE_HEADING(f"[3/4] Starting a Celery worker and beat (logs in {log_dir})")
@@ -97,6 +120,8 @@ class Command(BaseCommand):
                     child.wait(timeout=max(0.1, deadline - time.monotonic()))
                 except subprocess.TimeoutExpired:
                     child.kill()
+            if standin is not None:
+                standin.__exit__(None, None, None)
             raise SystemExit(0)
 
         signal.signal(signal.SIGTERM, stop)

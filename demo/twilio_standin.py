@@ -1,5 +1,6 @@
-"""A local stand-in for Twilio's REST API (2010-04-01), for tests: Messages, Calls, Conferences
-and their Participants.
+"""A local stand-in for Twilio's REST API (2010-04-01), for the tests and the demo (`run_demo`
+starts one unless TWILIO_API_BASE names a real endpoint): Messages, Calls, Conferences and their
+Participants, and Queue Members.
 
 It speaks the real protocol: form-encoded POSTs (and DELETEs) under /2010-04-01/Accounts/{AccountSid}/
 with HTTP basic auth (AccountSid:AuthToken), answering with the resource as JSON, or Twilio's
@@ -10,7 +11,12 @@ error JSON ({"code", "message", "more_info", "status"}) with its error codes:
   a call in `gone_calls` (the caller hung up) is Twilio's 404, error 20404;
 - `Conferences/{Name or CF sid}/Participants.json`: dial someone into a conference (created on first
   use, as Twilio does for a friendly name), and `.../Participants/{CallSid}.json`: update one
-  (`Hold`, `Muted`) or remove them (DELETE, 204).
+  (`Hold`, `Muted`) or remove them (DELETE, 204);
+- `Queues/{QueueSid}/Members/{CallSid}.json`: "Update a Queue Member", Twilio's dequeue: with `Url`
+  (and `Method`) the caller leaves the queue and their call runs the TwiML at that URL, which the
+  stand-in requests, signed, as Twilio does (kept in `dequeues`). It cannot see the `<Enqueue>` an
+  application answers to the caller's own webhook, so it takes any well-formed member once: a member
+  already dequeued, or a call in `gone_calls`, is Twilio's 404, error 20404.
 A participant or call created with a `StatusCallback` is answered as a real phone would be: the
 stand-in sends Twilio's signed status callbacks (X-Twilio-Signature over the URL and the form) for
 `ringing`, then `in-progress` (it answers, standing in for the person on call) or `no-answer` /
@@ -44,7 +50,8 @@ PATH = re.compile(r"^/2010-04-01/Accounts/(AC[0-9a-f]{32})/Messages\.json$")
 VOICE_PATH = re.compile(
     r"^/2010-04-01/Accounts/(AC[0-9a-f]{32})/"
     r"(?:(?P<calls>Calls\.json)|Calls/(?P<call>CA[0-9a-f]{32})\.json"
-    r"|Conferences/(?P<conference>[A-Za-z0-9_.-]{1,64})/Participants(?:/(?P<participant>CA[0-9a-f]{32}))?\.json)$"
+    r"|Conferences/(?P<conference>[A-Za-z0-9_.-]{1,64})/Participants(?:/(?P<participant>CA[0-9a-f]{32}))?\.json"
+    r"|Queues/(?P<queue>QU[0-9a-f]{32})/Members/(?P<member>CA[0-9a-f]{32}|Front)\.json)$"
 )
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 CLIENT = re.compile(r"^client:[A-Za-z0-9_-]{1,64}$")
@@ -59,12 +66,13 @@ class TwilioStandIn:
         self.calls: dict[str, dict] = {}
         self.conferences: dict[str, dict] = {}  # by friendly name: {"sid", "participants": {CallSid: {...}}}
         self.voice_requests: list[tuple[str, str, dict]] = []
+        self.dequeues: list[dict] = []  # {"queue_sid", "call_sid", "url", "method"}
         self.callbacks: list[tuple[str, dict, int]] = []  # (url, params, the server's status)
         self.unanswered_numbers: set[str] = set()
         self.busy_numbers: set[str] = set()
         self.gone_calls: set[str] = set()
         self.fail_voice = False
-        self.fail_resources: set[str] = set()  # "calls", "call", "conference" (dial in), "participant"
+        self.fail_resources: set[str] = set()  # "calls", "call", "conference" (dial in), "participant", "member"
         self.ring_seconds = 0.3
         # A test inside one database transaction cannot be reached from another thread: it holds
         # the callbacks (`hold_callbacks`) and delivers them itself, in order, with `flush(send)`.
@@ -113,7 +121,7 @@ class TwilioStandIn:
                 if not self._authorised(match.group(1)):
                     return self._error(401, 20003, "Authenticate")
                 form = self._form() if method == "POST" else {}
-                resource = next(k for k in ("participant", "conference", "call", "calls") if match.group(k))
+                resource = next(k for k in ("member", "participant", "conference", "call", "calls") if match.group(k))
                 standin.voice_requests.append((method, resource, form))
                 if standin.fail_voice or resource in standin.fail_resources:
                     return self._error(500, 20500, "An internal server error has occurred")
@@ -171,6 +179,8 @@ class TwilioStandIn:
     def voice(self, method: str, resource: str, names: dict, form: dict) -> tuple[int, dict | tuple | None]:
         """(status, resource) or (status, (code, message)) for an error, as Twilio answers."""
         with self.lock:
+            if resource == "member":
+                return self._dequeue(names, form)
             if resource == "calls":
                 to = form.get("To", "")
                 if not (E164.match(to) or CLIENT.match(to)) or to in self.invalid_numbers:
@@ -221,6 +231,37 @@ class TwilioStandIn:
                 if name in form:
                     conference["participants"][sid][name.lower()] = form[name].lower() == "true"
             return 200, self._participant(conference, sid)
+
+    def _dequeue(self, names: dict, form: dict) -> tuple[int, dict | tuple]:
+        """Update a Queue Member: dequeue the caller to the TwiML at `Url` (requested as Twilio
+        does, with the call's parameters and the QueueSid, signed)."""
+        queue_sid, sid = names["queue"], names["member"]
+        done = {d["call_sid"] for d in self.dequeues if d["queue_sid"] == queue_sid}
+        if sid == "Front" or sid in self.gone_calls or sid in done:
+            return 404, (20404, f"The requested resource /Queues/{queue_sid}/Members/{sid}.json was not found")
+        url, method = form.get("Url", ""), form.get("Method", "POST").upper()
+        if not url.startswith(("http://", "https://")):
+            return 400, (21205, "Url is not a valid URL.")
+        if method != "POST":  # Twilio also takes GET; the application never asks for it
+            return 400, (21208, "Method is not valid.")
+        self.dequeues.append({"queue_sid": queue_sid, "call_sid": sid, "url": url, "method": method})
+        params = {
+            "AccountSid": self.account_sid,
+            "CallSid": sid,
+            "QueueSid": queue_sid,
+            "CallStatus": "in-progress",
+            "Direction": "inbound",
+            "ApiVersion": "2010-04-01",
+        }
+        self._send_later(url, params, delay=0.0)
+        member = {
+            "call_sid": sid,
+            "queue_sid": queue_sid,
+            "position": 1,
+            "wait_time": 0,
+            "uri": f"/2010-04-01/Accounts/{self.account_sid}/Queues/{queue_sid}/Members/{sid}.json",
+        }
+        return 200, member
 
     def _conference(self, name: str) -> dict:
         return self.conferences.setdefault(name, {"sid": "CF" + secrets.token_hex(16), "participants": {}})
@@ -282,7 +323,10 @@ class TwilioStandIn:
         }
         if status in ("completed", "no-answer", "busy"):
             params["CallDuration"] = "0" if status != "completed" else "30"
+        self._send_later(url, params, delay=delay)
 
+    def _send_later(self, url: str, params: dict, *, delay: float) -> None:
+        """A signed POST to the application after `delay` (held for `flush` in `hold_callbacks`)."""
         if self.hold_callbacks:
             self.pending.append((delay, len(self.pending), url, params))
             return
@@ -333,6 +377,7 @@ class TwilioStandIn:
             self.calls.clear()
             self.conferences.clear()
             self.voice_requests.clear()
+            self.dequeues.clear()
             self.callbacks.clear()
             self.pending.clear()
             self.unanswered_numbers.clear()
