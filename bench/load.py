@@ -37,7 +37,7 @@ issue 20, one node against two): the server(s) listen on `--port` upward (`--nod
 bench waits for the target to answer. Host headers name the company and the provider as in
 production, so the proxy must pass `Host` through. Only loopback addresses are accepted.
 
-`--profile PAGE` samples the gunicorn workers with py-spy (`PYSPY` or `py-spy` on PATH) while wrk
+`--profile PAGE[,PAGE]` samples the gunicorn workers with py-spy (`PYSPY` or `py-spy` on PATH) while wrk
 drives that page, and writes a flame graph and the top functions to `--profile-out`.
 """
 
@@ -96,7 +96,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--contacts", type=int, default=1_000)
     parser.add_argument("--messages", type=int, default=500)
     parser.add_argument("--only", default="", help="comma-separated pages (static is always measured)")
-    parser.add_argument("--profile", default="", help="a page to sample with py-spy while wrk drives it")
+    parser.add_argument("--profile", default="", help="pages (comma-separated) to sample with py-spy under wrk")
     parser.add_argument("--profile-out", default="load-profile", help="file prefix for --profile")
     args = parser.parse_args()
     if args.seconds < 1 or args.connections < 1 or args.threads < 1 or args.workers < 1 or args.nodes < 1:
@@ -358,6 +358,14 @@ def wrk(base: str, page: dict, args: argparse.Namespace) -> dict:
     return result
 
 
+def drain(base: str, static: dict, count: int) -> None:
+    """Wait out the requests wrk left queued when it stopped (the server still answers them), so
+    they do not slow the next page: `count` static requests sent now are accepted after them."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=count) as executor:
+        for job in [executor.submit(check_once, base, static, "") for _ in range(count)]:
+            job.result()
+
+
 def wait_for(base: str, host: str, processes: list[subprocess.Popen], logs: list[Path]) -> None:
     target = urllib.parse.urlsplit(base)
     deadline = time.monotonic() + 90
@@ -382,7 +390,8 @@ def wait_for(base: str, host: str, processes: list[subprocess.Popen], logs: list
 
 
 def py_spy_start(processes: list[subprocess.Popen], seconds: int, prefix: str) -> list[subprocess.Popen]:
-    """py-spy on every gunicorn worker (the children of each master) for the page's run."""
+    """py-spy on every gunicorn worker (the children of each master) for the page's run, idle
+    frames included: a worker waiting on PostgreSQL is idle to the OS, and that wait is the page's."""
     py_spy = os.environ.get("PYSPY") or shutil.which("py-spy")
     if not py_spy:
         raise SystemExit("error: --profile needs py-spy (pip install py-spy, then PYSPY=/path/to/py-spy)")
@@ -393,17 +402,39 @@ def py_spy_start(processes: list[subprocess.Popen], seconds: int, prefix: str) -
     samplers = []
     for pid in workers:
         for form, suffix in (("flamegraph", "svg"), ("raw", "txt")):
-            samplers.append(
-                subprocess.Popen(
-                    [
-                        *(py_spy, "record", "--pid", str(pid), "--duration", str(seconds), "--rate", "50"),
-                        *("--format", form, "--output", f"{prefix}-{pid}.{suffix}", "--nonblocking"),
-                    ],
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                )
-            )
+            command = [py_spy, "record", "--pid", str(pid), "--duration", str(seconds), "--rate", "50", "--idle"]
+            command += ["--nonblocking", "--format", form, "--output", f"{prefix}-{pid}.{suffix}"]
+            samplers.append(subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
     return samplers
+
+
+def py_spy_summary(prefix: str, top: int = 30) -> None:
+    """The functions of this project (and the few frames that say where time goes: queries,
+    templates, URL reversal) by their share of the samples taken inside a request."""
+    inclusive: dict[str, int] = {}
+    requests = 0
+    for raw in Path(prefix).parent.glob(f"{Path(prefix).name}-*.txt"):
+        for line in raw.read_text().splitlines():
+            stack, _, count = line.rpartition(" ")
+            frames = stack.split(";")
+            if not any(frame.split(" (")[0].endswith("handle_request") for frame in frames):
+                continue  # the worker waiting for a connection
+            requests += int(count)
+            for name in {frame.split(" (")[0] + " (" + frame.split(" (")[-1].split(":")[0] for frame in frames}:
+                inclusive[name] = inclusive.get(name, 0) + int(count)
+    if not requests:
+        print("py-spy: no samples inside a request")
+        return
+    print(f"py-spy: {requests} samples inside requests; share of them per function (inclusive):")
+    # py-spy names a frame by its path below sys.path: "answering/telephony.py", "django/...".
+    rooms = {path.name for path in ROOT.iterdir() if path.is_dir() and not path.name.startswith(".")}
+    for name, count in sorted(inclusive.items(), key=lambda item: -item[1]):
+        mine = name.split(" (")[-1].split("/")[0] in rooms
+        if mine or any(word in name for word in ("execute (", "render (", "reverse (", "Connection.connect")):
+            print(f"  {count / requests:6.1%}  {name}")
+            top -= 1
+            if top == 0:
+                break
 
 
 def main() -> None:
@@ -497,19 +528,28 @@ def main() -> None:
             for name in order:
                 log(f"{name}: wrk {args.connections} connections, {args.threads} threads, {args.seconds} s ...")
                 samplers = []
-                if args.profile == name:
+                if name in args.profile.split(","):
                     samplers = py_spy_start(processes, args.seconds, f"{args.profile_out}-{name}")
                 result = wrk(base, table[name], args)
                 for sampler in samplers:
                     sampler.wait(timeout=60)
+                if samplers:
+                    py_spy_summary(f"{args.profile_out}-{name}")
                 runs.append((name, result))
+                drain(base, table["static"], 2 * args.workers * args.nodes)
                 log(
                     f"  {result['rate']:.1f} req/s, p50 {result['p50_us'] / 1000:.1f} ms, "
                     f"p99 {result['p99_us'] / 1000:.1f} ms, {result['errors']} errors, {result['status_5xx']} 5xx"
                 )
             load_after = os.getloadavg()[0]
             for log_path in logs:
-                server_log = log_path.read_text().strip().splitlines()
+                server_log = [
+                    line
+                    for line in log_path.read_text().strip().splitlines()
+                    # gunicorn's start, and WhiteNoise missing collectstatic's folder (it serves the
+                    # apps' static folders directly: WHITENOISE_USE_FINDERS)
+                    if "[INFO]" not in line and "staticfiles/" not in line and "mw_instance" not in line
+                ]
                 if server_log:
                     log(f"{log_path.name}: {len(server_log)} lines, the last of them:")
                     print("\n".join(server_log[-25:]))
