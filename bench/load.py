@@ -92,6 +92,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--nodes", type=int, default=1, help="servers on --port, --port+1, ... (needs --target)")
     parser.add_argument("--port", type=int, default=0, help="the first server's port (default: a free one)")
     parser.add_argument("--target", default="", help="send the load here instead, e.g. http://127.0.0.1:8080")
+    parser.add_argument(
+        "--conn-max-age", type=int, default=None, help="the servers' DB_CONN_MAX_AGE (default: as configured, 0)"
+    )
     parser.add_argument("--calls", type=int, default=20_000)
     parser.add_argument("--contacts", type=int, default=1_000)
     parser.add_argument("--messages", type=int, default=500)
@@ -472,6 +475,8 @@ def main() -> None:
             PROMETHEUS_MULTIPROC_DIR=str(work / "prometheus"),
         )
         (work / "prometheus").mkdir()
+        if args.conn_max_age is not None:
+            env["DB_CONN_MAX_AGE"] = str(args.conn_max_age)
         first = args.port or free_port()
         ports = [first + n for n in range(args.nodes)]
         processes, logs = [], []
@@ -493,7 +498,9 @@ def main() -> None:
                     )
                 )
             nodes = ", ".join(f"127.0.0.1:{port}" for port in ports)
+            kept = env.get("DB_CONN_MAX_AGE", "0")
             log(f"gunicorn config.wsgi:application, DJANGO_ENV=production, {args.workers} workers, on {nodes}")
+            log(f"DB_CONN_MAX_AGE={kept}: {'a new connection per request' if kept == '0' else 'connections kept'}")
             for port in ports:
                 wait_for(f"http://127.0.0.1:{port}", HOST, processes, logs)
             base = args.target.rstrip("/") if args.target else f"http://127.0.0.1:{ports[0]}"
