@@ -172,15 +172,28 @@ def oncall_for_line(*, line, at: dt.datetime | None = None) -> list[StaffMember]
 
 def rota_gaps(*, line, start: dt.datetime, end: dt.datetime) -> list[tuple[dt.datetime, dt.datetime]]:
     """The intervals between `start` and `end` when nobody is on call for the line."""
+    return rota_gaps_by_line(lines=[line], start=start, end=end)[getattr(line, "pk", line)]
+
+
+def rota_gaps_by_line(
+    *, lines, start: dt.datetime, end: dt.datetime
+) -> dict[int, list[tuple[dt.datetime, dt.datetime]]]:
+    """`rota_gaps` of every line in `lines` (lines or ids), by line id, in one query: a page that
+    lists the lines' gaps (Today) makes as many queries for ten lines as for one."""
     start = require_aware(start, "start")
     end = require_aware(end, "end")
-    gaps, cursor = [], start
-    for shift in OnCallShift.objects.filter(line=line, ends_at__gt=start, starts_at__lt=end).order_by("starts_at"):
-        if shift.starts_at > cursor:
-            gaps.append((cursor, shift.starts_at))
-        cursor = max(cursor, shift.ends_at)
-    if cursor < end:
-        gaps.append((cursor, end))
+    ids = [getattr(line, "pk", line) for line in lines]
+    gaps: dict[int, list[tuple[dt.datetime, dt.datetime]]] = {pk: [] for pk in ids}
+    cursors = dict.fromkeys(ids, start)
+    if ids:
+        shifts = OnCallShift.objects.filter(line_id__in=ids, ends_at__gt=start, starts_at__lt=end)
+        for shift in shifts.order_by("line_id", "starts_at"):
+            if shift.starts_at > cursors[shift.line_id]:
+                gaps[shift.line_id].append((cursors[shift.line_id], shift.starts_at))
+            cursors[shift.line_id] = max(cursors[shift.line_id], shift.ends_at)
+    for pk, cursor in cursors.items():
+        if cursor < end:
+            gaps[pk].append((cursor, end))
     return gaps
 
 

@@ -9,6 +9,8 @@ import re
 import zoneinfo
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
@@ -107,6 +109,32 @@ def test_the_today_panel_sends_nothing_while_nothing_changed(acme, acme_line, cl
     changed = client.get(f"/today/panel/?seen={seen}")
     assert changed.status_code == 200
     assert "Brand New" in changed.content.decode()
+
+
+def test_today_reads_every_lines_rota_in_one_query_and_no_other_companys_line(
+    acme, acme_line, globex, client_for, acme_admin
+):
+    # The on-call gaps of the lines were one query per line (bench/load.py, 2026-12-04).
+    client = client_for("acme.localhost", acme_admin)
+    client.get("/")  # the first request of a session reads a little more
+
+    def queries_and_page() -> tuple[int, str]:
+        with CaptureQueriesContext(connection) as captured:
+            page = client.get("/")
+        assert page.status_code == 200
+        return len(captured.captured_queries), page.content.decode()
+
+    before, _ = queries_and_page()
+    with tenant_context(acme):
+        for n in range(4):
+            Line.objects.create(name=f"Extra line {n}", phone_number=f"+372600990{n}")
+    after, html = queries_and_page()
+    assert all(f"Extra line {n}" in html for n in range(4))
+    assert after == before
+    with tenant_context(globex):
+        theirs = list(Line.objects.values_list("name", flat=True))
+    assert theirs
+    assert not [name for name in theirs if name in html]
 
 
 # ---- Messages ----------------------------------------------------------------------------------
