@@ -7,14 +7,13 @@ from __future__ import annotations
 import logging
 import re
 
-from botocore.exceptions import BotoCoreError, ClientError
 from django.http import Http404, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 
 from answering.models import Listen, Voicemail
 from gates.engine import Policy
 from gates.signals import report_read
-from tenants.files import encrypted_file_read
+from tenants.files import StorageUnavailable, encrypted_file_read
 from tenants.models import User
 
 AUDIO_CONTENT_TYPE = "audio/wav"
@@ -46,8 +45,8 @@ def _stored_audio(voicemail: Voicemail) -> bytes:
         raise AudioUnavailable(
             _("This voicemail's audio cannot be decrypted."), status=409, code="audio_unreadable"
         ) from None
-    except (OSError, BotoCoreError, ClientError) as exc:  # the disk or the bucket did not answer
-        logger.warning("voicemail #%s: storage unavailable (%s)", voicemail.pk, type(exc).__name__)
+    except StorageUnavailable as exc:
+        logger.warning("voicemail #%s: %s", voicemail.pk, exc)
         raise AudioUnavailable(
             _("The audio storage is temporarily unavailable. Try again shortly."),
             status=503,

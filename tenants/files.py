@@ -5,11 +5,13 @@ recordings. Files written before per-company keys (Fernet under FIELD_ENCRYPTION
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
 import hashlib
 import hmac
 import uuid
 
+from botocore.exceptions import BotoCoreError, ClientError
 from cryptography.exceptions import InvalidTag
 from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
@@ -17,6 +19,21 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
 from tenants import keys
+
+
+class StorageUnavailable(Exception):
+    """The file storage (the local disk, or the bucket) did not answer: nothing was stored or read.
+    A missing file is not this: it stays FileNotFoundError."""
+
+
+@contextlib.contextmanager
+def _storage_call(action: str, name: str):
+    try:
+        yield
+    except FileNotFoundError:
+        raise
+    except (OSError, BotoCoreError, ClientError) as exc:
+        raise StorageUnavailable(f"the file storage could not {action} {name}: {type(exc).__name__}") from exc
 
 
 @functools.cache
@@ -44,11 +61,15 @@ def stored_file_fields() -> dict[type, tuple[str, ...]]:
 def encrypted_file_save(*, folder: str, content: bytes) -> str:
     """Encrypt `content` and store it; returns the storage name."""
     token = keys.file_encrypt(content)
-    return default_storage.save(f"{folder}/{uuid.uuid4().hex}.enc", ContentFile(token))
+    name = f"{folder}/{uuid.uuid4().hex}.enc"
+    with _storage_call("store", name):
+        return default_storage.save(name, ContentFile(token))
 
 
 def encrypted_file_read(name: str) -> bytes:
-    with default_storage.open(name, "rb") as handle:
+    """The decrypted file. FileNotFoundError if storage does not have it, StorageUnavailable if
+    storage does not answer, ValueError if it cannot be decrypted."""
+    with _storage_call("read", name), default_storage.open(name, "rb") as handle:
         token = handle.read()
     return token_decrypt(token, name=name)
 

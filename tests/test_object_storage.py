@@ -15,8 +15,8 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from answering.models import Call, Line, Listen, Recording, Voicemail
-from answering.simulator import new_sid, tone_wav
-from answering.tests.test_telephony import RECEPTION, left_voicemail
+from answering.simulator import RecordingMediaServer, new_sid, tone_wav
+from answering.tests.test_telephony import RECEPTION, inbound, left_voicemail, post
 from audit.retention import retention_purge
 from config.storage import s3_storages
 from tenants import keys
@@ -138,23 +138,54 @@ def test_an_altered_object_is_refused_in_a_clear_answer(acme, s3_bucket, channel
     assert _plays(acme, voicemail) == 0
 
 
-def test_a_bucket_that_does_not_answer_is_a_503_with_retry_after(acme, s3_bucket, channels, settings):
-    voicemail = _voicemail(acme, phone_number=RECEPTION)
-    # Nothing listens on this port: the storage is down, the voicemail's row is fine.
+def _bucket_down(settings, bucket) -> None:
+    """The same bucket's settings on a port where nothing listens: the storage is down."""
     settings.STORAGES = s3_storages(
-        bucket=s3_bucket.name,
+        bucket=bucket.name,
         endpoint_url=f"http://127.0.0.1:{free_port()}",
         region=REGION,
         access_key=ACCESS_KEY,
         secret_key=SECRET_KEY,
         timeout_seconds=1,
     )
+
+
+def test_a_bucket_that_does_not_answer_is_a_503_with_retry_after(acme, s3_bucket, channels, settings):
+    voicemail = _voicemail(acme, phone_number=RECEPTION)
+    _bucket_down(settings, s3_bucket)  # the voicemail's row is fine
     for name in ("portal", "api"):
         answer = channels[name](voicemail.pk)
         assert answer.status_code == 503, name
         assert answer["Retry-After"] == "30", name
     assert json.loads(channels["api"](voicemail.pk).content)["code"] == "storage_unavailable"
     assert _plays(acme, voicemail) == 0
+
+
+def test_a_recording_callback_while_the_bucket_is_down_is_a_503_and_its_retry_stores_the_voicemail_once(
+    acme, s3_bucket, settings
+):
+    working = settings.STORAGES
+    params = inbound()
+    post("/telephony/voice/", params)
+    audio = tone_wav(0.4)
+    with RecordingMediaServer(account_sid=settings.TWILIO_ACCOUNT_SID, auth_token=settings.TWILIO_AUTH_TOKEN) as media:
+        sid, url = media.add(audio)
+        callback = {**params, "RecordingSid": sid, "RecordingUrl": url, "RecordingStatus": "completed"}
+        _bucket_down(settings, s3_bucket)
+        refused = post("/telephony/recording/", callback)
+        assert refused.status_code == 503  # not a 204: the provider must send it again
+        assert refused["Retry-After"] == "30"
+        assert json.loads(refused.content)["code"] == "storage_unavailable"
+        with tenant_context(acme):
+            assert not Voicemail.objects.filter(recording_sid=sid).exists()
+
+        settings.STORAGES = working
+        assert post("/telephony/recording/", callback).status_code == 204
+        assert post("/telephony/recording/", callback).status_code == 204  # a second retry stores nothing more
+    with tenant_context(acme):
+        voicemail = Voicemail.objects.get(recording_sid=sid)
+        assert encrypted_file_read(voicemail.audio) == audio
+    assert s3_bucket.names() == {voicemail.audio}
 
 
 def test_a_retention_purge_deletes_the_recording_from_the_bucket_and_keeps_the_fresh_one(acme, s3_bucket):
