@@ -58,6 +58,31 @@ def stored_file_fields() -> dict[type, tuple[str, ...]]:
     return dict(_FILE_FIELDS)
 
 
+# The kinds of file a company's own folder holds (`<kind>/<schema>/`): audio, and access exports.
+COMPANY_FOLDER_KINDS = ("audio", "dsr")
+
+
+def company_folder(kind: str, schema: str) -> str:
+    """Where a company's files of one kind are stored: every name under it is that company's."""
+    assert kind in COMPANY_FOLDER_KINDS, kind
+    return f"{kind}/{schema}"
+
+
+def company_folder_files(schema: str) -> set[str]:
+    """Every file in the company's own folders, whether a row names it or not (one a crash left
+    between storing and its row): what offboarding deletes beside the named ones."""
+    names: set[str] = set()
+    for kind in COMPANY_FOLDER_KINDS:
+        folder = company_folder(kind, schema)
+        try:
+            with _storage_call("list", folder):
+                _folders, files = default_storage.listdir(folder)
+        except FileNotFoundError:  # the local disk has no such folder yet
+            continue
+        names.update(f"{folder}/{name}" for name in files)
+    return names
+
+
 def encrypted_file_save(*, folder: str, content: bytes) -> str:
     """Encrypt `content` and store it; returns the storage name."""
     token = keys.file_encrypt(content)
@@ -89,5 +114,7 @@ def token_decrypt(token: bytes, *, name: str = "the file") -> bytes:
 
 
 def encrypted_file_delete(name: str) -> None:
+    """Delete a stored file; one already gone is fine. StorageUnavailable if storage does not answer."""
     if name:
-        default_storage.delete(name)
+        with _storage_call("delete", name):
+            default_storage.delete(name)

@@ -17,8 +17,13 @@ from django_tenants.utils import tenant_context
 from answering.models import Call, Line, Listen, Recording, Voicemail
 from answering.simulator import RecordingMediaServer, new_sid, tone_wav
 from answering.tests.test_telephony import RECEPTION, inbound, left_voicemail, post
+from audit.dsr import dsr_erase, dsr_open
 from audit.retention import retention_purge
 from config.storage import s3_storages
+from crm.services import contact_create
+from operations.backups.erasures import TASK_ERASED_FILES_DELETE
+from operations.outbox.models import OutboxEntry
+from operations.outbox.services import outbox_relay
 from tenants import keys
 from tenants.files import encrypted_file_read, encrypted_file_save
 from tenants.services import client_offboard
@@ -26,12 +31,15 @@ from tests.object_storage import ACCESS_KEY, REGION, SECRET_KEY, free_port
 
 pytestmark = pytest.mark.django_db
 AUDIO = tone_wav(0.3)
+SUBJECT_PHONE = "+37255594444"
 
 
-def _voicemail(company, *, phone_number: str, audio: bytes = AUDIO) -> Voicemail:
+def _voicemail(company, *, phone_number: str, audio: bytes = AUDIO, contact=None) -> Voicemail:
     with tenant_context(company):
         line = Line.objects.get(phone_number=phone_number)
-        call = Call.objects.create(line=line, telephony_sid=new_sid("CA"), started_at=timezone.now(), status="missed")
+        call = Call.objects.create(
+            line=line, telephony_sid=new_sid("CA"), started_at=timezone.now(), status="missed", contact=contact
+        )
         return Voicemail.objects.create(
             call=call,
             recording_sid=new_sid("RE"),
@@ -188,7 +196,9 @@ def test_a_recording_callback_while_the_bucket_is_down_is_a_503_and_its_retry_st
     assert s3_bucket.names() == {voicemail.audio}
 
 
-def test_a_retention_purge_deletes_the_recording_from_the_bucket_and_keeps_the_fresh_one(acme, s3_bucket):
+def test_a_retention_purge_deletes_the_recording_from_the_bucket_and_keeps_the_fresh_one(
+    acme, s3_bucket, django_capture_on_commit_callbacks
+):
     with tenant_context(acme):
         line = Line.objects.get(phone_number=RECEPTION)
         names = {}
@@ -204,11 +214,39 @@ def test_a_retention_purge_deletes_the_recording_from_the_bucket_and_keeps_the_f
         Recording.objects.filter(audio=names["old"]).update(created_at=timezone.now() - dt.timedelta(days=120))
         assert s3_bucket.names() == set(names.values())
 
-        run = retention_purge()
+        with django_capture_on_commit_callbacks(execute=True):
+            run = retention_purge()
         assert run.report["purged"]["call recordings"] >= 1
         assert not Recording.objects.filter(audio=names["old"]).exists()  # the row no longer names it
         assert Recording.objects.filter(audio=names["fresh"]).exists()
     assert s3_bucket.names() == {names["fresh"]}
+
+
+def test_an_erasure_while_the_bucket_is_down_deletes_the_voice_once_the_bucket_is_back(
+    acme, acme_admin, s3_bucket, settings, django_capture_on_commit_callbacks, woken, eager_tasks
+):
+    with tenant_context(acme):
+        subject = contact_create(name="Erased Later", phone_number=SUBJECT_PHONE, actor=None)
+    voicemail = _voicemail(acme, phone_number=RECEPTION, contact=subject)
+    bystander = _voicemail(acme, phone_number=RECEPTION)
+    working = settings.STORAGES
+
+    _bucket_down(settings, s3_bucket)
+    with tenant_context(acme), django_capture_on_commit_callbacks(execute=True):
+        request = dsr_open(kind="erasure", phone_number=SUBJECT_PHONE, actor=acme_admin)
+        dsr_erase(request=request, actor=acme_admin)  # commits: the erasure does not wait for the bucket
+    assert voicemail.audio in s3_bucket.names()  # the bucket was down at the commit
+    with tenant_context(acme):
+        assert Voicemail.objects.get(pk=voicemail.pk).audio == ""
+        pending = OutboxEntry.objects.get(task=TASK_ERASED_FILES_DELETE, done_at__isnull=True)
+        assert pending.args == [voicemail.audio]  # a random storage name, nothing personal
+
+    settings.STORAGES = working
+    with tenant_context(acme):
+        assert outbox_relay() == 1  # the relay's next run (beat, or the next wake-up)
+        pending.refresh_from_db()
+        assert pending.done_at is not None
+    assert s3_bucket.names() == {bystander.audio}
 
 
 def test_offboarding_deletes_the_companys_objects_from_the_bucket_and_no_other_companys(
@@ -221,11 +259,16 @@ def test_offboarding_deletes_the_companys_objects_from_the_bucket_and_no_other_c
     with connection.cursor() as cursor:
         # PostgreSQL drops no table with deferred checks pending: run them now, as a commit would.
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-    assert s3_bucket.names() == {kept.audio, gone.audio}
+    # Objects no row names: one a crash left in initech's folder, and a restored check schema's copy.
+    s3_bucket.put("audio/initech/0123456789abcdef.enc", b"left by a crash")
+    s3_bucket.put("dsr/initech/0123456789abcdef.enc", b"an export")
+    s3_bucket.put("audio/initech_check/0123456789abcdef.enc", b"another schema's copy")
+    before = s3_bucket.names()
+    assert {kept.audio, gone.audio} <= before
 
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         client_offboard(company=initech, reason="contract ended")
-    assert gone.audio in s3_bucket.names()  # not before the commit: a rollback could not bring it back
+    assert s3_bucket.names() == before  # not before the commit: a rollback could not bring them back
     for callback in callbacks:
         callback()
-    assert s3_bucket.names() == {kept.audio}
+    assert s3_bucket.names() == {kept.audio, "audio/initech_check/0123456789abcdef.enc"}
