@@ -359,7 +359,10 @@ def dsr_export_read(*, request: DataSubjectRequest, user: User, channel: str, pa
 
     if not request.export_file:
         raise ApplicationError(_("this request has no export"), field="export", code="no_export")
-    content = encrypted_file_read(request.export_file)
+    try:
+        content = encrypted_file_read(request.export_file)
+    except (FileNotFoundError, ValueError):  # gone from storage, or altered there: nothing to hand out
+        raise ApplicationError(_("this request has no export"), field="export", code="export_missing") from None
     report_read(
         user=user,
         channel=channel,

@@ -249,6 +249,33 @@ def test_an_erasure_while_the_bucket_is_down_deletes_the_voice_once_the_bucket_i
     assert s3_bucket.names() == {bystander.audio}
 
 
+def test_an_access_export_lies_in_the_bucket_encrypted_and_once_gone_is_a_404_not_a_500(
+    acme, acme_admin, s3_bucket, client_for
+):
+    with tenant_context(acme):
+        subject = contact_create(name="Exported Person", phone_number=SUBJECT_PHONE, actor=None)
+    _voicemail(acme, phone_number=RECEPTION, contact=subject)
+    client = client_for("acme.localhost", acme_admin)
+    raised = {"kind": "access", "phone_number": SUBJECT_PHONE}
+    access = client.post("/api/v1/data-subject-requests/", raised, content_type="application/json")
+    assert access.status_code == 201, access.content
+    pk = access.json()["id"]
+    exports = s3_bucket.names("dsr/acme/")
+    assert len(exports) == 1
+    stored = s3_bucket.read(exports.pop())
+    assert not stored.startswith(b"PK")  # no ZIP in the clear
+    assert b"Exported Person" not in stored
+    downloaded = client.get(f"/api/v1/data-subject-requests/{pk}/export/")
+    assert downloaded.status_code == 200
+    assert downloaded.content.startswith(b"PK")
+    assert client.get(f"/data-requests/{pk}/export/").status_code == 200
+
+    for name in s3_bucket.names("dsr/acme/"):
+        s3_bucket.remove(name)
+    assert client.get(f"/api/v1/data-subject-requests/{pk}/export/").status_code == 404
+    assert client.get(f"/data-requests/{pk}/export/").status_code == 404
+
+
 def test_offboarding_deletes_the_companys_objects_from_the_bucket_and_no_other_companys(
     acme, initech, s3_bucket, django_capture_on_commit_callbacks
 ):
