@@ -21,7 +21,7 @@ from answering.models import (
     Transfer,
     Voicemail,
 )
-from answering.playback import audio_response, is_continuation, voicemail_audio
+from answering.playback import voicemail_play_response
 from answering.scripts import (
     DEFAULT_SCRIPT,
     DeskScript,
@@ -226,14 +226,9 @@ class VoicemailAdmin(GatedModelAdmin):
         voicemail = self.get_queryset(request).filter(pk=pk).first()
         if voicemail is None:
             raise Http404("No such voicemail.")  # outside the grants, or voice not granted: the same answer
-        audio = voicemail_audio(
-            voicemail=voicemail,
-            user=request.user,
-            policy=self.gate_policy(request),
-            path=request.path,
-            count_play=not is_continuation(request),
+        return voicemail_play_response(
+            request, voicemail=voicemail, user=request.user, policy=self.gate_policy(request)
         )
-        return audio_response(request, audio)
 
 
 class AnswerCallView(GatedAdminView):

@@ -4,27 +4,64 @@ provider agent in the admin, or the client's own people in the portal and the AP
 
 from __future__ import annotations
 
+import logging
 import re
 
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, JsonResponse
+from django.utils.translation import gettext as _
 
 from answering.models import Listen, Voicemail
 from gates.engine import Policy
 from gates.signals import report_read
-from tenants.files import encrypted_file_read
+from tenants.files import StorageUnavailable, encrypted_file_read
 from tenants.models import User
 
 AUDIO_CONTENT_TYPE = "audio/wav"
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+RETRY_AFTER_SECONDS = 30
+logger = logging.getLogger(__name__)
+
+
+class AudioUnavailable(Exception):
+    """The voicemail may be played, but its audio cannot be had now: missing from storage,
+    unreadable, or the storage does not answer. Raised only after the gates let the person in,
+    so saying so tells nothing they may not know."""
+
+    def __init__(self, message: str, *, status: int, code: str):
+        super().__init__(message)
+        self.message, self.status, self.code = message, status, code
+
+
+def _stored_audio(voicemail: Voicemail) -> bytes:
+    try:
+        return encrypted_file_read(voicemail.audio)
+    except FileNotFoundError:
+        logger.error("voicemail #%s: its audio %s is not in storage", voicemail.pk, voicemail.audio)
+        raise AudioUnavailable(
+            _("This voicemail's audio is missing from storage."), status=404, code="audio_missing"
+        ) from None
+    except ValueError as exc:  # tenants.files: altered, or its key is not to be had
+        logger.error("voicemail #%s: %s", voicemail.pk, exc)
+        raise AudioUnavailable(
+            _("This voicemail's audio cannot be decrypted."), status=409, code="audio_unreadable"
+        ) from None
+    except StorageUnavailable as exc:
+        logger.warning("voicemail #%s: %s", voicemail.pk, exc)
+        raise AudioUnavailable(
+            _("The audio storage is temporarily unavailable. Try again shortly."),
+            status=503,
+            code="storage_unavailable",
+        ) from None
 
 
 def voicemail_audio(*, voicemail: Voicemail, user: User, policy: Policy, path: str, count_play: bool = True) -> bytes:
     """The decrypted audio of a voicemail the caller already found through the object gate.
     Refused (404, like a missing one) where the field gate does not give them voice; a play is
-    recorded unless `count_play` is False (a browser asking for the rest of a file it is playing)."""
+    recorded unless `count_play` is False (a browser asking for the rest of a file it is playing).
+    Raises AudioUnavailable, and records no play, when the stored audio cannot be had."""
     if not policy.can_read(Voicemail, "audio") or not voicemail.audio:
         raise Http404("No such voicemail.")
-    audio = encrypted_file_read(voicemail.audio)
+    audio = _stored_audio(voicemail)
     if count_play:
         Listen.objects.create(voicemail=voicemail, user=user)
         report_read(
@@ -73,3 +110,22 @@ def audio_response(request, audio: bytes, *, content_type: str = AUDIO_CONTENT_T
     response["Cache-Control"] = "private, no-store"
     response["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+def voicemail_play_response(request, *, voicemail: Voicemail, user: User, policy: Policy) -> HttpResponse:
+    """What every channel answers a play with: the audio (whole or the range asked for), or, when
+    storage fails it, a clear error (JSON under /api/, plain text elsewhere), never a 500."""
+    try:
+        audio = voicemail_audio(
+            voicemail=voicemail, user=user, policy=policy, path=request.path, count_play=not is_continuation(request)
+        )
+    except AudioUnavailable as exc:
+        if request.path.startswith("/api/"):
+            response = JsonResponse({"detail": exc.message, "code": exc.code}, status=exc.status)
+        else:
+            response = HttpResponse(exc.message, status=exc.status, content_type="text/plain; charset=utf-8")
+        if exc.status == 503:
+            response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        response["Cache-Control"] = "no-store"
+        return response
+    return audio_response(request, audio)

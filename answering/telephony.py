@@ -31,7 +31,7 @@ from crm.blind_index import pseudonym
 from crm.selectors import contact_id_probe
 from gates.outbound import outbound_check
 from tenants.errors import ApplicationError
-from tenants.files import encrypted_file_delete, encrypted_file_save
+from tenants.files import company_folder, encrypted_file_delete, encrypted_file_save
 from tenants.integrations import TWILIO_VOICE
 
 logger = logging.getLogger(__name__)
@@ -354,7 +354,7 @@ def recording_stored(*, params: dict, fetch=None) -> Voicemail | Recording | Non
         return None
     duration = int(params.get("RecordingDuration", "") or 0)  # checked by webhook_params_check
     audio = (fetch or recording_fetch)(params.get("RecordingUrl", ""))
-    name = encrypted_file_save(folder=f"audio/{connection.schema_name}", content=audio)
+    name = encrypted_file_save(folder=company_folder("audio", connection.schema_name), content=audio)
     try:
         with transaction.atomic():
             if call.recording_consent in (RecordingConsent.ANNOUNCED, RecordingConsent.GIVEN):

@@ -21,6 +21,7 @@ from answering import telephony
 from answering.simulator import AS_IF_IN_HOURS
 from gates.context import system_context
 from tenants.errors import ApplicationError
+from tenants.files import StorageUnavailable
 
 logger = logging.getLogger("answering.telephony")
 
@@ -99,7 +100,17 @@ def status(request, params):
 
 @_signed
 def recording(request, params):
-    telephony.recording_stored(params=params)
+    try:
+        telephony.recording_stored(params=params)
+    except StorageUnavailable as exc:
+        # Nothing was stored and no row names it: the provider's retry (or a replay) stores it, once.
+        logger.error("recording %s not stored yet: %s", params.get("RecordingSid", ""), exc)
+        response = JsonResponse(
+            {"detail": "the file storage is unavailable: send this callback again", "code": "storage_unavailable"},
+            status=503,
+        )
+        response["Retry-After"] = "30"
+        return response
     return HttpResponse(status=204)
 
 

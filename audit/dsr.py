@@ -16,10 +16,10 @@ from audit.models import DataSubjectRequest, LegalHold
 from crm.blind_index import blind_index, email_normalise, phone_normalise
 from crm.models import Contact
 from gates.context import system_context
-from operations.backups.erasures import erasure_apply
+from operations.backups.erasures import erased_files_delete, erasure_apply
 from operations.backups.models import ErasureRecord
 from tenants.errors import ApplicationError
-from tenants.files import encrypted_file_delete, encrypted_file_read, encrypted_file_save
+from tenants.files import company_folder, encrypted_file_read, encrypted_file_save
 from tenants.models import User
 
 ONE_MONTH = dt.timedelta(days=30)
@@ -130,7 +130,9 @@ def dsr_access(*, request: DataSubjectRequest, actor: User) -> DataSubjectReques
             for row in rows:
                 archive.writestr(f"audio/{kind}-{row.recording_sid}.wav", encrypted_file_read(row.audio))
     with transaction.atomic():
-        request.export_file = encrypted_file_save(folder=f"dsr/{connection.schema_name}", content=buffer.getvalue())
+        request.export_file = encrypted_file_save(
+            folder=company_folder("dsr", connection.schema_name), content=buffer.getvalue()
+        )
         request.result = {
             "contacts": len(contacts),
             "calls": len(calls),
@@ -256,7 +258,7 @@ def dsr_erase(*, request: DataSubjectRequest, actor: User) -> DataSubjectRequest
         request.status = DataSubjectRequest.Status.DONE
         request.completed_at = now
         request.save(update_fields=["result", "status", "completed_at"])
-        transaction.on_commit(lambda: [encrypted_file_delete(name) for name in audio])
+        erased_files_delete(names=audio)
     return request
 
 
@@ -357,7 +359,10 @@ def dsr_export_read(*, request: DataSubjectRequest, user: User, channel: str, pa
 
     if not request.export_file:
         raise ApplicationError(_("this request has no export"), field="export", code="no_export")
-    content = encrypted_file_read(request.export_file)
+    try:
+        content = encrypted_file_read(request.export_file)
+    except (FileNotFoundError, ValueError):  # gone from storage, or altered there: nothing to hand out
+        raise ApplicationError(_("this request has no export"), field="export", code="export_missing") from None
     report_read(
         user=user,
         channel=channel,

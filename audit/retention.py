@@ -20,10 +20,9 @@ from django.utils import timezone
 
 from audit.models import LegalHold, RetentionRun
 from compliance.agreements.selectors import dpa_in_force
-from operations.backups.erasures import erasure_apply
+from operations.backups.erasures import erased_files_delete, erasure_apply
 from operations.backups.models import ErasureRecord
 from tenants.categories import covers
-from tenants.files import encrypted_file_delete
 
 BATCH = 1000
 ANONYMISED = "Anonymised caller"
@@ -180,8 +179,7 @@ def retention_purge(
                         source=ErasureRecord.Source.RETENTION,
                         reference=f"retention run {run.pk}: {target.name}",
                     )
-                    for name in names:
-                        encrypted_file_delete(name)
+                    erased_files_delete(names=names)  # at the batch's commit, retried until done
                     if count:
                         done += count
                         run.report["purged"][target.name] = done

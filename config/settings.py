@@ -16,6 +16,7 @@ from urllib.parse import unquote
 import environ
 
 from config.database import embedded_database
+from config.storage import local_storages, s3_storages
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = BASE_DIR / ".vastaja"
@@ -318,6 +319,24 @@ WHITENOISE_AUTOREFRESH = DEBUG
 WHITENOISE_ROOT = BASE_DIR / "portal" / "root"
 # Voicemail and recordings, stored encrypted (tenants/files.py); never served as static files.
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(DATA_DIR / "media"))
+# Object storage (config/storage.py): with a bucket named, every stored file goes to S3 (or any
+# S3-speaking server at AWS_S3_ENDPOINT_URL), so every web node and worker reads what another
+# wrote; without one, the local disk under MEDIA_ROOT. Either way only ciphertext is written.
+AWS_STORAGE_BUCKET_NAME = env.str("AWS_STORAGE_BUCKET_NAME", default="")
+if AWS_STORAGE_BUCKET_NAME:
+    STORAGES = s3_storages(
+        bucket=AWS_STORAGE_BUCKET_NAME,
+        endpoint_url=env.str("AWS_S3_ENDPOINT_URL", default=""),
+        region=env.str("AWS_S3_REGION_NAME", default=""),
+        access_key=env.str("AWS_S3_ACCESS_KEY_ID", default=""),
+        secret_key=env.str("AWS_S3_SECRET_ACCESS_KEY", default=""),
+        location=env.str("AWS_LOCATION", default=""),
+        addressing_style=env.str("AWS_S3_ADDRESSING_STYLE", default=""),
+        server_side_encryption=env.str("AWS_S3_SERVER_SIDE_ENCRYPTION", default=""),
+        timeout_seconds=env.float("AWS_S3_TIMEOUT_SECONDS", default=10.0),
+    )
+else:
+    STORAGES = local_storages()
 AUDIO_MAX_BYTES = env.int("AUDIO_MAX_BYTES", default=10 * 1024 * 1024)
 
 REST_FRAMEWORK = {

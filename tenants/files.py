@@ -5,11 +5,13 @@ recordings. Files written before per-company keys (Fernet under FIELD_ENCRYPTION
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
 import hashlib
 import hmac
 import uuid
 
+from botocore.exceptions import BotoCoreError, ClientError
 from cryptography.exceptions import InvalidTag
 from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
@@ -17,6 +19,21 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
 from tenants import keys
+
+
+class StorageUnavailable(Exception):
+    """The file storage (the local disk, or the bucket) did not answer: nothing was stored or read.
+    A missing file is not this: it stays FileNotFoundError."""
+
+
+@contextlib.contextmanager
+def _storage_call(action: str, name: str):
+    try:
+        yield
+    except FileNotFoundError:
+        raise
+    except (OSError, BotoCoreError, ClientError) as exc:
+        raise StorageUnavailable(f"the file storage could not {action} {name}: {type(exc).__name__}") from exc
 
 
 @functools.cache
@@ -41,14 +58,43 @@ def stored_file_fields() -> dict[type, tuple[str, ...]]:
     return dict(_FILE_FIELDS)
 
 
+# The kinds of file a company's own folder holds (`<kind>/<schema>/`): audio, and access exports.
+COMPANY_FOLDER_KINDS = ("audio", "dsr")
+
+
+def company_folder(kind: str, schema: str) -> str:
+    """Where a company's files of one kind are stored: every name under it is that company's."""
+    assert kind in COMPANY_FOLDER_KINDS, kind
+    return f"{kind}/{schema}"
+
+
+def company_folder_files(schema: str) -> set[str]:
+    """Every file in the company's own folders, whether a row names it or not (one a crash left
+    between storing and its row): what offboarding deletes beside the named ones."""
+    names: set[str] = set()
+    for kind in COMPANY_FOLDER_KINDS:
+        folder = company_folder(kind, schema)
+        try:
+            with _storage_call("list", folder):
+                _folders, files = default_storage.listdir(folder)
+        except FileNotFoundError:  # the local disk has no such folder yet
+            continue
+        names.update(f"{folder}/{name}" for name in files)
+    return names
+
+
 def encrypted_file_save(*, folder: str, content: bytes) -> str:
     """Encrypt `content` and store it; returns the storage name."""
     token = keys.file_encrypt(content)
-    return default_storage.save(f"{folder}/{uuid.uuid4().hex}.enc", ContentFile(token))
+    name = f"{folder}/{uuid.uuid4().hex}.enc"
+    with _storage_call("store", name):
+        return default_storage.save(name, ContentFile(token))
 
 
 def encrypted_file_read(name: str) -> bytes:
-    with default_storage.open(name, "rb") as handle:
+    """The decrypted file. FileNotFoundError if storage does not have it, StorageUnavailable if
+    storage does not answer, ValueError if it cannot be decrypted."""
+    with _storage_call("read", name), default_storage.open(name, "rb") as handle:
         token = handle.read()
     return token_decrypt(token, name=name)
 
@@ -68,5 +114,7 @@ def token_decrypt(token: bytes, *, name: str = "the file") -> bytes:
 
 
 def encrypted_file_delete(name: str) -> None:
+    """Delete a stored file; one already gone is fine. StorageUnavailable if storage does not answer."""
     if name:
-        default_storage.delete(name)
+        with _storage_call("delete", name):
+            default_storage.delete(name)

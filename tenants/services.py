@@ -17,7 +17,7 @@ from django_tenants.utils import get_public_schema_name, schema_exists, tenant_c
 
 from tenants.changelog import change_log_actor
 from tenants.errors import ApplicationError
-from tenants.files import encrypted_file_delete, stored_file_fields
+from tenants.files import company_folder_files, encrypted_file_delete, stored_file_fields
 from tenants.keys import keys_destroy, keys_ensure
 from tenants.models import ClientCompany, Domain, User
 
@@ -113,13 +113,14 @@ def client_offboard(*, company: ClientCompany, reason: str, actor: User | None =
 
     One unit: the removals, the schema's drop (PostgreSQL's DDL is transactional) and the status
     change with its change-log entry commit together, or none of them does. The company's stored
-    files (audio, exports), which no rollback could bring back, are deleted only once it has.
+    files (audio, exports: those its rows name, and whatever else lies in its own folders), which
+    no rollback could bring back, are deleted only once it has.
     """
     with transaction.atomic(durable=True), _in_public_log(actor):
         company = _locked(company)
         if company.status == ClientCompany.Status.OFFBOARDED:
             raise ApplicationError("this client company is already offboarded", field="status")
-        files = _stored_file_names(company)
+        files = _stored_file_names(company) | company_folder_files(company.schema_name)
         company.domains.all().delete()
         company.memberships.all().delete()  # one change-log entry per membership, with the actor
         company.assignments.all().delete()

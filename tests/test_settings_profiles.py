@@ -104,3 +104,47 @@ def test_unreachable_database_gives_a_one_line_error_not_a_traceback():
     assert "Traceback" not in result.stderr
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("error: cannot reach the database at 127.0.0.1:1/vastaja:")
+
+
+# What a command sees as `default_storage`: it stores a file and names its backend and the name.
+STORE_PROBE = (
+    "from django.core.files.base import ContentFile; from django.core.files.storage import default_storage as s; "
+    "name = s.save('probe/file.enc', ContentFile(b'probe bytes')); print(type(s._wrapped).__name__, name)"
+)
+
+
+def _storage_env(**overrides: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "AWS_"))}
+    # `shell` does not connect; nothing listens on port 1.
+    env.update(DJANGO_ENV="development", DATABASE_URL="postgres://vastaja@127.0.0.1:1/vastaja", **overrides)
+    return env
+
+
+def test_a_named_bucket_sends_every_stored_file_to_it(s3_bucket, s3_server, tmp_path):
+    from tests.object_storage import ACCESS_KEY, REGION, SECRET_KEY
+
+    env = _storage_env(
+        MEDIA_ROOT=str(tmp_path),
+        AWS_STORAGE_BUCKET_NAME=s3_bucket.name,
+        AWS_S3_ENDPOINT_URL=s3_server.endpoint_url,
+        AWS_S3_REGION_NAME=REGION,
+        AWS_S3_ACCESS_KEY_ID=ACCESS_KEY,
+        AWS_S3_SECRET_ACCESS_KEY=SECRET_KEY,
+        AWS_LOCATION="vastaja",
+    )
+    result = _manage("shell", "-c", STORE_PROBE, env=env)
+    assert result.returncode == 0, result.stderr
+    backend, name = result.stdout.split()[-2:]
+    assert backend == "S3Storage"
+    assert name == "probe/file.enc"
+    assert s3_bucket.names() == {"vastaja/probe/file.enc"}  # under AWS_LOCATION, the bucket's prefix
+    assert s3_bucket.read("vastaja/probe/file.enc") == b"probe bytes"
+    assert not any(tmp_path.iterdir())
+
+
+def test_without_a_bucket_stored_files_stay_on_the_local_disk(tmp_path):
+    result = _manage("shell", "-c", STORE_PROBE, env=_storage_env(MEDIA_ROOT=str(tmp_path)))
+    assert result.returncode == 0, result.stderr
+    backend, name = result.stdout.split()[-2:]
+    assert backend == "FileSystemStorage"
+    assert (tmp_path / name).read_bytes() == b"probe bytes"

@@ -9,9 +9,10 @@ from rest_framework.reverse import reverse
 
 from answering.api.filters import VoicemailFilterSerializer
 from answering.models import Voicemail
-from answering.playback import AUDIO_CONTENT_TYPE, audio_response, is_continuation, voicemail_audio
+from answering.playback import AUDIO_CONTENT_TYPE, voicemail_play_response
 from answering.selectors import voicemail_list
 from api.base import TenantAPIView
+from api.schema import ApiErrorSerializer
 from gates.engine import policy_for_request
 
 
@@ -106,18 +107,26 @@ class VoicemailAudioApi(TenantAPIView):
             (200, AUDIO_CONTENT_TYPE): OpenApiResponse(OpenApiTypes.BINARY, description="the whole recording"),
             (206, AUDIO_CONTENT_TYPE): OpenApiResponse(OpenApiTypes.BINARY, description="the byte range asked for"),
             (416, AUDIO_CONTENT_TYPE): OpenApiResponse(description="the range asked for is past the end"),
+            (404, "application/json"): OpenApiResponse(
+                ApiErrorSerializer,
+                description="Not found in this company, or the person is not one of its client users; or its "
+                "audio is missing from storage (`code` is `audio_missing`).",
+            ),
+            (409, "application/json"): OpenApiResponse(
+                ApiErrorSerializer, description="The stored audio cannot be decrypted (`code` is `audio_unreadable`)."
+            ),
+            (503, "application/json"): OpenApiResponse(
+                ApiErrorSerializer,
+                description="The database or the audio storage cannot be reached (`code` is `unavailable` or "
+                "`storage_unavailable`); retry after the number of seconds in Retry-After.",
+            ),
         },
     )
     def get(self, request, pk: int):
         voicemail = self.get_object()
-        audio = voicemail_audio(
-            voicemail=voicemail,
-            user=request.user,
-            policy=policy_for_request(request, request.tenant),
-            path=request.path,
-            count_play=not is_continuation(request),
+        return voicemail_play_response(
+            request, voicemail=voicemail, user=request.user, policy=policy_for_request(request, request.tenant)
         )
-        return audio_response(request, audio)
 
     def safely_get_queryset(self):
         return _voicemails(self.request)

@@ -227,7 +227,7 @@ def test_after_hours_forward_dials_whoever_is_on_call(globex):
         assert "<Record" in twiml
 
 
-def _left_voicemail(company_host: str, to: str) -> str:
+def left_voicemail(company_host: str, to: str) -> str:
     params = inbound(to=to)
     post("/telephony/voice/", params, host=company_host)
     with RecordingMediaServer(account_sid=settings.TWILIO_ACCOUNT_SID, auth_token=settings.TWILIO_AUTH_TOKEN) as media:
@@ -243,7 +243,7 @@ def _left_voicemail(company_host: str, to: str) -> str:
 def test_playback_streams_through_the_gates_and_every_play_is_logged(acme, admin_for, agent1, agent2):
     from answering.models import Listen
 
-    sid = _left_voicemail(HOST, RECEPTION)
+    sid = left_voicemail(HOST, RECEPTION)
     with tenant_context(acme):
         voicemail = Voicemail.objects.get(recording_sid=sid)
     url = f"/admin/answering/voicemail/{voicemail.pk}/play/"
@@ -255,7 +255,7 @@ def test_playback_streams_through_the_gates_and_every_play_is_logged(acme, admin
 
     with tenant_context(acme):
         Line.objects.filter(phone_number="+3726001002").update(after_hours="voicemail")
-    other = _left_voicemail(HOST, "+3726001002")  # agent2 holds no grant on this line
+    other = left_voicemail(HOST, "+3726001002")  # agent2 holds no grant on this line
     with tenant_context(acme):
         hidden = Voicemail.objects.get(recording_sid=other)
     assert admin_for(agent2, "acme").get(f"/admin/answering/voicemail/{hidden.pk}/play/").status_code == 404
@@ -266,7 +266,7 @@ def test_playback_streams_through_the_gates_and_every_play_is_logged(acme, admin
 def test_without_a_voice_grant_there_is_nothing_to_play(globex, admin_for, agent1):
     from answering.models import Listen
 
-    sid = _left_voicemail("globex.localhost", "+3726002001")
+    sid = left_voicemail("globex.localhost", "+3726002001")
     with tenant_context(globex):
         voicemail = Voicemail.objects.get(recording_sid=sid)
     client = admin_for(agent1, "globex")  # globex's DPA grants names and content, not voice

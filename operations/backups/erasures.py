@@ -8,15 +8,44 @@ so the two cannot disagree. `erasures_reapply` runs the logged erasures again on
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import logging
 from collections.abc import Callable, Iterable
 
 from django.apps import apps
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import BooleanField, Model, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
 from operations.backups.models import ErasureRecord
+from operations.outbox.services import outbox_put
+from tenants.files import StorageUnavailable, encrypted_file_delete
 from tenants.models import ClientCompany
+
+TASK_ERASED_FILES_DELETE = "backups.erased_files_delete"
+logger = logging.getLogger(__name__)
+
+
+def erased_files_delete(*, names: Iterable[str]) -> None:
+    """Delete the files of erased rows once the erasure has committed (a rollback keeps rows and
+    files together), and make sure it happens: an outbox row, in the erasure's own transaction,
+    hands the deletion to a worker that retries until the storage has done it, so a bucket that is
+    down at the commit does not leave an erased voice in it. The deletion is also tried at once."""
+    names = sorted({name for name in names if name})
+    if not names:
+        return
+    # Storage names are random, never personal: they may stand in the outbox row.
+    digest = hashlib.sha256("\n".join(names).encode()).hexdigest()[:40]
+    outbox_put(task=TASK_ERASED_FILES_DELETE, args=names, key=f"erased-files:{digest}")
+    transaction.on_commit(lambda: _files_delete_now(names))
+
+
+def _files_delete_now(names: list[str]) -> None:
+    try:
+        for name in names:
+            encrypted_file_delete(name)
+    except StorageUnavailable as exc:
+        logger.warning("erased files not deleted yet, the outbox retries: %s", exc)
 
 
 def erasure_apply(
