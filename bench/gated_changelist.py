@@ -44,6 +44,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--explain", action="store_true", help="print each page's slowest queries and plans")
     parser.add_argument("--queries", action="store_true", help="print every query of the gated page at 100 rows")
+    parser.add_argument("--profile", action="store_true", help="profile 20 gated pages first (cProfile)")
     args = parser.parse_args()
 
     with bench_database():
@@ -92,6 +93,22 @@ def main() -> None:
         url = "/admin/answering/call/"
         for client in clients.values():  # warm up
             assert client.get(url).status_code == 200
+
+        if args.profile:
+            import cProfile
+            import os
+            import pstats
+
+            profile = cProfile.Profile()
+            gated_client = next(iter(clients.values()))
+            profile.enable()
+            for _ in range(20):
+                gated_client.get(url)
+            profile.disable()
+            stats = pstats.Stats(profile).sort_stats(os.environ.get("BENCH_SORT", "tottime"))
+            stats.print_stats(os.environ.get("BENCH_FILTER", ""), 50)
+            if os.environ.get("BENCH_CALLEES"):
+                stats.print_callees(os.environ["BENCH_CALLEES"])
 
         times: dict[str, list[float]] = {name: [] for name in clients}
         for _ in range(args.repeat):

@@ -36,7 +36,7 @@ from answering.services.messages import message_acknowledge, message_mark
 from gates.context import without_personal_fields
 from gates.engine import policy_for_request
 from gates.portal import client_page
-from scheduling.selectors import appointment_upcoming, company_zone, rota_gaps
+from scheduling.selectors import appointment_upcoming, company_zone, rota_gaps_by_line
 
 PAGE_SIZE = 25
 TODAY_ROWS = 8
@@ -69,9 +69,9 @@ def _today(request) -> dict:
     viewer = _viewer(request)
     # To the minute: a gap that starts "now" must not make every poll look like a change.
     now = timezone.now().replace(second=0, microsecond=0)
-    lines = []
-    for line in line_list():
-        lines.append((line, rota_gaps(line=line, start=now, end=now + dt.timedelta(days=7))))
+    end = now + dt.timedelta(days=7)
+    gaps = rota_gaps_by_line(start=now, end=end)  # one query for every line
+    lines = [(line, gaps.get(line.pk, [(now, end)])) for line in line_list()]
     return {
         "company": request.tenant,
         "lines": lines,
