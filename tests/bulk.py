@@ -24,6 +24,8 @@ def rows_copied(company, model, count: int) -> None:
     extra_values = f"{unique_value}, " if unique else ""
     with tenant_context(company):
         source = model.objects.order_by("pk").values_list("pk", flat=True).first()
+        if source is None:
+            raise ValueError(f"{company.schema_name} has no {model._meta.verbose_name} to copy")
         with connection.cursor() as cursor:
             cursor.execute(
                 f"INSERT INTO {table} ({extra_columns}{newest}, {listed}) "
