@@ -169,3 +169,25 @@ def test_every_gated_list_makes_as_many_queries_for_many_rows_and_later_pages(ad
         assert one == many == second_page, (model_admin.opts.label, one, many, second_page)
         covered.append(model_admin.opts.model_name)
     assert expected <= set(covered), covered  # the lists that matter held rows to compare
+
+
+def test_the_policy_is_worked_out_once_per_request_and_again_on_the_next(admin_for, agent2, acme, monkeypatch):
+    """Training gaps, the DPA in force and its grants: one computation for the whole list, and a
+    new one on the next request (so a revoked grant never outlives its change)."""
+    import gates.engine as engine
+
+    worked_out = []
+    real = engine.policy_for
+
+    def counted(**kwargs):
+        worked_out.append(kwargs["company"].pk)
+        return real(**kwargs)
+
+    monkeypatch.setattr(engine, "policy_for", counted)
+    client = admin_for(agent2, "acme")
+    _page(client, "/admin/answering/call/")
+    worked_out.clear()
+    _page(client, "/admin/answering/call/")
+    assert worked_out == [acme.pk]
+    _page(client, "/admin/answering/call/")
+    assert worked_out == [acme.pk, acme.pk]
