@@ -47,8 +47,10 @@ from answering.transfer_views import SUGGESTED_WRAP_UP, TransferView, transfer_p
 from crm.blind_index import company_region
 from desk.services import presence_call_done
 from gates.admin import GatedInline, GatedModelAdmin, gated_column
+from gates.admin_list import url_with_pk
 from gates.admin_views import Fetch, GatedAdminView
-from scheduling.selectors import rota_gaps
+from gates.context import context_memo
+from scheduling.selectors import rota_gaps_by_line
 from tenants.errors import ApplicationError
 
 
@@ -92,8 +94,14 @@ class LineAdmin(GatedModelAdmin):
 
     @gated_column(description="on-call gaps, next 7 days")
     def oncall_gaps(self, line):
-        now = timezone.now()
-        gaps = rota_gaps(line=line, start=now, end=now + dt.timedelta(days=7))
+        # Every line's gaps in one query, once per request (the gate context's memo): a list of
+        # lines makes as many queries for ten lines as for one.
+        memo = context_memo()
+        if "oncall_gaps" not in memo:
+            now = timezone.now()
+            memo["oncall_gaps"] = (now, rota_gaps_by_line(start=now, end=now + dt.timedelta(days=7)))
+        now, by_line = memo["oncall_gaps"]
+        gaps = by_line.get(line.pk, [(now, now + dt.timedelta(days=7))])
         hours = sum((end - start).total_seconds() for start, end in gaps) / 3600
         return "none" if hours == 0 else f"⚠ {hours:.0f} h uncovered"
 
@@ -169,6 +177,7 @@ class CallAdmin(GatedModelAdmin):
     search_fields = ["telephony_sid"]  # personal fields are encrypted: exact matches use blind indexes
     date_hierarchy = "started_at"
     list_select_related = ["line"]
+    list_loads = ()  # __str__ reads telephony_sid, a column
     fields = [
         "telephony_sid",
         "line",
@@ -196,7 +205,7 @@ class CallAdmin(GatedModelAdmin):
 
     @gated_column(description="desk")
     def answer(self, call):
-        return format_html('<a href="{}">Answer</a>', reverse("admin:answering_call_answer", args=[call.pk]))
+        return format_html('<a href="{}">Answer</a>', url_with_pk("admin:answering_call_answer", call.pk))
 
 
 @admin.register(Voicemail)
@@ -209,7 +218,7 @@ class VoicemailAdmin(GatedModelAdmin):
 
     @gated_column("audio", description="audio")
     def play(self, voicemail):
-        url = reverse("admin:answering_voicemail_play", args=[voicemail.pk])
+        url = url_with_pk("admin:answering_voicemail_play", voicemail.pk)
         return format_html('<audio controls preload="none" src="{}"></audio>', url)
 
     def get_urls(self):
@@ -413,7 +422,7 @@ class ScriptAdmin(GatedModelAdmin):
     @gated_column(description="versions")
     def versions(self, script):
         return format_html(
-            '<a href="{}">Drafts, preview and publish</a>', reverse("admin:answering_script_new", args=[script.pk])
+            '<a href="{}">Drafts, preview and publish</a>', url_with_pk("admin:answering_script_new", script.pk)
         )
 
     def get_urls(self):
@@ -435,7 +444,7 @@ class ScriptVersionAdmin(GatedModelAdmin):
     @gated_column(description="script page")
     def open(self, version):
         return format_html(
-            '<a href="{}">Preview every path</a>', reverse("admin:answering_script_edit", args=[version.pk])
+            '<a href="{}">Preview every path</a>', url_with_pk("admin:answering_script_edit", version.pk)
         )
 
     def get_urls(self):

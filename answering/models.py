@@ -313,7 +313,7 @@ class Message(models.Model):
     class Meta:
         ordering = ["-created_at"]
         indexes = [
-            models.Index(fields=["line", "-created_at"], name="message_line_created"),
+            models.Index(fields=["line", "-created_at", "-id"], name="message_line_newest"),
             models.Index(fields=["-created_at", "-id"], name="message_newest"),
             models.Index(fields=["created_at"], name="message_not_purged", condition=models.Q(purged_at=None)),
         ]

@@ -32,7 +32,7 @@ import json
 from contextlib import contextmanager
 
 from django.contrib import admin, messages
-from django.contrib.admin.utils import flatten, flatten_fieldsets, label_for_field, quote
+from django.contrib.admin.utils import flatten, flatten_fieldsets, label_for_field
 from django.core.exceptions import FieldDoesNotExist
 from django.http import Http404, HttpResponseRedirect
 from django.urls import NoReverseMatch, reverse
@@ -40,6 +40,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.text import capfirst
 from django_tenants.utils import tenant_context
 
+from gates.admin_list import GatedChangeList, action_checkbox_html, url_with_pk
 from gates.context import as_channel, person_context
 from gates.engine import (
     NO_ACCESS,
@@ -92,6 +93,7 @@ _PROTECTED = (
     "delete_view",
     "history_view",
     "changeform_view",
+    "get_changelist",
     "get_changelist_instance",
     "get_inline_instances",
     "get_formsets_with_inlines",
@@ -290,7 +292,7 @@ class _GateMixin:
                 opts = _field.related_model._meta
                 try:
                     url_name = f"admin:{opts.app_label}_{opts.model_name}_change"
-                    url = reverse(url_name, args=[quote(related.pk)], current_app=site_name)
+                    url = url_with_pk(url_name, related.pk, current_app=site_name)
                 except NoReverseMatch:
                     return str(related)
                 return format_html('<a href="{}">{}</a>', url, related)
@@ -485,7 +487,20 @@ class GatedModelAdmin(_GateMixin, admin.ModelAdmin):
         return response
 
     def changelist_view(self, request, extra_context=None):
-        return self._in_company(request, super().changelist_view, extra_context=extra_context)
+        return self._in_company(request, self._gated_changelist, extra_context=extra_context)
+
+    def _gated_changelist(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        if self.change_list_template is None and hasattr(response, "template_name"):
+            # Django's own lookup, ending in the gated list (gates/admin_list.py) instead of the
+            # admin's: a model's own change_list.html extends admin/gated/change_list.html.
+            opts = self.opts
+            response.template_name = [
+                f"admin/{opts.app_label}/{opts.model_name}/change_list.html",
+                f"admin/{opts.app_label}/change_list.html",
+                "admin/gated/change_list.html",
+            ]
+        return response
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         return self._in_company(request, super().change_view, object_id, form_url, extra_context)
@@ -508,6 +523,18 @@ class GatedModelAdmin(_GateMixin, admin.ModelAdmin):
         return obj
 
     # ---- changelist
+    # The model fields the list's columns read beyond those they name (a column's own field, a
+    # method's @gated_column fields): with it set, the rows query loads only those
+    # (gates/admin_list.py); None loads every field the gates allow. __str__ is always read (the
+    # action checkbox's label), so what it reads belongs here too.
+    list_loads: tuple[str, ...] | None = None
+
+    def get_changelist(self, request, **kwargs):
+        return GatedChangeList
+
+    def action_checkbox(self, obj):
+        return action_checkbox_html(obj)
+
     def get_list_display(self, request):
         masked, swaps = self._masked(request), self._related_swaps(request, form=False)
         columns = []

@@ -56,6 +56,16 @@ class GateContext:
         return self.kind == PERSON
 
 
+def context_memo() -> dict:
+    """What may be worked out once for the active context (one request's person, one job) and
+    reused until it ends: a page's columns computed together rather than row by row. It ends with
+    the context, so nothing in it outlives the request or a change made before the next one."""
+    context = _current.get()
+    if not isinstance(context, GateContext):
+        raise GateContextMissing("context_memo needs an active gate context")
+    return context.memo
+
+
 @dataclass(frozen=True)
 class _Cleared:
     """No context: what a request, task or command starts with (`origin` names which)."""

@@ -172,28 +172,32 @@ def oncall_for_line(*, line, at: dt.datetime | None = None) -> list[StaffMember]
 
 def rota_gaps(*, line, start: dt.datetime, end: dt.datetime) -> list[tuple[dt.datetime, dt.datetime]]:
     """The intervals between `start` and `end` when nobody is on call for the line."""
-    return rota_gaps_by_line(lines=[line], start=start, end=end)[getattr(line, "pk", line)]
-
-
-def rota_gaps_by_line(
-    *, lines, start: dt.datetime, end: dt.datetime
-) -> dict[int, list[tuple[dt.datetime, dt.datetime]]]:
-    """`rota_gaps` of every line in `lines` (lines or ids), by line id, in one query: a page that
-    lists the lines' gaps (Today) makes as many queries for ten lines as for one."""
     start = require_aware(start, "start")
     end = require_aware(end, "end")
-    ids = [getattr(line, "pk", line) for line in lines]
-    gaps: dict[int, list[tuple[dt.datetime, dt.datetime]]] = {pk: [] for pk in ids}
-    cursors = dict.fromkeys(ids, start)
-    if ids:
-        shifts = OnCallShift.objects.filter(line_id__in=ids, ends_at__gt=start, starts_at__lt=end)
-        for shift in shifts.order_by("line_id", "starts_at"):
-            if shift.starts_at > cursors[shift.line_id]:
-                gaps[shift.line_id].append((cursors[shift.line_id], shift.starts_at))
-            cursors[shift.line_id] = max(cursors[shift.line_id], shift.ends_at)
-    for pk, cursor in cursors.items():
-        if cursor < end:
-            gaps[pk].append((cursor, end))
+    shifts = OnCallShift.objects.filter(line=line, ends_at__gt=start, starts_at__lt=end).order_by("starts_at")
+    return _gaps([(shift.starts_at, shift.ends_at) for shift in shifts], start, end)
+
+
+def rota_gaps_by_line(*, start: dt.datetime, end: dt.datetime) -> dict[int, list[tuple[dt.datetime, dt.datetime]]]:
+    """`rota_gaps` of every line with a shift between `start` and `end`, by line id, in one query
+    (a list of lines shows them all); a line not in it has nobody on call the whole time."""
+    start = require_aware(start, "start")
+    end = require_aware(end, "end")
+    by_line: dict[int, list] = {}
+    shifts = OnCallShift.objects.filter(ends_at__gt=start, starts_at__lt=end).order_by("line_id", "starts_at")
+    for line_id, starts_at, ends_at in shifts.values_list("line_id", "starts_at", "ends_at"):
+        by_line.setdefault(line_id, []).append((starts_at, ends_at))
+    return {line_id: _gaps(times, start, end) for line_id, times in by_line.items()}
+
+
+def _gaps(shifts: list[tuple[dt.datetime, dt.datetime]], start: dt.datetime, end: dt.datetime) -> list[tuple]:
+    gaps, cursor = [], start
+    for starts_at, ends_at in shifts:
+        if starts_at > cursor:
+            gaps.append((cursor, starts_at))
+        cursor = max(cursor, ends_at)
+    if cursor < end:
+        gaps.append((cursor, end))
     return gaps
 
 

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from answering.models import Message, Transfer
-from answering.playback import voicemail_play_response
+from answering.playback import audio_response, is_continuation, voicemail_audio
 from answering.portal.forms import CallFilterForm, MessageFilterForm
 from answering.selectors import (
     call_list,
@@ -69,11 +69,12 @@ def _today(request) -> dict:
     viewer = _viewer(request)
     # To the minute: a gap that starts "now" must not make every poll look like a change.
     now = timezone.now().replace(second=0, microsecond=0)
-    lines = list(line_list())
-    gaps = rota_gaps_by_line(lines=lines, start=now, end=now + dt.timedelta(days=7))
+    end = now + dt.timedelta(days=7)
+    gaps = rota_gaps_by_line(start=now, end=end)  # one query for every line
+    lines = [(line, gaps.get(line.pk, [(now, end)])) for line in line_list()]
     return {
         "company": request.tenant,
-        "lines": [(line, gaps[line.pk]) for line in lines],
+        "lines": lines,
         "new_messages": message_today(**viewer, limit=TODAY_ROWS),
         "recent_calls": list(call_list(**viewer)[:TODAY_ROWS]),
         "new_voicemails": list(voicemail_list(**viewer, unheard=True)[:TODAY_ROWS]),
@@ -192,9 +193,7 @@ def call_detail(request, pk: int):
     call = call_list(**viewer).filter(pk=pk).first()
     if call is None:
         raise Http404("No such call.")
-    # A message taken on a transferred call often holds only the script's answers (the reason,
-    # a call-back number), not a body: the page shows those answers, never an empty line.
-    call_messages = [(m, message_answers(m)) for m in message_list(**viewer).filter(call=call)]
+    call_messages = list(message_list(**viewer).filter(call=call))
     voicemail = voicemail_list(**viewer).filter(call=call).first()
     transfers = list(transfer_list(**viewer, call=call))
     context = {
@@ -244,4 +243,5 @@ def voicemail_play(request, pk: int):
     voicemail = voicemail_list(**viewer).filter(pk=pk).first()
     if voicemail is None:
         raise Http404("No such voicemail.")
-    return voicemail_play_response(request, voicemail=voicemail, **viewer)
+    audio = voicemail_audio(voicemail=voicemail, **viewer, path=request.path, count_play=not is_continuation(request))
+    return audio_response(request, audio)

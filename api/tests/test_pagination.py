@@ -72,36 +72,15 @@ def test_the_schema_states_the_bounds():
     assert (parameters["offset"]["minimum"], parameters["offset"]["maximum"]) == (0, 2**31 - 1)
 
 
-def _calls_in_acme(acme, count: int) -> None:
-    """`count` more calls in acme, copies of one of its own (encrypted values and all), one minute
-    apart: rolled back with the test's transaction."""
-    from django.db import connection
-    from django_tenants.utils import tenant_context
-
-    from answering.models import Call
-
-    with tenant_context(acme):
-        model = Call.objects.order_by("pk").first()
-        columns = [
-            f.column for f in Call._meta.concrete_fields if f.column not in ("id", "telephony_sid", "started_at")
-        ]
-        listed = ", ".join(columns)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO answering_call (telephony_sid, started_at, {listed}) "
-                f"SELECT 'CAbulk' || g, now() - g * interval '1 minute', {listed} "
-                "FROM answering_call, generate_series(1, %s) g WHERE id = %s",
-                [count, model.pk],
-            )
-            cursor.execute("ANALYZE answering_call")
-
-
 def test_a_page_of_100000_calls_reads_the_newest_first_index_and_never_counts_them_all(acme, client_for, acme_admin):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
     from django_tenants.utils import tenant_context
 
-    _calls_in_acme(acme, 100_000)
+    from answering.models import Call
+    from tests.bulk import rows_copied
+
+    rows_copied(acme, Call, 100_000)
     api = client_for("acme.localhost", acme_admin)
     with CaptureQueriesContext(connection) as first:
         page = api.get("/api/v1/calls/?limit=50").json()
