@@ -3,8 +3,11 @@
 - The partial indexes of the rows not yet purged go: a column in an index's predicate counts as
   indexed, so they made every purged row a non-HOT update, with a new entry in every index.
 - The tables leave room on each page for the purge's new, smaller row versions (a HOT update must
-  fit on the same page): calls keep 40%, messages 50% (a purged message shrinks only by its body's
-  text). This applies to pages written from now on; existing rows move when the table is
+  fit on the same page, beside the old one until the batch commits): a page filled to f of its
+  size holds all its rows' new versions only if f <= old / (old + new). A purged call is about 249
+  bytes (three empty ciphertexts, no pseudonym), a call about 309 bytes with no name or notes and
+  more with them, so calls are filled to 55%; a purged message shrinks only by its body's text,
+  so messages to 50%. This applies to pages written from now on; existing rows move when the table is
   rewritten (VACUUM FULL or pg_repack). docs/performance.md says what it costs.
 - Indexes no query uses go: the foreign-key index of `line` (the `(line, newest)` indexes serve
   every `line_id = ...` lookup) and the `varchar_pattern_ops` copies Django adds to unique text
@@ -18,7 +21,7 @@ LIKE_INDEXES = [
     ("answering_voicemail", "recording_sid", "answering_voicemail_recording_sid_28f4e277_like"),
     ("answering_recording", "recording_sid", "answering_recording_recording_sid_ce31b2a0_like"),
 ]
-FILLFACTORS = [("answering_call", 60), ("answering_message", 50)]
+FILLFACTORS = [("answering_call", 55), ("answering_message", 50)]
 
 
 class Migration(migrations.Migration):

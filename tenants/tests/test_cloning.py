@@ -25,7 +25,7 @@ def test_a_cloned_schema_keeps_the_purged_tables_fillfactor():
     from django.conf import settings
 
     template = _options(settings.TENANT_BASE_SCHEMA)
-    assert template["answering_call"] == ["fillfactor=60"]
+    assert template["answering_call"] == ["fillfactor=55"]
     assert template["answering_message"] == ["fillfactor=50"]
     schema_clone(source=settings.TENANT_BASE_SCHEMA, target="clone_options_test")
     try:
