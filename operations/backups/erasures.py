@@ -41,16 +41,7 @@ def erasure_apply(
     if not ids:
         return 0, []
     count, names = _apply(model, ids, changes or {}, delete, tuple(files))
-    ErasureRecord.objects.create(
-        company_id=connection.tenant.pk,
-        source=source,
-        reference=reference[:120],
-        model=model._meta.label,
-        object_ids=ids,
-        action=ErasureRecord.Action.DELETE if delete else ErasureRecord.Action.UPDATE,
-        changes={} if delete else changes,
-        files=list(files),
-    )
+    _log(model, ids, {} if delete else changes, delete, files, source, reference)
     return count, names
 
 
@@ -83,17 +74,21 @@ def erasure_apply_rows(
         ids = [row[0] for row in cursor.fetchall()]
     if not ids:
         return [], []
+    _log(model, ids, changes, False, files, source, reference)
+    return ids, [name for pk in ids for name in held_files.get(pk, ())]
+
+
+def _log(model, ids: list[int], changes: dict, delete: bool, files, source: str, reference: str) -> None:
     ErasureRecord.objects.create(
         company_id=connection.tenant.pk,
         source=source,
         reference=reference[:120],
         model=model._meta.label,
         object_ids=ids,
-        action=ErasureRecord.Action.UPDATE,
+        action=ErasureRecord.Action.DELETE if delete else ErasureRecord.Action.UPDATE,
         changes=changes,
         files=list(files),
     )
-    return ids, [name for pk in ids for name in held_files.get(pk, ())]
 
 
 def _apply(model: type[Model], ids: list[int], changes: dict, delete: bool, files: tuple[str, ...]):
