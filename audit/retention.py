@@ -6,6 +6,15 @@ not one per row). The selection is "older than the cutoff and not yet purged", s
 interrupted resumes where it stopped on the next run, with nothing lost and nothing done twice.
 Anything under an unexpired legal hold, directly or through its contact, is held back and
 reported.
+
+The batches walk the primary key (`id > a AND id <= b AND <due>`, one `UPDATE ... RETURNING` each)
+rather than a partial index of the rows not yet purged: a column in an index's predicate counts
+as indexed, so with such an index every purged row was a non-HOT update and wrote a new entry
+into every index of its table. Walking the key, no index covers a column the purge changes, and
+the tables keep room on each page (a lower fillfactor, answering migration 0052) for the new,
+smaller versions, so the updates are HOT (docs/performance.md, "Retention purge"). The price is
+that each run reads every row of the purged tables once, where the partial index found the due
+rows at once.
 """
 
 from __future__ import annotations
@@ -15,16 +24,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db import connection, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Max, Min, Q, QuerySet
 from django.utils import timezone
 
 from audit.models import LegalHold, RetentionRun
 from compliance.agreements.selectors import dpa_in_force
-from operations.backups.erasures import erased_files_delete, erasure_apply
+from operations.backups.erasures import erased_files_delete, erasure_apply_rows
 from operations.backups.models import ErasureRecord
 from tenants.categories import covers
 
-BATCH = 1000
+BATCH = 10_000  # ids per batch (one transaction each); a batch changes at most this many rows
+PROGRESS_EVERY = 20  # batches: a walk over rows with nothing due still says where it is
 ANONYMISED = "Anonymised caller"
 
 
@@ -122,6 +132,39 @@ def _targets() -> list[Target]:
     ]
 
 
+def _purge_walk(run: RetentionRun, target: Target, purgeable: QuerySet, *, batch: int, progress) -> int:
+    """Purge `purgeable` in batches of `batch` ids, lowest first; returns the rows purged."""
+    model = purgeable.model
+    # Min and max of the primary key: two probes of its index, whatever the table's size.
+    bounds = model._base_manager.aggregate(first=Min("pk"), last=Max("pk"))
+    if bounds["last"] is None:
+        return 0
+    start, last = bounds["first"] - 1, bounds["last"]
+    done = walked = 0
+    while start < last:
+        end = min(start + batch, last)
+        with transaction.atomic():
+            # One statement finds, blanks and lists the batch's rows; the erasure log records
+            # their ids, so a restore from an older backup purges exactly these rows again.
+            ids, names = erasure_apply_rows(
+                rows=purgeable.filter(pk__gt=start, pk__lte=end),
+                files=target.files,
+                changes=target.changes(timezone.now()),
+                source=ErasureRecord.Source.RETENTION,
+                reference=f"retention run {run.pk}: {target.name}",
+            )
+            erased_files_delete(names=names)  # at the batch's commit, retried until done
+            if ids:
+                done += len(ids)
+                run.report["purged"][target.name] = done
+                # Progress without a change-log entry per batch: the run logs once, at its end.
+                RetentionRun.objects.filter(pk=run.pk).update(report=run.report)
+        start, walked = end, walked + 1
+        if progress and (ids or walked % PROGRESS_EVERY == 0 or start >= last):
+            progress(f"  {target.name}: {done:,} (ids up to {start:,} of {last:,})")
+    return done
+
+
 def retention_days(version, category: str) -> int | None:
     """The retention period for a category: its own rule, or the nearest parent's, or a child's
     shortest (a rule for user.contact.name also limits what user.contact covers)."""
@@ -162,34 +205,10 @@ def retention_purge(
             hold_filter |= Q(**{f"{target.contact_path}__in" if target.contact_path else "pk__in": held_contacts})
         held = candidates.filter(hold_filter).count()
         purgeable = candidates.exclude(hold_filter)
-        done = 0
         if dry_run:
-            done = purgeable.count()
+            run.report["purged"][target.name] = purgeable.count()
         else:
-            while True:
-                with transaction.atomic():
-                    # The batch's ids are read first: the erasure log records them, so a restore
-                    # from an older backup purges exactly these rows again.
-                    ids = list(purgeable.values_list("pk", flat=True)[:batch])
-                    count, names = erasure_apply(
-                        model=candidates.model,
-                        ids=ids,
-                        files=target.files,
-                        changes=target.changes(timezone.now()),
-                        source=ErasureRecord.Source.RETENTION,
-                        reference=f"retention run {run.pk}: {target.name}",
-                    )
-                    erased_files_delete(names=names)  # at the batch's commit, retried until done
-                    if count:
-                        done += count
-                        run.report["purged"][target.name] = done
-                        # Progress without a change-log entry per batch: the run logs once, at its end.
-                        RetentionRun.objects.filter(pk=run.pk).update(report=run.report)
-                if not count:
-                    break
-                if progress:
-                    progress(f"  {target.name}: {done:,}")
-        run.report["purged"][target.name] = done
+            run.report["purged"][target.name] = _purge_walk(run, target, purgeable, batch=batch, progress=progress)
         if held:
             run.report["held"][target.name] = held
     run.finished_at = timezone.now()

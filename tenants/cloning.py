@@ -28,3 +28,14 @@ def schema_clone(*, source: str, target: str) -> None:
         _function_installed_in_process = True
     with connection.cursor() as cursor:
         cursor.execute("SELECT clone_schema(%s, %s, 'DATA')", [source, target])
+        # pg-clone-schema creates tables with `LIKE ... INCLUDING ALL`, which leaves out storage
+        # parameters: the purged tables' fillfactor (answering migration 0052) would be lost.
+        cursor.execute(
+            "SELECT c.relname, array_to_string(c.reloptions, ', ') FROM pg_class c"
+            " JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE n.nspname = %s AND c.relkind = 'r' AND c.reloptions IS NOT NULL",
+            [source],
+        )
+        quote = connection.ops.quote_name
+        for table, options in cursor.fetchall():
+            cursor.execute(f"ALTER TABLE {quote(target)}.{quote(table)} SET ({options})")

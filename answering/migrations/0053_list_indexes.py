@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("answering", "0050_transfer"),
+        ("answering", "0052_purge_keyset"),
     ]
 
     operations = [

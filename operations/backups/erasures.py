@@ -1,8 +1,10 @@
 """Erasures that a restore must not undo: recorded when they happen, re-applied after a restore.
 
-`erasure_apply` is the one way data-subject erasures and retention purges blank or delete rows in
-a client company's schema; it writes the erasure log row (public schema) in the same transaction,
-so the two cannot disagree. `erasures_reapply` runs the logged erasures again on restored rows.
+`erasure_apply` (rows given by id) and `erasure_apply_rows` (rows given by a queryset, as the
+retention purge's keyset batches are) are the one way data-subject erasures and retention purges
+blank or delete rows in a client company's schema; each writes the erasure log row (public schema)
+in the same transaction, so the two cannot disagree. `erasures_reapply` runs the logged erasures
+again on restored rows.
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ import logging
 from collections.abc import Callable, Iterable
 
 from django.apps import apps
+from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
 from django.db.models import BooleanField, Model, Q, QuerySet
 from django.db.models.expressions import RawSQL
+from django.db.models.sql import UpdateQuery
 
 from operations.backups.models import ErasureRecord
 from operations.outbox.services import outbox_put
@@ -66,6 +70,44 @@ def erasure_apply(
     if not ids:
         return 0, []
     count, names = _apply(model, ids, changes or {}, delete, tuple(files))
+    _log(model, ids, {} if delete else changes, delete, files, source, reference)
+    return count, names
+
+
+def erasure_apply_rows(
+    *, rows: QuerySet, changes: dict, files: Iterable[str] = (), source: str, reference: str
+) -> tuple[list[int], list[str]]:
+    """Blank `changes` on the rows `rows` selects (one model, the current client company's schema)
+    and log them, like `erasure_apply`, but in one `UPDATE ... RETURNING` that finds, changes and
+    lists the rows: the retention purge's batches are a range of ids and a "due" predicate, and
+    reading their ids first would scan the range twice. Returns the ids changed and the storage
+    names their `files` columns held (the caller deletes those files when its transaction allows)."""
+    model, files = rows.model, tuple(files)
+    held_files: dict[int, list[str]] = {}
+    if files:
+        # The names must be read before the columns are blanked: the rows are locked as they are
+        # read, and only the names of rows the UPDATE then changes are returned.
+        for pk, *values in rows.order_by().select_for_update(of=("self",)).values_list("pk", *files):
+            held_files[pk] = [value for value in values if value]
+    query = rows.query.chain(UpdateQuery)
+    query.add_update_values(changes)
+    compiler = query.get_compiler(using=rows.db)
+    try:
+        compiler.pre_sql_setup()  # as QuerySet.update(): a filter through a join becomes `pk IN (...)`
+        statement, params = compiler.as_sql()
+    except EmptyResultSet:  # a filter that can match nothing
+        return [], []
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(f"{statement} RETURNING {quote(model._meta.db_table)}.{quote(model._meta.pk.column)}", params)
+        ids = [row[0] for row in cursor.fetchall()]
+    if not ids:
+        return [], []
+    _log(model, ids, changes, False, files, source, reference)
+    return ids, [name for pk in ids for name in held_files.get(pk, ())]
+
+
+def _log(model, ids: list[int], changes: dict, delete: bool, files, source: str, reference: str) -> None:
     ErasureRecord.objects.create(
         company_id=connection.tenant.pk,
         source=source,
@@ -73,10 +115,9 @@ def erasure_apply(
         model=model._meta.label,
         object_ids=ids,
         action=ErasureRecord.Action.DELETE if delete else ErasureRecord.Action.UPDATE,
-        changes={} if delete else changes,
+        changes=changes,
         files=list(files),
     )
-    return count, names
 
 
 def _apply(model: type[Model], ids: list[int], changes: dict, delete: bool, files: tuple[str, ...]):

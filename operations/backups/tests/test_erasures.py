@@ -11,7 +11,7 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from answering.models import Message, Voicemail
-from operations.backups.erasures import erasure_apply, erasures_after_backup, erasures_reapply
+from operations.backups.erasures import erasure_apply, erasure_apply_rows, erasures_after_backup, erasures_reapply
 from operations.backups.models import ErasureRecord
 from operations.backups.tests.helpers import SUBJECT_PHONE, subject_erase
 
@@ -39,6 +39,40 @@ def test_an_erasure_blanks_the_rows_and_logs_which_fields_and_files_never_a_valu
     record = ErasureRecord.objects.get(company=acme, model="answering.Voicemail", object_ids=[voicemail.pk])
     assert (record.action, record.changes, record.files) == ("update", {"audio": "", "transcription": ""}, ["audio"])
     assert record.reference == ("request 7 " + "x" * 200)[:120]
+
+
+def test_erasing_by_a_selection_blanks_only_its_rows_and_returns_only_their_files(acme, people):
+    subject, bystander, _messages, voicemail = people
+    with tenant_context(acme):
+        other = Voicemail.objects.get(call__contact=bystander)
+        rows = Voicemail.objects.filter(pk__in=[voicemail.pk, other.pk]).exclude(call__contact=bystander)
+        ids, names = erasure_apply_rows(
+            rows=rows,
+            changes={"audio": "", "transcription": ""},
+            files=["audio"],
+            source=ErasureRecord.Source.RETENTION,
+            reference="run 11",
+        )
+        kept = Voicemail.objects.get(pk=other.pk)
+        erased = Voicemail.objects.get(pk=voicemail.pk)
+    assert (ids, names) == ([voicemail.pk], [voicemail.audio])  # the bystander's file is not handed out
+    assert kept.audio == other.audio  # nor is their row blanked
+    assert (erased.audio, erased.transcription) == ("", "")
+    record = ErasureRecord.objects.get(company=acme, reference="run 11")
+    assert (record.object_ids, record.changes, record.files) == (
+        [voicemail.pk],
+        {"audio": "", "transcription": ""},
+        ["audio"],
+    )
+    assert subject.pk != bystander.pk
+
+
+def test_a_selection_that_matches_nothing_writes_no_log(acme, people):
+    before = ErasureRecord.objects.count()
+    with tenant_context(acme):
+        for rows in (Message.objects.filter(pk__in=[]), Message.objects.filter(pk=-1)):
+            assert erasure_apply_rows(rows=rows, changes={"body": ""}, source="retention", reference="r") == ([], [])
+    assert ErasureRecord.objects.count() == before
 
 
 def test_a_deletion_is_logged_without_changes(acme, people):
