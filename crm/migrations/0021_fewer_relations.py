@@ -1,0 +1,98 @@
+"""Fewer relations per company (docs/performance.md, "Relations per company"): a unique or indexed
+CharField gets a second, `varchar_pattern_ops` index for LIKE 'prefix%', which no query here asks, so
+these are constraints and plain indexes now; and a foreign key's own index goes where a composite
+index leads with the same column. In the database the LIKE indexes and the redundant ones are
+dropped and the rest renamed in place, so no index is rebuilt in any company's schema."""
+
+import django.db.models.deletion
+from django.conf import settings
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+
+    dependencies = [
+        ('crm', '0020_keyed_fields'),
+        migrations.swappable_dependency(settings.AUTH_USER_MODEL),
+    ]
+
+    operations = [
+        migrations.SeparateDatabaseAndState(
+            state_operations=[
+                migrations.AlterField(
+                    model_name='contact',
+                    name='email_bidx',
+                    field=models.CharField(blank=True, editable=False, max_length=64),
+                ),
+                migrations.AlterField(
+                    model_name='contact',
+                    name='name_bidx',
+                    field=models.CharField(blank=True, editable=False, max_length=64),
+                ),
+                migrations.AlterField(
+                    model_name='contact',
+                    name='phone_bidx',
+                    field=models.CharField(blank=True, editable=False, max_length=64),
+                ),
+                migrations.AlterField(
+                    model_name='contactgroupobjectpermission',
+                    name='group',
+                    field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, to='auth.group'),
+                ),
+                migrations.AlterField(
+                    model_name='contactphone',
+                    name='number_bidx',
+                    field=models.CharField(editable=False, max_length=64),
+                ),
+                migrations.AlterField(
+                    model_name='contactuserobjectpermission',
+                    name='user',
+                    field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, to=settings.AUTH_USER_MODEL),
+                ),
+                migrations.AddIndex(
+                    model_name='contact',
+                    index=models.Index(fields=['phone_bidx'], name='contact_phone_bidx'),
+                ),
+                migrations.AddIndex(
+                    model_name='contact',
+                    index=models.Index(fields=['email_bidx'], name='contact_email_bidx'),
+                ),
+                migrations.AddIndex(
+                    model_name='contact',
+                    index=models.Index(fields=['name_bidx'], name='contact_name_bidx'),
+                ),
+                migrations.AddIndex(
+                    model_name='contactphone',
+                    index=models.Index(fields=['number_bidx'], name='contactphone_number_bidx'),
+                ),
+            ],
+            database_operations=[
+                migrations.RunSQL(
+                    sql=[
+                        'DROP INDEX "crm_contact_email_bidx_fce19a31_like"',
+                        'ALTER INDEX "crm_contact_email_bidx_fce19a31" RENAME TO "contact_email_bidx"',
+                        'DROP INDEX "crm_contact_name_bidx_92efdea3_like"',
+                        'ALTER INDEX "crm_contact_name_bidx_92efdea3" RENAME TO "contact_name_bidx"',
+                        'DROP INDEX "crm_contact_phone_bidx_907ffc96_like"',
+                        'ALTER INDEX "crm_contact_phone_bidx_907ffc96" RENAME TO "contact_phone_bidx"',
+                        'DROP INDEX "crm_contactgroupobjectpermission_group_id_0b1790e7"',
+                        'DROP INDEX "crm_contactuserobjectpermission_user_id_fd4d4404"',
+                        'DROP INDEX "crm_contactphone_number_bidx_aba35399_like"',
+                        'ALTER INDEX "crm_contactphone_number_bidx_aba35399" RENAME TO "contactphone_number_bidx"',
+                    ],
+                    reverse_sql=[
+                        'CREATE INDEX "crm_contactphone_number_bidx_aba35399_like" ON "crm_contactphone" ("number_bidx" varchar_pattern_ops)',
+                        'ALTER INDEX "contactphone_number_bidx" RENAME TO "crm_contactphone_number_bidx_aba35399"',
+                        'CREATE INDEX "crm_contactuserobjectpermission_user_id_fd4d4404" ON "crm_contactuserobjectpermission" ("user_id")',
+                        'CREATE INDEX "crm_contactgroupobjectpermission_group_id_0b1790e7" ON "crm_contactgroupobjectpermission" ("group_id")',
+                        'CREATE INDEX "crm_contact_phone_bidx_907ffc96_like" ON "crm_contact" ("phone_bidx" varchar_pattern_ops)',
+                        'ALTER INDEX "contact_phone_bidx" RENAME TO "crm_contact_phone_bidx_907ffc96"',
+                        'CREATE INDEX "crm_contact_name_bidx_92efdea3_like" ON "crm_contact" ("name_bidx" varchar_pattern_ops)',
+                        'ALTER INDEX "contact_name_bidx" RENAME TO "crm_contact_name_bidx_92efdea3"',
+                        'CREATE INDEX "crm_contact_email_bidx_fce19a31_like" ON "crm_contact" ("email_bidx" varchar_pattern_ops)',
+                        'ALTER INDEX "contact_email_bidx" RENAME TO "crm_contact_email_bidx_fce19a31"',
+                    ],
+                )
+            ],
+        )
+    ]

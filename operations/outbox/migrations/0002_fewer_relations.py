@@ -1,0 +1,43 @@
+"""Fewer relations per company (docs/performance.md, "Relations per company"): a unique or indexed
+CharField gets a second, `varchar_pattern_ops` index for LIKE 'prefix%', which no query here asks, so
+these are constraints and plain indexes now; and a foreign key's own index goes where a composite
+index leads with the same column. In the database the LIKE indexes and the redundant ones are
+dropped and the rest renamed in place, so no index is rebuilt in any company's schema."""
+
+
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+
+    dependencies = [
+        ('outbox', '0001_initial'),
+    ]
+
+    operations = [
+        migrations.SeparateDatabaseAndState(
+            state_operations=[
+                migrations.AlterField(
+                    model_name='outboxentry',
+                    name='key',
+                    field=models.CharField(help_text='Idempotency: one row per side effect', max_length=200),
+                ),
+                migrations.AddConstraint(
+                    model_name='outboxentry',
+                    constraint=models.UniqueConstraint(fields=('key',), name='outbox_key_unique'),
+                ),
+            ],
+            database_operations=[
+                migrations.RunSQL(
+                    sql=[
+                        'DROP INDEX "outbox_outboxentry_key_753e36e9_like"',
+                        'ALTER TABLE "outbox_outboxentry" RENAME CONSTRAINT "outbox_outboxentry_key_key" TO "outbox_key_unique"',
+                    ],
+                    reverse_sql=[
+                        'CREATE INDEX "outbox_outboxentry_key_753e36e9_like" ON "outbox_outboxentry" ("key" varchar_pattern_ops)',
+                        'ALTER TABLE "outbox_outboxentry" RENAME CONSTRAINT "outbox_key_unique" TO "outbox_outboxentry_key_key"',
+                    ],
+                )
+            ],
+        )
+    ]
