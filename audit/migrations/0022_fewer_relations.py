@@ -1,8 +1,4 @@
-"""Fewer relations per company (docs/performance.md, "Relations per company"): a unique or indexed
-CharField gets a second, `varchar_pattern_ops` index for LIKE 'prefix%', which no query here asks, so
-these are constraints and plain indexes now; and a foreign key's own index goes where a composite
-index leads with the same column. In the database the LIKE indexes and the redundant ones are
-dropped and the rest renamed in place, so no index is rebuilt in any company's schema."""
+"""Fewer relations per company, as answering/migrations/0051_fewer_relations.py says."""
 
 import django.db.models.deletion
 from django.conf import settings
