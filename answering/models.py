@@ -1,5 +1,7 @@
 """The answering desk's records, in each client company's schema."""
 
+from django.conf import settings
+from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
@@ -66,7 +68,7 @@ class Line(models.Model):
         FORWARD_ONCALL = "forward_oncall", "Forward to the person on call"
 
     name = models.CharField(max_length=120)
-    phone_number = models.CharField(max_length=20, unique=True, validators=[validate_e164])
+    phone_number = models.CharField(max_length=20, validators=[validate_e164])
     greeting = models.TextField(blank=True)
     recording_policy = models.CharField(max_length=12, choices=RecordingPolicy.choices, default=RecordingPolicy.OFF)
     disclosure = models.TextField(
@@ -107,6 +109,9 @@ class Line(models.Model):
 
     class Meta:
         ordering = ["name"]
+        # A constraint, not `unique=True`: that adds a second, `varchar_pattern_ops` index for LIKE
+        # 'prefix%', which nothing here asks (docs/performance.md, relations per company).
+        constraints = [models.UniqueConstraint(fields=["phone_number"], name="line_phone_number_unique")]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.phone_number})"
@@ -136,12 +141,16 @@ class BusinessHours(models.Model):
 class LineUserObjectPermission(UserObjectPermissionBase):
     """Direct-FK grants on lines: generic-FK lookups are slow at scale (guardian #68, #811)."""
 
+    # Its index is the unique (user, permission, content_object), which leads with the user.
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, db_index=False)
     content_object = models.ForeignKey(Line, on_delete=models.CASCADE)
 
     objects = GatedUserObjectPermissionManager()
 
 
 class LineGroupObjectPermission(GroupObjectPermissionBase):
+    # Its index is the unique (group, permission, content_object), which leads with the group.
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, db_index=False)
     content_object = models.ForeignKey(Line, on_delete=models.CASCADE)
 
     objects = GatedGroupObjectPermissionManager()
@@ -163,7 +172,8 @@ class ScriptVersion(models.Model):
     """Ordered steps: a prompt, then questions mapped to message or contact fields, and so to
     data categories. Published versions are immutable (a database trigger refuses changes)."""
 
-    script = models.ForeignKey(Script, on_delete=models.CASCADE, related_name="versions")
+    # Its index is script_version_unique's, which leads with the script.
+    script = models.ForeignKey(Script, on_delete=models.CASCADE, related_name="versions", db_index=False)
     number = models.PositiveIntegerField()
     steps = models.JSONField(default=list)
     published_at = models.DateTimeField(null=True, blank=True)
@@ -209,8 +219,9 @@ class Call(models.Model):
         COMPLETED = "completed", "Completed"
         MISSED = "missed", "Missed"
 
+    # Its index is call_line_newest, which leads with the line.
     line = models.ForeignKey(Line, on_delete=models.PROTECT, related_name="calls", db_index=False)
-    telephony_sid = models.CharField("telephony id", max_length=64, unique=True)
+    telephony_sid = models.CharField("telephony id", max_length=64)
     direction = models.CharField(max_length=10, choices=Direction.choices, default=Direction.INBOUND)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.COMPLETED)
     started_at = models.DateTimeField()
@@ -245,6 +256,8 @@ class Call(models.Model):
         ]
         # No index covers a column the retention purge changes (not even in a partial index's
         # predicate), and migration 0052 leaves room on each page, so its updates are HOT.
+        # The webhook's `ON CONFLICT (telephony_sid)` needs it (answering/telephony.py).
+        constraints = [models.UniqueConstraint(fields=["telephony_sid"], name="call_telephony_sid_unique")]
 
     def __str__(self) -> str:
         # Shown in breadcrumbs, history and delete pages: never a personal value.
@@ -287,6 +300,7 @@ class Message(models.Model):
         ACKNOWLEDGED = "acknowledged", "Acknowledged"
         FAILED = "failed", "Failed"
 
+    # Its index is message_line_newest, which leads with the line.
     line = models.ForeignKey(Line, on_delete=models.PROTECT, related_name="messages", db_index=False)
     call = models.ForeignKey(Call, on_delete=models.SET_NULL, null=True, blank=True, related_name="messages")
     contact = models.ForeignKey("crm.Contact", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
@@ -384,7 +398,7 @@ class DeliveryAttempt(models.Model):
     webhook = models.ForeignKey(WebhookEndpoint, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     escalation_level = models.PositiveSmallIntegerField(default=0)
     channel = models.CharField(max_length=10, choices=Channel.choices)
-    key = models.CharField(max_length=120, unique=True, help_text="Idempotency: one send per message event")
+    key = models.CharField(max_length=120, help_text="Idempotency: one send per message event")
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
     tries = models.PositiveSmallIntegerField(default=0, help_text="Sends begun on this attempt")
     provider_id = models.CharField(max_length=200, blank=True, help_text="Twilio's SID, the e-mail's Message-ID")
@@ -397,6 +411,7 @@ class DeliveryAttempt(models.Model):
 
     class Meta:
         ordering = ["message", "created_at"]
+        constraints = [models.UniqueConstraint(fields=["key"], name="delivery_attempt_key_unique")]
 
     def __str__(self) -> str:
         return f"Attempt #{self.pk}: {self.status}"
@@ -406,7 +421,7 @@ class Voicemail(models.Model):
     """A message left after hours. The audio is an encrypted file (never on disk in the clear)."""
 
     call = models.OneToOneField(Call, on_delete=models.CASCADE, related_name="voicemail")
-    recording_sid = models.CharField(max_length=64, unique=True)
+    recording_sid = models.CharField(max_length=64)
     audio = models.CharField(max_length=200, help_text="Storage name of the encrypted audio")
     audio_bytes = models.PositiveIntegerField(default=0)
     duration_seconds = models.PositiveIntegerField(default=0)
@@ -418,6 +433,7 @@ class Voicemail(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["-created_at", "-id"], name="voicemail_newest")]
+        constraints = [models.UniqueConstraint(fields=["recording_sid"], name="voicemail_recording_sid_unique")]
 
     def __str__(self) -> str:
         return f"Voicemail {self.recording_sid}"
@@ -427,7 +443,7 @@ class Recording(models.Model):
     """A live call's recording, kept with the evidence that the caller was told or agreed."""
 
     call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="recordings")
-    recording_sid = models.CharField(max_length=64, unique=True)
+    recording_sid = models.CharField(max_length=64)
     audio = models.CharField(max_length=200)
     audio_bytes = models.PositiveIntegerField(default=0)
     duration_seconds = models.PositiveIntegerField(default=0)
@@ -435,6 +451,9 @@ class Recording(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = GatedManager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["recording_sid"], name="recording_recording_sid_unique")]
 
     def __str__(self) -> str:
         return f"Recording {self.recording_sid}"
@@ -480,7 +499,7 @@ class Transfer(models.Model):
     state = models.CharField(max_length=12, choices=State.choices, default=State.DIALLING)
     # Twilio's names for the legs: the conference (our name, and Twilio's CF sid), the agent's and
     # the dialled person's calls. Ids, not personal data.
-    conference_name = models.CharField(max_length=64, unique=True)
+    conference_name = models.CharField(max_length=64)
     conference_sid = models.CharField(max_length=64, blank=True)
     agent_call_sid = models.CharField(max_length=64, blank=True)
     target_call_sid = models.CharField(max_length=64, blank=True)
@@ -496,7 +515,8 @@ class Transfer(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["call"], condition=models.Q(state__in=["dialling", "announcing"]), name="transfer_one_open"
-            )
+            ),
+            models.UniqueConstraint(fields=["conference_name"], name="transfer_conference_name_unique"),
         ]
 
     def __str__(self) -> str:

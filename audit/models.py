@@ -32,7 +32,10 @@ class AccessLogEntry(models.Model):
         SYSTEM = "system", _("A system job")
         SUBPROCESSOR = "subprocessor", _("A send to a sub-processor the DPA does not authorise")
 
-    user = models.ForeignKey("tenants.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    # Its index is access_user_at, which leads with the user.
+    user = models.ForeignKey(
+        "tenants.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
+    )
     channel = models.CharField(max_length=16, choices=Channel.choices)
     object_type = models.CharField(max_length=100)
     object_ids = models.JSONField(default=list)
@@ -95,13 +98,17 @@ class ChainLink(models.Model):
     ref_id = models.BigIntegerField()
     content_digest = models.CharField(max_length=64)
     prev_hash = models.CharField(max_length=64)
-    hash = models.CharField(max_length=64, unique=True)
+    hash = models.CharField(max_length=64)
 
     objects = GatedManager()
 
     class Meta:
         ordering = ["seq"]
-        constraints = [models.UniqueConstraint(fields=["kind", "ref_id"], name="chain_one_link_per_row")]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "ref_id"], name="chain_one_link_per_row"),
+            # A constraint, not `unique=True`, which would add a LIKE index nothing asks.
+            models.UniqueConstraint(fields=["hash"], name="chain_link_hash_unique"),
+        ]
 
     def __str__(self) -> str:
         return f"Link {self.seq}"
@@ -222,7 +229,8 @@ stored_files(DataSubjectRequest, "export_file")
 class LineDayStats(models.Model):
     """One line's day, counted: no person in it. Repeat callers are counted by keyed pseudonym."""
 
-    line = models.ForeignKey("answering.Line", on_delete=models.CASCADE, related_name="+")
+    # Its index is stats_line_day_once, which leads with the line.
+    line = models.ForeignKey("answering.Line", on_delete=models.CASCADE, related_name="+", db_index=False)
     day = models.DateField()
     offered = models.PositiveIntegerField(default=0)
     answered = models.PositiveIntegerField(default=0)

@@ -1,6 +1,8 @@
 """The caller CRM, in each client company's schema. The answering-desk issue adds consent records
 and the timeline."""
 
+from django.conf import settings
+from django.contrib.auth.models import Group
 from django.db import models
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
@@ -38,10 +40,11 @@ class Contact(models.Model):
     lawful_basis = models.CharField(
         max_length=24, choices=LawfulBasis.choices, default=LawfulBasis.LEGITIMATE_INTERESTS
     )
-    # Keyed HMACs of the normalised number and address: exact lookups without decrypting.
-    phone_bidx = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
-    email_bidx = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
-    name_bidx = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    # Keyed HMACs of the normalised number and address: exact lookups without decrypting. Indexed in
+    # Meta, since `db_index=True` on a CharField adds a LIKE index, and they are never prefix-searched.
+    phone_bidx = models.CharField(max_length=64, blank=True, editable=False)
+    email_bidx = models.CharField(max_length=64, blank=True, editable=False)
+    name_bidx = models.CharField(max_length=64, blank=True, editable=False)
     anonymised_at = models.DateTimeField(null=True, blank=True, editable=False)
     merged_into = models.ForeignKey(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="merged", editable=False
@@ -53,7 +56,13 @@ class Contact(models.Model):
     class Meta:
         ordering = ["-created_at"]
         # The contact list's order: read through the index, not by sorting wide encrypted rows.
-        indexes = [models.Index(fields=["-created_at"], name="contact_created_desc")]
+        indexes = [
+            models.Index(fields=["-created_at"], name="contact_created_desc"),
+            # The caller lookup (crm/selectors.py) and the exact searches by address and name.
+            models.Index(fields=["phone_bidx"], name="contact_phone_bidx"),
+            models.Index(fields=["email_bidx"], name="contact_email_bidx"),
+            models.Index(fields=["name_bidx"], name="contact_name_bidx"),
+        ]
 
     def __str__(self) -> str:
         return f"Contact #{self.pk}"
@@ -83,10 +92,14 @@ class ContactPhone(models.Model):
 
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="phones")
     number = encrypt(models.CharField(max_length=20))
-    number_bidx = models.CharField(max_length=64, db_index=True, editable=False)
+    number_bidx = models.CharField(max_length=64, editable=False)
     label = models.CharField(max_length=40, blank=True)
 
     objects = GatedManager()
+
+    class Meta:
+        # The caller lookup's second probe, a contact's further numbers.
+        indexes = [models.Index(fields=["number_bidx"], name="contactphone_number_bidx")]
 
     def __str__(self) -> str:
         return f"Phone #{self.pk} of contact #{self.contact_id}"
@@ -138,12 +151,16 @@ class ContactMerge(models.Model):
 
 
 class ContactUserObjectPermission(UserObjectPermissionBase):
+    # Its index is the unique (user, permission, content_object), which leads with the user.
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, db_index=False)
     content_object = models.ForeignKey(Contact, on_delete=models.CASCADE)
 
     objects = GatedUserObjectPermissionManager()
 
 
 class ContactGroupObjectPermission(GroupObjectPermissionBase):
+    # Its index is the unique (group, permission, content_object), which leads with the group.
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, db_index=False)
     content_object = models.ForeignKey(Contact, on_delete=models.CASCADE)
 
     objects = GatedGroupObjectPermissionManager()

@@ -21,7 +21,7 @@ from tenants.crypto import encrypt
 class Service(models.Model):
     """Something a caller can book, such as a 30-minute check-up."""
 
-    name = models.CharField(max_length=120, unique=True)
+    name = models.CharField(max_length=120)
     duration_minutes = models.PositiveIntegerField(validators=[MinValueValidator(5), MaxValueValidator(24 * 60)])
     buffer_before_minutes = models.PositiveIntegerField(default=0, validators=[MaxValueValidator(240)])
     buffer_after_minutes = models.PositiveIntegerField(default=0, validators=[MaxValueValidator(240)])
@@ -31,6 +31,9 @@ class Service(models.Model):
 
     class Meta:
         ordering = ["name"]
+        # Constraints and plain indexes, not `unique=True` or `db_index=True` on a CharField, which
+        # add a LIKE index nothing here asks (docs/performance.md, relations per company).
+        constraints = [models.UniqueConstraint(fields=["name"], name="service_name_unique")]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.duration_minutes} min)"
@@ -57,12 +60,12 @@ class Resource(models.Model):
         PERSON = "person", "Person"
         ROOM = "room", "Room"
 
-    label = models.CharField(max_length=120, unique=True, help_text="What callers are told, e.g. 'Room 2'")
+    label = models.CharField(max_length=120, help_text="What callers are told, e.g. 'Room 2'")
     kind = models.CharField(max_length=10, choices=Kind.choices)
     staff = models.ForeignKey(StaffMember, on_delete=models.SET_NULL, null=True, blank=True, related_name="resources")
     services = models.ManyToManyField(Service, related_name="resources")
     # Only a hash of the feed's secret is stored: the URL is shown once, and revoking clears it.
-    feed_token_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    feed_token_hash = models.CharField(max_length=64, blank=True)
     feed_issued_at = models.DateTimeField(null=True, blank=True)
     feed_includes_names = models.BooleanField(
         default=False, help_text="Show the caller's name in feed events, where the DPA grants names"
@@ -72,6 +75,9 @@ class Resource(models.Model):
 
     class Meta:
         ordering = ["label"]
+        constraints = [models.UniqueConstraint(fields=["label"], name="resource_label_unique")]
+        # The calendar feed finds its resource by the hash of its secret (scheduling/views.py).
+        indexes = [models.Index(fields=["feed_token_hash"], name="resource_feed_token_hash")]
 
     def __str__(self) -> str:
         return self.label
@@ -131,7 +137,8 @@ class Appointment(models.Model):
 
     LIVE = (Status.HELD, Status.BOOKED)
 
-    resource = models.ForeignKey(Resource, on_delete=models.PROTECT, related_name="appointments")
+    # Its index is appointment_resource_start, which leads with the resource.
+    resource = models.ForeignKey(Resource, on_delete=models.PROTECT, related_name="appointments", db_index=False)
     service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="appointments")
     contact = models.ForeignKey("crm.Contact", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     starts_at = models.DateTimeField()
@@ -201,7 +208,7 @@ class Notification(models.Model):
     appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(max_length=10, choices=Kind.choices)
     channel = models.CharField(max_length=5, choices=Channel.choices)
-    key = models.CharField(max_length=120, unique=True, help_text="Idempotency: one send per appointment event")
+    key = models.CharField(max_length=120, help_text="Idempotency: one send per appointment event")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.SENT)
     tries = models.PositiveSmallIntegerField(default=0, help_text="Sends begun for this notice")
     provider_id = models.CharField(max_length=200, blank=True, help_text="Twilio's SID, the e-mail's Message-ID")
@@ -211,6 +218,9 @@ class Notification(models.Model):
 
     objects = GatedManager()
 
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["key"], name="notification_key_unique")]
+
     def __str__(self) -> str:
         return f"{self.kind} by {self.channel}: {self.status}"
 
@@ -218,7 +228,8 @@ class Notification(models.Model):
 class OnCallShift(models.Model):
     """A staff member on call for a line, in an escalation position (1 is asked first)."""
 
-    line = models.ForeignKey("answering.Line", on_delete=models.CASCADE, related_name="oncall_shifts")
+    # Its index is oncall_line_period, which leads with the line.
+    line = models.ForeignKey("answering.Line", on_delete=models.CASCADE, related_name="oncall_shifts", db_index=False)
     staff = models.ForeignKey(StaffMember, on_delete=models.CASCADE, related_name="oncall_shifts")
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField()

@@ -16,7 +16,7 @@ from gates.managers import GatedManager
 class OutboxEntry(models.Model):
     task = models.CharField(max_length=100, help_text="The Celery task's registered name")
     args = models.JSONField(default=list, help_text="Ids and keys only: never a personal value")
-    key = models.CharField(max_length=200, unique=True, help_text="Idempotency: one row per side effect")
+    key = models.CharField(max_length=200, help_text="Idempotency: one row per side effect")
     due_at = models.DateTimeField(default=timezone.now, help_text="When to hand it (again, once handed)")
     created_at = models.DateTimeField(auto_now_add=True)
     handed_at = models.DateTimeField(null=True, blank=True, help_text="Last handed to the broker")
@@ -31,6 +31,8 @@ class OutboxEntry(models.Model):
         indexes = [
             models.Index(fields=["due_at"], name="outbox_open_due", condition=models.Q(done_at__isnull=True)),
         ]
+        # A constraint, not `unique=True`, which would add a LIKE index nothing asks.
+        constraints = [models.UniqueConstraint(fields=["key"], name="outbox_key_unique")]
 
     def __str__(self) -> str:
         return f"Outbox #{self.pk}: {self.task}"
