@@ -108,6 +108,7 @@ TENANT_APPS = [
     "crm.apps.CrmConfig",
     "scheduling.apps.SchedulingConfig",
     "audit.apps.AuditConfig",
+    "billing.apps.BillingConfig",  # the client's plan, usage and monthly statements
     "guardian",
     "auditlog",
     # The admin's own log (history pages, recent actions) in each company's schema too: keyed by
