@@ -58,7 +58,8 @@ def call_times(*, month: dt.date) -> list[CallTime]:
     - transfer: each warm transfer's dialling and announcing, and after a bridge the rest of the
       call (the caller with the person they were put through to);
     - wrap-up: from the call's end to the agent's next change of state, when that change is the
-      wrap-up's end ("wrapped up"); if the agent did anything else first, there was none.
+      wrap-up's end ("wrapped up") and comes before the agent's next call here is answered; if the
+      agent did anything else first, there was none (never billed on a guess).
     """
     start, end = month_bounds(month=month, zone=company_zone())
     calls = list(
@@ -78,6 +79,13 @@ def call_times(*, month: dt.date) -> list[CallTime]:
     ):
         transfers[transfer.call_id].append(transfer)
     changes = _presence_changes(calls)
+    # A wrap-up ends before the agent's next call here begins, whatever the presence rows say.
+    next_answered: dict[int, dt.datetime | None] = {}
+    latest: dict[int, Call] = {}
+    for call in sorted(calls, key=lambda c: (c.answered_at, c.pk)):
+        if call.agent_id in latest:
+            next_answered[latest[call.agent_id].pk] = call.answered_at
+        latest[call.agent_id] = call
     times = []
     for call in calls:
         answered, ended = call.answered_at, max(call.ended_at, call.answered_at)
@@ -96,7 +104,7 @@ def call_times(*, month: dt.date) -> list[CallTime]:
                 telephony_sid=call.telephony_sid,
                 started_at=call.started_at,
                 talk=whole - transfer_time,
-                wrap_up=_wrap_up(changes.get(call.agent_id), ended),
+                wrap_up=_wrap_up(changes.get(call.agent_id), ended, until=next_answered.get(call.pk)),
                 transfer=transfer_time,
             )
         )
@@ -123,12 +131,12 @@ def _presence_changes(calls) -> dict[int, tuple[list[dt.datetime], list[str]]]:
     return found
 
 
-def _wrap_up(changes, ended: dt.datetime) -> Decimal:
+def _wrap_up(changes, ended: dt.datetime, *, until: dt.datetime | None) -> Decimal:
     if not changes:
         return Decimal(0)
     moments, causes = changes
     index = bisect.bisect_left(moments, ended)
-    if index == len(moments) or causes[index] != WRAPPED_UP:
+    if index == len(moments) or causes[index] != WRAPPED_UP or (until is not None and moments[index] > until):
         return Decimal(0)
     return seconds_of(moments[index] - ended)
 

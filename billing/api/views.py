@@ -31,7 +31,7 @@ class TermsOutputSerializer(serializers.Serializer):
 
 class UsageOutputSerializer(serializers.Serializer):
     month = serializers.DateField()
-    time_zone = serializers.CharField()
+    time_zone = serializers.SerializerMethodField()
     terms = TermsOutputSerializer()
     calls = serializers.SerializerMethodField()
     billed_seconds = serializers.IntegerField()
@@ -42,6 +42,9 @@ class UsageOutputSerializer(serializers.Serializer):
 
     def get_calls(self, usage) -> int:
         return len(usage.calls)
+
+    def get_time_zone(self, usage) -> str:
+        return company_zone().key
 
 
 class StatementLineOutputSerializer(serializers.ModelSerializer):
@@ -112,9 +115,7 @@ class UsageApi(TenantAPIView):
         usage = usage_for_month(month=month)
         if usage is None:
             raise ApplicationError("No billing plan is set up for this company yet.", field="plan", code="no_plan")
-        data = UsageOutputSerializer(usage).data
-        data["time_zone"] = company_zone().key
-        return Response(data)
+        return Response(UsageOutputSerializer(usage).data)
 
     def safely_get_queryset(self):
         return statement_list(issued_only=True)
