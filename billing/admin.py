@@ -11,6 +11,7 @@ from django.utils import timezone
 from billing.models import Plan, Statement, StatementLine
 from billing.selectors import month_current
 from billing.services import statement_correct, statement_draft, statement_issue, statement_recompute
+from billing.usage import FIGURES, Terms
 from gates.admin import GatedInline, GatedModelAdmin
 from gates.engine import Role
 from tenants.errors import ApplicationError
@@ -25,16 +26,7 @@ def _refused(request, exc: ApplicationError) -> None:
 
 @admin.register(Plan)
 class PlanAdmin(GatedModelAdmin):
-    list_display = [
-        "currency",
-        "included_minutes",
-        "increment_seconds",
-        "minimum_seconds",
-        "per_call_fee",
-        "overage_rate_per_minute",
-        "count_wrap_up",
-        "count_transfer",
-    ]
+    list_display = list(Terms.FIELDS)
     readonly_fields = ["updated_at"]
     view_roles = change_roles = add_roles = BILLING_ROLES
     actions = ["draft_last_month"]
@@ -62,28 +54,7 @@ class StatementLineInline(GatedInline):
 class StatementAdmin(GatedModelAdmin):
     list_display = ["__str__", "month", "status", "calls", "billed_seconds", "total_amount", "currency", "issued_at"]
     list_filter = ["status"]
-    fields = [
-        "month",
-        "status",
-        "corrects",
-        "currency",
-        "included_minutes",
-        "increment_seconds",
-        "minimum_seconds",
-        "per_call_fee",
-        "overage_rate_per_minute",
-        "count_wrap_up",
-        "count_transfer",
-        "calls",
-        "billed_seconds",
-        "overage_seconds",
-        "overage_amount",
-        "call_fees_amount",
-        "total_amount",
-        "created_at",
-        "issued_at",
-        "issued_by",
-    ]
+    fields = ["month", "status", "corrects", *Terms.FIELDS, *FIGURES, "created_at", "issued_at", "issued_by"]
     readonly_fields = fields
     inlines = [StatementLineInline]
     view_roles = BILLING_ROLES

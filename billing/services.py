@@ -15,12 +15,10 @@ from django.utils import timezone
 
 from billing.models import Plan, Statement, StatementLine
 from billing.selectors import month_current, usage_for_month
-from billing.usage import Terms, Usage
+from billing.usage import FIGURES, Terms, Usage
 from tenants.changelog import change_log_actor
 from tenants.errors import ApplicationError
 from tenants.models import User
-
-FIGURES = ("calls", "billed_seconds", "overage_seconds", "overage_amount", "call_fees_amount", "total_amount")
 
 
 def _figures(usage: Usage) -> dict:

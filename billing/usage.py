@@ -72,6 +72,10 @@ class Terms:
         return {name: getattr(self, name) for name in self.FIELDS}
 
 
+# The figures a statement stores, as `Usage` works them out (the calls as their count).
+FIGURES = ("calls", "billed_seconds", "overage_seconds", "overage_amount", "call_fees_amount", "total_amount")
+
+
 @dataclass(frozen=True)
 class CallTime:
     """What a call took, in exact seconds: the agent's talk (transfers left out), the wrap-up after

@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from api.base import TenantAPIView
 from billing.models import Statement, StatementLine
 from billing.selectors import company_zone, month_current, month_parse, statement_list, usage_for_month
+from billing.usage import FIGURES, Terms
 from tenants.errors import ApplicationError
 
 # Amounts go out as strings ("12.30"): exact, never a float.
@@ -64,27 +65,7 @@ class StatementLineOutputSerializer(serializers.ModelSerializer):
 class StatementOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = Statement
-        fields = [
-            "id",
-            "month",
-            "status",
-            "corrects",
-            "currency",
-            "included_minutes",
-            "increment_seconds",
-            "minimum_seconds",
-            "per_call_fee",
-            "overage_rate_per_minute",
-            "count_wrap_up",
-            "count_transfer",
-            "calls",
-            "billed_seconds",
-            "overage_seconds",
-            "overage_amount",
-            "call_fees_amount",
-            "total_amount",
-            "issued_at",
-        ]
+        fields = ["id", "month", "status", "corrects", *Terms.FIELDS, *FIGURES, "issued_at"]
 
 
 class StatementDetailOutputSerializer(StatementOutputSerializer):
