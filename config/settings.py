@@ -349,6 +349,7 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
     "CategoryGrantRoleEnum": "compliance.agreements.models.CategoryGrant.Role",
     # A grant's category and a sub-processor's categories are the one taxonomy.
     "DataCategoryEnum": "compliance.agreements.models.CATEGORY_CHOICES",
+    "StatementStatusEnum": "billing.models.Statement.Status",
 }
 
 # Celery. With no broker configured the demo uses kombu's filesystem transport in .vastaja/broker,
