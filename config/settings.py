@@ -109,6 +109,7 @@ TENANT_APPS = [
     "crm.apps.CrmConfig",
     "scheduling.apps.SchedulingConfig",
     "audit.apps.AuditConfig",
+    "billing.apps.BillingConfig",  # the client's plan, usage and monthly statements
     "guardian",
     "auditlog",
     # The admin's own log (history pages, recent actions) in each company's schema too: keyed by
@@ -367,6 +368,7 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
     "CategoryGrantRoleEnum": "compliance.agreements.models.CategoryGrant.Role",
     # A grant's category and a sub-processor's categories are the one taxonomy.
     "DataCategoryEnum": "compliance.agreements.models.CATEGORY_CHOICES",
+    "StatementStatusEnum": "billing.models.Statement.Status",
 }
 
 # Celery. With no broker configured the demo uses kombu's filesystem transport in .vastaja/broker,

@@ -87,9 +87,10 @@ def _company_seeders() -> list[Callable[[str, bool], None]]:
     demo wants; the test suite seeds without it."""
     from demo.answering import answering_demo
     from demo.audit import audit_demo
+    from demo.billing import billing_demo
     from demo.scheduling import scheduling_demo
 
-    return [answering_demo, scheduling_demo, audit_demo]
+    return [answering_demo, scheduling_demo, audit_demo, billing_demo]
 
 
 # The provider's break reason codes, and the languages each agent answers in.

@@ -154,6 +154,9 @@ def _path_is_encrypted(model, path: str) -> bool:
 class _GateMixin:
     """What the ModelAdmin and the inlines share: the company, the policy, and field masking."""
 
+    # Who sees the model at all: every role by default; a model of the provider's own business
+    # (billing) narrows it, and a role outside it finds neither the menu entry nor the rows.
+    view_roles: tuple[str, ...] = STAFF_ROLES
     change_roles: tuple[str, ...] = EDITING_ROLES
     add_roles: tuple[str, ...] = ()
     _related_read_only = False
@@ -398,7 +401,7 @@ class _GateMixin:
 
     # ---- permissions
     def has_view_permission(self, request, obj=None):
-        return self.gate_policy(request).role in STAFF_ROLES
+        return self.gate_policy(request).role in self.view_roles
 
     def has_change_permission(self, request, obj=None):
         return self.gate_policy(request).role in self.change_roles
@@ -468,7 +471,7 @@ class GatedModelAdmin(_GateMixin, admin.ModelAdmin):
                 )
 
     def has_module_permission(self, request):
-        return self.gate_policy(request).role in STAFF_ROLES
+        return self.gate_policy(request).role in self.view_roles
 
     # ---- every view runs inside the selected client company
     def _in_company(self, request, view, *args, **kwargs):

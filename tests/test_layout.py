@@ -32,6 +32,7 @@ FLOORS: list[str | tuple[str, ...]] = [
     "demo",
     "staff",
     "portal",
+    "billing",  # the client's plan and statements: reads the calls' times, sells them by the minute
     "audit",
     "answering",
     "scheduling",

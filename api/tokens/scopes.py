@@ -22,6 +22,7 @@ RESOURCES = (
     "access_log",
     "data_requests",
     "analytics",
+    "billing",
     "team",
     "webhooks",
     "tokens",
@@ -37,6 +38,7 @@ RESOURCE_LABELS = {
     "access_log": _("Access log"),
     "data_requests": _("Data requests"),
     "analytics": _("Analytics"),
+    "billing": _("Usage & billing"),
     "team": _("Team"),
     "webhooks": _("Webhooks"),
     "tokens": _("API tokens"),
@@ -44,7 +46,7 @@ RESOURCE_LABELS = {
 ACTIONS = ("read", "write")
 ALL_SCOPES = tuple(f"{resource}:{action}" for resource in RESOURCES for action in ACTIONS)
 # What a client member may never hold: the screens and endpoints that are for client admins.
-ADMIN_ONLY_RESOURCES = frozenset({"access_log", "data_requests", "team", "webhooks"})
+ADMIN_ONLY_RESOURCES = frozenset({"access_log", "billing", "data_requests", "team", "webhooks"})
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
