@@ -51,6 +51,13 @@ class Figures:
     wrap_seconds: float = 0.0
     label: str = field(default="", compare=False)
 
+    @classmethod
+    def of(cls, row) -> Figures:
+        """The figures of one rollup row."""
+        figures = cls()
+        figures.add(row)
+        return figures
+
     def add(self, row) -> None:
         for name in SUMMED:
             setattr(self, name, getattr(self, name) + (getattr(row, name) or 0))

@@ -24,6 +24,7 @@ SCREENS = [
     ("portal-access-log", _("Access log"), True),
     ("portal-data-requests", _("Data requests"), False),
     ("portal-analytics", _("Analytics"), False),
+    ("portal-levels", _("Service level"), False),
     ("portal-team", _("Team"), True),
     ("portal-audits", _("Audits"), True),
     ("portal-api-tokens", _("API tokens"), False),
@@ -35,7 +36,10 @@ GROUPS = [
     # (heading, the screens under it, by URL name); a screen in no group is in the first
     (_("Answering service"), ()),
     (_("Data protection"), ("portal-agreement", "portal-access-log", "portal-data-requests", "portal-audits")),
-    (_("Your company"), ("portal-analytics", "portal-team", "portal-api-tokens", "portal-security", "portal-help")),
+    (
+        _("Your company"),
+        ("portal-analytics", "portal-levels", "portal-team", "portal-api-tokens", "portal-security", "portal-help"),
+    ),
 ]
 
 

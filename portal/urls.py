@@ -30,5 +30,6 @@ urlpatterns = [
     path("", include("crm.portal.urls")),  # contacts
     path("", include("compliance.agreements.portal.urls")),  # agreement, sub-processors
     path("", include("audit.portal.urls")),  # access log, data requests, analytics
+    path("", include("levels.portal.urls")),  # service level
     path("", include("portal.team_urls")),  # team, API tokens
 ]
