@@ -81,6 +81,6 @@ def test_the_service_level_screen_in_english_and_estonian(portal, acme_levels):
     page.wait_for_load_state()
     assert page.locator("html").get_attribute("lang") == "et"
     assert page.locator("h1").first.text_content().strip() == "Teenindustase"
-    assert page.locator("svg.chart title").first.text_content() == "Pakutud kõned päevas"
+    assert page.locator("svg.chart title").first.text_content() == "Saabunud kõned päevas"
     assert page.locator("#levels-totals").get_by_text("Keskmine vastamiskiirus").count() == 1
     screenshot(page, "portal-service-level-et")

@@ -95,7 +95,7 @@ def test_a_bad_period_is_a_named_error(client_for, acme_admin, counted):
     client = client_for("acme.localhost", acme_admin)
     page = client.get("/service-level/?date_from=2026-10-26&date_to=2026-10-25")
     assert page.status_code == 400
-    assert "date_from" in page.context["form"].errors
+    assert "date_to" in page.context["form"].errors
     assert client.get("/service-level/export.csv?date_from=nonsense").status_code == 400
     api = client.get("/api/v1/service-levels/?date_from=nonsense")
     assert api.status_code == 400
