@@ -423,6 +423,8 @@ if AUDIT_SEAL_MAX_DELAY_SECONDS <= 2 * AUDIT_SEAL_SECONDS:
 # A caller who hangs up within this many seconds of arriving is a short abandon: counted, but left
 # out of the service level and the abandon rate (docs/service-levels.md).
 LEVELS_SHORT_ABANDON_SECONDS = env.int("LEVELS_SHORT_ABANDON_SECONDS", default=5)
+# The rollup's sorts (levels/rollup.py) run in this much memory, set for its own transaction only.
+LEVELS_ROLLUP_WORK_MEM = env.str("LEVELS_ROLLUP_WORK_MEM", default="64MB")
 CELERY_BEAT_SCHEDULE = {
     # No "tenant_schemas" key: tenant-schemas-celery sends it once to every active client company.
     "timers-sweep": {"task": "timers.sweep", "schedule": env.float("TIMER_SWEEP_SECONDS", default=30.0)},

@@ -16,8 +16,9 @@ in an hour (`started_at`, in the company's zone):
   up within LEVELS_SHORT_ABANDON_SECONDS of arriving (ended_at - started_at < threshold), long
   otherwise;
 - handled: answered and ended; talk = ended_at - answered_at;
-- wrap-up: the handling agent's time in the "wrap_up" presence state after the call ended and
-  before they next took (or were offered) a call, counted on that call;
+- wrap-up: the agent's time in the "wrap_up" presence state after they took the call from the
+  queue and before they next took one, counted on that call (found through the queued call, which
+  accepting ends at the very instant of the agent's "on_call" change);
 - transfers: the call's warm transfers (answering.Transfer rows), whatever their outcome.
 """
 
@@ -38,41 +39,34 @@ from levels.models import LineHourLevels
 TAIL = dt.timedelta(days=1)
 
 ROLLUP_SQL = """
-WITH c AS NOT MATERIALIZED (
+WITH c AS (
     SELECT c.id, c.line_id, c.started_at, c.answered_at, c.ended_at, c.agent_id,
            c.started_at - ((c.started_at AT TIME ZONE %(zone)s)
                            - date_trunc('hour', c.started_at AT TIME ZONE %(zone)s)) AS hour_start
     FROM answering_call c
     WHERE c.direction = 'inbound' AND c.started_at >= %(start)s AND c.started_at < %(end)s
 ),
-ends AS (
-    SELECT c.id AS call_id, c.agent_id AS user_id, c.ended_at AS at
-    FROM c WHERE c.agent_id IS NOT NULL AND c.answered_at IS NOT NULL AND c.ended_at IS NOT NULL
-),
-presence AS (
-    SELECT p.user_id, p.state, p.at, lead(p.at) OVER (PARTITION BY p.user_id ORDER BY p.at, p.id) AS until
+takes AS (
+    -- Each presence row of the agents who took this company's calls, with when it ended and when
+    -- the agent last took a call (their last "on_call" change) at or before it.
+    SELECT p.user_id, p.state, p.at, lead(p.at) OVER w AS until,
+           max(p.at) FILTER (WHERE p.state = 'on_call') OVER w AS took_at
     FROM public.desk_presencechange p
-    WHERE p.at >= %(start)s AND p.at < %(tail)s AND p.user_id IN (SELECT DISTINCT user_id FROM ends)
-),
-events AS (
-    -- kind 0: a call of this company ended; 1: the agent took or was offered a call (anywhere);
-    -- 2: a wrap-up stretch. Each 0 or 1 starts a group; a group started by 0 is that call's.
-    SELECT user_id, at, 0 AS kind, call_id, NULL::float AS seconds FROM ends
-    UNION ALL
-    SELECT user_id, at, CASE WHEN state = 'wrap_up' THEN 2 ELSE 1 END, NULL,
-           extract(epoch FROM until - at)::float
-    FROM presence
-    WHERE state IN ('on_call', 'offered') OR (state = 'wrap_up' AND until IS NOT NULL)
-),
-grouped AS (
-    SELECT call_id, kind, seconds, user_id,
-           count(*) FILTER (WHERE kind < 2) OVER (PARTITION BY user_id ORDER BY at, kind
-                                                  ROWS UNBOUNDED PRECEDING) AS grp
-    FROM events
+    WHERE p.at >= %(start)s AND p.at < %(tail)s
+      AND p.user_id IN (SELECT q.offered_to_id FROM public.desk_queuedcall q
+                        WHERE q.company_id = %(company)s AND q.state = 'connected'
+                          AND q.ended_at >= %(start)s AND q.ended_at < %(tail)s)
+    WINDOW w AS (PARTITION BY p.user_id ORDER BY p.at)
 ),
 wrap AS (
-    SELECT max(call_id) AS call_id, coalesce(sum(seconds) FILTER (WHERE kind = 2), 0) AS seconds
-    FROM grouped GROUP BY user_id, grp HAVING max(call_id) IS NOT NULL
+    -- A wrap-up stretch belongs to the call the agent last took: accepting writes the queued
+    -- call's end and the agent's "on_call" change at the same instant (desk.services.offer_accept).
+    SELECT q.call_id, sum(extract(epoch FROM t.until - t.at))::float AS seconds
+    FROM takes t
+    JOIN public.desk_queuedcall q ON q.offered_to_id = t.user_id AND q.ended_at = t.took_at
+         AND q.company_id = %(company)s AND q.state = 'connected'
+    WHERE t.state = 'wrap_up' AND t.until IS NOT NULL
+    GROUP BY q.call_id
 ),
 transfers AS (
     SELECT t.call_id, count(*) AS n FROM answering_transfer t
@@ -157,6 +151,9 @@ def levels_rollup(*, date_from: dt.date, date_to: dt.date, progress: Callable[[s
             "short": dt.timedelta(seconds=settings.LEVELS_SHORT_ABANDON_SECONDS),
         }
         with transaction.atomic(), connection.cursor() as cursor:
+            # The wrap-up pass sorts the agents' presence rows and hashes the queue's: in memory,
+            # not in temporary files (docs/performance.md), for this transaction only.
+            cursor.execute("SET LOCAL work_mem = %s", [settings.LEVELS_ROLLUP_WORK_MEM])
             cursor.execute(
                 "DELETE FROM levels_linehourlevels WHERE hour_start >= %(start)s AND hour_start < %(end)s", params
             )

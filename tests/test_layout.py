@@ -32,6 +32,7 @@ FLOORS: list[str | tuple[str, ...]] = [
     "demo",
     "staff",
     "portal",
+    "levels",  # service levels: reads the calls, the queue and presence rows by id; charts and forms from audit
     "audit",
     "answering",
     "scheduling",

@@ -82,6 +82,19 @@ def dst_calls(acme, agent1, agent2, settings):
             conference_name="levels-transfer-2",
             started_at=at("2026-10-25 00:21:00"),
         )
+    # Accepting ends the queued call at the very instant of the agent's "on_call" change.
+    for n, took in ((1, "2026-10-25 00:10:10"), (2, "2026-10-25 00:20:30"), (5, "2026-10-25 01:05:20")):
+        QueuedCall.objects.create(
+            company=acme,
+            line_id=line.pk,
+            call_id=calls[n].pk,
+            state="connected",
+            enqueued_at=calls[n].started_at,
+            overflow_at=calls[n].started_at + dt.timedelta(minutes=2),
+            overflow="voicemail",
+            offered_to=agent1,
+            ended_at=at(took),
+        )
     QueuedCall.objects.create(
         company=acme,
         line_id=line.pk,

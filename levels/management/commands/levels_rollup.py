@@ -23,7 +23,7 @@ class Command(BaseCommand):
         parser.add_argument("--to", dest="date_to", required=True, help="last local day (inclusive), YYYY-MM-DD")
         parser.add_argument("--tenant", help="only this client company (its slug)")
 
-    @system_context(reason="service-level rollup")
+    @system_context(reason="analytics rollup")
     def handle(self, *args, date_from: str, date_to: str, tenant: str | None, **options):
         start, end = _day(date_from), _day(date_to)
         if start > end:
