@@ -165,16 +165,9 @@ def _explain(connection, company, start, end) -> None:
     from django.conf import settings
     from django.db import transaction
 
-    from levels.rollup import ROLLUP_SQL, TAIL
+    from levels.rollup import ROLLUP_SQL, rollup_params
 
-    params = {
-        "zone": company.time_zone,
-        "start": start,
-        "end": end,
-        "tail": end + TAIL,
-        "company": company.pk,
-        "short": dt.timedelta(seconds=settings.LEVELS_SHORT_ABANDON_SECONDS),
-    }
+    params = rollup_params(company_id=company.pk, zone_name=company.time_zone, start=start, end=end)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL work_mem = %s", [settings.LEVELS_ROLLUP_WORK_MEM])
         cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + ROLLUP_SQL, params)

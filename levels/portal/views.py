@@ -40,12 +40,7 @@ CSV_HEADER = [
 ]
 
 
-def _percent(value: float) -> str:
-    return f"{round(value * 100)}%"
-
-
-def _seconds(value: float) -> str:
-    return _("%(seconds)s s") % {"seconds": f"{value:g}"}
+_percent, _seconds = charts.percent_label, charts.seconds_label
 
 
 @require_GET
