@@ -19,7 +19,8 @@ from django.db.models import QuerySet, Sum
 
 from levels.models import LineHourLevels
 
-SUMMED = (
+# The counts of a rollup row, in the order the CSV and the API give them; then its sums of seconds.
+COUNTS = (
     "offered",
     "answered",
     "answered_in_target",
@@ -28,10 +29,16 @@ SUMMED = (
     "overflowed",
     "transfers",
     "handled",
-    "wait_seconds",
-    "talk_seconds",
-    "wrap_seconds",
 )
+SUMMED = (*COUNTS, "wait_seconds", "talk_seconds", "wrap_seconds")
+# The figures made from one row's sums (Figures' properties), by their CSV and API names.
+FIGURES = {
+    "asa_seconds": "asa_seconds",
+    "service_level": "service_level",
+    "abandon_rate": "abandon_rate",
+    "handle_seconds": "handle_seconds",
+    "wrap_seconds_avg": "wrap_avg_seconds",
+}
 
 
 @dataclass

@@ -9,7 +9,7 @@ from api.base import TenantAPIView
 from audit.api.views import BAD_FILTER, validated
 from levels.forms import LevelsFilterForm
 from levels.models import LineHourLevels
-from levels.selectors import Figures, levels_list
+from levels.selectors import COUNTS, FIGURES, Figures, levels_list
 
 
 class LevelsOutputSerializer(serializers.ModelSerializer):
@@ -29,20 +29,9 @@ class LevelsOutputSerializer(serializers.ModelSerializer):
             "hour",
             "utc_offset_minutes",
             "hour_start",
-            "offered",
-            "answered",
-            "answered_in_target",
-            "abandoned_short",
-            "abandoned_long",
-            "overflowed",
-            "transfers",
-            "handled",
+            *COUNTS,
             "target_seconds",
-            "asa_seconds",
-            "service_level",
-            "abandon_rate",
-            "handle_seconds",
-            "wrap_seconds_avg",
+            *FIGURES,
         ]
 
     def get_asa_seconds(self, row) -> float | None:

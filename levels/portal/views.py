@@ -14,30 +14,11 @@ from audit.forms import stats_default_period
 from gates.exports import csv_stream
 from gates.portal import client_page
 from levels.forms import LevelsFilterForm
-from levels.selectors import Figures, levels_by_day, levels_by_hour, levels_list, levels_total
+from levels.selectors import COUNTS, FIGURES, Figures, levels_by_day, levels_by_hour, levels_list, levels_total
 
 COLOURS = {"answered": "#1d6b3a", "abandoned": "#a4161a", "overflowed": "#1f4fb3", "handle": "#7a4b00"}
 
-CSV_HEADER = [
-    "day",
-    "hour",
-    "utc_offset_minutes",
-    "line",
-    "offered",
-    "answered",
-    "answered_in_target",
-    "abandoned_short",
-    "abandoned_long",
-    "overflowed",
-    "transfers",
-    "handled",
-    "asa_seconds",
-    "service_level",
-    "abandon_rate",
-    "handle_seconds",
-    "wrap_seconds_avg",
-    "target_seconds",
-]
+CSV_HEADER = ["day", "hour", "utc_offset_minutes", "line", *COUNTS, *FIGURES, "target_seconds"]
 
 
 _percent, _seconds = charts.percent_label, charts.seconds_label
@@ -142,19 +123,8 @@ def service_level_csv(request):
                 row.hour,
                 row.utc_offset_minutes,
                 row.line.name,
-                row.offered,
-                row.answered,
-                row.answered_in_target,
-                row.abandoned_short,
-                row.abandoned_long,
-                row.overflowed,
-                row.transfers,
-                row.handled,
-                _rate(figures.asa_seconds),
-                _rate(figures.service_level),
-                _rate(figures.abandon_rate),
-                _rate(figures.handle_seconds),
-                _rate(figures.wrap_avg_seconds),
+                *(getattr(row, name) for name in COUNTS),
+                *(_rate(getattr(figures, name)) for name in FIGURES.values()),
                 row.target_seconds,
             )
 
