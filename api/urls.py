@@ -14,6 +14,7 @@ urlpatterns = [
     path("", include("compliance.agreements.api.urls")),  # agreement, sub-processors
     path("", include("audit.api.urls")),  # access log, data-subject requests, analytics
     path("", include("billing.api.urls")),  # usage, statements
+    path("", include("levels.api.urls")),  # service levels
     path("", include("api.team_urls")),  # team, API tokens
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # Swagger UI from drf-spectacular-sidecar's vendored files. (No Redoc: its page loads web

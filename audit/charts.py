@@ -9,12 +9,23 @@ from dataclasses import dataclass
 
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
 
 WIDTH, HEIGHT = 720, 260
 LEFT, RIGHT, TOP, BOTTOM = 52, 12, 30, 30
 PLOT_W, PLOT_H = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
 GRID = "#d5dae4"
 INK = "#4a5468"
+
+
+def percent_label(value: float) -> str:
+    """An axis value that is a share, as a percentage."""
+    return f"{round(value * 100)}%"
+
+
+def seconds_label(value: float) -> str:
+    """An axis value in seconds, in the active language."""
+    return _("%(seconds)s s") % {"seconds": f"{value:g}"}
 
 
 @dataclass(frozen=True)

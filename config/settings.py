@@ -110,6 +110,7 @@ TENANT_APPS = [
     "scheduling.apps.SchedulingConfig",
     "audit.apps.AuditConfig",
     "billing.apps.BillingConfig",  # the client's plan, usage and monthly statements
+    "levels.apps.LevelsConfig",  # service levels per line and hour: counts and durations only
     "guardian",
     "auditlog",
     # The admin's own log (history pages, recent actions) in each company's schema too: keyed by
@@ -440,6 +441,11 @@ if AUDIT_SEAL_MAX_DELAY_SECONDS <= 2 * AUDIT_SEAL_SECONDS:
         f"error: AUDIT_SEAL_MAX_DELAY_SECONDS ({AUDIT_SEAL_MAX_DELAY_SECONDS}) must be more than twice "
         f"AUDIT_SEAL_SECONDS ({AUDIT_SEAL_SECONDS:g})"
     )
+# A caller who hangs up within this many seconds of arriving is a short abandon: counted, but left
+# out of the service level and the abandon rate (docs/service-levels.md).
+LEVELS_SHORT_ABANDON_SECONDS = env.int("LEVELS_SHORT_ABANDON_SECONDS", default=5)
+# The rollup's sorts (levels/rollup.py) run in this much memory, set for its own transaction only.
+LEVELS_ROLLUP_WORK_MEM = env.str("LEVELS_ROLLUP_WORK_MEM", default="64MB")
 CELERY_BEAT_SCHEDULE = {
     # No "tenant_schemas" key: tenant-schemas-celery sends it once to every active client company.
     "timers-sweep": {"task": "timers.sweep", "schedule": env.float("TIMER_SWEEP_SECONDS", default=30.0)},
@@ -449,6 +455,8 @@ CELERY_BEAT_SCHEDULE = {
     "audit-seal": {"task": "audit.seal", "schedule": AUDIT_SEAL_SECONDS},
     "retention-purge": {"task": "audit.retention_purge", "schedule": 24 * 3600.0},
     "analytics-rollup": {"task": "audit.analytics_rollup", "schedule": 24 * 3600.0},
+    # Service levels (levels/rollup.py): yesterday and today so far, recomputed every hour.
+    "levels-rollup": {"task": "levels.rollup", "schedule": env.float("LEVELS_ROLLUP_SECONDS", default=3600.0)},
     # A signed checkpoint of each company's chain head, once a day (audit/checkpoints.py).
     "audit-checkpoint": {"task": "audit.checkpoint", "schedule": 24 * 3600.0},
     # DPAs live in the public schema: this one runs there, once an hour.

@@ -24,6 +24,7 @@ SCREENS = [
     ("portal-access-log", _("Access log"), True),
     ("portal-data-requests", _("Data requests"), False),
     ("portal-analytics", _("Analytics"), False),
+    ("portal-levels", _("Service level"), False),
     ("portal-billing", _("Usage & billing"), True),
     ("portal-team", _("Team"), True),
     ("portal-audits", _("Audits"), True),
@@ -38,7 +39,15 @@ GROUPS = [
     (_("Data protection"), ("portal-agreement", "portal-access-log", "portal-data-requests", "portal-audits")),
     (
         _("Your company"),
-        ("portal-analytics", "portal-billing", "portal-team", "portal-api-tokens", "portal-security", "portal-help"),
+        (
+            "portal-analytics",
+            "portal-levels",
+            "portal-billing",
+            "portal-team",
+            "portal-api-tokens",
+            "portal-security",
+            "portal-help",
+        ),
     ),
 ]
 

@@ -31,5 +31,6 @@ urlpatterns = [
     path("", include("compliance.agreements.portal.urls")),  # agreement, sub-processors
     path("", include("audit.portal.urls")),  # access log, data requests, analytics
     path("", include("billing.portal.urls")),  # usage & billing, statements
+    path("", include("levels.portal.urls")),  # service level
     path("", include("portal.team_urls")),  # team, API tokens
 ]

@@ -33,6 +33,7 @@ FLOORS: list[str | tuple[str, ...]] = [
     "staff",
     "portal",
     "billing",  # the client's plan and statements: reads the calls' times, sells them by the minute
+    "levels",  # service levels: reads the calls, the queue and presence rows by id; charts and forms from audit
     "audit",
     "answering",
     "scheduling",

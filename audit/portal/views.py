@@ -267,12 +267,7 @@ def data_request_export(request, pk: int):
 COLOURS = {"answered": "#1d6b3a", "voicemail": "#1f4fb3", "abandoned": "#a4161a", "p90": "#7a4b00"}
 
 
-def _percent(value: float) -> str:
-    return f"{round(value * 100)}%"
-
-
-def _seconds(value: float) -> str:
-    return _("%(seconds)s s") % {"seconds": f"{value:g}"}
+_percent, _seconds = charts.percent_label, charts.seconds_label
 
 
 @require_GET
