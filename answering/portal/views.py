@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from answering.models import Message, Transfer
-from answering.playback import audio_response, is_continuation, voicemail_audio
+from answering.playback import voicemail_play_response
 from answering.portal.forms import CallFilterForm, MessageFilterForm
 from answering.selectors import (
     call_list,
@@ -243,5 +243,4 @@ def voicemail_play(request, pk: int):
     voicemail = voicemail_list(**viewer).filter(pk=pk).first()
     if voicemail is None:
         raise Http404("No such voicemail.")
-    audio = voicemail_audio(voicemail=voicemail, **viewer, path=request.path, count_play=not is_continuation(request))
-    return audio_response(request, audio)
+    return voicemail_play_response(request, voicemail=voicemail, **viewer)
