@@ -10,15 +10,13 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
 
-from tests.faults import free_port
+from tests.faults import free_port, listening_wait, process_stop
 
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
 OPENSSL = shutil.which("openssl")
@@ -132,24 +130,10 @@ class OwnNginx:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + 15
         for port in (self.http_port, self.https_port):
-            while True:
-                assert self.process.poll() is None, f"nginx exited: {self.log()}"
-                try:
-                    with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                        break
-                except OSError:
-                    assert time.monotonic() < deadline, f"nginx did not listen within 15 s: {self.log()}"
-                    time.sleep(0.1)
+            listening_wait(port, process=self.process, timeout=15, what="nginx", log=self.log)
         return self
 
     def __exit__(self, *exc) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGQUIT)  # graceful: finish the requests in flight
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        process_stop(self.process, first=signal.SIGQUIT, timeout=10)  # QUIT: finish the requests in flight
         shutil.rmtree(self.folder, ignore_errors=True)

@@ -24,7 +24,6 @@ import asyncio
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -38,7 +37,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults import free_port
+from tests.faults import free_port, listening_wait, machine_redis_answers, process_stop
 from tests.nginx import UPSTREAM_HEADER, OwnNginx, requires_nginx
 
 pytestmark = [requires_nginx, pytest.mark.usefixtures("live_db")]
@@ -51,14 +50,6 @@ RATE_LIMIT = 12
 TWILIO_SID = "AC" + "1" * 32
 TWILIO_TOKEN = "two-node-twilio-auth-token"
 COUNTS: Counter = Counter()
-
-
-def _redis_up() -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", 6379), timeout=1).close()
-        return True
-    except OSError:
-        return False
 
 
 class Node:
@@ -84,28 +75,16 @@ class Node:
             )
 
     def wait_ready(self) -> None:
-        deadline = time.monotonic() + 60
-        while True:
-            assert self.process.poll() is None, f"daphne exited: {self.log.read_text()[-3000:]}"
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return
-            except OSError:
-                assert time.monotonic() < deadline, f"daphne did not listen within 60 s: {self.log.read_text()[-3000:]}"
-                time.sleep(0.1)
+        listening_wait(
+            self.port, process=self.process, timeout=60, what="daphne", log=lambda: self.log.read_text()[-3000:]
+        )
 
     def kill9(self) -> None:
         self.process.send_signal(signal.SIGKILL)
         self.process.wait(timeout=10)
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        process_stop(self.process, timeout=10)
 
 
 class Cluster:
@@ -144,7 +123,7 @@ def served_by(response) -> str:
 
 @pytest.fixture(scope="module")
 def cluster(demo_world, django_db_blocker):
-    if not _redis_up():
+    if not machine_redis_answers():
         pytest.skip("the two-node test needs the machine's Redis on 127.0.0.1:6379 (DB 6)")
     from django.conf import settings
     from django.db import connection

@@ -11,7 +11,6 @@ each beat's log shows it took part.
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import uuid
@@ -19,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults import ROOT, MailSink, WebhookSink, celery_env, wait_for
+from tests.faults import ROOT, MailSink, WebhookSink, celery_env, machine_redis_answers, process_stop, wait_for
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.usefixtures("live_db")]
 
@@ -43,14 +42,6 @@ print("taken")
 """
 
 
-def _redis_up() -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", 6379), timeout=1).close()
-        return True
-    except OSError:
-        return False
-
-
 class Celery:
     """A `celery worker` (threads) or `celery beat`, logging at INFO to a file of its own."""
 
@@ -69,13 +60,7 @@ class Celery:
         return self.log.read_text()
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        process_stop(self.process)
 
 
 @pytest.fixture
@@ -104,7 +89,7 @@ def acme_webhook(django_db_blocker):
 
 
 def test_two_workers_and_two_beats_deliver_each_message_once(acme_webhook, django_db_blocker, tmp_path):
-    if not _redis_up():
+    if not machine_redis_answers():
         pytest.skip("the two-worker test needs the machine's Redis on 127.0.0.1:6379 (DB 6)")
     from django.db import connection
     from django_tenants.utils import schema_context
