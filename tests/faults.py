@@ -33,6 +33,40 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def process_stop(process: subprocess.Popen | None, *, first=signal.SIGTERM, timeout: float = 20) -> None:
+    """Stop a child process of the test's own: `first` (TERM), then KILL after `timeout` seconds."""
+    if process is None or process.poll() is not None:
+        return
+    process.send_signal(first)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+
+
+def listening_wait(port: int, *, process: subprocess.Popen, timeout: float, what: str, log=lambda: "") -> None:
+    """Wait until `process` listens on 127.0.0.1:`port`; fail with `log()` if it exits or is late."""
+    deadline = time.monotonic() + timeout
+    while True:
+        assert process.poll() is None, f"{what} exited: {log()}"
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            assert time.monotonic() < deadline, f"{what} did not listen within {timeout:.0f} s: {log()}"
+            time.sleep(0.1)
+
+
+def machine_redis_answers() -> bool:
+    """Whether the machine's Redis listens on 127.0.0.1:6379 (the two-node and two-worker tests use DB 6)."""
+    try:
+        socket.create_connection(("127.0.0.1", 6379), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
 def wait_for(
     condition: Callable[[], bool],
     *,
@@ -115,14 +149,7 @@ class CeleryProcess:
         self.process.wait(timeout=10)
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
+        process_stop(self.process)
 
 
 def celery_env(base: dict, *, broker: str, queue: str, smtp_port: int) -> dict:
