@@ -101,7 +101,8 @@ class Statement(models.Model):
 class StatementLine(models.Model):
     """One billed call: its ids and seconds, never the caller."""
 
-    statement = models.ForeignKey(Statement, on_delete=models.PROTECT, related_name="lines")
+    # No index of its own: billing_line_once leads with the statement.
+    statement = models.ForeignKey(Statement, on_delete=models.PROTECT, related_name="lines", db_index=False)
     # An id, not a foreign key: retention may anonymise or remove the call; the bill stays.
     call_id = models.PositiveIntegerField()
     telephony_sid = models.CharField(max_length=64)

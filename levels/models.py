@@ -15,7 +15,8 @@ from tenants.categories import not_personal
 
 
 class LineHourLevels(models.Model):
-    line = models.ForeignKey("answering.Line", on_delete=models.CASCADE, related_name="+")
+    # No index of its own: levels_line_hour_once leads with the line.
+    line = models.ForeignKey("answering.Line", on_delete=models.CASCADE, related_name="+", db_index=False)
     hour_start = models.DateTimeField(help_text="The local hour's first instant (stored in UTC)")
     day = models.DateField(help_text="The local day, in the company's zone")
     hour = models.PositiveSmallIntegerField(help_text="The local hour, 0 to 23, in the company's zone")

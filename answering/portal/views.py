@@ -193,7 +193,9 @@ def call_detail(request, pk: int):
     call = call_list(**viewer).filter(pk=pk).first()
     if call is None:
         raise Http404("No such call.")
-    call_messages = list(message_list(**viewer).filter(call=call))
+    # A message taken on a transferred call often holds only the script's answers (the reason,
+    # a call-back number), not a body: the page shows those answers, never an empty line.
+    call_messages = [(m, message_answers(m)) for m in message_list(**viewer).filter(call=call)]
     voicemail = voicemail_list(**viewer).filter(call=call).first()
     transfers = list(transfer_list(**viewer, call=call))
     context = {

@@ -128,7 +128,7 @@ class Migration(migrations.Migration):
                 ('transfer_seconds', models.DecimalField(decimal_places=6, max_digits=12)),
                 ('counted_seconds', models.DecimalField(decimal_places=6, max_digits=12)),
                 ('billed_seconds', models.PositiveIntegerField()),
-                ('statement', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='lines', to='billing.statement')),
+                ('statement', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='lines', to='billing.statement')),
             ],
             options={
                 'ordering': ['started_at', 'id'],

@@ -34,7 +34,7 @@ class Migration(migrations.Migration):
                 ('wrap_seconds', models.FloatField(default=0, help_text="Sum of the agents' wrap-up seconds, over handled calls")),
                 ('target_seconds', models.PositiveIntegerField(help_text="The line's answer target when counted")),
                 ('computed_at', models.DateTimeField(auto_now=True)),
-                ('line', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='answering.line')),
+                ('line', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='answering.line')),
             ],
             options={
                 'verbose_name': 'service level (line and hour)',
