@@ -126,6 +126,7 @@ def main() -> None:
                 # socket has the offer, whatever the webhook still does after its commit (TwiML,
                 # the response, the access log), which Twilio waits for and the agent does not.
                 await sync_to_async(free)(AgentState.AVAILABLE)
+                await settle()
                 start = time.perf_counter()
                 request = asyncio.ensure_future(sync_to_async(webhook)())
                 while True:
@@ -137,26 +138,37 @@ def main() -> None:
                 times["webhook answered"].append(time.perf_counter() - start)
                 return offered
 
-            async def round_trip() -> float:
+            async def settle() -> None:
+                """Take what the last webhook still sends (the state change after the offer) off the
+                socket, so the next sample waits for its own event and nothing else. (A receive that
+                times out would stop the consumer: the communicator cancels it.)"""
+                await asyncio.sleep(0.02)
+                while not socket.output_queue.empty():
+                    await socket.receive_json_from(timeout=1)
+
+            async def round_trip(n: int) -> float:
+                await settle()
                 start = time.perf_counter()
-                event = {"kind": "offer", "queued": 1, "company": "offers", "expires_in": 15}
+                event = {"kind": "offer", "queued": -n, "company": "offers", "expires_in": 15}
                 await layer.group_send(agent_group(agent.pk), {"type": "desk.event", "event": event})
-                await socket.receive_json_from(timeout=10)
+                while (await socket.receive_json_from(timeout=10)).get("queued") != -n:
+                    pass
                 return time.perf_counter() - start
 
             async def webhook_alone() -> float:
                 await sync_to_async(free)(AgentState.ON_BREAK)
+                await settle()
                 start = time.perf_counter()
                 await sync_to_async(webhook)()
                 return time.perf_counter() - start
 
-            for _ in range(20):  # warm up
+            for n in range(20):  # warm up
                 await offer_once()
-                await round_trip()
+                await round_trip(n + 1)
             times["webhook answered"].clear()
             for n in range(args.calls):
                 times["offer"].append(await offer_once())
-                times["round trip"].append(await round_trip())
+                times["round trip"].append(await round_trip(n + 1))
                 times["webhook alone"].append(await webhook_alone())
                 if (n + 1) % 50 == 0:
                     print(f"bench: {n + 1}/{args.calls} calls", flush=True)
